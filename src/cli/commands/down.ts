@@ -1,0 +1,29 @@
+import type { Command } from "commander";
+import { downCluster } from "../../controlplane/local-cluster.ts";
+import type { CliContext } from "../context.ts";
+import { parseOutput, renderData } from "../output.ts";
+
+/** `down`: stop a local control plane and remove its state. */
+export function registerDown(program: Command, ctx: () => CliContext): void {
+  program
+    .command("down")
+    .description("stop a local control plane (waiting until its processes exit) and remove its state")
+    .option("--name <name>", "cluster name", "kubemark")
+    .option("-o, --output <format>", "table|json|yaml")
+    .addHelpText("after", "\nExamples:\n  kubemark-cluster down\n  kubemark-cluster down --name second")
+    .action(async (flags: { name: string; output?: string }) => {
+      const c = ctx();
+      const format = parseOutput(flags.output);
+      const r = await downCluster({ paths: c.paths, env: c.env, clock: c.clock }, { name: flags.name });
+      if (format !== "table") {
+        c.stdout(renderData(r, format));
+      } else if (!r.existed) {
+        c.stdout(`no local cluster named "${r.name}": nothing to do\n`);
+      } else {
+        c.stdout(
+          `cluster "${r.name}" is down (${r.stopped.length ? `stopped ${r.stopped.join(", ")}` : "nothing was running"}); removed ${r.removed}\n` +
+            `next: kubemark-cluster up${r.name === "kubemark" ? "" : ` --name ${r.name}`}   (to start again)\n`,
+        );
+      }
+    });
+}

@@ -1,0 +1,85 @@
+import type { Command } from "commander";
+import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
+import { DEFAULT_KUBE_VERSION } from "../../controlplane/kube-version.ts";
+import type { CliContext } from "../context.ts";
+import { parseOutput, renderData } from "../output.ts";
+import { ProgressView } from "../progress.ts";
+import { parsePort, parseSeconds } from "../parse.ts";
+
+interface UpFlags {
+  name: string;
+  kubeVersion?: string;
+  port?: string;
+  binDir?: string;
+  audit?: boolean;
+  loadTest?: boolean;
+  timeout: string;
+  output?: string;
+}
+
+/** Human summary of a running cluster, ending with the next useful step. */
+export function describeCluster(c: ClusterInfo): string {
+  const lines = [
+    c.alreadyRunning
+      ? `cluster "${c.name}" (${c.version}) is already running at ${c.server}`
+      : `cluster "${c.name}" (${c.version}) is ready at ${c.server}${c.readySeconds !== undefined ? ` (${c.readySeconds}s to ready)` : ""}`,
+    `kubeconfig: ${c.kubeconfig}`,
+  ];
+  if (c.auditLog) lines.push(`audit log: ${c.auditLog}`);
+  lines.push(
+    "",
+    `  export KUBECONFIG=${c.kubeconfig}`,
+    "",
+    "next: kubectl get --raw /readyz   (kubectl is in the binary cache: kubemark-cluster build shows where)",
+  );
+  return lines.join("\n") + "\n";
+}
+
+/** `up`: start (or confirm) a local control plane. */
+export function registerUp(program: Command, ctx: () => CliContext): void {
+  program
+    .command("up")
+    .description(
+      "start a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on loopback",
+    )
+    .option("--name <name>", "cluster name; several can run side by side", "kubemark")
+    .option("--kube-version <version>", `Kubernetes release to run (default ${DEFAULT_KUBE_VERSION})`)
+    .option("--port <port>", "API server port (default 6443 if free, else any free port)")
+    .option("--bin-dir <dir>", "use prebuilt binaries from this directory (or set KUBEMARK_BIN_DIR)")
+    .option("--audit", "write an audit log of every API request (logs/audit.log)")
+    .option("--load-test", "lift the API server's in-flight limits and priority-and-fairness")
+    .option("--timeout <seconds>", "deadline for the start, building excluded", "120")
+    .option("-o, --output <format>", "table|json|yaml")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  kubemark-cluster up                        # v${DEFAULT_KUBE_VERSION.slice(1)} on 127.0.0.1:6443 (or a free port)
+  kubemark-cluster up --name second          # a second cluster beside the first
+  kubemark-cluster up --audit --load-test    # for measurements
+  export KUBECONFIG=$(kubemark-cluster status -o json | jq -r '.[0].kubeconfig')`,
+    )
+    .action(async (flags: UpFlags) => {
+      const c = ctx();
+      const format = parseOutput(flags.output);
+      const view = new ProgressView({ tty: c.tty, quiet: false });
+      try {
+        const result = await upCluster(
+          { paths: c.paths, env: c.env, clock: c.clock, onEvent: (e) => view.up(e) },
+          {
+            name: flags.name,
+            kubeVersion: flags.kubeVersion,
+            port: flags.port === undefined ? undefined : parsePort(flags.port, "--port"),
+            binDir: flags.binDir,
+            audit: flags.audit,
+            loadTest: flags.loadTest,
+            timeoutMs: parseSeconds(flags.timeout, "--timeout") * 1000,
+          },
+        );
+        view.stop();
+        c.stdout(format === "table" ? describeCluster(result) : renderData(result, format));
+      } finally {
+        view.stop();
+      }
+    });
+}

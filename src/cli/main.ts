@@ -1,0 +1,84 @@
+import { Command, CommanderError } from "commander";
+import { realClock } from "../clock.ts";
+import { KubemarkError, describeError } from "../errors.ts";
+import { resolvePaths } from "../paths.ts";
+import type { CliContext } from "./context.ts";
+import { registerBuild } from "./commands/build.ts";
+import { registerDown } from "./commands/down.ts";
+import { registerStatus } from "./commands/status.ts";
+import { registerUp } from "./commands/up.ts";
+
+/** Builds the command tree. Verbs stay thin: they parse flags and call one operation. */
+export function buildProgram(makeContext: (globals: { stateDir?: string }) => CliContext): Command {
+  const program = new Command();
+  let context: CliContext | undefined;
+  const ctx = (): CliContext => {
+    context ??= makeContext(program.opts<{ stateDir?: string }>());
+    return context;
+  };
+  program
+    .name("kubemark-cluster")
+    .description(
+      "Scale-test Kubernetes control planes with hollow nodes: kubelet-faithful simulated nodes, thousands per process.",
+    )
+    .option("--state-dir <dir>", "where local clusters keep their state (or set KUBEMARK_STATE_DIR)")
+    .showHelpAfterError("(run 'kubemark-cluster help' for the list of commands)")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) })
+    .addHelpText(
+      "after",
+      `
+Local control plane:
+  kubemark-cluster up                 start etcd, kube-apiserver, controller-manager, scheduler on loopback
+  kubemark-cluster status             pid, port and health of each component
+  kubemark-cluster down               stop it and remove its state
+
+Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
+    );
+  registerUp(program, ctx);
+  registerDown(program, ctx);
+  registerStatus(program, ctx);
+  registerBuild(program, ctx);
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+/** Entry point: runs the CLI and returns the process exit code (only this function decides it). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const env = { ...process.env };
+  const program = buildProgram((globals) => ({
+    env,
+    paths: resolvePaths(env, globals.stateDir ? { stateDir: globals.stateDir } : {}),
+    clock: realClock,
+    stdout: (t) => process.stdout.write(t),
+    tty: process.stderr.isTTY === true && !env["CI"],
+  }));
+  if (argv.length === 0 || argv[0] === "help") {
+    const sub = argv[1] ? program.commands.find((c) => c.name() === argv[1]) : undefined;
+    (sub ?? program).outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed its message (or help/version output) already.
+      return err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0
+        ? 0
+        : 2;
+    }
+    if (err instanceof KubemarkError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    if (env["KUBEMARK_DEBUG"] && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

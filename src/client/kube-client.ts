@@ -1,0 +1,289 @@
+import { Pool, errors as undiciErrors } from "undici";
+import type { Dispatcher } from "undici";
+import { realClock, type Clock } from "../clock.ts";
+import { describeError } from "../errors.ts";
+import { KubeApiError, errorFromResponse } from "./api-error.ts";
+import type { ClusterAccess } from "./kubeconfig.ts";
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
+
+/** Patch flavours the API server accepts. */
+export type PatchType = "merge" | "strategic" | "json" | "apply";
+
+const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
+  merge: "application/merge-patch+json",
+  strategic: "application/strategic-merge-patch+json",
+  json: "application/json-patch+json",
+  apply: "application/apply-patch+yaml",
+};
+
+/** One API request. */
+export interface KubeRequest {
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Path with leading slash, e.g. `/api/v1/nodes`. */
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  /** Serialised as JSON unless it is already a string. */
+  readonly body?: unknown;
+  readonly patchType?: PatchType;
+  readonly retry?: RetryPolicy;
+  readonly signal?: AbortSignal | undefined;
+  /** Per-request timeout in ms (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+/** A watch event as the API server streams it. */
+export interface WatchEvent<T = unknown> {
+  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  readonly object: T;
+}
+
+/** Options of {@link KubeClient}. */
+export interface KubeClientOptions {
+  /** Sent as User-Agent; the API server's audit log records it (e.g. `hollow-kubelet`). */
+  readonly userAgent?: string;
+  /** TCP connections kept to the server (each carries up to 100 HTTP/2 streams). Default 4. */
+  readonly connections?: number;
+  /** Negotiate HTTP/2 (default true): many watches share one connection, as real kubelets do. */
+  readonly http2?: boolean;
+  readonly retry?: RetryPolicy;
+  readonly clock?: Clock;
+  /** Called after every request with its outcome (for metrics). */
+  readonly onResponse?: (info: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+/** Converts a query object into a `?a=b` string (undefined values dropped). */
+export function queryString(query: KubeRequest["query"]): string {
+  if (!query) return "";
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(query)) {
+    if (v === undefined) continue;
+    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
+  }
+  return parts.length ? `?${parts.join("&")}` : "";
+}
+
+const CONNECTION_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CLOSED",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_HEADERS_TIMEOUT",
+  "UND_ERR_BODY_TIMEOUT",
+  "UND_ERR_INFO",
+  "ERR_HTTP2_STREAM_ERROR",
+  "ERR_HTTP2_GOAWAY_SESSION",
+  "ERR_HTTP2_SESSION_ERROR",
+  "ERR_HTTP2_INVALID_SESSION",
+]);
+
+function errnoOf(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 4 && e; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
+    if (typeof code === "string") return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * A small Kubernetes REST client on undici: one keep-alive pool per API server, HTTP/2 when the
+ * server offers it, JSON in and out, typed errors, and the project's retry policy. Used by the CLI,
+ * the control-plane code, the tests and the engine's hot path alike.
+ */
+export class KubeClient {
+  readonly server: string;
+  private readonly pool: Pool;
+  private readonly access: ClusterAccess;
+  private readonly opts: KubeClientOptions;
+  private readonly clock: Clock;
+
+  constructor(access: ClusterAccess, opts: KubeClientOptions = {}) {
+    this.access = access;
+    this.opts = opts;
+    this.server = access.server;
+    this.clock = opts.clock ?? realClock;
+    const url = new URL(access.server);
+    this.pool = new Pool(url.origin, {
+      connections: opts.connections ?? 4,
+      allowH2: opts.http2 ?? true,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      connect: {
+        ...(access.ca ? { ca: access.ca } : {}),
+        ...(access.cert ? { cert: access.cert } : {}),
+        ...(access.key ? { key: access.key } : {}),
+        ...(access.servername ? { servername: access.servername } : {}),
+        rejectUnauthorized: !access.insecureSkipTLSVerify,
+      },
+    });
+    this.pathPrefix = url.pathname.replace(/\/+$/, "");
+  }
+
+  private readonly pathPrefix: string;
+
+  /** Closes every connection (open watches end). */
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  private async headers(contentType?: string): Promise<Record<string, string>> {
+    const h: Record<string, string> = { accept: "application/json" };
+    if (this.opts.userAgent) h["user-agent"] = this.opts.userAgent;
+    if (contentType) h["content-type"] = contentType;
+    const auth = await this.access.authorization();
+    if (auth) h["authorization"] = auth;
+    return h;
+  }
+
+  /** Turns a transport failure into a KubeApiError with status 0 (retryable, code UNREACHABLE). */
+  private transportError(method: string, path: string, err: unknown): unknown {
+    if (err instanceof KubeApiError) return err;
+    if ((err as { name?: string }).name === "AbortError" || err instanceof undiciErrors.RequestAbortedError)
+      return err;
+    const errno = errnoOf(err);
+    const known = errno !== undefined && CONNECTION_ERROR_CODES.has(errno);
+    const tls = /certificate|self.signed|SSL|TLS/i.test(describeError(err));
+    return new KubeApiError({
+      code: "UNREACHABLE",
+      status: 0,
+      method,
+      path,
+      message: `cannot reach ${this.server} (${errno ?? (tls ? "TLS" : "error")}): ${describeError(err)}`,
+      ...(tls || known
+        ? {
+            hint: tls
+              ? "the server's certificate is not trusted by the kubeconfig's certificate-authority"
+              : "is the cluster up? for a local cluster try 'kubemark-cluster up'",
+          }
+        : {}),
+      cause: err,
+    });
+  }
+
+  /** Sends one request (no retries) and returns the parsed JSON body. */
+  private async once<T>(req: KubeRequest): Promise<T> {
+    const contentType =
+      req.body === undefined
+        ? undefined
+        : req.method === "PATCH"
+          ? PATCH_CONTENT_TYPE[req.patchType ?? "strategic"]
+          : "application/json";
+    const path = this.pathPrefix + req.path + queryString(req.query);
+    const started = performance.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        method: req.method,
+        path,
+        headers: await this.headers(contentType),
+        body:
+          req.body === undefined ? null : typeof req.body === "string" ? req.body : JSON.stringify(req.body),
+        signal: req.signal ?? null,
+        headersTimeout: req.timeoutMs ?? 30_000,
+        bodyTimeout: req.timeoutMs ?? 30_000,
+      });
+    } catch (err) {
+      throw this.transportError(req.method, req.path, err);
+    }
+    let text: string;
+    try {
+      text = await res.body.text();
+    } catch (err) {
+      throw this.transportError(req.method, req.path, err);
+    }
+    this.opts.onResponse?.({
+      method: req.method,
+      path: req.path,
+      status: res.statusCode,
+      ms: performance.now() - started,
+    });
+    if (res.statusCode >= 400) {
+      const ra = res.headers["retry-after"];
+      throw errorFromResponse(
+        req.method,
+        req.path,
+        res.statusCode,
+        text,
+        Array.isArray(ra) ? ra[0] : ra,
+        this.server,
+      );
+    }
+    if (text === "") return undefined as T;
+    const type = String(res.headers["content-type"] ?? "");
+    return (type.includes("json") ? JSON.parse(text) : text) as T;
+  }
+
+  /** Sends a request under the retry policy (the request's, else the client's, else the default). */
+  request<T>(req: KubeRequest): Promise<T> {
+    return withRetry(() => this.once<T>(req), req.retry ?? this.opts.retry ?? DEFAULT_RETRY, this.clock, {
+      signal: req.signal,
+    });
+  }
+
+  /** GET and parse. */
+  get<T>(path: string, query?: KubeRequest["query"], signal?: AbortSignal): Promise<T> {
+    return this.request<T>({ method: "GET", path, query, signal });
+  }
+
+  /** GET a non-JSON endpoint (`/readyz`, logs) as text. */
+  async getText(path: string, query?: KubeRequest["query"], timeoutMs = 10_000): Promise<string> {
+    const v = await this.request<unknown>({ method: "GET", path, query, timeoutMs });
+    return typeof v === "string" ? v : JSON.stringify(v);
+  }
+
+  /**
+   * Opens a watch and yields its events until the server ends the stream or `signal` aborts.
+   * The caller resumes from the last resourceVersion and re-lists on 410 Gone (ERROR events with
+   * code 410 are yielded as they come).
+   */
+  async *watch<T>(
+    path: string,
+    query: KubeRequest["query"],
+    signal?: AbortSignal,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const full = this.pathPrefix + path + queryString({ ...query, watch: 1, allowWatchBookmarks: true });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.pool.request({
+        method: "GET",
+        path: full,
+        headers: await this.headers(),
+        signal: signal ?? null,
+        headersTimeout: 60_000,
+        bodyTimeout: 0,
+      });
+    } catch (err) {
+      throw this.transportError("WATCH", path, err);
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => "");
+      throw errorFromResponse("WATCH", path, res.statusCode, text, undefined, this.server);
+    }
+    let buf = "";
+    try {
+      for await (const chunk of res.body) {
+        buf += (chunk as Buffer).toString("utf8");
+        let nl: number;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          if (line.trim() !== "") yield JSON.parse(line) as WatchEvent<T>;
+        }
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw this.transportError("WATCH", path, err);
+    } finally {
+      res.body.destroy();
+    }
+  }
+}

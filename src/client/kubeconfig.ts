@@ -1,0 +1,156 @@
+import { readFile } from "node:fs/promises";
+import type { RequestOptions } from "node:https";
+import { KubemarkError, describeError } from "../errors.ts";
+
+/**
+ * How to reach and authenticate to one API server: what a kubeconfig context boils down to.
+ * Secret material (keys, tokens) lives only here and is never logged.
+ */
+export interface ClusterAccess {
+  /** `https://127.0.0.1:6443` (no trailing slash). */
+  readonly server: string;
+  readonly ca?: Buffer | string | undefined;
+  readonly cert?: Buffer | string | undefined;
+  readonly key?: Buffer | string | undefined;
+  readonly insecureSkipTLSVerify: boolean;
+  /** TLS server name override (`tls-server-name`). */
+  readonly servername?: string | undefined;
+  /** Current `Authorization` header value (bearer token, exec plugin, basic), if any. */
+  readonly authorization: () => Promise<string | undefined>;
+  /** Where this came from, for messages: `kubeconfig <path> context <name>`. */
+  readonly source: string;
+}
+
+/** Options of {@link loadClusterAccess}. */
+export interface LoadOptions {
+  /** Path of the kubeconfig; when absent, `$KUBECONFIG`'s first entry, else `~/.kube/config`. */
+  readonly kubeconfig?: string | undefined;
+  readonly context?: string | undefined;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** Which kubeconfig file a command uses, given the flag and the environment. */
+export function kubeconfigPath(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
+  if (flag) return flag;
+  const fromEnv = env["KUBECONFIG"]?.split(":").find((p) => p !== "");
+  if (fromEnv) return fromEnv;
+  return `${env["HOME"] ?? ""}/.kube/config`;
+}
+
+/**
+ * Loads a kubeconfig with `@kubernetes/client-node` (contexts, client certs, tokens, exec and auth
+ * plugins) and returns the {@link ClusterAccess} of the chosen context. Errors name the file and
+ * the fix.
+ */
+export async function loadClusterAccess(opts: LoadOptions): Promise<ClusterAccess> {
+  const path = kubeconfigPath(opts.kubeconfig, opts.env);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable" : describeError(err);
+    throw new KubemarkError("KUBECONFIG", `kubeconfig ${path} ${why}`, {
+      hint: "pass --kubeconfig PATH or set KUBECONFIG; for a local cluster run 'kubemark-cluster up'",
+      cause: err,
+    });
+  }
+  // Imported lazily: the client library is large and most commands start without it.
+  const { KubeConfig } = await import("@kubernetes/client-node");
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(text);
+    kc.makePathsAbsolute(path.replace(/\/[^/]*$/, "") || "/");
+  } catch (err) {
+    throw new KubemarkError("KUBECONFIG", `kubeconfig ${path} is not valid: ${describeError(err)}`, {
+      hint: "check the file with 'kubectl config view --kubeconfig PATH'",
+      cause: err,
+    });
+  }
+  if (opts.context) {
+    if (!kc.getContextObject(opts.context)) {
+      throw new KubemarkError("KUBECONFIG", `kubeconfig ${path} has no context "${opts.context}"`, {
+        hint: `contexts there: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "none"
+        }`,
+      });
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) {
+    throw new KubemarkError(
+      "KUBECONFIG",
+      `kubeconfig ${path} names no cluster server for its current context`,
+      {
+        hint: "pass --context NAME or fix current-context in the file",
+      },
+    );
+  }
+  const first: RequestOptions = {};
+  try {
+    await kc.applyToHTTPSOptions(first);
+  } catch (err) {
+    throw new KubemarkError(
+      "KUBECONFIG",
+      `cannot use the credentials in kubeconfig ${path}: ${describeError(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const headerOf = (o: RequestOptions): string | undefined => {
+    const h = o.headers as Record<string, string | undefined> | undefined;
+    if (h?.["Authorization"]) return h["Authorization"];
+    if (o.auth) return `Basic ${Buffer.from(o.auth).toString("base64")}`;
+    return undefined;
+  };
+  // Exec plugins and token files can rotate credentials; re-read them at most once a minute.
+  let cached = headerOf(first);
+  let cachedAt = Date.now();
+  const authorization = async (): Promise<string | undefined> => {
+    if (Date.now() - cachedAt > 60_000) {
+      const o: RequestOptions = {};
+      await kc.applyToHTTPSOptions(o);
+      cached = headerOf(o);
+      cachedAt = Date.now();
+    }
+    return cached;
+  };
+  return {
+    server: cluster.server.replace(/\/+$/, ""),
+    ca: first.ca as Buffer | string | undefined,
+    cert: first.cert as Buffer | string | undefined,
+    key: first.key as Buffer | string | undefined,
+    insecureSkipTLSVerify: cluster.skipTLSVerify === true,
+    servername: cluster.tlsServerName,
+    authorization,
+    source: `kubeconfig ${path}${opts.context ? ` context ${opts.context}` : ""}`,
+  };
+}
+
+/** A {@link ClusterAccess} from client-certificate material already in hand (local clusters). */
+export function certificateAccess(init: {
+  server: string;
+  ca: Buffer | string;
+  cert: Buffer | string;
+  key: Buffer | string;
+  source: string;
+}): ClusterAccess {
+  return {
+    server: init.server.replace(/\/+$/, ""),
+    ca: init.ca,
+    cert: init.cert,
+    key: init.key,
+    insecureSkipTLSVerify: false,
+    authorization: () => Promise.resolve(undefined),
+    source: init.source,
+  };
+}

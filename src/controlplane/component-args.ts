@@ -1,0 +1,103 @@
+import { join } from "node:path";
+import type { ClusterLayout, ClusterRecord, Component } from "./cluster-state.ts";
+
+/** Command-line flags of each control-plane component (REFERENCE section 4; all on loopback). */
+export function componentArgs(component: Component, rec: ClusterRecord, layout: ClusterLayout): string[] {
+  const pki = (f: string): string => join(layout.pki, f);
+  const p = rec.ports;
+  const etcdUrl = `http://127.0.0.1:${p.etcdClient}`;
+  switch (component) {
+    case "etcd":
+      return [
+        "--name=default",
+        `--data-dir=${layout.etcdData}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
+        `--initial-cluster=default=http://127.0.0.1:${p.etcdPeer}`,
+        "--quota-backend-bytes=8589934592",
+        "--auto-compaction-retention=1",
+      ];
+    case "kube-apiserver": {
+      const args = [
+        `--etcd-servers=${etcdUrl}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${p.apiserver}`,
+        `--tls-cert-file=${pki("apiserver.crt")}`,
+        `--tls-private-key-file=${pki("apiserver.key")}`,
+        `--client-ca-file=${pki("ca.crt")}`,
+        `--kubelet-client-certificate=${pki("apiserver-kubelet-client.crt")}`,
+        `--kubelet-client-key=${pki("apiserver-kubelet-client.key")}`,
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        `--service-account-key-file=${pki("sa.pub")}`,
+        `--service-account-signing-key-file=${pki("sa.key")}`,
+        `--service-cluster-ip-range=${rec.serviceCIDR}`,
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NodeRestriction",
+        "--allow-privileged=true",
+        "--profiling=false",
+      ];
+      if (rec.loadTest) {
+        args.push(
+          "--max-requests-inflight=0",
+          "--max-mutating-requests-inflight=0",
+          "--enable-priority-and-fairness=false",
+        );
+      }
+      if (rec.audit) {
+        args.push(
+          `--audit-policy-file=${layout.auditPolicy}`,
+          `--audit-log-path=${layout.auditLog}`,
+          "--audit-log-format=json",
+          "--audit-log-maxsize=0",
+        );
+      }
+      return args;
+    }
+    case "kube-controller-manager": {
+      const kc = join(layout.dir, "controller-manager.kubeconfig");
+      return [
+        `--kubeconfig=${kc}`,
+        `--authentication-kubeconfig=${kc}`,
+        `--authorization-kubeconfig=${kc}`,
+        "--bind-address=127.0.0.1",
+        `--secure-port=${p.controllerManager}`,
+        "--leader-elect=false",
+        `--root-ca-file=${pki("ca.crt")}`,
+        `--service-account-private-key-file=${pki("sa.key")}`,
+        "--use-service-account-credentials=true",
+        `--cluster-signing-cert-file=${pki("ca.crt")}`,
+        `--cluster-signing-key-file=${pki("ca.key")}`,
+        "--allocate-node-cidrs=true",
+        `--cluster-cidr=${rec.clusterCIDR}`,
+        "--node-cidr-mask-size=24",
+        `--service-cluster-ip-range=${rec.serviceCIDR}`,
+        "--controllers=*",
+        `--kube-api-qps=${rec.loadTest ? 500 : 100}`,
+        `--kube-api-burst=${rec.loadTest ? 1000 : 200}`,
+      ];
+    }
+    case "kube-scheduler": {
+      const kc = join(layout.dir, "scheduler.kubeconfig");
+      return [
+        `--kubeconfig=${kc}`,
+        `--authentication-kubeconfig=${kc}`,
+        `--authorization-kubeconfig=${kc}`,
+        "--bind-address=127.0.0.1",
+        `--secure-port=${p.scheduler}`,
+        "--leader-elect=false",
+      ];
+    }
+  }
+}
+
+/** Audit policy: one Metadata-level record per request (verb, resource, user agent, latency). */
+export const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+`;
