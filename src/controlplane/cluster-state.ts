@@ -87,7 +87,8 @@ export async function readRecord(layout: ClusterLayout): Promise<ClusterRecord |
   try {
     return JSON.parse(await readFile(layout.record, "utf8")) as ClusterRecord;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw new KubemarkError("STATE_DIR", `cannot read ${layout.record}: ${describeError(err)}`, {
       hint: `remove ${layout.dir} if it is damaged`,
       cause: err,

@@ -316,6 +316,7 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
     );
   }
   const layout = clusterLayout(paths.stateDir, name);
+  await ensureWritableDir(paths.stateDir);
   const existing = await readRecord(layout);
   if (existing) {
     if (existing.version !== version.git && opts.kubeVersion !== undefined) {
@@ -329,7 +330,6 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
       return info(layout, existing, statuses, { alreadyRunning: true });
     }
   }
-  await ensureWritableDir(paths.stateDir);
   await ensureWritableDir(layout.dir);
   const fresh = existing === undefined;
   const started: Partial<Record<Component, DaemonRecord>> = {};

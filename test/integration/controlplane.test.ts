@@ -1,0 +1,252 @@
+/**
+ * The local control plane against its own promises (issue: foundation): it answers as the chosen
+ * release, its controllers and scheduler act on Nodes, named clusters are independent, and bad
+ * input fails cleanly.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdir, readFile, writeFile, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
+import type { KubeClient } from "../../src/client/kube-client.ts";
+
+interface NodeObj {
+  metadata: { name: string; uid: string };
+  spec?: { podCIDR?: string; taints?: { key: string; effect: string }[] };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** Command lines of running processes that mention `text` (to prove nothing was left running). */
+async function processesMentioning(text: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const pid of await readdir("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = (await readFile(`/proc/${pid}/cmdline`, "utf8")).replace(/\0/g, " ");
+      if (cmd.includes(text)) out.push(`${pid}: ${cmd.slice(0, 120)}`);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+test("kubectl with the written kubeconfig: /readyz is ok and /version is the chosen release", async () => {
+  const c = testCluster();
+  const ready = await run(kubectlPath(), ["--kubeconfig", c.kubeconfig, "get", "--raw", "/readyz"]);
+  assert.equal(ready.code, 0, ready.stderr);
+  assert.equal(ready.stdout.trim(), "ok");
+  const version = await run(kubectlPath(), ["--kubeconfig", c.kubeconfig, "get", "--raw", "/version"]);
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal((JSON.parse(version.stdout) as { gitVersion: string }).gitVersion, c.version);
+  assert.equal(c.version, "v1.36.3");
+});
+
+/** A stand-in kubelet: registers a Node and keeps its Lease and Ready condition fresh. */
+async function keepNodeAlive(client: KubeClient, name: string, signal: AbortSignal): Promise<void> {
+  const now = (): string => new Date().toISOString();
+  const node = await client.request<NodeObj>({
+    method: "POST",
+    path: "/api/v1/nodes",
+    body: {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name, labels: { "kubernetes.io/hostname": name, "kubemark-it": "true" } },
+    },
+  });
+  await client.request({
+    method: "POST",
+    path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+    body: {
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: {
+        name,
+        ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: node.metadata.uid }],
+      },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: now().replace("Z", "000Z") },
+    },
+  });
+  while (!signal.aborted) {
+    const t = now();
+    await client.request({
+      method: "PATCH",
+      path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`,
+      patchType: "merge",
+      body: { spec: { renewTime: t.replace("Z", "000Z") } },
+    });
+    const cond = (type: string, status: string, reason: string) => ({
+      type,
+      status,
+      reason,
+      message: reason,
+      lastHeartbeatTime: t,
+      lastTransitionTime: t,
+    });
+    await client.request({
+      method: "PATCH",
+      path: `/api/v1/nodes/${name}/status`,
+      patchType: "strategic",
+      body: {
+        status: {
+          capacity: { cpu: "4", memory: "8Gi", pods: "110" },
+          allocatable: { cpu: "4", memory: "8Gi", pods: "110" },
+          conditions: [
+            cond("Ready", "True", "KubeletReady"),
+            cond("MemoryPressure", "False", "KubeletHasSufficientMemory"),
+            cond("DiskPressure", "False", "KubeletHasNoDiskPressure"),
+            cond("PIDPressure", "False", "KubeletHasSufficientPID"),
+          ],
+        },
+      },
+    });
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+test("a Node kept alive is untainted, gets a podCIDR and a scheduled pod; it goes NotReady when left", async () => {
+  const client = await adminClientFor();
+  const name = `it-node-${process.pid}`;
+  const alive = new AbortController();
+  const loop = keepNodeAlive(client, name, alive.signal);
+  let loopError: unknown;
+  loop.catch((err: unknown) => (loopError = err));
+  try {
+    const node = await eventually("the node to be untainted with a podCIDR", 60_000, async () => {
+      if (loopError) throw loopError;
+      const n = await client.get<NodeObj>(`/api/v1/nodes/${name}`);
+      const taints = n.spec?.taints?.map((t) => t.key) ?? [];
+      return {
+        done: !taints.includes("node.kubernetes.io/not-ready") && n.spec?.podCIDR !== undefined,
+        status: `taints=${taints.join(",") || "none"} podCIDR=${n.spec?.podCIDR ?? "none"}`,
+      };
+    });
+    assert.match(node.status, /taints=none podCIDR=10\.\d+\.\d+\.0\/24/);
+
+    const ns = `it-sched-${process.pid}`;
+    await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: ns } } });
+    await client.request({
+      method: "POST",
+      path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+      body: {
+        metadata: { name: "web" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: {
+              nodeSelector: { "kubernetes.io/hostname": name },
+              containers: [{ name: "web", image: "registry.k8s.io/pause:3.10" }],
+            },
+          },
+        },
+      },
+    });
+    await eventually("the Deployment's pod to be bound to the node", 60_000, async () => {
+      const pods = await client.get<{ items: { spec: { nodeName?: string } }[] }>(
+        `/api/v1/namespaces/${ns}/pods`,
+      );
+      const bound = pods.items.filter((p) => p.spec.nodeName === name).length;
+      return { done: bound === 1, status: `${pods.items.length} pods, ${bound} bound to ${name}` };
+    });
+    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` });
+
+    alive.abort();
+    await loop.catch(() => undefined);
+    await eventually("the node controller to mark the abandoned node not Ready", 150_000, async () => {
+      const n = await client.get<NodeObj>(`/api/v1/nodes/${name}`);
+      const ready = n.status?.conditions?.find((c) => c.type === "Ready")?.status;
+      return { done: ready !== "True", status: `Ready=${ready}` };
+    });
+  } finally {
+    alive.abort();
+    await client.request({ method: "DELETE", path: `/api/v1/nodes/${name}` }).catch(() => undefined);
+    await client.close();
+  }
+});
+
+test("two named clusters run at once and 'down' of one leaves the other untouched", async () => {
+  const c = testCluster();
+  const up = await cli(["up", "--name", "second", "-o", "json"]);
+  assert.equal(up.code, 0, up.stderr);
+  const second = JSON.parse(up.stdout) as { server: string; kubeconfig: string; stateDir: string };
+  assert.notEqual(second.server, c.server);
+
+  const status = await cli(["status", "-o", "json"]);
+  assert.equal(status.code, 0, status.stderr);
+  const all = JSON.parse(status.stdout) as { name: string; healthy: boolean }[];
+  assert.deepEqual(
+    all
+      .filter((x) => x.name === c.name || x.name === "second")
+      .map((x) => [x.name, x.healthy])
+      .sort(),
+    [
+      [c.name, true],
+      ["second", true],
+    ].sort(),
+  );
+  const ready2 = await run(kubectlPath(), ["--kubeconfig", second.kubeconfig, "get", "--raw", "/readyz"]);
+  assert.equal(ready2.stdout.trim(), "ok");
+
+  const down = await cli(["down", "--name", "second"]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stdout, /cluster "second" is down/);
+  assert.deepEqual(await processesMentioning(second.stateDir), []);
+  const ready1 = await run(kubectlPath(), ["--kubeconfig", c.kubeconfig, "get", "--raw", "/readyz"]);
+  assert.equal(ready1.stdout.trim(), "ok", "the first cluster must still answer");
+
+  const again = await cli(["down", "--name", "second"]);
+  assert.equal(again.code, 0);
+  assert.match(again.stdout, /nothing to do/);
+});
+
+test("a second 'up' of a running cluster says so and changes nothing", async () => {
+  const c = testCluster();
+  const r = await cli(["up", "--name", c.name]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /already running/);
+  assert.match(r.stdout, /export KUBECONFIG=/);
+});
+
+test("bad input to 'up' gives a one-line error naming the fix and leaves nothing running", async () => {
+  const c = testCluster();
+  const banana = await cli(["up", "--name", "bad1", "--kube-version", "banana"]);
+  assert.equal(banana.code, 2);
+  assert.match(
+    banana.stderr,
+    /^error: --kube-version must be a Kubernetes release like v1\.36\.3, got "banana"\n/,
+  );
+
+  const port = new URL(c.server).port;
+  const taken = await cli(["up", "--name", "bad2", "--port", port]);
+  assert.notEqual(taken.code, 0);
+  assert.match(
+    taken.stderr,
+    new RegExp(
+      `^error: port ${port} is already in use on 127\\.0\\.0\\.1\\nhint: choose another with --port`,
+    ),
+  );
+  const gone = await cli(["status", "--name", "bad2"]);
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /no local cluster named "bad2"/);
+
+  const scratch = await mkdtemp(join(tmpdir(), "kubemark-it-bad-"));
+  const notADir = join(scratch, "file");
+  await writeFile(notADir, "");
+  const unwritable = await cli(["up", "--name", "bad3"], { KUBEMARK_STATE_DIR: join(notADir, "state") });
+  assert.notEqual(unwritable.code, 0);
+  assert.match(
+    unwritable.stderr,
+    /^error: cannot write the state directory .*\nhint: set KUBEMARK_STATE_DIR or pass --state-dir/,
+  );
+
+  const badPort = await cli(["up", "--name", "bad4", "--port", "http"]);
+  assert.equal(badPort.code, 2);
+  assert.match(badPort.stderr, /^error: --port must be a whole number, got "http"/);
+
+  for (const n of ["bad1", "bad2", "bad3", "bad4"]) {
+    assert.deepEqual(await processesMentioning(`clusters/${n}/`), [], `nothing of ${n} runs`);
+  }
+});
