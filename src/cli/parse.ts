@@ -12,7 +12,7 @@ export function parseInteger(
     throw new BadInputError(`${flag} must be a whole number, got "${value}"`);
   }
   const n = Number(trimmed);
-  if (n < min || n > max) {
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `at least ${min}` : `between ${min} and ${max}`;
     throw new BadInputError(`${flag} must be ${range}, got "${value}"`);
   }

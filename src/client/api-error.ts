@@ -74,13 +74,16 @@ export function errorFromResponse(
   retryAfterHeader: string | undefined,
   server: string,
 ): KubeApiError {
-  let st: ApiStatus;
+  let st: ApiStatus = { message: bodyText.slice(0, 200) };
   try {
-    st = JSON.parse(bodyText) as ApiStatus;
+    const parsed: unknown = JSON.parse(bodyText);
+    // Proxies may answer with JSON that is no Status (`null`, a string): keep the text then.
+    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) st = parsed;
   } catch {
-    st = { message: bodyText.slice(0, 200) };
+    // not JSON: the text is the message
   }
-  const headerSeconds = retryAfterHeader === undefined ? NaN : Number(retryAfterHeader);
+  // An empty header is absent (Number("") would be 0, "retry at once").
+  const headerSeconds = retryAfterHeader?.trim() ? Number(retryAfterHeader) : NaN;
   const retryAfterSeconds = Number.isFinite(headerSeconds) ? headerSeconds : st.details?.retryAfterSeconds;
   const code = codeForStatus(status);
   let hint: string | undefined;
@@ -92,10 +95,10 @@ export function errorFromResponse(
     status,
     method,
     path,
-    message: `${method} ${path}: ${status} ${st.reason ?? ""}${st.message ? `: ${st.message}` : ""}`.replace(
-      / +:/,
-      ":",
-    ),
+    message: [`${method} ${path}: ${status}`, st.reason, st.message ? `: ${st.message}` : ""]
+      .filter(Boolean)
+      .join(" ")
+      .replace(" : ", ": "),
     reason: st.reason,
     retryAfterSeconds,
     ...(hint === undefined ? {} : { hint }),

@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseOutput, renderTable } from "./output.ts";
+import { BadInputError } from "../errors.ts";
+
+test("renderTable aligns columns with upper-case headers and two-space gaps", () => {
+  const out = renderTable(
+    ["name", "status", "age"],
+    [
+      ["hollow-node-0", "Ready", "5m"],
+      ["n1", "NotReady", 12],
+    ],
+  );
+  assert.equal(
+    out,
+    ["NAME           STATUS    AGE", "hollow-node-0  Ready     5m", "n1             NotReady  12", ""].join(
+      "\n",
+    ),
+  );
+});
+
+test("renderTable leaves no trailing spaces and handles no rows", () => {
+  assert.equal(renderTable(["name", "ready"], []), "NAME  READY\n");
+  for (const line of renderTable(["name", "x"], [["a", "1"]]).split("\n")) {
+    assert.equal(line, line.trimEnd());
+  }
+});
+
+test("parseOutput accepts the allowed formats and defaults to table", () => {
+  assert.equal(parseOutput(undefined), "table");
+  for (const f of ["table", "json", "yaml"] as const) assert.equal(parseOutput(f), f);
+  assert.equal(parseOutput("wide", ["table", "wide", "json"]), "wide");
+});
+
+test("parseOutput rejects other formats, listing the allowed ones", () => {
+  const cases: Array<[string, readonly ("table" | "json" | "yaml" | "wide")[] | undefined, string]> = [
+    ["xml", undefined, '-o must be one of table, json, yaml, got "xml"'],
+    ["wide", undefined, '-o must be one of table, json, yaml, got "wide"'],
+    ["", undefined, '-o must be one of table, json, yaml, got ""'],
+    ["JSON", undefined, '-o must be one of table, json, yaml, got "JSON"'],
+    ["yaml", ["table", "json"], '-o must be one of table, json, got "yaml"'],
+  ];
+  for (const [value, allowed, message] of cases) {
+    assert.throws(
+      () => parseOutput(value, allowed),
+      (err: unknown) => err instanceof BadInputError && err.message === message,
+      value,
+    );
+  }
+});

@@ -1,0 +1,184 @@
+import { parse as parseYaml } from "yaml";
+import { BadInputError } from "../errors.ts";
+import { parseLabels, parseQuantity, parseResourceList, parseTaints, type Taint } from "./quantity.ts";
+
+/** One kind of simulated machine. A fleet mixes shapes by weight (see {@link assignShapes}). */
+export interface NodeShape {
+  /** Shape name, recorded on each node as the label `kubemark-cluster.io/shape`. */
+  readonly name: string;
+  /** Relative share of the fleet (default 1). */
+  readonly weight: number;
+  /** Capacity = allocatable; defaults as kubemark: cpu 1, memory 4026531840, pods 110, ephemeral-storage 0. */
+  readonly cpu: string;
+  readonly memory: string;
+  readonly maxPods: number;
+  readonly ephemeralStorage: string;
+  /** Extra resources, e.g. `{"nvidia.com/gpu": "8"}` (kubemark's `--extended-resources`). */
+  readonly extendedResources: Readonly<Record<string, string>>;
+  /** Labels on top of the kubelet's own and the fleet's `--node-labels`. */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Taints registered with the node (the kubelet's `--register-with-taints`). */
+  readonly taints: readonly Taint[];
+}
+
+/** How much API traffic each simulated node makes. */
+export type TrafficProfile = "kubelet" | "minimal";
+
+/** Everything the engine needs; built once at the edge from flags and files, then read-only. */
+export interface EngineConfig {
+  /** Node names, in order; shapes are assigned by position. */
+  readonly nodeNames: readonly string[];
+  readonly shapes: readonly NodeShape[];
+  /** Labels every node gets (default `hollow-node=true`). */
+  readonly nodeLabels: Readonly<Record<string, string>>;
+  /** Fleet name, set on every node as `kubemark-cluster.io/fleet` so tools can tell which nodes are whose. */
+  readonly fleet: string;
+  /** Reported kubelet version; undefined = the API server's own version. */
+  readonly kubeletVersion: string | undefined;
+  readonly traffic: TrafficProfile;
+  /** Simulate kube-proxy's watches too (default true). */
+  readonly proxy: boolean;
+  /** Lease duration in seconds (kubelet default 40); renewed every quarter of it. */
+  readonly leaseDurationSeconds: number;
+  /** How often node status is recomputed (kubelet `nodeStatusUpdateFrequency`, 10 s). */
+  readonly statusUpdateMs: number;
+  /** How often an unchanged status is still reported (kubelet `nodeStatusReportFrequency`, 5 min). */
+  readonly statusReportMs: number;
+  /** Fraction of random jitter on every interval (default 0.04, as the kubelet's lease loop). */
+  readonly jitter: number;
+  /** Run time of Job pods (and of pods annotated `kubemark-cluster.io/run-seconds`), default 5 s. */
+  readonly jobRunMs: number;
+  /** Pool that node InternalIPs are taken from, one per node (default 100.64.0.0/10). */
+  readonly nodeIpPool: string;
+  /** Pool pod IPs come from when a node has no `spec.podCIDR` (default 172.16.0.0/12, a /24 per node). */
+  readonly podIpPool: string;
+  /** Requests the whole process may have in flight (default 200). */
+  readonly maxInFlight: number;
+  /** Per-node client rate limit like a kubelet's (QPS 50, burst 100); 0 disables it. */
+  readonly nodeQps: number;
+  readonly nodeBurst: number;
+  /** Delete this process's Nodes and Leases on SIGTERM/SIGINT. */
+  readonly deleteNodesOnExit: boolean;
+  /** Port of the shared kubelet HTTPS endpoint (0 = none). */
+  readonly kubeletPort: number;
+  /** Port of the Prometheus metrics endpoint (0 = none). */
+  readonly metricsPort: number;
+}
+
+/** The default shape: what an upstream hollow kubelet reports. */
+export const DEFAULT_SHAPE: NodeShape = {
+  name: "default",
+  weight: 1,
+  cpu: "1",
+  memory: "4026531840",
+  maxPods: 110,
+  ephemeralStorage: "0",
+  extendedResources: {},
+  labels: {},
+  taints: [],
+};
+
+/**
+ * Gives each node index a shape so that every prefix of the fleet follows the weights as closely
+ * as possible (smooth weighted round robin): 80/20 gives 4 of one, 1 of the other, repeating.
+ */
+export function assignShapes(count: number, shapes: readonly NodeShape[]): NodeShape[] {
+  if (shapes.length === 1) return new Array<NodeShape>(count).fill(shapes[0]!);
+  const total = shapes.reduce((s, x) => s + x.weight, 0);
+  const current = shapes.map(() => 0);
+  const out: NodeShape[] = [];
+  for (let i = 0; i < count; i++) {
+    let best = 0;
+    for (let s = 0; s < shapes.length; s++) {
+      current[s]! += shapes[s]!.weight;
+      if (current[s]! > current[best]!) best = s;
+    }
+    current[best]! -= total;
+    out.push(shapes[best]!);
+  }
+  return out;
+}
+
+interface RawShape {
+  name?: unknown;
+  weight?: unknown;
+  cpu?: unknown;
+  memory?: unknown;
+  maxPods?: unknown;
+  ephemeralStorage?: unknown;
+  extendedResources?: unknown;
+  labels?: unknown;
+  taints?: unknown;
+}
+
+/**
+ * Parses a fleet profile (YAML or JSON):
+ * ```yaml
+ * shapes:
+ *   - {name: standard, weight: 80, cpu: "4", memory: 16Gi}
+ *   - {name: gpu, weight: 20, cpu: "8", memory: 64Gi, extendedResources: {nvidia.com/gpu: "8"},
+ *      labels: {accelerator: nvidia}, taints: ["nvidia.com/gpu=present:NoSchedule"]}
+ * ```
+ * Fields left out take the values of `base` (the flags).
+ */
+export function parseProfile(text: string, source: string, base: NodeShape): NodeShape[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new BadInputError(`profile ${source} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+  }
+  const shapes = (doc as { shapes?: unknown } | null)?.shapes;
+  if (!Array.isArray(shapes) || shapes.length === 0) {
+    throw new BadInputError(`profile ${source} needs a non-empty "shapes" list`);
+  }
+  const str = (v: unknown): string => (typeof v === "number" ? String(v) : typeof v === "string" ? v : "");
+  return shapes.map((raw: RawShape, i): NodeShape => {
+    const where = `profile ${source} shape ${i + 1}`;
+    const name = raw.name === undefined ? `shape-${i + 1}` : str(raw.name);
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
+      throw new BadInputError(`${where}: name must be a DNS label, got "${name}"`);
+    const weight = raw.weight === undefined ? 1 : Number(raw.weight);
+    if (!Number.isFinite(weight) || weight <= 0)
+      throw new BadInputError(`${where}: weight must be a positive number, got "${str(raw.weight)}"`);
+    const maxPods = raw.maxPods === undefined ? base.maxPods : Number(raw.maxPods);
+    if (!Number.isInteger(maxPods) || maxPods < 1)
+      throw new BadInputError(`${where}: maxPods must be a positive integer`);
+    const record = (v: unknown, what: string): string =>
+      v === undefined
+        ? ""
+        : typeof v === "object" && v !== null && !Array.isArray(v)
+          ? Object.entries(v as Record<string, unknown>)
+              .map(([k, x]) => `${k}=${str(x)}`)
+              .join(",")
+          : (() => {
+              throw new BadInputError(`${where}: ${what} must be a map`);
+            })();
+    const taints =
+      raw.taints === undefined
+        ? []
+        : Array.isArray(raw.taints)
+          ? raw.taints.map(str).join(",")
+          : str(raw.taints);
+    return {
+      name,
+      weight,
+      cpu: raw.cpu === undefined ? base.cpu : parseQuantity(str(raw.cpu), `${where} cpu`),
+      memory: raw.memory === undefined ? base.memory : parseQuantity(str(raw.memory), `${where} memory`),
+      maxPods,
+      ephemeralStorage:
+        raw.ephemeralStorage === undefined
+          ? base.ephemeralStorage
+          : parseQuantity(str(raw.ephemeralStorage), `${where} ephemeralStorage`),
+      extendedResources: {
+        ...base.extendedResources,
+        ...parseResourceList(
+          record(raw.extendedResources, "extendedResources"),
+          `${where} extendedResources`,
+        ),
+      },
+      labels: { ...base.labels, ...parseLabels(record(raw.labels, "labels"), `${where} labels`) },
+      taints: [...base.taints, ...parseTaints(taints, `${where} taints`)],
+    };
+  });
+}
