@@ -28,6 +28,8 @@ export type TrafficProfile = "kubelet" | "minimal";
 export interface EngineConfig {
   /** Node names, in order; shapes are assigned by position. */
   readonly nodeNames: readonly string[];
+  /** Fleet-wide ordinal of the first node (node IPs and fallback pod CIDRs are picked by ordinal). */
+  readonly firstIndex: number;
   readonly shapes: readonly NodeShape[];
   /** Labels every node gets (default `hollow-node=true`). */
   readonly nodeLabels: Readonly<Record<string, string>>;
@@ -156,7 +158,7 @@ export function parseProfile(text: string, source: string, base: NodeShape): Nod
             })();
     const taints =
       raw.taints === undefined
-        ? []
+        ? ""
         : Array.isArray(raw.taints)
           ? raw.taints.map(str).join(",")
           : str(raw.taints);

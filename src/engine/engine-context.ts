@@ -1,0 +1,24 @@
+import type { Logger } from "pino";
+import type { Clock } from "../clock.ts";
+import type { KubeRequest } from "../client/kube-client.ts";
+import type { EngineConfig } from "./config.ts";
+import type { DueQueue } from "./due-queue.ts";
+import type { Cidr } from "./ip-pool.ts";
+import type { EngineMetrics } from "./metrics.ts";
+import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
+
+/** What every simulated node shares: config, the API, the one queue, logs and metrics. */
+export interface EngineContext {
+  readonly cfg: EngineConfig;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly queue: DueQueue;
+  readonly log: Logger;
+  readonly metrics: EngineMetrics;
+  /** Sends a request through the process-wide in-flight limit and retry policy. */
+  request<T>(req: KubeRequest): Promise<T>;
+  /** Starts a resilient watch. */
+  watch<T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>): Watcher<T>;
+  /** Pod CIDR for node `index` when its Node has no spec.podCIDR. */
+  fallbackPodCidr(index: number): Cidr | undefined;
+}

@@ -1,0 +1,245 @@
+import type { Logger } from "pino";
+import type { Clock } from "../clock.ts";
+import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
+import { KubemarkError, describeError } from "../errors.ts";
+import type { EngineConfig } from "./config.ts";
+import { assignShapes } from "./config.ts";
+import { DueQueue } from "./due-queue.ts";
+import type { EngineContext } from "./engine-context.ts";
+import { HollowNode, type NodeObject } from "./hollow-node.ts";
+import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
+import type { EngineMetrics } from "./metrics.ts";
+import { FLEET_LABEL } from "./node-object.ts";
+import type { PodObject } from "./pod-status.ts";
+import { Watcher, type Versioned, type WatchHandler, type WatchListSupport } from "./watcher.ts";
+
+/** What the engine runs on. */
+export interface EngineDeps {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly metrics: EngineMetrics;
+  readonly random?: () => number;
+}
+
+/** A snapshot of the fleet, for logs, benchmarks and tests. */
+export interface EngineStats {
+  readonly nodes: number;
+  readonly registered: number;
+  readonly pods: number;
+  /** Nodes whose last successful renewal is older than the lease duration. */
+  readonly staleLeases: number;
+  readonly queue: { pending: number; running: number };
+}
+
+/** Limits how many requests are in flight at once, process-wide. */
+class InFlightLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/**
+ * The hollow-node engine: many simulated kubelets in one process, sharing one API client, one
+ * due-time queue and (in `minimal` traffic) cluster-wide watches.
+ */
+export class Engine {
+  readonly nodes: HollowNode[] = [];
+  private readonly byName = new Map<string, HollowNode>();
+  private readonly cfg: EngineConfig;
+  private readonly deps: EngineDeps;
+  private readonly queue: DueQueue;
+  private readonly ctx: EngineContext;
+  private readonly shared: Watcher<Versioned>[] = [];
+  private readonly watchList: WatchListSupport = { enabled: true };
+  private readonly watchers = new Set<Watcher<Versioned>>();
+  private podPool: Cidr;
+
+  constructor(cfg: EngineConfig, deps: EngineDeps) {
+    this.cfg = cfg;
+    this.deps = deps;
+    const random = deps.random ?? Math.random;
+    this.podPool = parseCidr(cfg.podIpPool, "--pod-ip-pool");
+    this.queue = new DueQueue({
+      clock: deps.clock,
+      concurrency: cfg.maxInFlight,
+      onError: (err) => deps.log.error({ err: describeError(err) }, "task failed"),
+    });
+    const limit = new InFlightLimit(cfg.maxInFlight);
+    const watchers = this.watchers;
+    const watchList = this.watchList;
+    this.ctx = {
+      cfg,
+      clock: deps.clock,
+      random,
+      queue: this.queue,
+      log: deps.log,
+      metrics: deps.metrics,
+      request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
+      watch: <T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>) => {
+        const w = new Watcher<T>(deps.client, path, query, handler, {
+          clock: deps.clock,
+          random,
+          watchList,
+          onOpen: () => deps.metrics.watchOpened(),
+          onError: (err) => {
+            deps.metrics.watchFailed();
+            deps.log.debug({ path, err: describeError(err) }, "watch failed; retrying");
+          },
+        });
+        watchers.add(w as unknown as Watcher<Versioned>);
+        const stop = w.stop.bind(w);
+        w.stop = () => {
+          watchers.delete(w as unknown as Watcher<Versioned>);
+          stop();
+        };
+        w.start();
+        return w;
+      },
+      fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
+    };
+  }
+
+  /** Resolves the kubelet version to report: the configured one, else the API server's. */
+  private async kubeletVersion(): Promise<string> {
+    if (this.cfg.kubeletVersion) return this.cfg.kubeletVersion;
+    const v = await this.deps.client.get<{ gitVersion: string }>("/version");
+    return v.gitVersion;
+  }
+
+  /**
+   * Registers every node (bounded concurrency) and starts their loops. Resolves when all are
+   * registered; a node that fails to register is retried in the background.
+   */
+  async start(): Promise<void> {
+    const firstIndex = this.cfg.firstIndex;
+    const { cfg, deps } = this;
+    const version = await this.kubeletVersion();
+    const ipPool = parseCidr(cfg.nodeIpPool, "--node-ip-pool");
+    const shapes = assignShapes(cfg.nodeNames.length, cfg.shapes);
+    cfg.nodeNames.forEach((name, i) => {
+      const ordinal = firstIndex + i;
+      const ip = nthHost(ipPool, ordinal);
+      if (!ip) {
+        throw new KubemarkError("BAD_INPUT", `--node-ip-pool ${cfg.nodeIpPool} has no address for node ${ordinal}`, {
+          hint: "use a larger pool",
+          exitCode: 2,
+        });
+      }
+      const node = new HollowNode(
+        this.ctx,
+        {
+          name,
+          shape: shapes[i]!,
+          ip,
+          kubeletVersion: version,
+          kubeletPort: cfg.kubeletPort || 10250,
+          fleet: cfg.fleet,
+          nodeLabels: cfg.nodeLabels,
+        },
+        ordinal,
+      );
+      this.nodes.push(node);
+      this.byName.set(name, node);
+    });
+    if (cfg.traffic === "minimal") this.startSharedWatches();
+    const registerWithRetry = async (node: HollowNode): Promise<boolean> => {
+      try {
+        await node.register();
+        return true;
+      } catch (err) {
+        deps.log.warn({ node: node.id.name, err: describeError(err) }, "registration failed; retrying");
+        this.queue.after(2_000 + this.ctx.random() * 3_000, () => registerWithRetry(node).then(() => undefined));
+        return false;
+      }
+    };
+    // Register with bounded concurrency; failures are retried by the queue and reported here.
+    let next = 0;
+    let failed = 0;
+    const workers = Array.from({ length: Math.min(cfg.maxInFlight, 64, this.nodes.length) }, async () => {
+      while (next < this.nodes.length) {
+        const node = this.nodes[next++]!;
+        if (!(await registerWithRetry(node))) failed++;
+      }
+    });
+    await Promise.all(workers);
+    if (failed > 0) deps.log.warn({ failed }, "some nodes failed to register and are being retried");
+  }
+
+  /** `minimal` traffic: one cluster-wide watch per kind, dispatched to the nodes by name. */
+  private startSharedWatches(): void {
+    const nodes = this.nodes;
+    this.shared.push(
+      this.ctx.watch<PodObject>("/api/v1/pods", { fieldSelector: "spec.nodeName!=" }, {
+        onEvent: (type, pod) => {
+          const node = this.byName.get(pod.spec.nodeName ?? "");
+          node?.onPod(type, pod);
+        },
+        onRelistStart: () => nodes.forEach((n) => n.podHandler().onRelistStart()),
+        onSynced: () => nodes.forEach((n) => n.podHandler().onSynced()),
+      }) as unknown as Watcher<Versioned>,
+      this.ctx.watch<NodeObject>("/api/v1/nodes", { labelSelector: `${FLEET_LABEL}=${this.cfg.fleet}` }, {
+        onEvent: (type, n) => {
+          const node = this.byName.get(n.metadata.name);
+          if (type === "DELETED") node?.nodeDeleted(n);
+          else node?.observeNode(n);
+        },
+      }) as unknown as Watcher<Versioned>,
+    );
+  }
+
+  /** Current figures. */
+  stats(): EngineStats {
+    const now = this.deps.clock.now();
+    const limit = this.cfg.leaseDurationSeconds * 1000;
+    let registered = 0;
+    let pods = 0;
+    let stale = 0;
+    for (const n of this.nodes) {
+      if (n.registered) registered++;
+      pods += n.podCount;
+      if (n.registered && now - n.lastRenew > limit) stale++;
+    }
+    const q = this.queue.stats();
+    return { nodes: this.nodes.length, registered, pods, staleLeases: stale, queue: { pending: q.pending, running: q.running } };
+  }
+
+  /** Number of watches open (for figures). */
+  get watchCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Stops every loop and watch; with `deleteNodes`, deletes this process's Nodes and Leases. */
+  async stop(opts: { deleteNodes: boolean }): Promise<void> {
+    this.queue.stop();
+    for (const w of [...this.watchers]) w.stop();
+    for (const n of this.nodes) n.stop();
+    if (opts.deleteNodes) {
+      const limit = new InFlightLimit(32);
+      await Promise.all(
+        this.nodes.map((n) =>
+          limit.run(() =>
+            n.deleteObjects().catch((err: unknown) => {
+              this.deps.log.warn({ node: n.id.name, err: describeError(err) }, "could not delete node");
+            }),
+          ),
+        ),
+      );
+    }
+  }
+}

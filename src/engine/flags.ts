@@ -1,0 +1,139 @@
+import { readFile } from "node:fs/promises";
+import { BadInputError } from "../errors.ts";
+import { parseInteger } from "../cli/parse.ts";
+import { DEFAULT_SHAPE, parseProfile, type EngineConfig, type NodeShape, type TrafficProfile } from "./config.ts";
+import { parseCidr } from "./ip-pool.ts";
+import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "./quantity.ts";
+
+/** The hollow-node flags as commander hands them over (strings until validated here). */
+export interface HollowNodeFlags {
+  kubeconfig?: string;
+  context?: string;
+  nodes: string;
+  namePrefix: string;
+  names?: string;
+  firstIndex: string;
+  fleet: string;
+  nodeLabels: string;
+  cpu: string;
+  memory: string;
+  maxPods: string;
+  ephemeralStorage: string;
+  extendedResources?: string;
+  registerWithTaints?: string;
+  profile?: string;
+  kubeletVersion?: string;
+  traffic: string;
+  proxy: boolean;
+  leaseDuration: string;
+  nodeStatusUpdateFrequency: string;
+  nodeStatusReportFrequency: string;
+  jobRunSeconds: string;
+  nodeIpPool: string;
+  podIpPool: string;
+  maxInFlight: string;
+  kubeApiQps: string;
+  kubeApiBurst: string;
+  deleteNodesOnExit?: boolean;
+  kubeletPort: string;
+  metricsPort: string;
+}
+
+/** Parses a Go-style duration (`10s`, `5m`, `500ms`, `1h`) or plain seconds into milliseconds. */
+export function parseDuration(value: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new BadInputError(`${flag} must be a duration like 10s, 5m or 500ms, got "${value}"`);
+  const n = Number(m[1]);
+  const unit = m[2] ?? "s";
+  const ms = unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000;
+  if (ms <= 0) throw new BadInputError(`${flag} must be longer than zero, got "${value}"`);
+  return ms;
+}
+
+const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Node names from `--names` or `--name-prefix` + `--first-index` + `--nodes`. */
+function nodeNames(flags: HollowNodeFlags, first: number): string[] {
+  if (flags.names) {
+    const names = flags.names.split(",").map((s) => s.trim()).filter(Boolean);
+    for (const n of names) {
+      if (!NODE_NAME_RE.test(n)) throw new BadInputError(`--names: "${n}" is not a valid node name (lower-case DNS subdomain)`);
+    }
+    if (new Set(names).size !== names.length) throw new BadInputError("--names lists a name twice");
+    return names;
+  }
+  const count = parseInteger(flags.nodes, "--nodes", 1, 100_000);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.namePrefix)) {
+    throw new BadInputError(`--name-prefix must be lower-case letters, digits, '-' or '.', got "${flags.namePrefix}"`);
+  }
+  return Array.from({ length: count }, (_, i) => `${flags.namePrefix}-${first + i}`);
+}
+
+/**
+ * Builds the engine's config from flags (and the profile file), validating everything once.
+ * `KUBEMARK_VERSION` supplies the kubelet version when `--kubelet-version` is not given.
+ */
+export async function configFromFlags(
+  flags: HollowNodeFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<EngineConfig> {
+  const traffic = flags.traffic as TrafficProfile;
+  if (traffic !== "kubelet" && traffic !== "minimal") {
+    throw new BadInputError(`--traffic must be kubelet or minimal, got "${flags.traffic}"`);
+  }
+  const kubeletVersion = flags.kubeletVersion ?? env["KUBEMARK_VERSION"];
+  if (kubeletVersion !== undefined && !/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(kubeletVersion)) {
+    throw new BadInputError(
+      `${flags.kubeletVersion ? "--kubelet-version" : "KUBEMARK_VERSION"} must look like v1.36.3, got "${kubeletVersion}"`,
+    );
+  }
+  const base: NodeShape = {
+    ...DEFAULT_SHAPE,
+    cpu: parseQuantity(flags.cpu, "--cpu"),
+    memory: parseQuantity(flags.memory, "--memory"),
+    maxPods: parseInteger(flags.maxPods, "--max-pods", 1, 10_000),
+    ephemeralStorage: parseQuantity(flags.ephemeralStorage, "--ephemeral-storage"),
+    extendedResources: flags.extendedResources ? parseResourceList(flags.extendedResources, "--extended-resources") : {},
+    taints: flags.registerWithTaints ? parseTaints(flags.registerWithTaints, "--register-with-taints") : [],
+  };
+  let shapes: NodeShape[] = [base];
+  if (flags.profile) {
+    let text: string;
+    try {
+      text = await readFile(flags.profile, "utf8");
+    } catch (err) {
+      throw new BadInputError(`cannot read --profile ${flags.profile} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+    shapes = parseProfile(text, flags.profile, base);
+  }
+  const firstIndex = parseInteger(flags.firstIndex, "--first-index", 0);
+  const leaseDurationSeconds = parseInteger(flags.leaseDuration, "--lease-duration", 4, 3600);
+  parseCidr(flags.nodeIpPool, "--node-ip-pool");
+  parseCidr(flags.podIpPool, "--pod-ip-pool");
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.fleet)) {
+    throw new BadInputError(`--fleet must be a DNS label (lower-case letters, digits, '-'), got "${flags.fleet}"`);
+  }
+  return {
+    nodeNames: nodeNames(flags, firstIndex),
+    firstIndex,
+    shapes,
+    nodeLabels: parseLabels(flags.nodeLabels, "--node-labels"),
+    fleet: flags.fleet,
+    kubeletVersion,
+    traffic,
+    proxy: flags.proxy,
+    leaseDurationSeconds,
+    statusUpdateMs: parseDuration(flags.nodeStatusUpdateFrequency, "--node-status-update-frequency"),
+    statusReportMs: parseDuration(flags.nodeStatusReportFrequency, "--node-status-report-frequency"),
+    jitter: 0.04,
+    jobRunMs: parseDuration(flags.jobRunSeconds, "--job-run-seconds"),
+    nodeIpPool: flags.nodeIpPool,
+    podIpPool: flags.podIpPool,
+    maxInFlight: parseInteger(flags.maxInFlight, "--max-in-flight", 1, 10_000),
+    nodeQps: parseInteger(flags.kubeApiQps, "--kube-api-qps", 0, 100_000),
+    nodeBurst: parseInteger(flags.kubeApiBurst, "--kube-api-burst", 1, 100_000),
+    deleteNodesOnExit: flags.deleteNodesOnExit === true,
+    kubeletPort: parseInteger(flags.kubeletPort, "--kubelet-port", 0, 65535),
+    metricsPort: parseInteger(flags.metricsPort, "--metrics-port", 0, 65535),
+  };
+}

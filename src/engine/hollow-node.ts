@@ -1,0 +1,603 @@
+import { isAlreadyExists, isConflict, isNotFound } from "../client/api-error.ts";
+import type { KubeRequest } from "../client/kube-client.ts";
+import { describeError } from "../errors.ts";
+import type { EngineContext } from "./engine-context.ts";
+import { PodIpAllocator, parseCidr, type Cidr } from "./ip-pool.ts";
+import {
+  microTime,
+  missingLabels,
+  renderCsiNode,
+  renderLease,
+  renderNode,
+  renderNodeStatus,
+  rfc3339,
+  type NodeIdentity,
+} from "./node-object.ts";
+import {
+  referencedObjects,
+  renderPodStatus,
+  runDurationMs,
+  tokenRequests,
+  type PodObject,
+  type PodStage,
+} from "./pod-status.ts";
+import { Watcher, type Versioned } from "./watcher.ts";
+
+/** The parts of a Node the engine reads. */
+export interface NodeObject extends Versioned {
+  metadata: { name: string; uid: string; resourceVersion?: string; labels?: Record<string, string> };
+  spec?: { podCIDR?: string };
+}
+
+/** What the engine remembers of one pod (kept small: thousands per process). */
+interface PodState {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** Latest spec seen (needed to render statuses). */
+  pod: PodObject;
+  stage: PodStage | "new";
+  ip: string;
+  startedAt: string;
+  runningAt: string;
+  /** Bound-to-Running latency start (ms): when the engine first saw the pod. */
+  seenAt: number;
+  deleting: boolean;
+  /** Bumped when the pod is forgotten, so queued work for it is dropped. */
+  alive: boolean;
+  refs: string[];
+}
+
+/** Per-node counters the engine reports. */
+export interface NodeHealth {
+  registered: boolean;
+  lastRenewAt: number;
+  missedRenewals: number;
+}
+
+/**
+ * One simulated kubelet: registers its Node, keeps its Lease and status fresh, and runs the pods
+ * bound to it. All periodic work goes through the engine's shared due-time queue; in `kubelet`
+ * traffic it also holds a kubelet's own watches.
+ */
+export class HollowNode {
+  readonly id: NodeIdentity;
+  readonly index: number;
+  private readonly ctx: EngineContext;
+  private uid = "";
+  private leaseRv = "";
+  private since = "";
+  private lastStatusAt = 0;
+  private lastRenewAt = 0;
+  private podCidr: Cidr | undefined;
+  private podCidrText = "";
+  private ipAlloc: PodIpAllocator | undefined;
+  private readonly pods = new Map<string, PodState>();
+  private watchers: Watcher<Versioned>[] = [];
+  private readonly refWatches = new Map<string, { count: number; watcher: Watcher<Versioned> }>();
+  private relistSeen: Set<string> | undefined;
+  private tokens: number;
+  private tokenAt = 0;
+  private stopped = false;
+  private ticking = false;
+  registered = false;
+
+  constructor(ctx: EngineContext, id: NodeIdentity, index: number) {
+    this.ctx = ctx;
+    this.id = id;
+    this.index = index;
+    this.tokens = ctx.cfg.nodeBurst;
+  }
+
+  /** Number of pods this node runs. */
+  get podCount(): number {
+    return this.pods.size;
+  }
+
+  /** Time of the last successful lease renewal (epoch ms, 0 = never). */
+  get lastRenew(): number {
+    return this.lastRenewAt;
+  }
+
+  /** Client-side rate limit like a kubelet's (token bucket, QPS and burst from the config). */
+  private async throttle(): Promise<void> {
+    const { nodeQps, nodeBurst } = this.ctx.cfg;
+    if (nodeQps <= 0) return;
+    const now = this.ctx.clock.now();
+    this.tokens = Math.min(nodeBurst, this.tokens + ((now - this.tokenAt) / 1000) * nodeQps);
+    this.tokenAt = now;
+    this.tokens -= 1;
+    if (this.tokens < 0) await this.ctx.clock.sleep((-this.tokens / nodeQps) * 1000);
+  }
+
+  /** Sends one request on this node's behalf (rate-limited, counted). */
+  private async api<T>(req: KubeRequest): Promise<T> {
+    await this.throttle();
+    return this.ctx.request<T>(req);
+  }
+
+  // ---------------------------------------------------------------- registration
+
+  /** Registers the Node (or adopts an existing one), its Lease and CSINode; then starts its loops. */
+  async register(): Promise<void> {
+    const now = this.ctx.clock.now();
+    this.since = rfc3339(now);
+    let node: NodeObject;
+    try {
+      node = await this.api<NodeObject>({ method: "POST", path: "/api/v1/nodes", body: renderNode(this.id, this.since) });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      // A restart: adopt the Node, reconciling the labels a kubelet owns.
+      node = await this.api<NodeObject>({ method: "GET", path: `/api/v1/nodes/${this.id.name}` });
+      const labels = missingLabels(this.id, node.metadata.labels);
+      if (Object.keys(labels).length > 0) {
+        node = await this.api<NodeObject>({
+          method: "PATCH",
+          path: `/api/v1/nodes/${this.id.name}`,
+          patchType: "strategic",
+          body: { metadata: { labels } },
+        });
+      }
+    }
+    this.uid = node.metadata.uid;
+    this.observeNode(node);
+    await this.patchStatus();
+    await this.ensureLease();
+    await this.api({ method: "POST", path: "/apis/storage.k8s.io/v1/csinodes", body: renderCsiNode(this.id.name, this.uid) }).catch(
+      (err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
+      },
+    );
+    this.registered = true;
+    this.ctx.metrics.nodeRegistered(1);
+    if (this.ctx.cfg.traffic === "kubelet") this.startKubeletWatches();
+    if (!this.ticking) {
+      this.ticking = true;
+      // Spread the fleet's heartbeats over one interval.
+      this.ctx.queue.after(this.ctx.random() * this.renewIntervalMs(), () => this.tick());
+    }
+  }
+
+  private renewIntervalMs(): number {
+    const base = (this.ctx.cfg.leaseDurationSeconds * 1000) / 4;
+    return base * (1 + this.ctx.cfg.jitter * this.ctx.random());
+  }
+
+  /** Creates the Lease, or adopts an existing one. */
+  private async ensureLease(): Promise<void> {
+    const body = renderLease({
+      name: this.id.name,
+      nodeUid: this.uid,
+      durationSeconds: this.ctx.cfg.leaseDurationSeconds,
+      renewTime: microTime(this.ctx.clock.now()),
+    });
+    try {
+      const lease = await this.api<Versioned>({
+        method: "POST",
+        path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+        body,
+      });
+      this.leaseRv = lease.metadata.resourceVersion ?? "";
+      this.lastRenewAt = this.ctx.clock.now();
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      await this.refreshLeaseRv();
+      await this.renewLease();
+    }
+  }
+
+  private async refreshLeaseRv(): Promise<void> {
+    const lease = await this.api<Versioned>({
+      method: "GET",
+      path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
+    });
+    this.leaseRv = lease.metadata.resourceVersion ?? "";
+  }
+
+  // ---------------------------------------------------------------- heartbeat and status
+
+  /** The node's periodic work: renew the Lease, report status when due, reschedule. */
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    const due = this.lastRenewAt + this.ctx.cfg.leaseDurationSeconds * 250;
+    try {
+      const t0 = this.ctx.clock.now();
+      await this.renewLease();
+      this.ctx.metrics.leaseRenewed(this.ctx.clock.now() - t0, Math.max(0, t0 - due));
+      if (this.ctx.clock.now() - this.lastStatusAt >= this.ctx.cfg.statusReportMs) await this.patchStatus();
+    } catch (err) {
+      this.ctx.log.warn({ node: this.id.name, err: describeError(err) }, "heartbeat failed");
+    } finally {
+      if (!this.stopped) this.ctx.queue.after(this.renewIntervalMs(), () => this.tick());
+    }
+  }
+
+  /** PUTs the Lease with a fresh renewTime, as the kubelet's lease controller does. */
+  private async renewLease(): Promise<void> {
+    const put = (): Promise<Versioned> =>
+      this.api<Versioned>({
+        method: "PUT",
+        path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
+        body: renderLease({
+          name: this.id.name,
+          nodeUid: this.uid,
+          durationSeconds: this.ctx.cfg.leaseDurationSeconds,
+          renewTime: microTime(this.ctx.clock.now()),
+          resourceVersion: this.leaseRv,
+        }),
+      });
+    let lease: Versioned;
+    try {
+      lease = await put();
+    } catch (err) {
+      if (isNotFound(err)) {
+        // Somebody deleted the Lease: a kubelet recreates it.
+        this.ctx.log.info({ node: this.id.name }, "lease was deleted; recreating it");
+        this.ctx.metrics.leaseRecreated();
+        await this.ensureLease();
+        return;
+      }
+      if (!isConflict(err)) throw err;
+      await this.refreshLeaseRv();
+      lease = await put();
+    }
+    this.leaseRv = lease.metadata.resourceVersion ?? "";
+    this.lastRenewAt = this.ctx.clock.now();
+  }
+
+  /** PATCHes the node status (conditions with a fresh heartbeat), as the kubelet's status loop. */
+  private async patchStatus(): Promise<void> {
+    const now = this.ctx.clock.now();
+    try {
+      await this.api({
+        method: "PATCH",
+        path: `/api/v1/nodes/${this.id.name}/status`,
+        patchType: "strategic",
+        body: { status: renderNodeStatus(this.id, rfc3339(now), this.since) },
+      });
+      this.lastStatusAt = now;
+    } catch (err) {
+      if (isNotFound(err) && this.registered) {
+        // The Node was deleted under us (and no watch told us yet): register again.
+        this.reRegister();
+        return;
+      }
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- watches
+
+  /** The kubelet's own watches: its pods, its Node, Services, RuntimeClasses, CSIDrivers. */
+  private startKubeletWatches(): void {
+    const name = this.id.name;
+    const ignore = { onEvent: () => undefined };
+    this.watchers = [
+      this.ctx.watch<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${name}` }, this.podHandler()),
+      this.ctx.watch<NodeObject>("/api/v1/nodes", { fieldSelector: `metadata.name=${name}` }, {
+        onEvent: (type, n) => (type === "DELETED" ? this.nodeDeleted(n) : this.observeNode(n)),
+      }),
+      this.ctx.watch("/api/v1/services", { fieldSelector: "spec.clusterIP!=None" }, ignore),
+      this.ctx.watch("/apis/node.k8s.io/v1/runtimeclasses", {}, ignore),
+      this.ctx.watch("/apis/storage.k8s.io/v1/csidrivers", {}, ignore),
+    ] as Watcher<Versioned>[];
+  }
+
+  private stopKubeletWatches(): void {
+    for (const w of this.watchers) w.stop();
+    this.watchers = [];
+    for (const r of this.refWatches.values()) r.watcher.stop();
+    this.refWatches.clear();
+  }
+
+  /**
+   * Follows the Node as the API server has it: its podCIDR (assigned by the controller-manager
+   * after registration, and a new one if the Node was recreated) and its uid.
+   */
+  observeNode(node: NodeObject): void {
+    const cidr = node.spec?.podCIDR;
+    if (cidr && cidr !== this.podCidrText) {
+      try {
+        this.podCidr = parseCidr(cidr, "spec.podCIDR");
+        this.podCidrText = cidr;
+        this.ipAlloc = undefined;
+        // Running pods keep their addresses; new ones come from the new CIDR and must not collide.
+        const alloc = this.allocator();
+        for (const st of this.pods.values()) if (st.ip && !st.pod.spec.hostNetwork) alloc?.claim(st.ip);
+      } catch {
+        // an IPv6 or odd CIDR: keep using the fallback pool
+      }
+    }
+    if (node.metadata.uid) this.uid = node.metadata.uid;
+  }
+
+  /** The Node was deleted: register it again at once, as the kubelet's next status update would. */
+  nodeDeleted(node: NodeObject): void {
+    if (this.stopped || !this.registered || node.metadata.uid !== this.uid) return;
+    this.reRegister();
+  }
+
+  private reRegister(): void {
+    this.ctx.log.info({ node: this.id.name }, "node was deleted; registering again");
+    this.registered = false;
+    this.ctx.metrics.nodeRegistered(-1);
+    this.podCidr = undefined;
+    this.podCidrText = "";
+    this.ipAlloc = undefined;
+    this.stopKubeletWatches();
+    const again = async (): Promise<void> => {
+      try {
+        await this.register();
+      } catch (err) {
+        this.ctx.log.warn({ node: this.id.name, err: describeError(err) }, "re-registration failed; retrying");
+        if (!this.stopped) this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, again);
+      }
+    };
+    this.ctx.queue.after(0, again);
+  }
+
+  /** Handler for this node's pods (its own watch in kubelet traffic, dispatched in minimal). */
+  podHandler(): {
+    onEvent: (type: "ADDED" | "MODIFIED" | "DELETED", pod: PodObject) => void;
+    onRelistStart: () => void;
+    onSynced: () => void;
+  } {
+    return {
+      onEvent: (type, pod) => this.onPod(type, pod),
+      onRelistStart: () => {
+        this.relistSeen = new Set();
+      },
+      onSynced: () => {
+        const seen = this.relistSeen;
+        this.relistSeen = undefined;
+        if (!seen) return;
+        // Pods deleted while the watch was down never get a DELETED event.
+        for (const uid of [...this.pods.keys()]) if (!seen.has(uid)) this.forget(uid);
+      },
+    };
+  }
+
+  private addRef(key: string): void {
+    if (this.ctx.cfg.traffic !== "kubelet") return;
+    const r = this.refWatches.get(key);
+    if (r) {
+      r.count++;
+      return;
+    }
+    const [kind, ns, name] = key.split("/") as [string, string, string];
+    const watcher = this.ctx.watch(`/api/v1/namespaces/${ns}/${kind}`, { fieldSelector: `metadata.name=${name}` }, {
+      onEvent: () => undefined,
+    });
+    this.refWatches.set(key, { count: 1, watcher });
+  }
+
+  private dropRef(key: string): void {
+    const r = this.refWatches.get(key);
+    if (!r) return;
+    if (--r.count <= 0) {
+      r.watcher.stop();
+      this.refWatches.delete(key);
+    }
+  }
+
+  // ---------------------------------------------------------------- pods
+
+  /** A pod event for this node. */
+  onPod(type: "ADDED" | "MODIFIED" | "DELETED", pod: PodObject): void {
+    const uid = pod.metadata.uid;
+    this.relistSeen?.add(uid);
+    if (type === "DELETED") {
+      this.forget(uid);
+      return;
+    }
+    if (pod.spec.nodeName !== this.id.name || this.stopped) return;
+    let st = this.pods.get(uid);
+    if (!st) {
+      st = this.adopt(pod);
+      this.pods.set(uid, st);
+      if (st.stage === "new") this.ctx.queue.after(0, () => this.startPod(st!));
+      else this.scheduleCompletion(st);
+    } else {
+      st.pod = pod;
+    }
+    if (pod.metadata.deletionTimestamp && !st.deleting) {
+      st.deleting = true;
+      const s = st;
+      this.ctx.queue.after(0, () => this.terminatePod(s));
+    }
+  }
+
+  /** State for a newly seen pod; a pod this engine ran before a restart keeps its IP and stage. */
+  private adopt(pod: PodObject): PodState {
+    const now = this.ctx.clock.now();
+    const phase = pod.status?.phase;
+    const known = pod.status?.podIP && (phase === "Running" || phase === "Succeeded");
+    const refs: string[] = [];
+    const { configMaps, secrets } = referencedObjects(pod);
+    for (const n of configMaps) refs.push(`configmaps/${pod.metadata.namespace}/${n}`);
+    for (const n of secrets) refs.push(`secrets/${pod.metadata.namespace}/${n}`);
+    for (const r of refs) this.addRef(r);
+    let ip = "";
+    if (known) {
+      ip = pod.status!.podIP!;
+      if (!pod.spec.hostNetwork) this.allocator()?.claim(ip);
+    }
+    const start = pod.status?.startTime ?? rfc3339(now);
+    return {
+      uid: pod.metadata.uid,
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+      pod,
+      stage: known ? (phase === "Succeeded" ? "succeeded" : "running") : "new",
+      ip,
+      startedAt: start,
+      runningAt: start,
+      seenAt: now,
+      deleting: false,
+      alive: true,
+      refs,
+    };
+  }
+
+  private allocator(): PodIpAllocator | undefined {
+    if (!this.ipAlloc) {
+      const cidr = this.podCidr ?? this.ctx.fallbackPodCidr(this.index);
+      if (cidr) this.ipAlloc = new PodIpAllocator(cidr);
+    }
+    return this.ipAlloc;
+  }
+
+  private forget(uid: string): void {
+    const st = this.pods.get(uid);
+    if (!st) return;
+    st.alive = false;
+    this.pods.delete(uid);
+    if (st.ip && !st.pod.spec.hostNetwork) this.ipAlloc?.release(st.ip);
+    for (const r of st.refs) this.dropRef(r);
+  }
+
+  private podPath(st: PodState): string {
+    return `/api/v1/namespaces/${st.namespace}/pods/${st.name}`;
+  }
+
+  /** PATCHes a pod's status for a stage; in kubelet traffic GETs the pod first, as the status manager does. */
+  private async writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean> {
+    if (this.ctx.cfg.traffic === "kubelet") {
+      try {
+        st.pod = await this.api<PodObject>({ method: "GET", path: this.podPath(st) });
+      } catch (err) {
+        if (isNotFound(err)) {
+          this.forget(st.uid);
+          return false;
+        }
+        throw err;
+      }
+      if (st.pod.metadata.uid !== st.uid) return false;
+    }
+    const status = renderPodStatus(st.pod, stage, {
+      hostIP: this.id.ip,
+      podIP: st.ip,
+      startedAt: st.startedAt,
+      runningAt: st.runningAt,
+      ...(finishedAt ? { finishedAt } : {}),
+    });
+    try {
+      await this.api({
+        method: "PATCH",
+        path: `${this.podPath(st)}/status`,
+        patchType: "strategic",
+        body: { metadata: { uid: st.uid }, status },
+      });
+    } catch (err) {
+      if (isNotFound(err) || isConflict(err)) {
+        // Gone, or replaced by a pod of the same name (the uid precondition failed).
+        this.forget(st.uid);
+        return false;
+      }
+      throw err;
+    }
+    st.stage = stage;
+    this.ctx.metrics.podTransition(stage);
+    return true;
+  }
+
+  /** Starts a pod: tokens, init containers, then Running and Ready with a unique IP. */
+  private async startPod(st: PodState): Promise<void> {
+    if (!st.alive || st.deleting || st.stage !== "new") return;
+    try {
+      if (!st.ip) {
+        st.ip = st.pod.spec.hostNetwork ? this.id.ip : (this.allocator()?.allocate() ?? "");
+        if (!st.ip) {
+          this.ctx.log.warn({ node: this.id.name, pod: `${st.namespace}/${st.name}` }, "no free pod IP");
+          return;
+        }
+      }
+      if (this.ctx.cfg.traffic === "kubelet") {
+        for (const t of tokenRequests(st.pod)) {
+          await this.api({
+            method: "POST",
+            path: `/api/v1/namespaces/${st.namespace}/serviceaccounts/${st.pod.spec.serviceAccountName ?? "default"}/token`,
+            body: {
+              apiVersion: "authentication.k8s.io/v1",
+              kind: "TokenRequest",
+              spec: {
+                ...(t.audience ? { audiences: [t.audience] } : {}),
+                expirationSeconds: t.expirationSeconds,
+                boundObjectRef: { apiVersion: "v1", kind: "Pod", name: st.name, uid: st.uid },
+              },
+            },
+          }).catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          });
+        }
+        if ((st.pod.spec.initContainers ?? []).length > 0) {
+          if (!(await this.writePodStatus(st, "initializing"))) return;
+        }
+      }
+      st.runningAt = rfc3339(this.ctx.clock.now());
+      if (!st.alive || st.deleting) return;
+      if (!(await this.writePodStatus(st, "running"))) return;
+      this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
+      this.scheduleCompletion(st);
+    } catch (err) {
+      this.ctx.log.warn({ node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) }, "pod start failed; retrying");
+      if (st.alive && !st.deleting) this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.startPod(st));
+    }
+  }
+
+  /** Job pods (and pods with the run-seconds annotation) finish with exit code 0 after their run time. */
+  private scheduleCompletion(st: PodState): void {
+    if (st.stage !== "running") return;
+    const runMs = runDurationMs(st.pod, this.ctx.cfg.jobRunMs);
+    if (runMs === undefined) return;
+    const at = Date.parse(st.runningAt) + runMs;
+    this.ctx.queue.schedule(at, async () => {
+      if (!st.alive || st.deleting || st.stage !== "running") return;
+      try {
+        await this.writePodStatus(st, "succeeded", rfc3339(this.ctx.clock.now()));
+      } catch (err) {
+        this.ctx.log.warn({ pod: `${st.namespace}/${st.name}`, err: describeError(err) }, "pod completion failed; retrying");
+        this.ctx.queue.after(2_000, () => this.scheduleCompletion(st));
+      }
+    });
+  }
+
+  /** Graceful deletion: containers terminate, then the pod is deleted with grace period 0 and a UID precondition. */
+  private async terminatePod(st: PodState): Promise<void> {
+    if (!st.alive) return;
+    try {
+      if (st.stage === "running" || st.stage === "initializing") {
+        if (!(await this.writePodStatus(st, "terminated", rfc3339(this.ctx.clock.now())))) return;
+      }
+      await this.api({
+        method: "DELETE",
+        path: this.podPath(st),
+        body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0, preconditions: { uid: st.uid } },
+      });
+      this.ctx.metrics.podTransition("deleted");
+    } catch (err) {
+      if (isNotFound(err) || isConflict(err)) return;
+      this.ctx.log.warn({ pod: `${st.namespace}/${st.name}`, err: describeError(err) }, "pod deletion failed; retrying");
+      this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.terminatePod(st));
+    }
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /** Stops this node's loops and watches (its objects stay). */
+  stop(): void {
+    this.stopped = true;
+    this.stopKubeletWatches();
+  }
+
+  /** Deletes the Node and its Lease (for `--delete-nodes-on-exit` and scale-down). */
+  async deleteObjects(): Promise<void> {
+    const gone = (err: unknown): void => {
+      if (!isNotFound(err)) throw err;
+    };
+    await this.ctx
+      .request({ method: "DELETE", path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}` })
+      .catch(gone);
+    await this.ctx.request({ method: "DELETE", path: `/api/v1/nodes/${this.id.name}` }).catch(gone);
+  }
+}

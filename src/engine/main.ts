@@ -1,0 +1,151 @@
+/**
+ * `hollow-node`: runs many kubelet-faithful simulated nodes in one process against the API server
+ * named by a kubeconfig.
+ */
+import { createServer, type Server } from "node:http";
+import { Command, CommanderError, Option } from "commander";
+import { pino, type Logger } from "pino";
+import { realClock } from "../clock.ts";
+import { KubeClient } from "../client/kube-client.ts";
+import { loadClusterAccess } from "../client/kubeconfig.ts";
+import { KubemarkError, describeError } from "../errors.ts";
+import { Engine } from "./engine.ts";
+import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
+import { EngineMetrics } from "./metrics.ts";
+import { checkAccess } from "./preflight.ts";
+
+function program(): Command {
+  return new Command()
+    .name("hollow-node")
+    .description("Simulate many kubelet-faithful nodes in one process (registration, Lease, status, pods).")
+    .option("--kubeconfig <path>", "kubeconfig of the cluster the nodes register into (default $KUBECONFIG, ~/.kube/config)")
+    .option("--context <name>", "kubeconfig context")
+    .option("--nodes <n>", "number of nodes", "10")
+    .option("--name-prefix <prefix>", "node names are <prefix>-<index>", "hollow-node")
+    .option("--first-index <i>", "index of the first node (several processes share one fleet)", "0")
+    .option("--names <list>", "explicit comma-separated node names instead of prefix and count")
+    .option("--fleet <name>", "fleet name, labelled on every node as kubemark-cluster.io/fleet", "default")
+    .option("--node-labels <k=v,...>", "labels for every node", "hollow-node=true")
+    .option("--cpu <qty>", "CPU capacity", "1")
+    .option("--memory <qty>", "memory capacity", "4026531840")
+    .option("--max-pods <n>", "pod capacity", "110")
+    .option("--ephemeral-storage <qty>", "ephemeral-storage capacity", "0")
+    .option("--extended-resources <name=qty,...>", "extra resources, e.g. nvidia.com/gpu=8")
+    .option("--register-with-taints <k=v:Effect,...>", "taints to register with")
+    .option("--profile <file>", "YAML fleet profile mixing node shapes by weight")
+    .option("--kubelet-version <v>", "reported kubelet version (default $KUBEMARK_VERSION, else the API server's)")
+    .addOption(new Option("--traffic <profile>", "kubelet: a kubelet's own watches and requests; minimal: shared watches").default("kubelet"))
+    .option("--no-proxy", "do not simulate kube-proxy's watches")
+    .option("--lease-duration <seconds>", "Lease duration; renewed every quarter of it", "40")
+    .option("--node-status-update-frequency <d>", "how often status is recomputed", "10s")
+    .option("--node-status-report-frequency <d>", "how often an unchanged status is reported", "5m")
+    .option("--job-run-seconds <d>", "how long Job pods run before they succeed", "5s")
+    .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
+    .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
+    .option("--max-in-flight <n>", "requests in flight at once for the whole process", "200")
+    .option("--kube-api-qps <n>", "per-node client rate limit, as a kubelet's (0 = none)", "10")
+    .option("--kube-api-burst <n>", "per-node client burst", "20")
+    .option("--delete-nodes-on-exit", "delete this process's Nodes and Leases on SIGTERM/SIGINT")
+    .option("--kubelet-port <port>", "port of the shared kubelet endpoint (0 = none)", "0")
+    .option("--metrics-port <port>", "port of the Prometheus /metrics endpoint on 127.0.0.1 (0 = none)", "0")
+    .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
+    .option("--stats-interval <seconds>", "log fleet figures this often (0 = never)", "30")
+    .exitOverride()
+    .showHelpAfterError("(run 'hollow-node --help' for the flags)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  hollow-node --kubeconfig admin.kubeconfig --nodes 100
+  KUBEMARK_VERSION=v1.31.0 hollow-node --nodes 1000 --traffic minimal
+  hollow-node --names edge-a,edge-b --cpu 4 --memory 16Gi --extended-resources nvidia.com/gpu=8`,
+    );
+}
+
+function serveMetrics(metrics: EngineMetrics, port: number, log: Logger): Server {
+  const srv = createServer((req, res) => {
+    if (req.url === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(text);
+        },
+        (err: unknown) => {
+          res.writeHead(500);
+          res.end(describeError(err));
+        },
+      );
+    } else if (req.url === "/healthz") {
+      res.end("ok");
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  srv.listen(port, "127.0.0.1", () => log.info({ port }, "metrics on http://127.0.0.1:%d/metrics", port));
+  return srv;
+}
+
+/** Runs hollow-node until SIGTERM/SIGINT; returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const cmd = program();
+  try {
+    cmd.parse([...argv], { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const flags = cmd.opts<HollowNodeFlags & { logLevel: string; statsInterval: string }>();
+  const log = pino({ level: flags.logLevel, base: { component: "hollow-node" } }, pino.destination(2));
+  let engine: Engine | undefined;
+  let client: KubeClient | undefined;
+  let metricsServer: Server | undefined;
+  try {
+    const cfg = await configFromFlags(flags, process.env);
+    const metrics = new EngineMetrics({ processMetrics: true });
+    const access = await loadClusterAccess({ kubeconfig: flags.kubeconfig, context: flags.context, env: process.env });
+    client = new KubeClient(access, {
+      userAgent: "hollow-kubelet",
+      connections: Math.max(4, Math.ceil((cfg.nodeNames.length * 6) / 100)),
+      onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
+    });
+    await checkAccess(client, cfg.traffic);
+    if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
+    engine = new Engine(cfg, { client, clock: realClock, log, metrics });
+    const started = Date.now();
+    const stopping = new Promise<string>((resolve) => {
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      process.once("SIGINT", () => resolve("SIGINT"));
+    });
+    log.info({ nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet }, "registering nodes");
+    await Promise.race([engine.start(), stopping]);
+    const s = engine.stats();
+    log.info({ ...s, seconds: (Date.now() - started) / 1000 }, "nodes registered");
+    const every = Number(flags.statsInterval) * 1000;
+    const timer = every > 0 ? setInterval(() => log.info({ ...engine!.stats(), watches: engine!.watchCount, ...metrics.totals }, "fleet"), every) : undefined;
+    const signal = await stopping;
+    if (timer) clearInterval(timer);
+    log.info({ signal, deleteNodes: cfg.deleteNodesOnExit }, "stopping");
+    await engine.stop({ deleteNodes: cfg.deleteNodesOnExit });
+    return 0;
+  } catch (err) {
+    await engine?.stop({ deleteNodes: false }).catch(() => undefined);
+    if (err instanceof KubemarkError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`error: ${describeError(err)}\n`);
+    return 1;
+  } finally {
+    metricsServer?.close();
+    await client?.close();
+    log.flush();
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+  // Open sockets of aborted watches must not keep the process alive.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
+}

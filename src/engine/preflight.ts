@@ -1,0 +1,56 @@
+import type { KubeClient } from "../client/kube-client.ts";
+import { KubemarkError } from "../errors.ts";
+import type { TrafficProfile } from "./config.ts";
+
+interface Access {
+  verb: string;
+  resource: string;
+  group?: string;
+  subresource?: string;
+  namespace?: string;
+}
+
+/** What a hollow kubelet must be allowed to do (and nothing more is asked for). */
+export function requiredAccess(traffic: TrafficProfile): Access[] {
+  const list: Access[] = [
+    { verb: "create", resource: "nodes" },
+    { verb: "patch", resource: "nodes", subresource: "status" },
+    { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace: "kube-node-lease" },
+    { verb: "update", resource: "leases", group: "coordination.k8s.io", namespace: "kube-node-lease" },
+    { verb: "watch", resource: "pods" },
+    { verb: "patch", resource: "pods", subresource: "status" },
+    { verb: "delete", resource: "pods" },
+  ];
+  if (traffic === "kubelet") {
+    list.push({ verb: "watch", resource: "services" }, { verb: "create", resource: "serviceaccounts", subresource: "token" });
+  }
+  return list;
+}
+
+/**
+ * Asks the API server (SelfSubjectAccessReview) whether this identity may do what a hollow
+ * kubelet does, so a forbidden identity fails at once with the missing permissions named,
+ * instead of retrying forever.
+ */
+export async function checkAccess(client: KubeClient, traffic: TrafficProfile): Promise<void> {
+  const denied: string[] = [];
+  for (const a of requiredAccess(traffic)) {
+    const review = await client.request<{ status?: { allowed?: boolean } }>({
+      method: "POST",
+      path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { ...a, group: a.group ?? "" } },
+      },
+    });
+    if (review.status?.allowed !== true) {
+      denied.push(`${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ""}`);
+    }
+  }
+  if (denied.length > 0) {
+    throw new KubemarkError("FORBIDDEN", `the identity in ${client.server}'s kubeconfig may not: ${denied.join(", ")}`, {
+      hint: "grant it the hollow-node RBAC ('kubemark-cluster setup' creates it) or use an admin kubeconfig",
+    });
+  }
+}
