@@ -102,6 +102,7 @@ function errnoOf(err: unknown): string | undefined {
 export class KubeClient {
   readonly server: string;
   private readonly pool: Pool;
+  private readonly watchPool: Pool;
   private readonly access: ClusterAccess;
   private readonly opts: KubeClientOptions;
   private readonly clock: Clock;
@@ -112,18 +113,29 @@ export class KubeClient {
     this.server = access.server;
     this.clock = opts.clock ?? realClock;
     const url = new URL(access.server);
+    const connect = {
+      ...(access.ca ? { ca: access.ca } : {}),
+      ...(access.cert ? { cert: access.cert } : {}),
+      ...(access.key ? { key: access.key } : {}),
+      ...(access.servername ? { servername: access.servername } : {}),
+      rejectUnauthorized: !access.insecureSkipTLSVerify,
+    };
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? 4,
       allowH2: opts.http2 ?? true,
       pipelining: 1,
       keepAliveTimeout: 60_000,
-      connect: {
-        ...(access.ca ? { ca: access.ca } : {}),
-        ...(access.cert ? { cert: access.cert } : {}),
-        ...(access.key ? { key: access.key } : {}),
-        ...(access.servername ? { servername: access.servername } : {}),
-        rejectUnauthorized: !access.insecureSkipTLSVerify,
-      },
+      connect,
+    });
+    // Watches hold their HTTP/2 stream for minutes: they get their own pool, which opens another
+    // connection whenever the open ones carry as many streams as the server allows (100), so
+    // they never starve ordinary requests of streams.
+    this.watchPool = new Pool(url.origin, {
+      connections: null,
+      allowH2: opts.http2 ?? true,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      connect,
     });
     this.pathPrefix = url.pathname.replace(/\/+$/, "");
   }
@@ -132,7 +144,7 @@ export class KubeClient {
 
   /** Closes every connection (open watches end). */
   async close(): Promise<void> {
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), this.watchPool.destroy()]);
   }
 
   private async headers(contentType?: string): Promise<Record<string, string>> {
@@ -253,7 +265,7 @@ export class KubeClient {
     const full = this.pathPrefix + path + queryString({ ...query, watch: 1, allowWatchBookmarks: true });
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.pool.request({
+      res = await this.watchPool.request({
         method: "GET",
         path: full,
         headers: await this.headers(),

@@ -56,7 +56,7 @@ export interface EngineConfig {
   readonly podIpPool: string;
   /** Requests the whole process may have in flight (default 200). */
   readonly maxInFlight: number;
-  /** Per-node client rate limit like a kubelet's (QPS 50, burst 100); 0 disables it. */
+  /** Per-node client rate limit like a hollow kubelet's client (QPS 10, burst 20); 0 disables it. */
   readonly nodeQps: number;
   readonly nodeBurst: number;
   /** Delete this process's Nodes and Leases on SIGTERM/SIGINT. */
@@ -134,9 +134,13 @@ export function parseProfile(text: string, source: string, base: NodeShape): Nod
   if (!Array.isArray(shapes) || shapes.length === 0) {
     throw new BadInputError(`profile ${source} needs a non-empty "shapes" list`);
   }
-  const str = (v: unknown): string => (typeof v === "number" ? String(v) : typeof v === "string" ? v : "");
+  // YAML reads `spot: true` and `gpu: 8` as a boolean and a number; labels and quantities want their text.
+  const str = (v: unknown): string =>
+    typeof v === "number" || typeof v === "boolean" ? String(v) : typeof v === "string" ? v : "";
   return shapes.map((raw: RawShape, i): NodeShape => {
     const where = `profile ${source} shape ${i + 1}`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+      throw new BadInputError(`${where}: must be a map of fields like {name: gpu, weight: 20, cpu: "8"}`);
     const name = raw.name === undefined ? `shape-${i + 1}` : str(raw.name);
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
       throw new BadInputError(`${where}: name must be a DNS label, got "${name}"`);

@@ -29,6 +29,7 @@ export class DueQueue {
   private cancelTimer: (() => void) | undefined;
   private timerAt = Infinity;
   private stopped = false;
+  private pumpQueued = false;
   private lastLateness = 0;
   private readonly clock: Clock;
   private readonly concurrency: number;
@@ -51,7 +52,14 @@ export class DueQueue {
   schedule(at: number, task: DueTask): void {
     if (this.stopped) return;
     this.push({ at, seq: this.seq++, task });
-    this.pump();
+    // Never run a task inside its caller: the caller may not have finished updating its state.
+    if (!this.pumpQueued) {
+      this.pumpQueued = true;
+      queueMicrotask(() => {
+        this.pumpQueued = false;
+        this.pump();
+      });
+    }
   }
 
   /** Runs `task` after `ms`. */

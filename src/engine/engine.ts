@@ -102,10 +102,10 @@ export class Engine {
             deps.log.debug({ path, err: describeError(err) }, "watch failed; retrying");
           },
         });
-        watchers.add(w as unknown as Watcher<Versioned>);
+        watchers.add(w);
         const stop = w.stop.bind(w);
         w.stop = () => {
-          watchers.delete(w as unknown as Watcher<Versioned>);
+          watchers.delete(w);
           stop();
         };
         w.start();
@@ -136,10 +136,14 @@ export class Engine {
       const ordinal = firstIndex + i;
       const ip = nthHost(ipPool, ordinal);
       if (!ip) {
-        throw new KubemarkError("BAD_INPUT", `--node-ip-pool ${cfg.nodeIpPool} has no address for node ${ordinal}`, {
-          hint: "use a larger pool",
-          exitCode: 2,
-        });
+        throw new KubemarkError(
+          "BAD_INPUT",
+          `--node-ip-pool ${cfg.nodeIpPool} has no address for node ${ordinal}`,
+          {
+            hint: "use a larger pool",
+            exitCode: 2,
+          },
+        );
       }
       const node = new HollowNode(
         this.ctx,
@@ -164,7 +168,9 @@ export class Engine {
         return true;
       } catch (err) {
         deps.log.warn({ node: node.id.name, err: describeError(err) }, "registration failed; retrying");
-        this.queue.after(2_000 + this.ctx.random() * 3_000, () => registerWithRetry(node).then(() => undefined));
+        this.queue.after(2_000 + this.ctx.random() * 3_000, () =>
+          registerWithRetry(node).then(() => undefined),
+        );
         return false;
       }
     };
@@ -185,21 +191,29 @@ export class Engine {
   private startSharedWatches(): void {
     const nodes = this.nodes;
     this.shared.push(
-      this.ctx.watch<PodObject>("/api/v1/pods", { fieldSelector: "spec.nodeName!=" }, {
-        onEvent: (type, pod) => {
-          const node = this.byName.get(pod.spec.nodeName ?? "");
-          node?.onPod(type, pod);
+      this.ctx.watch<PodObject>(
+        "/api/v1/pods",
+        { fieldSelector: "spec.nodeName!=" },
+        {
+          onEvent: (type, pod) => {
+            const node = this.byName.get(pod.spec.nodeName ?? "");
+            node?.onPod(type, pod);
+          },
+          onRelistStart: () => nodes.forEach((n) => n.podHandler().onRelistStart()),
+          onSynced: () => nodes.forEach((n) => n.podHandler().onSynced()),
         },
-        onRelistStart: () => nodes.forEach((n) => n.podHandler().onRelistStart()),
-        onSynced: () => nodes.forEach((n) => n.podHandler().onSynced()),
-      }) as unknown as Watcher<Versioned>,
-      this.ctx.watch<NodeObject>("/api/v1/nodes", { labelSelector: `${FLEET_LABEL}=${this.cfg.fleet}` }, {
-        onEvent: (type, n) => {
-          const node = this.byName.get(n.metadata.name);
-          if (type === "DELETED") node?.nodeDeleted(n);
-          else node?.observeNode(n);
+      ),
+      this.ctx.watch<NodeObject>(
+        "/api/v1/nodes",
+        { labelSelector: `${FLEET_LABEL}=${this.cfg.fleet}` },
+        {
+          onEvent: (type, n) => {
+            const node = this.byName.get(n.metadata.name);
+            if (type === "DELETED") node?.nodeDeleted(n);
+            else node?.observeNode(n);
+          },
         },
-      }) as unknown as Watcher<Versioned>,
+      ),
     );
   }
 
@@ -216,7 +230,13 @@ export class Engine {
       if (n.registered && now - n.lastRenew > limit) stale++;
     }
     const q = this.queue.stats();
-    return { nodes: this.nodes.length, registered, pods, staleLeases: stale, queue: { pending: q.pending, running: q.running } };
+    return {
+      nodes: this.nodes.length,
+      registered,
+      pods,
+      staleLeases: stale,
+      queue: { pending: q.pending, running: q.running },
+    };
   }
 
   /** Number of watches open (for figures). */

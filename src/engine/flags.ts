@@ -1,7 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { BadInputError } from "../errors.ts";
 import { parseInteger } from "../cli/parse.ts";
-import { DEFAULT_SHAPE, parseProfile, type EngineConfig, type NodeShape, type TrafficProfile } from "./config.ts";
+import {
+  DEFAULT_SHAPE,
+  parseProfile,
+  type EngineConfig,
+  type NodeShape,
+  type TrafficProfile,
+} from "./config.ts";
 import { parseCidr } from "./ip-pool.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "./quantity.ts";
 
@@ -55,16 +61,22 @@ const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 /** Node names from `--names` or `--name-prefix` + `--first-index` + `--nodes`. */
 function nodeNames(flags: HollowNodeFlags, first: number): string[] {
   if (flags.names) {
-    const names = flags.names.split(",").map((s) => s.trim()).filter(Boolean);
+    const names = flags.names
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
     for (const n of names) {
-      if (!NODE_NAME_RE.test(n)) throw new BadInputError(`--names: "${n}" is not a valid node name (lower-case DNS subdomain)`);
+      if (!NODE_NAME_RE.test(n))
+        throw new BadInputError(`--names: "${n}" is not a valid node name (lower-case DNS subdomain)`);
     }
     if (new Set(names).size !== names.length) throw new BadInputError("--names lists a name twice");
     return names;
   }
   const count = parseInteger(flags.nodes, "--nodes", 1, 100_000);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.namePrefix)) {
-    throw new BadInputError(`--name-prefix must be lower-case letters, digits, '-' or '.', got "${flags.namePrefix}"`);
+    throw new BadInputError(
+      `--name-prefix must be lower-case letters, digits, '-' or '.', got "${flags.namePrefix}"`,
+    );
   }
   return Array.from({ length: count }, (_, i) => `${flags.namePrefix}-${first + i}`);
 }
@@ -84,7 +96,7 @@ export async function configFromFlags(
   const kubeletVersion = flags.kubeletVersion ?? env["KUBEMARK_VERSION"];
   if (kubeletVersion !== undefined && !/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/.test(kubeletVersion)) {
     throw new BadInputError(
-      `${flags.kubeletVersion ? "--kubelet-version" : "KUBEMARK_VERSION"} must look like v1.36.3, got "${kubeletVersion}"`,
+      `${flags.kubeletVersion !== undefined ? "--kubelet-version" : "KUBEMARK_VERSION"} must look like v1.36.3, got "${kubeletVersion}"`,
     );
   }
   const base: NodeShape = {
@@ -93,7 +105,9 @@ export async function configFromFlags(
     memory: parseQuantity(flags.memory, "--memory"),
     maxPods: parseInteger(flags.maxPods, "--max-pods", 1, 10_000),
     ephemeralStorage: parseQuantity(flags.ephemeralStorage, "--ephemeral-storage"),
-    extendedResources: flags.extendedResources ? parseResourceList(flags.extendedResources, "--extended-resources") : {},
+    extendedResources: flags.extendedResources
+      ? parseResourceList(flags.extendedResources, "--extended-resources")
+      : {},
     taints: flags.registerWithTaints ? parseTaints(flags.registerWithTaints, "--register-with-taints") : [],
   };
   let shapes: NodeShape[] = [base];
@@ -102,7 +116,9 @@ export async function configFromFlags(
     try {
       text = await readFile(flags.profile, "utf8");
     } catch (err) {
-      throw new BadInputError(`cannot read --profile ${flags.profile} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      throw new BadInputError(
+        `cannot read --profile ${flags.profile} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
+      );
     }
     shapes = parseProfile(text, flags.profile, base);
   }
@@ -111,7 +127,9 @@ export async function configFromFlags(
   parseCidr(flags.nodeIpPool, "--node-ip-pool");
   parseCidr(flags.podIpPool, "--pod-ip-pool");
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.fleet)) {
-    throw new BadInputError(`--fleet must be a DNS label (lower-case letters, digits, '-'), got "${flags.fleet}"`);
+    throw new BadInputError(
+      `--fleet must be a DNS label (lower-case letters, digits, '-'), got "${flags.fleet}"`,
+    );
   }
   return {
     nodeNames: nodeNames(flags, firstIndex),

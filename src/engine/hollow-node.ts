@@ -124,7 +124,11 @@ export class HollowNode {
     this.since = rfc3339(now);
     let node: NodeObject;
     try {
-      node = await this.api<NodeObject>({ method: "POST", path: "/api/v1/nodes", body: renderNode(this.id, this.since) });
+      node = await this.api<NodeObject>({
+        method: "POST",
+        path: "/api/v1/nodes",
+        body: renderNode(this.id, this.since),
+      });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       // A restart: adopt the Node, reconciling the labels a kubelet owns.
@@ -143,11 +147,13 @@ export class HollowNode {
     this.observeNode(node);
     await this.patchStatus();
     await this.ensureLease();
-    await this.api({ method: "POST", path: "/apis/storage.k8s.io/v1/csinodes", body: renderCsiNode(this.id.name, this.uid) }).catch(
-      (err: unknown) => {
-        if (!isAlreadyExists(err)) throw err;
-      },
-    );
+    await this.api({
+      method: "POST",
+      path: "/apis/storage.k8s.io/v1/csinodes",
+      body: renderCsiNode(this.id.name, this.uid),
+    }).catch((err: unknown) => {
+      if (!isAlreadyExists(err)) throw err;
+    });
     this.registered = true;
     this.ctx.metrics.nodeRegistered(1);
     if (this.ctx.cfg.traffic === "kubelet") this.startKubeletWatches();
@@ -273,10 +279,18 @@ export class HollowNode {
     const name = this.id.name;
     const ignore = { onEvent: () => undefined };
     this.watchers = [
-      this.ctx.watch<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${name}` }, this.podHandler()),
-      this.ctx.watch<NodeObject>("/api/v1/nodes", { fieldSelector: `metadata.name=${name}` }, {
-        onEvent: (type, n) => (type === "DELETED" ? this.nodeDeleted(n) : this.observeNode(n)),
-      }),
+      this.ctx.watch<PodObject>(
+        "/api/v1/pods",
+        { fieldSelector: `spec.nodeName=${name}` },
+        this.podHandler(),
+      ),
+      this.ctx.watch<NodeObject>(
+        "/api/v1/nodes",
+        { fieldSelector: `metadata.name=${name}` },
+        {
+          onEvent: (type, n) => (type === "DELETED" ? this.nodeDeleted(n) : this.observeNode(n)),
+        },
+      ),
       this.ctx.watch("/api/v1/services", { fieldSelector: "spec.clusterIP!=None" }, ignore),
       this.ctx.watch("/apis/node.k8s.io/v1/runtimeclasses", {}, ignore),
       this.ctx.watch("/apis/storage.k8s.io/v1/csidrivers", {}, ignore),
@@ -301,9 +315,6 @@ export class HollowNode {
         this.podCidr = parseCidr(cidr, "spec.podCIDR");
         this.podCidrText = cidr;
         this.ipAlloc = undefined;
-        // Running pods keep their addresses; new ones come from the new CIDR and must not collide.
-        const alloc = this.allocator();
-        for (const st of this.pods.values()) if (st.ip && !st.pod.spec.hostNetwork) alloc?.claim(st.ip);
       } catch {
         // an IPv6 or odd CIDR: keep using the fallback pool
       }
@@ -329,7 +340,10 @@ export class HollowNode {
       try {
         await this.register();
       } catch (err) {
-        this.ctx.log.warn({ node: this.id.name, err: describeError(err) }, "re-registration failed; retrying");
+        this.ctx.log.warn(
+          { node: this.id.name, err: describeError(err) },
+          "re-registration failed; retrying",
+        );
         if (!this.stopped) this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, again);
       }
     };
@@ -365,9 +379,13 @@ export class HollowNode {
       return;
     }
     const [kind, ns, name] = key.split("/") as [string, string, string];
-    const watcher = this.ctx.watch(`/api/v1/namespaces/${ns}/${kind}`, { fieldSelector: `metadata.name=${name}` }, {
-      onEvent: () => undefined,
-    });
+    const watcher = this.ctx.watch(
+      `/api/v1/namespaces/${ns}/${kind}`,
+      { fieldSelector: `metadata.name=${name}` },
+      {
+        onEvent: () => undefined,
+      },
+    );
     this.refWatches.set(key, { count: 1, watcher });
   }
 
@@ -392,18 +410,22 @@ export class HollowNode {
     }
     if (pod.spec.nodeName !== this.id.name || this.stopped) return;
     let st = this.pods.get(uid);
+    const isNew = !st;
     if (!st) {
       st = this.adopt(pod);
       this.pods.set(uid, st);
-      if (st.stage === "new") this.ctx.queue.after(0, () => this.startPod(st!));
-      else this.scheduleCompletion(st);
     } else {
       st.pod = pod;
     }
-    if (pod.metadata.deletionTimestamp && !st.deleting) {
-      st.deleting = true;
-      const s = st;
+    const s = st;
+    // Mark deletion before queueing the start: the queue may run a task that is due at once synchronously.
+    if (pod.metadata.deletionTimestamp && !s.deleting) {
+      s.deleting = true;
       this.ctx.queue.after(0, () => this.terminatePod(s));
+    }
+    if (isNew) {
+      if (s.stage === "new") this.ctx.queue.after(0, () => this.startPod(s));
+      else this.scheduleCompletion(s);
     }
   }
 
@@ -442,7 +464,11 @@ export class HollowNode {
   private allocator(): PodIpAllocator | undefined {
     if (!this.ipAlloc) {
       const cidr = this.podCidr ?? this.ctx.fallbackPodCidr(this.index);
-      if (cidr) this.ipAlloc = new PodIpAllocator(cidr);
+      if (cidr) {
+        this.ipAlloc = new PodIpAllocator(cidr);
+        // A new allocator (new podCIDR, or after re-registration): running pods keep their addresses.
+        for (const st of this.pods.values()) if (st.ip && !st.pod.spec.hostNetwork) this.ipAlloc.claim(st.ip);
+      }
     }
     return this.ipAlloc;
   }
@@ -508,7 +534,12 @@ export class HollowNode {
       if (!st.ip) {
         st.ip = st.pod.spec.hostNetwork ? this.id.ip : (this.allocator()?.allocate() ?? "");
         if (!st.ip) {
-          this.ctx.log.warn({ node: this.id.name, pod: `${st.namespace}/${st.name}` }, "no free pod IP");
+          // As the kubelet retries sandbox creation: the pod starts once an address is released.
+          this.ctx.log.warn(
+            { node: this.id.name, pod: `${st.namespace}/${st.name}` },
+            "no free pod IP; retrying",
+          );
+          this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.startPod(st));
           return;
         }
       }
@@ -540,8 +571,12 @@ export class HollowNode {
       this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
       this.scheduleCompletion(st);
     } catch (err) {
-      this.ctx.log.warn({ node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) }, "pod start failed; retrying");
-      if (st.alive && !st.deleting) this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.startPod(st));
+      this.ctx.log.warn(
+        { node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
+        "pod start failed; retrying",
+      );
+      if (st.alive && !st.deleting)
+        this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.startPod(st));
     }
   }
 
@@ -556,7 +591,10 @@ export class HollowNode {
       try {
         await this.writePodStatus(st, "succeeded", rfc3339(this.ctx.clock.now()));
       } catch (err) {
-        this.ctx.log.warn({ pod: `${st.namespace}/${st.name}`, err: describeError(err) }, "pod completion failed; retrying");
+        this.ctx.log.warn(
+          { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
+          "pod completion failed; retrying",
+        );
         this.ctx.queue.after(2_000, () => this.scheduleCompletion(st));
       }
     });
@@ -572,12 +610,20 @@ export class HollowNode {
       await this.api({
         method: "DELETE",
         path: this.podPath(st),
-        body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0, preconditions: { uid: st.uid } },
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: st.uid },
+        },
       });
       this.ctx.metrics.podTransition("deleted");
     } catch (err) {
       if (isNotFound(err) || isConflict(err)) return;
-      this.ctx.log.warn({ pod: `${st.namespace}/${st.name}`, err: describeError(err) }, "pod deletion failed; retrying");
+      this.ctx.log.warn(
+        { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
+        "pod deletion failed; retrying",
+      );
       this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.terminatePod(st));
     }
   }
@@ -596,7 +642,10 @@ export class HollowNode {
       if (!isNotFound(err)) throw err;
     };
     await this.ctx
-      .request({ method: "DELETE", path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}` })
+      .request({
+        method: "DELETE",
+        path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
+      })
       .catch(gone);
     await this.ctx.request({ method: "DELETE", path: `/api/v1/nodes/${this.id.name}` }).catch(gone);
   }

@@ -30,9 +30,9 @@ export function cidrSize(c: Cidr): number {
   return 2 ** (32 - c.prefix);
 }
 
-/** The `index`-th host address of a pool (skipping the network address), or undefined past its end. */
+/** The `index`-th host address of a pool (skipping the network and broadcast addresses), or undefined past its end. */
 export function nthHost(pool: Cidr, index: number): string | undefined {
-  if (index < 0 || index + 2 > cidrSize(pool)) return undefined;
+  if (index < 0 || index + 2 >= cidrSize(pool)) return undefined;
   return formatIp((pool.base + index + 1) >>> 0);
 }
 

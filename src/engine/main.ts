@@ -18,7 +18,10 @@ function program(): Command {
   return new Command()
     .name("hollow-node")
     .description("Simulate many kubelet-faithful nodes in one process (registration, Lease, status, pods).")
-    .option("--kubeconfig <path>", "kubeconfig of the cluster the nodes register into (default $KUBECONFIG, ~/.kube/config)")
+    .option(
+      "--kubeconfig <path>",
+      "kubeconfig of the cluster the nodes register into (default $KUBECONFIG, ~/.kube/config)",
+    )
     .option("--context <name>", "kubeconfig context")
     .option("--nodes <n>", "number of nodes", "10")
     .option("--name-prefix <prefix>", "node names are <prefix>-<index>", "hollow-node")
@@ -33,8 +36,16 @@ function program(): Command {
     .option("--extended-resources <name=qty,...>", "extra resources, e.g. nvidia.com/gpu=8")
     .option("--register-with-taints <k=v:Effect,...>", "taints to register with")
     .option("--profile <file>", "YAML fleet profile mixing node shapes by weight")
-    .option("--kubelet-version <v>", "reported kubelet version (default $KUBEMARK_VERSION, else the API server's)")
-    .addOption(new Option("--traffic <profile>", "kubelet: a kubelet's own watches and requests; minimal: shared watches").default("kubelet"))
+    .option(
+      "--kubelet-version <v>",
+      "reported kubelet version (default $KUBEMARK_VERSION, else the API server's)",
+    )
+    .addOption(
+      new Option(
+        "--traffic <profile>",
+        "kubelet: a kubelet's own watches and requests; minimal: shared watches",
+      ).default("kubelet"),
+    )
     .option("--no-proxy", "do not simulate kube-proxy's watches")
     .option("--lease-duration <seconds>", "Lease duration; renewed every quarter of it", "40")
     .option("--node-status-update-frequency <d>", "how often status is recomputed", "10s")
@@ -88,6 +99,11 @@ function serveMetrics(metrics: EngineMetrics, port: number, log: Logger): Server
 
 /** Runs hollow-node until SIGTERM/SIGINT; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // Signals are caught from the first moment, so a SIGTERM during start-up still stops cleanly.
+  const stopping = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
   const cmd = program();
   try {
     cmd.parse([...argv], { from: "user" });
@@ -103,26 +119,33 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const cfg = await configFromFlags(flags, process.env);
     const metrics = new EngineMetrics({ processMetrics: true });
-    const access = await loadClusterAccess({ kubeconfig: flags.kubeconfig, context: flags.context, env: process.env });
+    const access = await loadClusterAccess({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      env: process.env,
+    });
     client = new KubeClient(access, {
       userAgent: "hollow-kubelet",
       connections: Math.max(4, Math.ceil((cfg.nodeNames.length * 6) / 100)),
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
-    await checkAccess(client, cfg.traffic);
+    const preflight = await Promise.race([checkAccess(client, cfg.traffic).then(() => ""), stopping]);
+    if (preflight !== "") return 0;
     if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
     engine = new Engine(cfg, { client, clock: realClock, log, metrics });
     const started = Date.now();
-    const stopping = new Promise<string>((resolve) => {
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      process.once("SIGINT", () => resolve("SIGINT"));
-    });
     log.info({ nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet }, "registering nodes");
     await Promise.race([engine.start(), stopping]);
     const s = engine.stats();
     log.info({ ...s, seconds: (Date.now() - started) / 1000 }, "nodes registered");
     const every = Number(flags.statsInterval) * 1000;
-    const timer = every > 0 ? setInterval(() => log.info({ ...engine!.stats(), watches: engine!.watchCount, ...metrics.totals }, "fleet"), every) : undefined;
+    const timer =
+      every > 0
+        ? setInterval(
+            () => log.info({ ...engine!.stats(), watches: engine!.watchCount, ...metrics.totals }, "fleet"),
+            every,
+          )
+        : undefined;
     const signal = await stopping;
     if (timer) clearInterval(timer);
     log.info({ signal, deleteNodes: cfg.deleteNodesOnExit }, "stopping");

@@ -17,12 +17,23 @@ export class EngineMetrics {
   private readonly watchOpens: Counter;
   private readonly watchErrors: Counter;
   /** Running totals, also readable without Prometheus (benchmarks, tests). */
-  readonly totals = { leaseRenewals: 0, lateRenewals: 0, maxLatenessMs: 0, podsStarted: 0, requests: 0, errors: 0 };
+  readonly totals = {
+    leaseRenewals: 0,
+    lateRenewals: 0,
+    maxLatenessMs: 0,
+    podsStarted: 0,
+    requests: 0,
+    errors: 0,
+  };
 
   constructor(opts: { processMetrics: boolean }) {
     const r = this.registry;
     if (opts.processMetrics) collectDefaultMetrics({ register: r });
-    this.registered = new Gauge({ name: "hollow_nodes_registered", help: "Simulated nodes registered", registers: [r] });
+    this.registered = new Gauge({
+      name: "hollow_nodes_registered",
+      help: "Simulated nodes registered",
+      registers: [r],
+    });
     this.leaseLatency = new Histogram({
       name: "hollow_lease_renew_seconds",
       help: "Lease renewal request latency",
@@ -35,7 +46,11 @@ export class EngineMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20],
       registers: [r],
     });
-    this.leaseRecreations = new Counter({ name: "hollow_lease_recreations_total", help: "Leases recreated after deletion", registers: [r] });
+    this.leaseRecreations = new Counter({
+      name: "hollow_lease_recreations_total",
+      help: "Leases recreated after deletion",
+      registers: [r],
+    });
     this.transitions = new Counter({
       name: "hollow_pod_transitions_total",
       help: "Pod status transitions written",
@@ -61,8 +76,16 @@ export class EngineMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [r],
     });
-    this.watchOpens = new Counter({ name: "hollow_watch_opens_total", help: "Watches opened or re-opened", registers: [r] });
-    this.watchErrors = new Counter({ name: "hollow_watch_errors_total", help: "Watch failures (retried)", registers: [r] });
+    this.watchOpens = new Counter({
+      name: "hollow_watch_opens_total",
+      help: "Watches opened or re-opened",
+      registers: [r],
+    });
+    this.watchErrors = new Counter({
+      name: "hollow_watch_errors_total",
+      help: "Watch failures (retried)",
+      registers: [r],
+    });
   }
 
   nodeRegistered(delta: number): void {

@@ -124,7 +124,10 @@ export function renderNode(id: NodeIdentity, now: string): Record<string, unknow
  * Labels a registered Node lacks compared with what this kubelet would set (a restarted kubelet
  * reconciles its default labels onto an existing Node). Empty when nothing needs patching.
  */
-export function missingLabels(id: NodeIdentity, current: Readonly<Record<string, string>> | undefined): Record<string, string> {
+export function missingLabels(
+  id: NodeIdentity,
+  current: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
   const want = nodeLabels(id);
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(want)) if (current?.[k] !== v) out[k] = v;
@@ -148,7 +151,11 @@ export function renderLease(init: {
       ...(init.resourceVersion ? { resourceVersion: init.resourceVersion } : {}),
       ownerReferences: [{ apiVersion: "v1", kind: "Node", name: init.name, uid: init.nodeUid }],
     },
-    spec: { holderIdentity: init.name, leaseDurationSeconds: init.durationSeconds, renewTime: init.renewTime },
+    spec: {
+      holderIdentity: init.name,
+      leaseDurationSeconds: init.durationSeconds,
+      renewTime: init.renewTime,
+    },
   };
 }
 

@@ -109,7 +109,10 @@ export function containerId(podUid: string, container: string): string {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
   const part = (n: number): string => n.toString(16).padStart(8, "0");
-  return `${RUNTIME_NAME}://${part(h1)}${part(h2)}${part((h1 ^ h2) >>> 0)}${part(Math.imul(h1, 31) >>> 0)}`.padEnd(73, "0");
+  return `${RUNTIME_NAME}://${part(h1)}${part(h2)}${part((h1 ^ h2) >>> 0)}${part(Math.imul(h1, 31) >>> 0)}`.padEnd(
+    73,
+    "0",
+  );
 }
 
 interface Condition {
@@ -269,7 +272,10 @@ export function tokenRequests(pod: PodObject): { audience: string | undefined; e
   for (const v of pod.spec.volumes ?? []) {
     for (const s of v.projected?.sources ?? []) {
       if (s.serviceAccountToken) {
-        out.push({ audience: s.serviceAccountToken.audience, expirationSeconds: s.serviceAccountToken.expirationSeconds ?? 3600 });
+        out.push({
+          audience: s.serviceAccountToken.audience,
+          expirationSeconds: s.serviceAccountToken.expirationSeconds ?? 3600,
+        });
       }
     }
   }

@@ -22,7 +22,10 @@ export function requiredAccess(traffic: TrafficProfile): Access[] {
     { verb: "delete", resource: "pods" },
   ];
   if (traffic === "kubelet") {
-    list.push({ verb: "watch", resource: "services" }, { verb: "create", resource: "serviceaccounts", subresource: "token" });
+    list.push(
+      { verb: "watch", resource: "services" },
+      { verb: "create", resource: "serviceaccounts", subresource: "token" },
+    );
   }
   return list;
 }
@@ -45,12 +48,18 @@ export async function checkAccess(client: KubeClient, traffic: TrafficProfile): 
       },
     });
     if (review.status?.allowed !== true) {
-      denied.push(`${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ""}`);
+      denied.push(
+        `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ""}`,
+      );
     }
   }
   if (denied.length > 0) {
-    throw new KubemarkError("FORBIDDEN", `the identity in ${client.server}'s kubeconfig may not: ${denied.join(", ")}`, {
-      hint: "grant it the hollow-node RBAC ('kubemark-cluster setup' creates it) or use an admin kubeconfig",
-    });
+    throw new KubemarkError(
+      "FORBIDDEN",
+      `the identity in ${client.server}'s kubeconfig may not: ${denied.join(", ")}`,
+      {
+        hint: "grant it the hollow-node RBAC ('kubemark-cluster setup' creates it) or use an admin kubeconfig",
+      },
+    );
   }
 }

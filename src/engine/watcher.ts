@@ -1,5 +1,6 @@
 import type { Clock } from "../clock.ts";
 import { KubeApiError } from "../client/api-error.ts";
+import { KubemarkError } from "../errors.ts";
 import type { KubeRequest, WatchEvent } from "../client/kube-client.ts";
 
 /** What a watcher needs from an API client (KubeClient provides it). */
@@ -56,7 +57,13 @@ export class Watcher<T extends Versioned> {
   private readonly handler: WatchHandler<T>;
   private readonly opts: WatcherOptions;
 
-  constructor(client: WatchClient, path: string, query: KubeRequest["query"], handler: WatchHandler<T>, opts: WatcherOptions) {
+  constructor(
+    client: WatchClient,
+    path: string,
+    query: KubeRequest["query"],
+    handler: WatchHandler<T>,
+    opts: WatcherOptions,
+  ) {
     this.client = client;
     this.path = path;
     this.query = query;
@@ -139,7 +146,14 @@ export class Watcher<T extends Versioned> {
     }
     if (this.rv !== "") query["resourceVersion"] = this.rv;
     this.opts.onOpen?.();
-    for await (const ev of this.client.watch<T | { code?: number; message?: string }>(this.path, query, this.abort.signal)) {
+    const openedAt = this.opts.clock.now();
+    let events = 0;
+    for await (const ev of this.client.watch<T | { code?: number; message?: string }>(
+      this.path,
+      query,
+      this.abort.signal,
+    )) {
+      events++;
       if (ev.type === "ERROR") {
         const st = ev.object as { code?: number; message?: string; reason?: string };
         throw new KubeApiError({
@@ -153,15 +167,25 @@ export class Watcher<T extends Versioned> {
       }
       const obj = ev.object as T;
       const rv = obj.metadata?.resourceVersion;
-      if (rv) this.rv = rv;
       if (ev.type === "BOOKMARK") {
-        if (listing && obj.metadata.annotations?.[INITIAL_EVENTS_END] === "true") {
+        if (!listing) {
+          if (rv) this.rv = rv;
+        } else if (obj.metadata.annotations?.[INITIAL_EVENTS_END] === "true") {
           listing = false;
+          if (rv) this.rv = rv;
           this.handler.onSynced?.();
         }
         continue;
       }
+      // Initial events come in no resourceVersion order: only the end bookmark says where the list stands.
+      if (rv && !listing) this.rv = rv;
       this.handler.onEvent(ev.type, obj);
+    }
+    // A list cut short cannot be resumed: start it over.
+    if (listing) this.rv = "";
+    // As client-go's reflector: a watch that ends at once with nothing in it is a failure, so back off.
+    if (events === 0 && this.opts.clock.now() - openedAt < 1000) {
+      throw new KubemarkError("API_ERROR", `watch ${this.path} closed at once without any event`);
     }
   }
 }

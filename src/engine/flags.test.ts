@@ -1,0 +1,221 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { configFromFlags, parseDuration, type HollowNodeFlags } from "./flags.ts";
+import { DEFAULT_SHAPE, type EngineConfig } from "./config.ts";
+import { BadInputError } from "../errors.ts";
+
+/** The flags as commander hands them over when none are given (the defaults in main.ts). */
+function defaultFlags(over: Partial<HollowNodeFlags> = {}): HollowNodeFlags {
+  return {
+    nodes: "10",
+    namePrefix: "hollow-node",
+    firstIndex: "0",
+    fleet: "default",
+    nodeLabels: "hollow-node=true",
+    cpu: "1",
+    memory: "4026531840",
+    maxPods: "110",
+    ephemeralStorage: "0",
+    traffic: "kubelet",
+    proxy: true,
+    leaseDuration: "40",
+    nodeStatusUpdateFrequency: "10s",
+    nodeStatusReportFrequency: "5m",
+    jobRunSeconds: "5s",
+    nodeIpPool: "100.64.0.0/10",
+    podIpPool: "172.16.0.0/12",
+    maxInFlight: "200",
+    kubeApiQps: "10",
+    kubeApiBurst: "20",
+    kubeletPort: "0",
+    metricsPort: "0",
+    ...over,
+  };
+}
+
+/** Asserts that the promise rejects with a BadInputError whose message contains every fragment. */
+async function rejects(p: Promise<unknown>, ...fragments: string[]): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof BadInputError, `not a BadInputError: ${String(err)}`);
+    for (const f of fragments)
+      assert.ok(err.message.includes(f), `${JSON.stringify(err.message)} lacks ${JSON.stringify(f)}`);
+    return true;
+  });
+}
+
+test("parseDuration reads Go-style durations and plain seconds", () => {
+  const cases: Array<[string, number]> = [
+    ["10s", 10_000],
+    ["5m", 300_000],
+    ["500ms", 500],
+    ["1h", 3_600_000],
+    ["1.5s", 1_500],
+    ["5", 5_000],
+    ["0.25", 250],
+    [" 30s ", 30_000],
+  ];
+  for (const [input, want] of cases) assert.equal(parseDuration(input, "--x"), want, input);
+});
+
+test("parseDuration rejects what is not a positive duration, naming the flag and the value", () => {
+  const cases: Array<[string, string]> = [
+    ["", "must be a duration like 10s"],
+    ["ten", "must be a duration like 10s"],
+    ["-1s", "must be a duration like 10s"],
+    ["1d", "must be a duration like 10s"],
+    ["1m30s", "must be a duration like 10s"],
+    ["0s", "must be longer than zero"],
+    ["0", "must be longer than zero"],
+  ];
+  for (const [input, message] of cases) {
+    assert.throws(
+      () => parseDuration(input, "--node-status-report-frequency"),
+      (err: unknown) =>
+        err instanceof BadInputError &&
+        err.message.startsWith(`--node-status-report-frequency ${message}`) &&
+        err.message.endsWith(`got "${input}"`),
+      input,
+    );
+  }
+});
+
+test("configFromFlags: the defaults make the documented config", async () => {
+  const cfg = await configFromFlags(defaultFlags(), {});
+  const want: EngineConfig = {
+    nodeNames: Array.from({ length: 10 }, (_, i) => `hollow-node-${i}`),
+    firstIndex: 0,
+    shapes: [DEFAULT_SHAPE],
+    nodeLabels: { "hollow-node": "true" },
+    fleet: "default",
+    kubeletVersion: undefined,
+    traffic: "kubelet",
+    proxy: true,
+    leaseDurationSeconds: 40,
+    statusUpdateMs: 10_000,
+    statusReportMs: 300_000,
+    jitter: 0.04,
+    jobRunMs: 5_000,
+    nodeIpPool: "100.64.0.0/10",
+    podIpPool: "172.16.0.0/12",
+    maxInFlight: 200,
+    nodeQps: 10,
+    nodeBurst: 20,
+    deleteNodesOnExit: false,
+    kubeletPort: 0,
+    metricsPort: 0,
+  };
+  assert.deepEqual(cfg, want);
+});
+
+test("configFromFlags: names follow --name-prefix and --first-index", async () => {
+  const cfg = await configFromFlags(defaultFlags({ nodes: "3", namePrefix: "edge", firstIndex: "100" }), {});
+  assert.deepEqual(cfg.nodeNames, ["edge-100", "edge-101", "edge-102"]);
+  assert.equal(cfg.firstIndex, 100);
+});
+
+test("configFromFlags: the kubelet version comes from the flag, else KUBEMARK_VERSION, else the server", async () => {
+  const cases: Array<[string | undefined, string | undefined, string | undefined]> = [
+    [undefined, undefined, undefined],
+    [undefined, "v1.31.0", "v1.31.0"],
+    ["v1.34.1", "v1.31.0", "v1.34.1"],
+    ["v1.35.0-alpha.1", undefined, "v1.35.0-alpha.1"],
+  ];
+  for (const [flag, env, want] of cases) {
+    const cfg = await configFromFlags(defaultFlags({ kubeletVersion: flag }), { KUBEMARK_VERSION: env });
+    assert.equal(cfg.kubeletVersion, want, `flag ${flag} env ${env}`);
+  }
+});
+
+test("configFromFlags: a bad kubelet version names where it came from", async () => {
+  await rejects(
+    configFromFlags(defaultFlags({ kubeletVersion: "1.34" }), {}),
+    '--kubelet-version must look like v1.36.3, got "1.34"',
+  );
+  await rejects(
+    configFromFlags(defaultFlags({ kubeletVersion: "" }), {}),
+    '--kubelet-version must look like v1.36.3, got ""',
+  );
+  await rejects(
+    configFromFlags(defaultFlags(), { KUBEMARK_VERSION: "latest" }),
+    'KUBEMARK_VERSION must look like v1.36.3, got "latest"',
+  );
+});
+
+test("configFromFlags rejects bad values, naming the flag and the value", async () => {
+  const cases: Array<[Partial<HollowNodeFlags>, string]> = [
+    [{ traffic: "heavy" }, '--traffic must be kubelet or minimal, got "heavy"'],
+    [
+      { memory: "lots" },
+      '--memory must be a Kubernetes quantity such as 4, 500m, 16Gi or 4026531840, got "lots"',
+    ],
+    [{ cpu: "four" }, "--cpu must be a Kubernetes quantity"],
+    [{ maxPods: "0" }, '--max-pods must be between 1 and 10000, got "0"'],
+    [{ nodes: "abc" }, '--nodes must be a whole number, got "abc"'],
+    [{ nodes: "0" }, '--nodes must be between 1 and 100000, got "0"'],
+    [{ namePrefix: "Hollow_Node" }, "--name-prefix must be lower-case letters, digits"],
+    [{ fleet: "Blue Team" }, "--fleet must be a DNS label"],
+    [{ leaseDuration: "2" }, '--lease-duration must be between 4 and 3600, got "2"'],
+    [{ nodeStatusReportFrequency: "often" }, "--node-status-report-frequency must be a duration like 10s"],
+    [{ jobRunSeconds: "0s" }, "--job-run-seconds must be longer than zero"],
+    [{ nodeIpPool: "100.64.0.0" }, "--node-ip-pool must be an IPv4 CIDR"],
+    [{ podIpPool: "fd00::/48" }, "--pod-ip-pool must be an IPv4 CIDR"],
+    [{ extendedResources: "gpu" }, "--extended-resources takes name=quantity pairs"],
+    [{ registerWithTaints: "gpu=yes" }, "--register-with-taints takes key=value:Effect taints"],
+    [{ nodeLabels: "a=b c" }, "--node-labels takes key=value labels"],
+    [{ kubeletPort: "70000" }, '--kubelet-port must be between 0 and 65535, got "70000"'],
+  ];
+  for (const [over, message] of cases) await rejects(configFromFlags(defaultFlags(over), {}), message);
+});
+
+test("configFromFlags: --names gives explicit names, validated", async () => {
+  const cfg = await configFromFlags(defaultFlags({ names: "edge-a, edge-b,edge-c.zone-1" }), {});
+  assert.deepEqual(cfg.nodeNames, ["edge-a", "edge-b", "edge-c.zone-1"]);
+  await rejects(
+    configFromFlags(defaultFlags({ names: "edge-a,Edge_B" }), {}),
+    '--names: "Edge_B" is not a valid node name',
+  );
+  await rejects(
+    configFromFlags(defaultFlags({ names: "edge-a,-edge" }), {}),
+    '--names: "-edge" is not a valid node name',
+  );
+  await rejects(
+    configFromFlags(defaultFlags({ names: "edge-a,edge-b,edge-a" }), {}),
+    "--names lists a name twice",
+  );
+});
+
+test("configFromFlags: --profile is read and merged over the flags; an unreadable one is named", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "kubemark-flags-"));
+  try {
+    const file = join(dir, "fleet.yaml");
+    await writeFile(
+      file,
+      "shapes:\n  - {name: small, weight: 3}\n  - {name: big, weight: 1, cpu: 16, memory: 64Gi}\n",
+    );
+    const cfg = await configFromFlags(
+      defaultFlags({ profile: file, cpu: "2", registerWithTaints: "hollow:NoSchedule" }),
+      {},
+    );
+    assert.deepEqual(
+      cfg.shapes.map((s) => [s.name, s.weight, s.cpu, s.memory, s.taints.length]),
+      [
+        ["small", 3, "2", "4026531840", 1],
+        ["big", 1, "16", "64Gi", 1],
+      ],
+    );
+    const missing = join(dir, "nope.yaml");
+    await rejects(
+      configFromFlags(defaultFlags({ profile: missing }), {}),
+      `cannot read --profile ${missing} (ENOENT)`,
+    );
+    await rejects(
+      configFromFlags(defaultFlags({ profile: dir }), {}),
+      `cannot read --profile ${dir} (EISDIR)`,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

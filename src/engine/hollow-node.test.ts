@@ -1,0 +1,696 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { pino } from "pino";
+import { HollowNode, type NodeObject } from "./hollow-node.ts";
+import { DEFAULT_SHAPE, type EngineConfig } from "./config.ts";
+import { DueQueue } from "./due-queue.ts";
+import type { EngineContext } from "./engine-context.ts";
+import { nthSubnet, parseCidr } from "./ip-pool.ts";
+import { EngineMetrics } from "./metrics.ts";
+import { nodeLabels, type NodeIdentity } from "./node-object.ts";
+import type { PodObject } from "./pod-status.ts";
+import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
+import { FakeClock } from "../clock.ts";
+import { KubeApiError, codeForStatus } from "../client/api-error.ts";
+import type { KubeRequest } from "../client/kube-client.ts";
+
+const NAME = "hollow-node-0";
+const NODE_IP = "100.64.0.1";
+const NODE_UID = "node-uid-1";
+const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+const LEASE = `${LEASES}/${NAME}`;
+
+/** The engine's config with the defaults of `hollow-node` (see main.ts). */
+function engineConfig(over: Partial<EngineConfig> = {}): EngineConfig {
+  return {
+    nodeNames: [NAME],
+    firstIndex: 0,
+    shapes: [DEFAULT_SHAPE],
+    nodeLabels: { "hollow-node": "true" },
+    fleet: "default",
+    kubeletVersion: undefined,
+    traffic: "kubelet",
+    proxy: true,
+    leaseDurationSeconds: 40,
+    statusUpdateMs: 10_000,
+    statusReportMs: 300_000,
+    jitter: 0.04,
+    jobRunMs: 5_000,
+    nodeIpPool: "100.64.0.0/10",
+    podIpPool: "172.16.0.0/12",
+    maxInFlight: 200,
+    nodeQps: 10,
+    nodeBurst: 20,
+    deleteNodesOnExit: false,
+    kubeletPort: 0,
+    metricsPort: 0,
+    ...over,
+  };
+}
+
+const IDENTITY: NodeIdentity = {
+  name: NAME,
+  shape: DEFAULT_SHAPE,
+  ip: NODE_IP,
+  kubeletVersion: "v1.34.1",
+  kubeletPort: 10250,
+  fleet: "default",
+  nodeLabels: { "hollow-node": "true" },
+};
+
+/** A request body as the tests read it: the fields of every body the engine sends (Node, Lease, TokenRequest, pod status). */
+interface Body {
+  kind?: string;
+  metadata: {
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    ownerReferences: Array<{ uid: string }>;
+  };
+  spec: {
+    holderIdentity: string;
+    leaseDurationSeconds: number;
+    renewTime: string;
+    expirationSeconds: number;
+    boundObjectRef: unknown;
+  };
+  status: {
+    phase: string;
+    podIP: string;
+    hostIP: string;
+    conditions: Array<{ type: string; status: string; lastHeartbeatTime: string }>;
+    containerStatuses: Array<{ state: { terminated?: { exitCode: number } } }>;
+  };
+}
+
+interface Recorded {
+  method: string;
+  path: string;
+  body: Body;
+}
+
+const ownerUid = (b: Body): string | undefined => b.metadata.ownerReferences[0]?.uid;
+const condition = (b: Body, type: string): { status: string; lastHeartbeatTime: string } | undefined =>
+  b.status.conditions.find((c) => c.type === type);
+
+function apiError(status: number, method: string, path: string, reason?: string): KubeApiError {
+  return new KubeApiError({
+    code: codeForStatus(status),
+    status,
+    method,
+    path,
+    message: `${method} ${path}: ${status} ${reason ?? ""}`,
+    reason,
+  });
+}
+
+/**
+ * Answers requests as an API server would for one node: records every request; failures queued
+ * with {@link FakeApi.failNext} are thrown by the next matching request.
+ */
+class FakeApi {
+  readonly requests: Recorded[] = [];
+  readonly pods = new Map<string, PodObject>();
+  /** What GET /api/v1/nodes/<name> answers (a Node that already existed). */
+  existingNode: NodeObject | undefined;
+  /** resourceVersion of the Lease on the "server"; bumped by each write. */
+  leaseRv = 0;
+  private readonly failures: Array<{ method: string; path: string; error: KubeApiError }> = [];
+
+  failNext(method: string, path: string, status: number, reason?: string): void {
+    this.failures.push({ method, path, error: apiError(status, method, path, reason) });
+  }
+
+  request<T>(req: KubeRequest): Promise<T> {
+    return Promise.resolve().then(() => this.answer(req) as T);
+  }
+
+  private answer(req: KubeRequest): unknown {
+    const body = req.body as Body;
+    this.requests.push({ method: req.method, path: req.path, body });
+    const failure = this.failures.findIndex((f) => f.method === req.method && f.path === req.path);
+    if (failure >= 0) throw this.failures.splice(failure, 1)[0]!.error;
+    const route = `${req.method} ${req.path}`;
+    if (route === "POST /api/v1/nodes") {
+      return { ...body, metadata: { ...body.metadata, uid: NODE_UID, resourceVersion: "100" } };
+    }
+    if (route === `GET /api/v1/nodes/${NAME}`) {
+      if (!this.existingNode) throw apiError(404, req.method, req.path);
+      return this.existingNode;
+    }
+    if (route === `PATCH /api/v1/nodes/${NAME}`) {
+      const labels = { ...this.existingNode?.metadata.labels, ...body.metadata.labels };
+      return { ...this.existingNode, metadata: { ...this.existingNode?.metadata, labels } };
+    }
+    if (route === `POST ${LEASES}`) {
+      return { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.leaseRv) } };
+    }
+    if (route === `PUT ${LEASE}`) {
+      return { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.leaseRv) } };
+    }
+    if (route === `GET ${LEASE}`) return { metadata: { name: NAME, resourceVersion: String(this.leaseRv) } };
+    if (req.method === "GET" && req.path.includes("/pods/")) {
+      const pod = this.pods.get(req.path);
+      if (!pod) throw apiError(404, req.method, req.path);
+      return pod;
+    }
+    if (req.method === "DELETE" && req.path.includes("/pods/")) {
+      this.pods.delete(req.path);
+      return {};
+    }
+    if (req.method === "POST" && req.path.endsWith("/token")) return { status: { token: "t" } };
+    return {};
+  }
+}
+
+interface OpenedWatch {
+  path: string;
+  query: KubeRequest["query"];
+  handler: WatchHandler<Versioned>;
+  stopped: boolean;
+}
+
+interface Harness {
+  node: HollowNode;
+  api: FakeApi;
+  clock: FakeClock;
+  watches: OpenedWatch[];
+}
+
+/** A HollowNode on a fake clock and fake API server. */
+function harness(over: Partial<EngineConfig> = {}): Harness {
+  const cfg = engineConfig(over);
+  const clock = new FakeClock();
+  const api = new FakeApi();
+  const watches: OpenedWatch[] = [];
+  const podPool = parseCidr(cfg.podIpPool, "--pod-ip-pool");
+  const ctx: EngineContext = {
+    cfg,
+    clock,
+    random: () => 0.5,
+    queue: new DueQueue({
+      clock,
+      concurrency: cfg.maxInFlight,
+      onError: (err) => assert.fail(`queued task failed: ${String(err)}`),
+    }),
+    log: pino({ level: "silent" }),
+    metrics: new EngineMetrics({ processMetrics: false }),
+    request: <T>(req: KubeRequest) => api.request<T>(req),
+    watch: <T extends Versioned>(
+      path: string,
+      query: KubeRequest["query"],
+      handler: WatchHandler<T>,
+    ): Watcher<T> => {
+      const w: OpenedWatch = { path, query, handler, stopped: false };
+      watches.push(w);
+      return {
+        stop: () => {
+          w.stopped = true;
+        },
+      } as unknown as Watcher<T>;
+    },
+    fallbackPodCidr: (index) => nthSubnet(podPool, 24, index),
+  };
+  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches };
+}
+
+/** A harness whose node has registered; its registration requests are cleared. */
+async function registered(over: Partial<EngineConfig> = {}): Promise<Harness> {
+  const h = harness(over);
+  await h.node.register();
+  h.api.requests.length = 0;
+  return h;
+}
+
+const routes = (reqs: Recorded[]): string[] => reqs.map((r) => `${r.method} ${r.path}`);
+
+/** A pod bound to this node with one container and a projected service-account token, like most pods. */
+function makePod(
+  name: string,
+  spec: Partial<PodObject["spec"]> = {},
+  metadata: Partial<PodObject["metadata"]> = {},
+): PodObject {
+  return {
+    metadata: { name, namespace: "default", uid: `uid-${name}`, resourceVersion: "1", ...metadata },
+    spec: {
+      nodeName: NAME,
+      serviceAccountName: "default",
+      containers: [{ name: "app", image: "nginx" }],
+      volumes: [
+        {
+          name: "kube-api-access",
+          projected: {
+            sources: [
+              { serviceAccountToken: { path: "token", expirationSeconds: 3607 } },
+              { configMap: { name: "kube-root-ca.crt" } },
+            ],
+          },
+        },
+      ],
+      ...spec,
+    },
+  };
+}
+
+const podPath = (name: string): string => `/api/v1/namespaces/default/pods/${name}`;
+
+/** The scheduler binds `pod`: the API server has it and the node's watch reports it. */
+function bind(h: Harness, pod: PodObject): void {
+  h.api.pods.set(podPath(pod.metadata.name), pod);
+  h.node.onPod("ADDED", pod);
+}
+
+/** Status PATCHes written for a pod, in order. */
+function statusPatches(api: FakeApi, name: string): Array<{ phase: string; podIP: string }> {
+  return api.requests
+    .filter((r) => r.method === "PATCH" && r.path === `${podPath(name)}/status`)
+    .map((r) => ({ phase: r.body.status.phase, podIP: r.body.status.podIP }));
+}
+
+const ipOf = (api: FakeApi, name: string): string | undefined => statusPatches(api, name).at(-1)?.podIP;
+
+const withNodeCidr = (cidr: string): NodeObject => ({
+  metadata: { name: NAME, uid: NODE_UID },
+  spec: { podCIDR: cidr },
+});
+
+// ---------------------------------------------------------------- registration
+
+test("register: POST Node, PATCH status, POST Lease, POST CSINode, owned by the new Node", async () => {
+  const { node, api } = harness();
+  await node.register();
+  assert.deepEqual(routes(api.requests), [
+    "POST /api/v1/nodes",
+    `PATCH /api/v1/nodes/${NAME}/status`,
+    `POST ${LEASES}`,
+    "POST /apis/storage.k8s.io/v1/csinodes",
+  ]);
+  const [postNode, patch, lease, csi] = api.requests;
+  assert.equal(postNode!.body.metadata.name, NAME);
+  assert.equal(condition(patch!.body, "Ready")?.status, "True", "reports Ready");
+  assert.equal(lease!.body.spec.holderIdentity, NAME);
+  assert.equal(lease!.body.spec.leaseDurationSeconds, 40);
+  assert.equal(ownerUid(lease!.body), NODE_UID);
+  assert.equal(ownerUid(csi!.body), NODE_UID);
+  assert.equal(node.registered, true);
+});
+
+test("register with kubelet traffic opens a kubelet's watches; minimal traffic opens none", async () => {
+  const kubelet = harness({ traffic: "kubelet" });
+  await kubelet.node.register();
+  assert.deepEqual(
+    kubelet.watches.map((w) => [w.path, w.query]),
+    [
+      ["/api/v1/pods", { fieldSelector: `spec.nodeName=${NAME}` }],
+      ["/api/v1/nodes", { fieldSelector: `metadata.name=${NAME}` }],
+      ["/api/v1/services", { fieldSelector: "spec.clusterIP!=None" }],
+      ["/apis/node.k8s.io/v1/runtimeclasses", {}],
+      ["/apis/storage.k8s.io/v1/csidrivers", {}],
+    ],
+  );
+
+  const minimal = harness({ traffic: "minimal" });
+  await minimal.node.register();
+  assert.deepEqual(minimal.watches, []);
+  assert.equal(minimal.node.registered, true);
+});
+
+test("register adopts a Node that already exists: GET, no second POST, its uid, missing labels patched", async () => {
+  const full = nodeLabels(IDENTITY);
+  const { "kubernetes.io/hostname": _h, ...withoutHostname } = full;
+  const cases: Array<{ labels: Record<string, string>; patched: Record<string, string> | undefined }> = [
+    { labels: full, patched: undefined },
+    { labels: withoutHostname, patched: { "kubernetes.io/hostname": NAME } },
+  ];
+  for (const { labels, patched } of cases) {
+    const { node, api } = harness();
+    api.failNext("POST", "/api/v1/nodes", 409, "AlreadyExists");
+    api.existingNode = { metadata: { name: NAME, uid: "old-uid", labels } };
+    await node.register();
+    assert.deepEqual(routes(api.requests), [
+      "POST /api/v1/nodes",
+      `GET /api/v1/nodes/${NAME}`,
+      ...(patched ? [`PATCH /api/v1/nodes/${NAME}`] : []),
+      `PATCH /api/v1/nodes/${NAME}/status`,
+      `POST ${LEASES}`,
+      "POST /apis/storage.k8s.io/v1/csinodes",
+    ]);
+    if (patched) assert.deepEqual(api.requests[2]!.body, { metadata: { labels: patched } });
+    const lease = api.requests.find((r) => r.path === LEASES)!;
+    assert.equal(ownerUid(lease.body), "old-uid");
+    assert.equal(node.registered, true);
+  }
+});
+
+test("register fails on other errors from POST Node", async () => {
+  const { node, api } = harness();
+  api.failNext("POST", "/api/v1/nodes", 403);
+  await assert.rejects(node.register(), (err: unknown) => err instanceof KubeApiError && err.status === 403);
+  assert.equal(node.registered, false);
+});
+
+// ---------------------------------------------------------------- heartbeat
+
+test("heartbeat: the Lease is renewed about every 10 s with a later renewTime and the last resourceVersion", async () => {
+  const { node, api, clock } = harness();
+  const t0 = clock.now();
+  await node.register();
+  await clock.advance(60_000);
+  const puts = api.requests.filter((r) => r.method === "PUT" && r.path === LEASE);
+  assert.ok(puts.length >= 5 && puts.length <= 7, `${puts.length} renewals in 60 s`);
+  const renewTimes = [api.requests.find((r) => r.path === LEASES)!, ...puts].map((r) =>
+    Date.parse(r.body.spec.renewTime),
+  );
+  for (let i = 1; i < renewTimes.length; i++) {
+    assert.ok(renewTimes[i]! > renewTimes[i - 1]!, `renewal ${i} is later`);
+    if (i > 1) {
+      const gap = renewTimes[i]! - renewTimes[i - 1]!;
+      assert.ok(gap >= 10_000 && gap <= 10_400, `gap ${gap} ms is a quarter of 40 s plus at most 4% jitter`);
+    }
+  }
+  assert.ok(renewTimes.at(-1)! <= t0 + 60_000);
+  // Each PUT carries the resourceVersion the previous write returned.
+  assert.deepEqual(
+    puts.map((r) => r.body.metadata.resourceVersion),
+    puts.map((_, i) => String(i + 1)),
+  );
+  assert.ok(node.lastRenew > t0 + 50_000);
+});
+
+test("heartbeat: an unchanged node status is PATCHed again only after the report interval (5 min)", async () => {
+  const { node, api, clock } = harness();
+  await node.register();
+  const statusPatchCount = (): number =>
+    api.requests.filter((r) => r.method === "PATCH" && r.path === `/api/v1/nodes/${NAME}/status`).length;
+  assert.equal(statusPatchCount(), 1, "once at registration");
+  await clock.advance(290_000);
+  assert.equal(statusPatchCount(), 1, "not with every lease renewal");
+  await clock.advance(21_000);
+  assert.equal(statusPatchCount(), 2, "again once 5 minutes have passed");
+  const last = api.requests.filter((r) => r.path === `/api/v1/nodes/${NAME}/status`).at(-1)!;
+  const ready = condition(last.body, "Ready");
+  assert.ok(Date.parse(ready?.lastHeartbeatTime ?? "") >= clock.now() - 11_000, "fresh heartbeat time");
+});
+
+test("heartbeat: a Lease that was deleted (PUT 404) is created again", async () => {
+  const { node, api, clock } = await registered();
+  api.failNext("PUT", LEASE, 404);
+  await clock.advance(6_000);
+  assert.deepEqual(routes(api.requests), [`PUT ${LEASE}`, `POST ${LEASES}`]);
+  const post = api.requests[1]!;
+  assert.equal(post.body.metadata.resourceVersion, undefined);
+  assert.equal(ownerUid(post.body), NODE_UID);
+  await clock.advance(10_200);
+  assert.deepEqual(routes(api.requests.slice(2)), [`PUT ${LEASE}`]);
+  assert.equal(api.requests[2]!.body.metadata.resourceVersion, "2", "renews the new Lease");
+  assert.ok(node.lastRenew > clock.now() - 10_400, "renewed within the last interval");
+});
+
+test("heartbeat: a conflicting Lease update (409) re-reads the Lease and PUTs again", async () => {
+  const { api, clock } = await registered();
+  api.failNext("PUT", LEASE, 409, "Conflict");
+  api.leaseRv = 7; // somebody else wrote the Lease
+  await clock.advance(6_000);
+  assert.deepEqual(routes(api.requests), [`PUT ${LEASE}`, `GET ${LEASE}`, `PUT ${LEASE}`]);
+  assert.equal(api.requests[0]!.body.metadata.resourceVersion, "1");
+  assert.equal(api.requests[2]!.body.metadata.resourceVersion, "7");
+  await clock.advance(10_200);
+  assert.equal(api.requests.at(-1)!.body.metadata.resourceVersion, "8", "continues from the new version");
+});
+
+// ---------------------------------------------------------------- pods
+
+test("pods (kubelet traffic): token, GET, then Running with an IP from the node's podCIDR", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+  bind(h, makePod("web-0"));
+  await h.clock.advance(1_000);
+  assert.deepEqual(routes(h.api.requests), [
+    "POST /api/v1/namespaces/default/serviceaccounts/default/token",
+    `GET ${podPath("web-0")}`,
+    `PATCH ${podPath("web-0")}/status`,
+  ]);
+  const token = h.api.requests[0]!.body;
+  assert.equal(token.kind, "TokenRequest");
+  assert.equal(token.spec.expirationSeconds, 3607);
+  assert.deepEqual(token.spec.boundObjectRef, {
+    apiVersion: "v1",
+    kind: "Pod",
+    name: "web-0",
+    uid: "uid-web-0",
+  });
+  const patch = h.api.requests[2]!.body;
+  assert.equal(patch.metadata.uid, "uid-web-0");
+  assert.equal(patch.status.phase, "Running");
+  assert.equal(patch.status.hostIP, NODE_IP);
+  assert.match(patch.status.podIP, /^10\.128\.3\.\d+$/);
+  assert.notEqual(patch.status.podIP, "10.128.3.0");
+  assert.notEqual(patch.status.podIP, "10.128.3.1");
+  assert.notEqual(patch.status.podIP, "10.128.3.255");
+  // The kubelet watches what the pod references.
+  assert.ok(
+    h.watches.some(
+      (w) =>
+        w.path === "/api/v1/namespaces/default/configmaps" &&
+        w.query?.["fieldSelector"] === "metadata.name=kube-root-ca.crt",
+    ),
+  );
+  assert.equal(h.node.podCount, 1);
+});
+
+test("pods (minimal traffic): a single status PATCH", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(h, makePod("web-0"));
+  await h.clock.advance(1_000);
+  assert.deepEqual(routes(h.api.requests), [`PATCH ${podPath("web-0")}/status`]);
+  assert.deepEqual(statusPatches(h.api, "web-0"), [{ phase: "Running", podIP: "172.16.0.2" }]);
+  assert.deepEqual(h.watches, [], "no watches for referenced objects either");
+});
+
+test("pods: init containers are reported initializing first, then Running", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  bind(h, makePod("web-0", { initContainers: [{ name: "migrate", image: "migrate" }] }));
+  await h.clock.advance(1_000);
+  assert.deepEqual(
+    statusPatches(h.api, "web-0").map((p) => p.phase),
+    ["Pending", "Running"],
+  );
+});
+
+test("pods: two pods get distinct IPs; a hostNetwork pod gets the node's IP", async () => {
+  for (const traffic of ["kubelet", "minimal"] as const) {
+    const h = await registered({ traffic });
+    h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+    bind(h, makePod("a"));
+    bind(h, makePod("b"));
+    bind(h, makePod("host", { hostNetwork: true }));
+    bind(h, makePod("c"));
+    await h.clock.advance(1_000);
+    const ips = ["a", "b", "c"].map((n) => ipOf(h.api, n));
+    assert.ok(
+      ips.every((ip) => ip?.startsWith("10.128.3.")),
+      `${traffic}: ${ips.join(",")}`,
+    );
+    assert.equal(new Set(ips).size, 3, `${traffic}: distinct`);
+    assert.equal(ipOf(h.api, "host"), NODE_IP, traffic);
+  }
+});
+
+test("pods: without a podCIDR the node's fallback /24 is used", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(h, makePod("a"));
+  await h.clock.advance(1_000);
+  assert.equal(ipOf(h.api, "a"), "172.16.0.2");
+});
+
+test("pods: a pod bound to another node is never touched", async () => {
+  for (const traffic of ["kubelet", "minimal"] as const) {
+    const h = await registered({ traffic });
+    const other = makePod("elsewhere", { nodeName: "hollow-node-9" });
+    bind(h, other);
+    h.node.onPod("MODIFIED", {
+      ...other,
+      metadata: { ...other.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" },
+    });
+    h.node.onPod("DELETED", other);
+    await h.clock.advance(30_000);
+    assert.deepEqual(
+      h.api.requests.filter((r) => !r.path.startsWith(LEASES)),
+      [],
+      traffic,
+    );
+    assert.equal(h.node.podCount, 0);
+  }
+});
+
+test("pods: a Job pod succeeds after jobRunMs", async () => {
+  const h = await registered({ traffic: "kubelet", jobRunMs: 5_000 });
+  bind(h, makePod("pi-x7k2", {}, { ownerReferences: [{ kind: "Job", name: "pi", controller: true }] }));
+  await h.clock.advance(0);
+  assert.deepEqual(
+    statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
+    ["Running"],
+  );
+  await h.clock.advance(4_999);
+  assert.deepEqual(
+    statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
+    ["Running"],
+    "still running before jobRunMs",
+  );
+  await h.clock.advance(1);
+  assert.deepEqual(
+    statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
+    ["Running", "Succeeded"],
+  );
+  const done = h.api.requests.filter((r) => r.path === `${podPath("pi-x7k2")}/status`).at(-1)!.body.status;
+  assert.deepEqual(
+    done.containerStatuses.map((c) => c.state.terminated?.exitCode),
+    [0],
+  );
+  // A pod run until deleted does not complete on its own.
+  bind(h, makePod("web-0"));
+  await h.clock.advance(60_000);
+  assert.deepEqual(
+    statusPatches(h.api, "web-0").map((p) => p.phase),
+    ["Running"],
+  );
+});
+
+test("pods: graceful deletion writes terminated status, then DELETEs with grace 0 and a uid precondition", async () => {
+  for (const traffic of ["kubelet", "minimal"] as const) {
+    const h = await registered({ traffic });
+    const pod = makePod("web-0");
+    bind(h, pod);
+    await h.clock.advance(1_000);
+    h.api.requests.length = 0;
+    const deleting: PodObject = {
+      ...pod,
+      metadata: { ...pod.metadata, deletionTimestamp: "2026-01-01T00:00:30Z" },
+    };
+    h.api.pods.set(podPath("web-0"), deleting);
+    h.node.onPod("MODIFIED", deleting);
+    h.node.onPod("MODIFIED", deleting);
+    await h.clock.advance(1_000);
+    const podRequests = h.api.requests.filter((r) => !r.path.startsWith(LEASES));
+    assert.deepEqual(routes(podRequests), [
+      ...(traffic === "kubelet" ? [`GET ${podPath("web-0")}`] : []),
+      `PATCH ${podPath("web-0")}/status`,
+      `DELETE ${podPath("web-0")}`,
+    ]);
+    const patch = podRequests.at(-2)!.body.status;
+    assert.equal(patch.phase, "Succeeded", traffic);
+    assert.ok(patch.containerStatuses.every((c) => c.state.terminated));
+    assert.deepEqual(podRequests.at(-1)!.body, {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+      gracePeriodSeconds: 0,
+      preconditions: { uid: "uid-web-0" },
+    });
+  }
+});
+
+test("pods: a pod already being deleted when first seen is deleted without being started", async () => {
+  const h = await registered({ traffic: "minimal" });
+  const pod = makePod("web-0", {}, { deletionTimestamp: "2026-01-01T00:00:00Z" });
+  bind(h, pod);
+  await h.clock.advance(1_000);
+  assert.deepEqual(routes(h.api.requests.filter((r) => !r.path.startsWith(LEASES))), [
+    `DELETE ${podPath("web-0")}`,
+  ]);
+});
+
+test("pods: a DELETED event releases the IP, and a later pod reuses it", async () => {
+  const h = await registered({ traffic: "minimal" });
+  // A /29 has five pod addresses: .2 to .6.
+  h.node.observeNode(withNodeCidr("10.128.3.0/29"));
+  for (const n of ["p1", "p2", "p3", "p4", "p5"]) bind(h, makePod(n));
+  await h.clock.advance(1_000);
+  assert.deepEqual(
+    ["p1", "p2", "p3", "p4", "p5"].map((n) => ipOf(h.api, n)),
+    ["10.128.3.2", "10.128.3.3", "10.128.3.4", "10.128.3.5", "10.128.3.6"],
+  );
+  h.node.onPod("DELETED", makePod("p2"));
+  assert.equal(h.node.podCount, 4);
+  bind(h, makePod("p6"));
+  await h.clock.advance(1_000);
+  assert.equal(ipOf(h.api, "p6"), "10.128.3.3");
+});
+
+test("pods: a pod that finds the pod CIDR full starts once an address is freed", async () => {
+  const h = await registered({ traffic: "minimal" });
+  h.node.observeNode(withNodeCidr("10.128.3.0/30")); // one pod address
+  bind(h, makePod("first"));
+  bind(h, makePod("waiting"));
+  await h.clock.advance(10_000);
+  assert.equal(ipOf(h.api, "first"), "10.128.3.2");
+  assert.deepEqual(statusPatches(h.api, "waiting"), [], "no address, so not Running");
+  h.node.onPod("DELETED", makePod("first"));
+  await h.clock.advance(10_000);
+  assert.deepEqual(statusPatches(h.api, "waiting"), [{ phase: "Running", podIP: "10.128.3.2" }]);
+});
+
+test("observeNode with a changed podCIDR: new pods get IPs from the new CIDR, running ones keep theirs", async () => {
+  const h = await registered({ traffic: "minimal" });
+  h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+  bind(h, makePod("before"));
+  await h.clock.advance(1_000);
+  h.node.observeNode(withNodeCidr("10.128.7.0/24"));
+  bind(h, makePod("after"));
+  await h.clock.advance(1_000);
+  assert.equal(ipOf(h.api, "before"), "10.128.3.2");
+  assert.equal(ipOf(h.api, "after"), "10.128.7.2");
+  assert.equal(statusPatches(h.api, "before").length, 1, "the running pod is not rewritten");
+});
+
+test("observeNode: pods adopted with an IP inside the new podCIDR keep it to themselves", async () => {
+  const h = await registered({ traffic: "minimal" });
+  const running = makePod("running");
+  running.status = { phase: "Running", podIP: "10.128.3.2", startTime: "2026-01-01T00:00:00Z" };
+  bind(h, running);
+  h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+  bind(h, makePod("new"));
+  await h.clock.advance(1_000);
+  assert.deepEqual(statusPatches(h.api, "running"), [], "a pod already Running is adopted as it is");
+  assert.equal(ipOf(h.api, "new"), "10.128.3.3");
+});
+
+test("a re-registered node does not hand out the IPs of pods it still runs", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  bind(h, makePod("a"));
+  await h.clock.advance(1_000);
+  assert.equal(ipOf(h.api, "a"), "172.16.0.2");
+  // The Node is deleted (its watch says so) and the kubelet registers it again; pod "a" lives on.
+  h.node.nodeDeleted({ metadata: { name: NAME, uid: NODE_UID } });
+  await h.clock.advance(1_000);
+  assert.equal(h.api.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/nodes").length, 1);
+  assert.equal(h.node.registered, true);
+  bind(h, makePod("b"));
+  await h.clock.advance(1_000);
+  assert.equal(ipOf(h.api, "b"), "172.16.0.3");
+});
+
+test("a relist forgets pods that were deleted while the watch was down", async () => {
+  const h = await registered({ traffic: "minimal" });
+  const handler = h.node.podHandler();
+  bind(h, makePod("kept"));
+  bind(h, makePod("gone"));
+  await h.clock.advance(1_000);
+  assert.equal(h.node.podCount, 2);
+  handler.onRelistStart();
+  handler.onEvent("ADDED", makePod("kept"));
+  handler.onSynced();
+  assert.equal(h.node.podCount, 1);
+  bind(h, makePod("next"));
+  await h.clock.advance(1_000);
+  // "gone" had .3; next-fit gives .4 now, but .3 is free again for later.
+  assert.equal(ipOf(h.api, "next"), "172.16.0.4");
+});
+
+test("stop ends the heartbeat and the watches", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  h.node.stop();
+  await h.clock.advance(60_000);
+  assert.deepEqual(h.api.requests, []);
+  assert.ok(h.watches.every((w) => w.stopped));
+});

@@ -1,0 +1,33 @@
+/** Runs `./hollow-node` as a real process for tests and benchmarks. */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { ROOT } from "./harness.ts";
+
+/** A running hollow-node process. */
+export interface EngineProcess {
+  readonly child: ChildProcess;
+  /** Everything it wrote to stderr so far (structured logs). */
+  logs(): string;
+  /** Sends a signal and waits for the exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Resolves with the exit code once it has exited. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `./hollow-node` with the given flags. */
+export function startEngine(args: readonly string[], env: NodeJS.ProcessEnv = process.env): EngineProcess {
+  const child = spawn(join(ROOT, "hollow-node"), args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    logs: () => out,
+    exited,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
