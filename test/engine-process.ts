@@ -18,8 +18,8 @@ export interface EngineProcess {
 export function startEngine(args: readonly string[], env: NodeJS.ProcessEnv = process.env): EngineProcess {
   const child = spawn(join(ROOT, "hollow-node"), args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
-  child.stdout!.on("data", (b: Buffer) => (out += b.toString()));
-  child.stderr!.on("data", (b: Buffer) => (out += b.toString()));
+  child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     child,

@@ -110,8 +110,8 @@ test("a Node kept alive is untainted, gets a podCIDR and a scheduled pod; it goe
   const name = `it-node-${process.pid}`;
   const alive = new AbortController();
   const loop = keepNodeAlive(client, name, alive.signal);
-  let loopError: unknown;
-  loop.catch((err: unknown) => (loopError = err));
+  let loopError: Error | undefined;
+  loop.catch((err: unknown) => (loopError = err instanceof Error ? err : new Error(String(err))));
   try {
     const node = await eventually("the node to be untainted with a podCIDR", 60_000, async () => {
       if (loopError) throw loopError;
