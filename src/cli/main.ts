@@ -5,6 +5,7 @@ import { resolvePaths } from "../paths.ts";
 import type { CliContext } from "./context.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerDown } from "./commands/down.ts";
+import { registerKubeconfig } from "./commands/kubeconfig.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerUp } from "./commands/up.ts";
 
@@ -32,6 +33,10 @@ Local control plane:
   kubemark-cluster up                 start etcd, kube-apiserver, controller-manager, scheduler on loopback
   kubemark-cluster status             pid, port and health of each component
   kubemark-cluster down               stop it and remove its state
+  kubemark-cluster kubeconfig         print its kubeconfig path
+
+Hollow nodes (the engine, one process for many nodes):
+  ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100
 
 Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
     );
@@ -39,6 +44,7 @@ Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
   registerDown(program, ctx);
   registerStatus(program, ctx);
   registerBuild(program, ctx);
+  registerKubeconfig(program, ctx);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

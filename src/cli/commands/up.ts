@@ -30,7 +30,7 @@ export function describeCluster(c: ClusterInfo): string {
     "",
     `  export KUBECONFIG=${c.kubeconfig}`,
     "",
-    "next: kubectl get --raw /readyz   (kubectl is in the binary cache: kubemark-cluster build shows where)",
+    "next: ./hollow-node --kubeconfig $(./kubemark-cluster kubeconfig) --nodes 100   (hollow nodes into it)",
   );
   return lines.join("\n") + "\n";
 }

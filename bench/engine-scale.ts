@@ -1,0 +1,263 @@
+/**
+ * Engine cost benchmark: RSS and CPU per idle node, lease health, and RSS per running pod, for
+ * one hollow-node process against a local control plane.
+ *
+ *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--settle 60] [--window 60]
+ *                              [--pods-per-node 2] [--kubeconfig PATH]
+ *
+ * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
+ * state directory and stops it at the end. Prints a table and writes JSON to results/.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { realClock } from "../src/clock.ts";
+import { KubeClient } from "../src/client/kube-client.ts";
+import { loadClusterAccess } from "../src/client/kubeconfig.ts";
+import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
+import { resolvePaths } from "../src/paths.ts";
+import { waitUntil } from "../src/wait.ts";
+import { startEngine, type EngineProcess } from "../test/engine-process.ts";
+import { ROOT } from "../test/harness.ts";
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: "string", default: "1000" },
+    traffic: { type: "string", default: "kubelet" },
+    settle: { type: "string", default: "45" },
+    window: { type: "string", default: "60" },
+    "pods-per-node": { type: "string", default: "0" },
+    kubeconfig: { type: "string" },
+    "metrics-port": { type: "string", default: "19464" },
+  },
+});
+const sizes = values.nodes.split(",").map(Number);
+const settleMs = Number(values.settle) * 1000;
+const windowMs = Number(values.window) * 1000;
+const podsPerNode = Number(values["pods-per-node"]);
+const CLK_TCK = 100;
+
+/** RSS (bytes) and CPU time (s) of a process, from /proc. */
+async function procStats(pid: number): Promise<{ rss: number; cpu: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return { rss: rssKb * 1024, cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+}
+
+/** Reads a few figures from the engine's Prometheus endpoint. */
+async function scrape(port: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const m = /^(hollow_[a-z_]+(?:_bucket\{le="[^"]+"\}|_count|_sum|_total)?)\s+([0-9.e+-]+)$/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+/** p99 upper bound from a Prometheus histogram's cumulative buckets (seconds). */
+function histogramP99(m: Record<string, number>, name: string): number | null {
+  const count = m[`${name}_count`] ?? 0;
+  if (count === 0) return null;
+  const buckets = Object.entries(m)
+    .filter(([k]) => k.startsWith(`${name}_bucket{`))
+    .map(([k, v]) => [k.includes('"+Inf"') ? Infinity : Number(/le="([^"]+)"/.exec(k)![1]), v] as const)
+    .sort((a, b) => a[0] - b[0]);
+  return buckets.find(([, v]) => v >= 0.99 * count)?.[0] ?? null;
+}
+
+interface Row {
+  nodes: number;
+  traffic: string;
+  registerSeconds: number;
+  rssMB: number;
+  cpuSecondsPerMinute: number;
+  watches: number | null;
+  staleLeases: number;
+  lateRenewals: number;
+  leaseLatenessP99Seconds: number | null;
+  podsRunning?: number;
+  rssPerPodKB?: number;
+}
+
+async function countStaleLeases(client: KubeClient, prefix: string, durationMs: number): Promise<number> {
+  const leases = await client.get<{ items: { metadata: { name: string }; spec: { renewTime?: string } }[] }>(
+    "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+  );
+  const now = Date.now();
+  return leases.items.filter(
+    (l) => l.metadata.name.startsWith(prefix) && now - Date.parse(l.spec.renewTime ?? "0") > durationMs,
+  ).length;
+}
+
+async function runSize(kubeconfig: string, client: KubeClient, nodes: number): Promise<Row> {
+  const port = Number(values["metrics-port"]);
+  const prefix = `bench-${nodes}`;
+  const engine: EngineProcess = startEngine([
+    "--kubeconfig",
+    kubeconfig,
+    "--nodes",
+    String(nodes),
+    "--name-prefix",
+    prefix,
+    "--fleet",
+    prefix,
+    "--traffic",
+    values.traffic,
+    "--metrics-port",
+    String(port),
+    "--stats-interval",
+    "0",
+    "--max-in-flight",
+    "400",
+    "--delete-nodes-on-exit",
+  ]);
+  const t0 = Date.now();
+  try {
+    await waitUntil(
+      () =>
+        Promise.resolve({ done: engine.logs().includes('"msg":"nodes registered"'), status: "registering" }),
+      {
+        what: `${nodes} nodes to register`,
+        timeoutMs: 600_000,
+        intervalMs: 500,
+        clock: realClock,
+        failFast: () =>
+          engine.child.exitCode !== null ? `hollow-node exited:\n${engine.logs().slice(-2000)}` : undefined,
+      },
+    );
+    const registerSeconds = (Date.now() - t0) / 1000;
+    process.stderr.write(
+      `  ${nodes} nodes registered in ${registerSeconds.toFixed(1)}s; settling ${settleMs / 1000}s\n`,
+    );
+    await new Promise((r) => setTimeout(r, settleMs));
+    const pid = engine.child.pid!;
+    const m0 = await scrape(port);
+    const s0 = await procStats(pid);
+    await new Promise((r) => setTimeout(r, windowMs));
+    const s1 = await procStats(pid);
+    const m1 = await scrape(port);
+    const late =
+      (m1["hollow_lease_renew_lateness_seconds_count"] ?? 0) -
+      (m0["hollow_lease_renew_lateness_seconds_count"] ?? 0);
+    const lateOver1s =
+      late -
+      ((m1['hollow_lease_renew_lateness_seconds_bucket{le="1"}'] ?? 0) -
+        (m0['hollow_lease_renew_lateness_seconds_bucket{le="1"}'] ?? 0));
+    const row: Row = {
+      nodes,
+      traffic: values.traffic,
+      registerSeconds,
+      rssMB: s1.rss / 1048576,
+      cpuSecondsPerMinute: ((s1.cpu - s0.cpu) / windowMs) * 60_000,
+      watches: m1["hollow_watch_opens_total"] ?? null,
+      staleLeases: await countStaleLeases(client, prefix, 40_000),
+      lateRenewals: lateOver1s,
+      leaseLatenessP99Seconds: histogramP99(m1, "hollow_lease_renew_lateness_seconds"),
+    };
+    if (podsPerNode > 0) {
+      const ns = `bench-${nodes}`;
+      await client
+        .request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: ns } } })
+        .catch(() => undefined);
+      const want = nodes * podsPerNode;
+      await client.request({
+        method: "POST",
+        path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+        body: {
+          metadata: { name: "pods" },
+          spec: {
+            replicas: want,
+            selector: { matchLabels: { app: "bench" } },
+            template: {
+              metadata: { labels: { app: "bench" } },
+              spec: {
+                nodeSelector: { "kubemark-cluster.io/fleet": prefix },
+                containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }],
+              },
+            },
+          },
+        },
+      });
+      await waitUntil(
+        async () => {
+          const d = await client.get<{ status?: { readyReplicas?: number } }>(
+            `/apis/apps/v1/namespaces/${ns}/deployments/pods`,
+          );
+          const r = d.status?.readyReplicas ?? 0;
+          return { done: r >= want, status: `${r}/${want} ready` };
+        },
+        { what: `${want} pods ready`, timeoutMs: 900_000, intervalMs: 2000, clock: realClock },
+      );
+      await new Promise((r) => setTimeout(r, 20_000));
+      const s2 = await procStats(pid);
+      row.podsRunning = want;
+      row.rssPerPodKB = (s2.rss - s1.rss) / want / 1024;
+      await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
+    }
+    return row;
+  } finally {
+    await engine.stop("SIGTERM");
+  }
+}
+
+async function main(): Promise<void> {
+  let kubeconfig = values.kubeconfig;
+  let stateDir: string | undefined;
+  if (!kubeconfig) {
+    stateDir = await mkdtemp(join(tmpdir(), "kubemark-bench-"));
+    const info = await upCluster(
+      { paths: resolvePaths(process.env, { stateDir }), env: process.env, clock: realClock },
+      { name: "bench", loadTest: true },
+    );
+    kubeconfig = info.kubeconfig;
+  }
+  const client = new KubeClient(await loadClusterAccess({ kubeconfig, env: process.env }));
+  const rows: Row[] = [];
+  try {
+    // Baseline: one node, for the per-node figures' "above the process baseline".
+    for (const n of [1, ...sizes]) rows.push(await runSize(kubeconfig, client, n));
+  } finally {
+    await client.close();
+    if (stateDir) {
+      await downCluster(
+        { paths: resolvePaths(process.env, { stateDir }), env: process.env, clock: realClock },
+        { name: "bench" },
+      );
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  }
+  const base = rows[0]!;
+  const table = rows.slice(1).map((r) => ({
+    ...r,
+    rssPerNodeKB: ((r.rssMB - base.rssMB) * 1024) / (r.nodes - 1),
+    mCpuPerNode: ((r.cpuSecondsPerMinute - base.cpuSecondsPerMinute) / 60 / r.nodes) * 1000,
+  }));
+  const result = {
+    when: new Date().toISOString(),
+    command: `node bench/engine-scale.ts ${process.argv.slice(2).join(" ")}`.trim(),
+    baseline: base,
+    rows: table,
+  };
+  await mkdir(join(ROOT, "results"), { recursive: true });
+  const file = join(ROOT, "results", `engine-scale-${values.traffic}.json`);
+  await writeFile(file, JSON.stringify(result, null, 2) + "\n");
+  const f = (x: number | null | undefined, d = 1): string =>
+    x === null || x === undefined ? "-" : x.toFixed(d);
+  console.log(`baseline (1 node): RSS ${f(base.rssMB)} MB`);
+  console.log(
+    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals >1s late | lateness p99 s | KB/pod |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of table) {
+    console.log(
+      `| ${r.nodes} | ${r.traffic} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.rssPerPodKB)} |`,
+    );
+  }
+  console.log(`JSON: ${file}`);
+}
+
+await main();

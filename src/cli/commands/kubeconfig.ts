@@ -1,0 +1,26 @@
+import type { Command } from "commander";
+import { clusterLayout, readRecord, validateClusterName } from "../../controlplane/cluster-state.ts";
+import { KubemarkError } from "../../errors.ts";
+import type { CliContext } from "../context.ts";
+
+/** `kubeconfig`: prints the path of a local cluster's admin kubeconfig (for `$(...)` in scripts). */
+export function registerKubeconfig(program: Command, ctx: () => CliContext): void {
+  program
+    .command("kubeconfig")
+    .description("print the path of a local cluster's admin kubeconfig")
+    .option("--name <name>", "cluster name", "kubemark")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  export KUBECONFIG=$(kubemark-cluster kubeconfig)\n  ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100",
+    )
+    .action(async (flags: { name: string }) => {
+      const c = ctx();
+      const layout = clusterLayout(c.paths.stateDir, validateClusterName(flags.name));
+      if (!(await readRecord(layout))) {
+        throw new KubemarkError("NOT_FOUND", `no local cluster named "${flags.name}"`, {
+          hint: `start it with 'kubemark-cluster up${flags.name === "kubemark" ? "" : ` --name ${flags.name}`}'`,
+        });
+      }
+      c.stdout(`${layout.kubeconfig}\n`);
+    });
+}
