@@ -30,7 +30,8 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--client-ca-file=${pki("ca.crt")}`,
         `--kubelet-client-certificate=${pki("apiserver-kubelet-client.crt")}`,
         `--kubelet-client-key=${pki("apiserver-kubelet-client.key")}`,
-        "--kubelet-preferred-address-types=InternalIP,Hostname",
+        // Hollow nodes advertise their kubelet endpoint as Hostname; their InternalIPs are simulated.
+        "--kubelet-preferred-address-types=Hostname,InternalIP",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         `--service-account-key-file=${pki("sa.pub")}`,
         `--service-account-signing-key-file=${pki("sa.key")}`,

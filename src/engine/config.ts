@@ -63,6 +63,11 @@ export interface EngineConfig {
   readonly deleteNodesOnExit: boolean;
   /** Port of the shared kubelet HTTPS endpoint (0 = none). */
   readonly kubeletPort: number;
+  /**
+   * IP address the kubelet endpoint listens on; with the endpoint on, every node reports it as its
+   * `Hostname` address so the API server dials it (default 127.0.0.1).
+   */
+  readonly kubeletAddress: string;
   /** Port of the Prometheus metrics endpoint (0 = none). */
   readonly metricsPort: number;
 }

@@ -4,6 +4,7 @@ import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
 import { KubemarkError, describeError } from "../errors.ts";
 import type { EngineConfig } from "./config.ts";
 import { assignShapes } from "./config.ts";
+import type { HostedPod } from "./container-log.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
@@ -153,6 +154,7 @@ export class Engine {
           ip,
           kubeletVersion: version,
           kubeletPort: cfg.kubeletPort || 10250,
+          hostnameAddress: cfg.kubeletPort > 0 ? cfg.kubeletAddress : name,
           fleet: cfg.fleet,
           nodeLabels: cfg.nodeLabels,
         },
@@ -237,6 +239,22 @@ export class Engine {
       staleLeases: stale,
       queue: { pending: q.pending, running: q.running },
     };
+  }
+
+  // ---------------------------------------------------------------- kubelet endpoint (PodDirectory)
+
+  /** Pod `namespace/name` if one of this process's nodes runs it (for the kubelet endpoint; not a hot path). */
+  podInfo(namespace: string, name: string): HostedPod | undefined {
+    for (const n of this.nodes) {
+      const p = n.podInfo(namespace, name);
+      if (p) return p;
+    }
+    return undefined;
+  }
+
+  /** Every pod this process's nodes run, with the status they report (the kubelet endpoint's /pods). */
+  listPods(): object[] {
+    return this.nodes.flatMap((n) => n.listPods());
   }
 
   /** Number of watches open (for figures). */

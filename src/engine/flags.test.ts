@@ -31,6 +31,7 @@ function defaultFlags(over: Partial<HollowNodeFlags> = {}): HollowNodeFlags {
     kubeApiQps: "10",
     kubeApiBurst: "20",
     kubeletPort: "0",
+    kubeletAddress: "127.0.0.1",
     metricsPort: "0",
     ...over,
   };
@@ -105,6 +106,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     nodeBurst: 20,
     deleteNodesOnExit: false,
     kubeletPort: 0,
+    kubeletAddress: "127.0.0.1",
     metricsPort: 0,
   };
   assert.deepEqual(cfg, want);
@@ -166,6 +168,9 @@ test("configFromFlags rejects bad values, naming the flag and the value", async 
     [{ registerWithTaints: "gpu=yes" }, "--register-with-taints takes key=value:Effect taints"],
     [{ nodeLabels: "a=b c" }, "--node-labels takes key=value labels"],
     [{ kubeletPort: "70000" }, '--kubelet-port must be between 0 and 65535, got "70000"'],
+    [{ kubeletAddress: "localhost" }, "--kubelet-address must be an IP address the API server reaches"],
+    [{ kubeletAddress: "0.0.0.0" }, "--kubelet-address must be an IP address the API server reaches"],
+    [{ kubeletAddress: "::" }, 'got "::"'],
   ];
   for (const [over, message] of cases) await rejects(configFromFlags(defaultFlags(over), {}), message);
 });

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { BadInputError } from "../errors.ts";
 import { parseInteger } from "../cli/parse.ts";
 import {
@@ -42,6 +43,7 @@ export interface HollowNodeFlags {
   kubeApiBurst: string;
   deleteNodesOnExit?: boolean;
   kubeletPort: string;
+  kubeletAddress: string;
   metricsPort: string;
 }
 
@@ -126,6 +128,13 @@ export async function configFromFlags(
   const leaseDurationSeconds = parseInteger(flags.leaseDuration, "--lease-duration", 4, 3600);
   parseCidr(flags.nodeIpPool, "--node-ip-pool");
   parseCidr(flags.podIpPool, "--pod-ip-pool");
+  const kubeletAddress = flags.kubeletAddress.trim();
+  // The nodes advertise this address and the API server dials it: a wildcard would not do.
+  if (isIP(kubeletAddress) === 0 || /^(0\.0\.0\.0|[0:]*::[0:]*)$/.test(kubeletAddress)) {
+    throw new BadInputError(
+      `--kubelet-address must be an IP address the API server reaches this process at, e.g. 127.0.0.1, got "${flags.kubeletAddress}"`,
+    );
+  }
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.fleet)) {
     throw new BadInputError(
       `--fleet must be a DNS label (lower-case letters, digits, '-'), got "${flags.fleet}"`,
@@ -152,6 +161,7 @@ export async function configFromFlags(
     nodeBurst: parseInteger(flags.kubeApiBurst, "--kube-api-burst", 1, 100_000),
     deleteNodesOnExit: flags.deleteNodesOnExit === true,
     kubeletPort: parseInteger(flags.kubeletPort, "--kubelet-port", 0, 65535),
+    kubeletAddress,
     metricsPort: parseInteger(flags.metricsPort, "--metrics-port", 0, 65535),
   };
 }

@@ -43,6 +43,7 @@ function engineConfig(over: Partial<EngineConfig> = {}): EngineConfig {
     nodeBurst: 20,
     deleteNodesOnExit: false,
     kubeletPort: 0,
+    kubeletAddress: "127.0.0.1",
     metricsPort: 0,
     ...over,
   };
@@ -54,6 +55,7 @@ const IDENTITY: NodeIdentity = {
   ip: NODE_IP,
   kubeletVersion: "v1.34.1",
   kubeletPort: 10250,
+  hostnameAddress: NAME,
   fleet: "default",
   nodeLabels: { "hollow-node": "true" },
 };

@@ -1,6 +1,7 @@
 import { isAlreadyExists, isConflict, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 import { describeError } from "../errors.ts";
+import type { HostedPod } from "./container-log.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { PodIpAllocator, parseCidr, type Cidr } from "./ip-pool.ts";
 import {
@@ -40,6 +41,8 @@ interface PodState {
   ip: string;
   startedAt: string;
   runningAt: string;
+  /** When the containers finished (succeeded or terminated), for the kubelet endpoint's logs. */
+  finishedAt?: string;
   /** Bound-to-Running latency start (ms): when the engine first saw the pod. */
   seenAt: number;
   deleting: boolean;
@@ -523,6 +526,7 @@ export class HollowNode {
       throw err;
     }
     st.stage = stage;
+    if (finishedAt) st.finishedAt = finishedAt;
     this.ctx.metrics.podTransition(stage);
     return true;
   }
@@ -626,6 +630,51 @@ export class HollowNode {
       );
       this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.terminatePod(st));
     }
+  }
+
+  // ---------------------------------------------------------------- kubelet endpoint (read-only)
+
+  /** What this node knows of pod `namespace/name`, or undefined when it does not run it. */
+  podInfo(namespace: string, name: string): HostedPod | undefined {
+    for (const st of this.pods.values()) {
+      if (st.namespace !== namespace || st.name !== name) continue;
+      const container = (c: { name: string; image?: string; restartPolicy?: string }) => ({
+        name: c.name,
+        image: c.image ?? "",
+        sidecar: c.restartPolicy === "Always",
+      });
+      return {
+        node: this.id.name,
+        namespace,
+        name,
+        uid: st.uid,
+        containers: st.pod.spec.containers.map(container),
+        initContainers: (st.pod.spec.initContainers ?? []).map(container),
+        stage: st.stage,
+        startedAt: st.startedAt,
+        runningAt: st.runningAt,
+        finishedAt: st.finishedAt,
+      };
+    }
+    return undefined;
+  }
+
+  /** The pods this node runs, as Pod objects with the status it reports (a kubelet's /pods). */
+  listPods(): object[] {
+    return [...this.pods.values()].map((st) =>
+      st.stage === "new"
+        ? { ...st.pod }
+        : {
+            ...st.pod,
+            status: renderPodStatus(st.pod, st.stage, {
+              hostIP: this.id.ip,
+              podIP: st.ip,
+              startedAt: st.startedAt,
+              runningAt: st.runningAt,
+              ...(st.finishedAt ? { finishedAt: st.finishedAt } : {}),
+            }),
+          },
+    );
   }
 
   // ---------------------------------------------------------------- shutdown

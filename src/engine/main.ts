@@ -11,6 +11,7 @@ import { loadClusterAccess } from "../client/kubeconfig.ts";
 import { KubemarkError, describeError } from "../errors.ts";
 import { Engine } from "./engine.ts";
 import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
+import { KubeletServer } from "./kubelet-server.ts";
 import { EngineMetrics } from "./metrics.ts";
 import { checkAccess } from "./preflight.ts";
 
@@ -57,8 +58,25 @@ function program(): Command {
     .option("--kube-api-qps <n>", "per-node client rate limit, as a kubelet's (0 = none)", "10")
     .option("--kube-api-burst <n>", "per-node client burst", "20")
     .option("--delete-nodes-on-exit", "delete this process's Nodes and Leases on SIGTERM/SIGINT")
-    .option("--kubelet-port <port>", "port of the shared kubelet endpoint (0 = none)", "0")
+    .option(
+      "--kubelet-port <port>",
+      "port of the shared kubelet HTTPS endpoint: /healthz, /pods, container logs (0 = none)",
+      "0",
+    )
+    .option(
+      "--kubelet-address <ip>",
+      "address of the kubelet endpoint; every node reports it as its Hostname address",
+      "127.0.0.1",
+    )
     .option("--metrics-port <port>", "port of the Prometheus /metrics endpoint on 127.0.0.1 (0 = none)", "0")
+    .addOption(
+      new Option(
+        "--watch-transport <kind>",
+        "lean: a small HTTP/2 client for watches; undici: the general client",
+      )
+        .choices(["lean", "undici"])
+        .default("lean"),
+    )
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
     .option("--stats-interval <seconds>", "log fleet figures this often (0 = never)", "30")
     .exitOverride()
@@ -111,11 +129,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     throw err;
   }
-  const flags = cmd.opts<HollowNodeFlags & { logLevel: string; statsInterval: string }>();
+  const flags = cmd.opts<
+    HollowNodeFlags & { logLevel: string; statsInterval: string; watchTransport: string }
+  >();
   const log = pino({ level: flags.logLevel, base: { component: "hollow-node" } }, pino.destination(2));
   let engine: Engine | undefined;
   let client: KubeClient | undefined;
   let metricsServer: Server | undefined;
+  let kubeletServer: KubeletServer | undefined;
   try {
     const cfg = await configFromFlags(flags, process.env);
     const metrics = new EngineMetrics({ processMetrics: true });
@@ -126,13 +147,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
     client = new KubeClient(access, {
       userAgent: "hollow-kubelet",
-      connections: Math.max(4, Math.ceil((cfg.nodeNames.length * 6) / 100)),
+      leanWatches: flags.watchTransport !== "undici",
+      // Ordinary requests are short; each connection multiplexes up to 100 of them (HTTP/2).
+      connections: Math.min(16, Math.max(2, Math.ceil(cfg.nodeNames.length / 500))),
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
     const preflight = await Promise.race([checkAccess(client, cfg.traffic).then(() => ""), stopping]);
     if (preflight !== "") return 0;
     if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
     engine = new Engine(cfg, { client, clock: realClock, log, metrics });
+    if (cfg.kubeletPort > 0) {
+      // Listening before registering: a port in use fails before any node advertises the endpoint.
+      kubeletServer = new KubeletServer(
+        { pods: engine, clock: realClock, log },
+        { address: cfg.kubeletAddress, port: cfg.kubeletPort },
+      );
+      await kubeletServer.start();
+    }
     const started = Date.now();
     log.info({ nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet }, "registering nodes");
     await Promise.race([engine.start(), stopping]);
@@ -141,14 +172,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     const every = Number(flags.statsInterval) * 1000;
     const timer =
       every > 0
-        ? setInterval(
-            () => log.info({ ...engine!.stats(), watches: engine!.watchCount, ...metrics.totals }, "fleet"),
-            every,
-          )
+        ? setInterval(() => {
+            const m = process.memoryUsage();
+            const mb = (x: number): number => Math.round(x / 104857.6) / 10;
+            const memoryMB = {
+              rss: mb(m.rss),
+              heapUsed: mb(m.heapUsed),
+              heapTotal: mb(m.heapTotal),
+              external: mb(m.external),
+            };
+            log.info(
+              { ...engine!.stats(), watches: engine!.watchCount, ...metrics.totals, memoryMB },
+              "fleet",
+            );
+          }, every)
         : undefined;
     const signal = await stopping;
     if (timer) clearInterval(timer);
     log.info({ signal, deleteNodes: cfg.deleteNodesOnExit }, "stopping");
+    await kubeletServer?.stop();
     await engine.stop({ deleteNodes: cfg.deleteNodesOnExit });
     return 0;
   } catch (err) {
@@ -162,6 +204,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   } finally {
     metricsServer?.close();
+    await kubeletServer?.stop();
     await client?.close();
     log.flush();
   }

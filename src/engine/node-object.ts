@@ -17,6 +17,12 @@ export interface NodeIdentity {
   readonly ip: string;
   readonly kubeletVersion: string;
   readonly kubeletPort: number;
+  /**
+   * The node's `Hostname` address: the process's kubelet endpoint address when it serves one (the
+   * API server dials Hostname first, and every node of the process shares the one listener), else
+   * the node name.
+   */
+  readonly hostnameAddress: string;
   readonly fleet: string;
   readonly nodeLabels: Readonly<Record<string, string>>;
 }
@@ -84,7 +90,7 @@ export function renderNodeStatus(id: NodeIdentity, now: string, since: string): 
     conditions: healthyConditions(now, since),
     addresses: [
       { type: "InternalIP", address: id.ip },
-      { type: "Hostname", address: id.name },
+      { type: "Hostname", address: id.hostnameAddress },
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: id.kubeletPort } },
     nodeInfo: {

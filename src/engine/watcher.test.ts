@@ -3,7 +3,13 @@ import assert from "node:assert/strict";
 import { Watcher, type Versioned, type WatchClient, type WatchListSupport } from "./watcher.ts";
 import { FakeClock } from "../clock.ts";
 import { KubeApiError, codeForStatus } from "../client/api-error.ts";
-import type { KubeRequest, WatchEvent } from "../client/kube-client.ts";
+import {
+  streamFromIterator,
+  type KubeRequest,
+  type WatchEvent,
+  type WatchStreamHandle,
+  type WatchStreamHandlers,
+} from "../client/kube-client.ts";
 
 interface Obj extends Versioned {
   metadata: { name: string; resourceVersion?: string; annotations?: Record<string, string> };
@@ -55,6 +61,10 @@ class FakeWatchClient implements WatchClient {
       if (step instanceof Error) throw step;
       yield step as WatchEvent<T>;
     }
+  }
+
+  watchStream(path: string, query: KubeRequest["query"], handlers: WatchStreamHandlers): WatchStreamHandle {
+    return streamFromIterator((signal) => this.watch<unknown>(path, query, signal), handlers);
   }
 
   get<T>(path: string, query?: KubeRequest["query"]): Promise<T> {

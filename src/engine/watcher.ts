@@ -1,11 +1,11 @@
 import type { Clock } from "../clock.ts";
 import { KubeApiError } from "../client/api-error.ts";
 import { KubemarkError } from "../errors.ts";
-import type { KubeRequest, WatchEvent } from "../client/kube-client.ts";
+import type { KubeRequest, WatchStreamHandle, WatchStreamHandlers } from "../client/kube-client.ts";
 
 /** What a watcher needs from an API client (KubeClient provides it). */
 export interface WatchClient {
-  watch<T>(path: string, query: KubeRequest["query"], signal?: AbortSignal): AsyncGenerator<WatchEvent<T>>;
+  watchStream(path: string, query: KubeRequest["query"], handlers: WatchStreamHandlers): WatchStreamHandle;
   get<T>(path: string, query?: KubeRequest["query"], signal?: AbortSignal): Promise<T>;
 }
 
@@ -46,11 +46,22 @@ const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
  * state (WatchList's initial events, or LIST then WATCH on servers without it), resumes from the
  * last resourceVersion when the server ends the stream (every 5-10 minutes), re-lists on 410
  * Gone, and backs off with jitter on errors.
+ *
+ * Driven by callbacks and the clock, with no suspended async function per watch: thousands of
+ * these stay open at once, so each must cost a few hundred bytes.
  */
 export class Watcher<T extends Versioned> {
   private rv = "";
   private stopped = false;
-  private readonly abort = new AbortController();
+  private backoffMs = 1000;
+  private stream: WatchStreamHandle | undefined;
+  private cancelTimer: (() => void) | undefined;
+  private listAbort: AbortController | undefined;
+  /** State of the current stream. */
+  private listing = false;
+  private events = 0;
+  private openedAt = 0;
+  private failure: unknown;
   private readonly client: WatchClient;
   private readonly path: string;
   private readonly query: KubeRequest["query"];
@@ -71,15 +82,19 @@ export class Watcher<T extends Versioned> {
     this.opts = opts;
   }
 
-  /** Starts the loop in the background. */
+  /** Starts watching in the background. */
   start(): void {
-    void this.loop();
+    this.open();
   }
 
   /** Ends the watch. */
   stop(): void {
     this.stopped = true;
-    this.abort.abort();
+    this.cancelTimer?.();
+    this.listAbort?.abort();
+    const s = this.stream;
+    this.stream = undefined;
+    s?.cancel();
   }
 
   /** Last resourceVersion seen. */
@@ -87,105 +102,131 @@ export class Watcher<T extends Versioned> {
     return this.rv;
   }
 
-  private async loop(): Promise<void> {
-    let backoffMs = 1000;
-    while (!this.stopped) {
-      try {
-        await this.once();
-        backoffMs = 1000;
-      } catch (err) {
-        if (this.stopped) return;
-        if (err instanceof KubeApiError && err.status === 410) {
-          this.rv = "";
-          continue;
-        }
-        if (
-          err instanceof KubeApiError &&
-          (err.status === 400 || err.status === 422) &&
-          /sendInitialEvents|WatchList/i.test(err.message) &&
-          this.opts.watchList.enabled
-        ) {
-          // This server has no WatchList: fall back to LIST + WATCH for every watcher of the process.
-          this.opts.watchList.enabled = false;
-          this.rv = "";
-          continue;
-        }
-        this.opts.onError?.(err);
-        const delay = backoffMs / 2 + (this.opts.random() * backoffMs) / 2;
-        backoffMs = Math.min(backoffMs * 2, 30_000);
-        try {
-          await this.opts.clock.sleep(delay, this.abort.signal);
-        } catch {
-          return;
-        }
-      }
-    }
-  }
-
-  private async once(): Promise<void> {
+  private open(): void {
+    if (this.stopped) return;
     // The API server closes a watch after timeoutSeconds; reflectors pick 5-10 minutes at random.
     const timeoutSeconds = Math.floor(300 + this.opts.random() * 300);
     const query: Record<string, string | number | boolean | undefined> = { ...this.query, timeoutSeconds };
-    let listing = false;
+    this.listing = false;
     if (this.rv === "") {
       this.handler.onRelistStart?.();
-      if (this.opts.watchList.enabled) {
-        query["sendInitialEvents"] = true;
-        query["resourceVersionMatch"] = "NotOlderThan";
-        listing = true;
-      } else {
-        const list = await this.client.get<{ metadata: { resourceVersion: string }; items: T[] }>(
-          this.path,
-          this.query,
-          this.abort.signal,
-        );
-        for (const item of list.items) this.handler.onEvent("ADDED", item);
-        this.rv = list.metadata.resourceVersion;
+      if (!this.opts.watchList.enabled) {
+        this.list();
+        return;
+      }
+      query["sendInitialEvents"] = true;
+      query["resourceVersionMatch"] = "NotOlderThan";
+      this.listing = true;
+    } else {
+      query["resourceVersion"] = this.rv;
+    }
+    this.opts.onOpen?.();
+    this.openedAt = this.opts.clock.now();
+    this.events = 0;
+    this.failure = undefined;
+    this.stream = this.client.watchStream(this.path, query, {
+      onEvent: (ev) => this.onEvent(ev.type, ev.object),
+      onEnd: (err) => this.onEnd(err),
+    });
+  }
+
+  /** LIST then WATCH, for servers without WatchList. */
+  private list(): void {
+    const abort = new AbortController();
+    this.listAbort = abort;
+    this.client
+      .get<{ metadata: { resourceVersion: string }; items: T[] }>(this.path, this.query, abort.signal)
+      .then(
+        (list) => {
+          if (this.stopped) return;
+          for (const item of list.items) this.handler.onEvent("ADDED", item);
+          this.rv = list.metadata.resourceVersion;
+          this.handler.onSynced?.();
+          this.backoffMs = 1000;
+          this.open();
+        },
+        (err: unknown) => this.retry(err),
+      );
+  }
+
+  private onEvent(type: string, object: unknown): void {
+    if (this.stopped) return;
+    this.events++;
+    if (type === "ERROR") {
+      const st = object as { code?: number; message?: string; reason?: string };
+      this.failure = new KubeApiError({
+        code: st.code === 410 ? "GONE" : "API_ERROR",
+        status: st.code ?? 500,
+        method: "WATCH",
+        path: this.path,
+        message: `watch ${this.path}: ${st.code ?? ""} ${st.message ?? ""}`,
+        reason: st.reason,
+      });
+      this.stream?.cancel();
+      return;
+    }
+    const obj = object as T;
+    const rv = obj.metadata?.resourceVersion;
+    if (type === "BOOKMARK") {
+      if (!this.listing) {
+        if (rv) this.rv = rv;
+      } else if (obj.metadata.annotations?.[INITIAL_EVENTS_END] === "true") {
+        this.listing = false;
+        if (rv) this.rv = rv;
         this.handler.onSynced?.();
       }
+      return;
     }
-    if (this.rv !== "") query["resourceVersion"] = this.rv;
-    this.opts.onOpen?.();
-    const openedAt = this.opts.clock.now();
-    let events = 0;
-    for await (const ev of this.client.watch<T | { code?: number; message?: string }>(
-      this.path,
-      query,
-      this.abort.signal,
-    )) {
-      events++;
-      if (ev.type === "ERROR") {
-        const st = ev.object as { code?: number; message?: string; reason?: string };
-        throw new KubeApiError({
-          code: st.code === 410 ? "GONE" : "API_ERROR",
-          status: st.code ?? 500,
-          method: "WATCH",
-          path: this.path,
-          message: `watch ${this.path}: ${st.code ?? ""} ${st.message ?? ""}`,
-          reason: st.reason,
-        });
-      }
-      const obj = ev.object as T;
-      const rv = obj.metadata?.resourceVersion;
-      if (ev.type === "BOOKMARK") {
-        if (!listing) {
-          if (rv) this.rv = rv;
-        } else if (obj.metadata.annotations?.[INITIAL_EVENTS_END] === "true") {
-          listing = false;
-          if (rv) this.rv = rv;
-          this.handler.onSynced?.();
-        }
-        continue;
-      }
-      // Initial events come in no resourceVersion order: only the end bookmark says where the list stands.
-      if (rv && !listing) this.rv = rv;
-      this.handler.onEvent(ev.type, obj);
-    }
+    // Initial events come in no resourceVersion order: only the end bookmark says where the list stands.
+    if (rv && !this.listing) this.rv = rv;
+    this.handler.onEvent(type as "ADDED" | "MODIFIED" | "DELETED", obj);
+  }
+
+  private onEnd(err: unknown): void {
+    this.stream = undefined;
+    if (this.stopped) return;
+    const failure = this.failure ?? err;
+    this.failure = undefined;
     // A list cut short cannot be resumed: start it over.
-    if (listing) this.rv = "";
-    // As client-go's reflector: a watch that ends at once with nothing in it is a failure, so back off.
-    if (events === 0 && this.opts.clock.now() - openedAt < 1000) {
-      throw new KubemarkError("API_ERROR", `watch ${this.path} closed at once without any event`);
+    if (this.listing) this.rv = "";
+    if (failure) {
+      this.retry(failure);
+      return;
     }
+    // As client-go's reflector: a watch that ends at once with nothing in it is a failure, so back off.
+    if (this.events === 0 && this.opts.clock.now() - this.openedAt < 1000) {
+      this.retry(new KubemarkError("API_ERROR", `watch ${this.path} closed at once without any event`));
+      return;
+    }
+    this.backoffMs = 1000;
+    this.open();
+  }
+
+  private retry(err: unknown): void {
+    if (this.stopped) return;
+    if (err instanceof KubeApiError && err.status === 410) {
+      this.rv = "";
+      this.open();
+      return;
+    }
+    if (
+      err instanceof KubeApiError &&
+      (err.status === 400 || err.status === 422) &&
+      /sendInitialEvents|WatchList/i.test(err.message) &&
+      this.opts.watchList.enabled
+    ) {
+      // This server has no WatchList: fall back to LIST + WATCH for every watcher of the process.
+      this.opts.watchList.enabled = false;
+      this.rv = "";
+      this.open();
+      return;
+    }
+    this.opts.onError?.(err);
+    const delay = this.backoffMs / 2 + (this.opts.random() * this.backoffMs) / 2;
+    this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
+    this.cancelTimer = this.opts.clock.setTimer(delay, () => {
+      this.cancelTimer = undefined;
+      this.open();
+    });
   }
 }
