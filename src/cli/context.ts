@@ -9,4 +9,6 @@ export interface CliContext {
   readonly stdout: (text: string) => void;
   /** True when stderr is a terminal (progress bars) and CI is not set. */
   readonly tty: boolean;
+  /** Aborted by the first SIGINT/SIGTERM: long operations stop and undo what they started. */
+  readonly signal: AbortSignal;
 }

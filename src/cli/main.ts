@@ -52,12 +52,23 @@ Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
 /** Entry point: runs the CLI and returns the process exit code (only this function decides it). */
 export async function main(argv: readonly string[]): Promise<number> {
   const env = { ...process.env };
+  // A reader that went away (`| head`) must not crash an operation half-way: drop the output.
+  for (const s of [process.stdout, process.stderr]) s.on("error", () => undefined);
+  // The first Ctrl-C or SIGTERM asks the running operation to stop and clean up; a second one exits.
+  const interrupt = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort(new KubemarkError("INTERNAL", `interrupted by ${sig}`, { exitCode: 130 }));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const program = buildProgram((globals) => ({
     env,
     paths: resolvePaths(env, globals.stateDir ? { stateDir: globals.stateDir } : {}),
     clock: realClock,
     stdout: (t) => process.stdout.write(t),
     tty: process.stderr.isTTY === true && !env["CI"],
+    signal: interrupt.signal,
   }));
   if (argv.length === 0 || argv[0] === "help") {
     const sub = argv[1] ? program.commands.find((c) => c.name() === argv[1]) : undefined;

@@ -42,6 +42,8 @@ export interface ControlPlaneDeps {
   readonly env: NodeJS.ProcessEnv;
   readonly clock: Clock;
   readonly onEvent?: (e: UpEvent) => void;
+  /** Aborting it stops `up` at the next step and undoes what it started. */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link upCluster}. Defaults are documented per field. */
@@ -345,6 +347,7 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
       now: () => clock.now() / 1000,
       onBuildEvent: (build) => deps.onEvent?.({ kind: "build", build }),
     });
+    deps.signal?.throwIfAborted();
     const t0 = clock.now();
     if (rec) {
       // Restart after a crash: stop what is left, keep data, certificates and ports.
@@ -410,6 +413,7 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
     let admin: KubeClient | undefined;
     try {
       for (const c of COMPONENTS) {
+        deps.signal?.throwIfAborted();
         deps.onEvent?.({ kind: "step", message: `starting ${c}` });
         const d = await startDaemon({
           file: bins[binaryOf[c]].path,
@@ -439,10 +443,12 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
             timeoutMs: Math.max(5_000, deadline - clock.now()),
             intervalMs: 250,
             clock,
+            ...(deps.signal ? { signal: deps.signal } : {}),
             onPoll: (r) => deps.onEvent?.({ kind: "wait", component: c, status: r.status }),
             failFast: () => (isDaemonAlive(d) ? undefined : `${c} exited`),
           },
         ).catch(async (err: unknown) => {
+          if (deps.signal?.aborted) throw err;
           const tail = await readLogTail(layout.log(c));
           throw new KubemarkError(
             "START_FAILED",
@@ -464,6 +470,7 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
           timeoutMs: Math.max(5_000, deadline - clock.now()),
           intervalMs: 250,
           clock,
+          ...(deps.signal ? { signal: deps.signal } : {}),
           onPoll: (r) => deps.onEvent?.({ kind: "wait", component: "controllers", status: r.status }),
         },
       );

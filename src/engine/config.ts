@@ -68,6 +68,8 @@ export interface EngineConfig {
    * `Hostname` address so the API server dials it (default 127.0.0.1).
    */
   readonly kubeletAddress: string;
+  /** Directory for one log file per node (`<dir>/<node>.log`), as kubemark's `-log-file`; undefined = none. */
+  readonly logDir?: string | undefined;
   /** Port of the Prometheus metrics endpoint (0 = none). */
   readonly metricsPort: number;
 }

@@ -14,6 +14,8 @@ export interface EngineContext {
   readonly random: () => number;
   readonly queue: DueQueue;
   readonly log: Logger;
+  /** The logger of one node: the process log, plus `<log-dir>/<node>.log` when `--log-dir` is set. */
+  nodeLogger(name: string): Logger;
   readonly metrics: EngineMetrics;
   /** Sends a request through the process-wide in-flight limit and retry policy. */
   request<T>(req: KubeRequest): Promise<T>;

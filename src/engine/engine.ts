@@ -1,4 +1,5 @@
-import type { Logger } from "pino";
+import { join } from "node:path";
+import { pino, type DestinationStream, type Level, type Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
 import { KubemarkError, describeError } from "../errors.ts";
@@ -21,6 +22,8 @@ export interface EngineDeps {
   readonly log: Logger;
   readonly metrics: EngineMetrics;
   readonly random?: () => number;
+  /** Where the process log goes (per-node loggers copy their warnings there). */
+  readonly logStream?: DestinationStream;
 }
 
 /** A snapshot of the fleet, for logs, benchmarks and tests. */
@@ -70,6 +73,7 @@ export class Engine {
   private readonly watchList: WatchListSupport = { enabled: true };
   private readonly watchers = new Set<Watcher<Versioned>>();
   private podPool: Cidr;
+  private readonly nodeLogFiles: { flushSync(): void; end(): void }[] = [];
 
   constructor(cfg: EngineConfig, deps: EngineDeps) {
     this.cfg = cfg;
@@ -84,12 +88,28 @@ export class Engine {
     const limit = new InFlightLimit(cfg.maxInFlight);
     const watchers = this.watchers;
     const watchList = this.watchList;
+    deps.metrics.setReadySource(() => {
+      const s = this.stats();
+      return s.registered - s.staleLeases;
+    });
     this.ctx = {
       cfg,
       clock: deps.clock,
       random,
       queue: this.queue,
       log: deps.log,
+      nodeLogger: (name) => {
+        if (!cfg.logDir) return deps.log.child({ node: name });
+        const file = pino.destination({ dest: join(cfg.logDir, `${name}.log`), mkdir: true, sync: false });
+        this.nodeLogFiles.push(file);
+        return pino(
+          { level: deps.log.level, base: { component: "hollow-node", node: name } },
+          pino.multistream([
+            { stream: file, level: deps.log.level as Level },
+            { stream: deps.logStream ?? pino.destination(2), level: "warn" },
+          ]),
+        );
+      },
       metrics: deps.metrics,
       request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
       watch: <T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>) => {
@@ -267,6 +287,14 @@ export class Engine {
     this.queue.stop();
     for (const w of [...this.watchers]) w.stop();
     for (const n of this.nodes) n.stop();
+    for (const f of this.nodeLogFiles) {
+      try {
+        f.flushSync();
+        f.end();
+      } catch {
+        // a file that is not open yet
+      }
+    }
     if (opts.deleteNodes) {
       const limit = new InFlightLimit(32);
       await Promise.all(

@@ -43,6 +43,7 @@ export interface HollowNodeFlags {
   kubeApiBurst: string;
   deleteNodesOnExit?: boolean;
   kubeletPort: string;
+  logDir?: string;
   kubeletAddress: string;
   metricsPort: string;
 }
@@ -161,6 +162,7 @@ export async function configFromFlags(
     nodeBurst: parseInteger(flags.kubeApiBurst, "--kube-api-burst", 1, 100_000),
     deleteNodesOnExit: flags.deleteNodesOnExit === true,
     kubeletPort: parseInteger(flags.kubeletPort, "--kubelet-port", 0, 65535),
+    ...(flags.logDir ? { logDir: flags.logDir } : {}),
     kubeletAddress,
     metricsPort: parseInteger(flags.metricsPort, "--metrics-port", 0, 65535),
   };

@@ -197,6 +197,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
       onError: (err) => assert.fail(`queued task failed: ${String(err)}`),
     }),
     log: pino({ level: "silent" }),
+    nodeLogger: () => pino({ level: "silent" }),
     metrics: new EngineMetrics({ processMetrics: false }),
     request: <T>(req: KubeRequest) => api.request<T>(req),
     watch: <T extends Versioned>(

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import { isAlreadyExists, isConflict, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 import { describeError } from "../errors.ts";
@@ -71,6 +72,9 @@ export class HollowNode {
   private leaseRv = "";
   private since = "";
   private lastStatusAt = 0;
+  private reportedKey = "";
+  private nextRenewAt = 0;
+  private nextStatusCheckAt = 0;
   private lastRenewAt = 0;
   private podCidr: Cidr | undefined;
   private podCidrText = "";
@@ -84,12 +88,19 @@ export class HollowNode {
   private stopped = false;
   private ticking = false;
   registered = false;
+  private logger: Logger | undefined;
 
   constructor(ctx: EngineContext, id: NodeIdentity, index: number) {
     this.ctx = ctx;
     this.id = id;
     this.index = index;
     this.tokens = ctx.cfg.nodeBurst;
+  }
+
+  /** This node's logger (created on first use: most nodes never log). */
+  private get log(): Logger {
+    this.logger ??= this.ctx.nodeLogger(this.id.name);
+    return this.logger;
   }
 
   /** Number of pods this node runs. */
@@ -159,11 +170,15 @@ export class HollowNode {
     });
     this.registered = true;
     this.ctx.metrics.nodeRegistered(1);
+    if (this.ctx.cfg.logDir) this.log.info({ uid: this.uid, ip: this.id.ip }, "node registered");
     if (this.ctx.cfg.traffic === "kubelet") this.startKubeletWatches();
     if (!this.ticking) {
       this.ticking = true;
       // Spread the fleet's heartbeats over one interval.
-      this.ctx.queue.after(this.ctx.random() * this.renewIntervalMs(), () => this.tick());
+      const first = this.ctx.clock.now() + this.ctx.random() * this.renewIntervalMs();
+      this.nextRenewAt = first;
+      this.nextStatusCheckAt = first;
+      this.ctx.queue.schedule(first, () => this.tick());
     }
   }
 
@@ -208,17 +223,39 @@ export class HollowNode {
   /** The node's periodic work: renew the Lease, report status when due, reschedule. */
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    const due = this.lastRenewAt + this.ctx.cfg.leaseDurationSeconds * 250;
+    const { cfg, clock } = this.ctx;
+    const now = clock.now();
     try {
-      const t0 = this.ctx.clock.now();
-      await this.renewLease();
-      this.ctx.metrics.leaseRenewed(this.ctx.clock.now() - t0, Math.max(0, t0 - due));
-      if (this.ctx.clock.now() - this.lastStatusAt >= this.ctx.cfg.statusReportMs) await this.patchStatus();
+      if (now >= this.nextRenewAt) {
+        const due = this.nextRenewAt;
+        this.nextRenewAt = now + this.renewIntervalMs();
+        await this.renewLease();
+        this.ctx.metrics.leaseRenewed(clock.now() - now, Math.max(0, now - due));
+      }
+      if (now >= this.nextStatusCheckAt) {
+        // The kubelet recomputes status every nodeStatusUpdateFrequency and PATCHes it only when
+        // it changed or nodeStatusReportFrequency has passed since the last report.
+        this.nextStatusCheckAt = now + cfg.statusUpdateMs;
+        if (this.statusKey() !== this.reportedKey || now - this.lastStatusAt >= cfg.statusReportMs) {
+          await this.patchStatus();
+        }
+      }
     } catch (err) {
-      this.ctx.log.warn({ node: this.id.name, err: describeError(err) }, "heartbeat failed");
+      this.log.warn({ node: this.id.name, err: describeError(err) }, "heartbeat failed");
     } finally {
-      if (!this.stopped) this.ctx.queue.after(this.renewIntervalMs(), () => this.tick());
+      if (!this.stopped) {
+        this.ctx.queue.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), () => this.tick());
+      }
     }
+  }
+
+  /**
+   * What the reported status depends on besides heartbeat times. Capacity, addresses and
+   * nodeInfo come from the node's fixed identity; the conditions' transition time changes when
+   * the node registers again.
+   */
+  private statusKey(): string {
+    return this.since;
   }
 
   /** PUTs the Lease with a fresh renewTime, as the kubelet's lease controller does. */
@@ -241,7 +278,7 @@ export class HollowNode {
     } catch (err) {
       if (isNotFound(err)) {
         // Somebody deleted the Lease: a kubelet recreates it.
-        this.ctx.log.info({ node: this.id.name }, "lease was deleted; recreating it");
+        this.log.info({ node: this.id.name }, "lease was deleted; recreating it");
         this.ctx.metrics.leaseRecreated();
         await this.ensureLease();
         return;
@@ -265,6 +302,7 @@ export class HollowNode {
         body: { status: renderNodeStatus(this.id, rfc3339(now), this.since) },
       });
       this.lastStatusAt = now;
+      this.reportedKey = this.statusKey();
     } catch (err) {
       if (isNotFound(err) && this.registered) {
         // The Node was deleted under us (and no watch told us yet): register again.
@@ -332,7 +370,7 @@ export class HollowNode {
   }
 
   private reRegister(): void {
-    this.ctx.log.info({ node: this.id.name }, "node was deleted; registering again");
+    this.log.info({ node: this.id.name }, "node was deleted; registering again");
     this.registered = false;
     this.ctx.metrics.nodeRegistered(-1);
     this.podCidr = undefined;
@@ -343,10 +381,7 @@ export class HollowNode {
       try {
         await this.register();
       } catch (err) {
-        this.ctx.log.warn(
-          { node: this.id.name, err: describeError(err) },
-          "re-registration failed; retrying",
-        );
+        this.log.warn({ node: this.id.name, err: describeError(err) }, "re-registration failed; retrying");
         if (!this.stopped) this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, again);
       }
     };
@@ -406,6 +441,8 @@ export class HollowNode {
   /** A pod event for this node. */
   onPod(type: "ADDED" | "MODIFIED" | "DELETED", pod: PodObject): void {
     const uid = pod.metadata.uid;
+    // Kept per running pod: drop the largest part the engine never reads.
+    delete (pod.metadata as { managedFields?: unknown }).managedFields;
     this.relistSeen?.add(uid);
     if (type === "DELETED") {
       this.forget(uid);
@@ -539,7 +576,7 @@ export class HollowNode {
         st.ip = st.pod.spec.hostNetwork ? this.id.ip : (this.allocator()?.allocate() ?? "");
         if (!st.ip) {
           // As the kubelet retries sandbox creation: the pod starts once an address is released.
-          this.ctx.log.warn(
+          this.log.warn(
             { node: this.id.name, pod: `${st.namespace}/${st.name}` },
             "no free pod IP; retrying",
           );
@@ -575,7 +612,7 @@ export class HollowNode {
       this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
       this.scheduleCompletion(st);
     } catch (err) {
-      this.ctx.log.warn(
+      this.log.warn(
         { node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
         "pod start failed; retrying",
       );
@@ -595,7 +632,7 @@ export class HollowNode {
       try {
         await this.writePodStatus(st, "succeeded", rfc3339(this.ctx.clock.now()));
       } catch (err) {
-        this.ctx.log.warn(
+        this.log.warn(
           { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
           "pod completion failed; retrying",
         );
@@ -624,7 +661,7 @@ export class HollowNode {
       this.ctx.metrics.podTransition("deleted");
     } catch (err) {
       if (isNotFound(err) || isConflict(err)) return;
-      this.ctx.log.warn(
+      this.log.warn(
         { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
         "pod deletion failed; retrying",
       );

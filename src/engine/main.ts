@@ -78,6 +78,7 @@ function program(): Command {
         .default("lean"),
     )
     .option("--log-level <level>", "fatal, error, warn, info, debug", "info")
+    .option("--log-dir <dir>", "also write one log file per node, <dir>/<node>.log (as kubemark's -log-file)")
     .option("--stats-interval <seconds>", "log fleet figures this often (0 = never)", "30")
     .exitOverride()
     .showHelpAfterError("(run 'hollow-node --help' for the flags)")
@@ -132,7 +133,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const flags = cmd.opts<
     HollowNodeFlags & { logLevel: string; statsInterval: string; watchTransport: string }
   >();
-  const log = pino({ level: flags.logLevel, base: { component: "hollow-node" } }, pino.destination(2));
+  const logStream = pino.destination(2);
+  const log = pino({ level: flags.logLevel, base: { component: "hollow-node" } }, logStream);
   let engine: Engine | undefined;
   let client: KubeClient | undefined;
   let metricsServer: Server | undefined;
@@ -155,7 +157,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const preflight = await Promise.race([checkAccess(client, cfg.traffic).then(() => ""), stopping]);
     if (preflight !== "") return 0;
     if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
-    engine = new Engine(cfg, { client, clock: realClock, log, metrics });
+    engine = new Engine(cfg, { client, clock: realClock, log, logStream, metrics });
     if (cfg.kubeletPort > 0) {
       // Listening before registering: a port in use fails before any node advertises the endpoint.
       kubeletServer = new KubeletServer(

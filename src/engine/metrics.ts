@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export class EngineMetrics {
   readonly registry = new Registry();
   private readonly registered: Gauge;
+  private readySource: () => number = () => 0;
   private readonly leaseLatency: Histogram;
   private readonly leaseLateness: Histogram;
   private readonly leaseRecreations: Counter;
@@ -33,6 +34,15 @@ export class EngineMetrics {
       name: "hollow_nodes_registered",
       help: "Simulated nodes registered",
       registers: [r],
+    });
+    const ready = (): number => this.readySource();
+    new Gauge({
+      name: "hollow_nodes_ready",
+      help: "Simulated nodes whose Lease was renewed within its duration (what keeps them Ready)",
+      registers: [r],
+      collect() {
+        this.set(ready());
+      },
     });
     this.leaseLatency = new Histogram({
       name: "hollow_lease_renew_seconds",
@@ -86,6 +96,11 @@ export class EngineMetrics {
       help: "Watch failures (retried)",
       registers: [r],
     });
+  }
+
+  /** Where the Ready count comes from (the engine counts fresh leases when scraped). */
+  setReadySource(fn: () => number): void {
+    this.readySource = fn;
   }
 
   nodeRegistered(delta: number): void {

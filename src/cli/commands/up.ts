@@ -65,7 +65,7 @@ Examples:
       const view = new ProgressView({ tty: c.tty, quiet: false });
       try {
         const result = await upCluster(
-          { paths: c.paths, env: c.env, clock: c.clock, onEvent: (e) => view.up(e) },
+          { paths: c.paths, env: c.env, clock: c.clock, onEvent: (e) => view.up(e), signal: c.signal },
           {
             name: flags.name,
             kubeVersion: flags.kubeVersion,
