@@ -105,7 +105,7 @@ export class Engine {
         return pino(
           { level: deps.log.level, base: { component: "hollow-node", node: name } },
           pino.multistream([
-            { stream: file, level: deps.log.level as Level },
+            { stream: file, level: deps.log.level },
             { stream: deps.logStream ?? pino.destination(2), level: "warn" },
           ]),
         );
