@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { pino, type DestinationStream, type Level, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import type { Clock } from "../clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
 import { KubemarkError, describeError } from "../errors.ts";
