@@ -5,6 +5,7 @@ import type { EngineConfig } from "./config.ts";
 import type { DueQueue } from "./due-queue.ts";
 import type { Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
+import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./hollow-proxy.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
 
 /** What every simulated node shares: config, the API, the one queue, logs and metrics. */
@@ -21,6 +22,9 @@ export interface EngineContext {
   request<T>(req: KubeRequest): Promise<T>;
   /** Starts a resilient watch. */
   watch<T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>): Watcher<T>;
+  /** The hollow proxy's own API identity (user agent `hollow-proxy`); undefined with --no-proxy. */
+  readonly proxy:
+    { readonly api: ProxyApi; readonly features: ProxyFeatures; readonly sink: ProxyMetricsSink } | undefined;
   /** Pod CIDR for node `index` when its Node has no spec.podCIDR. */
   fallbackPodCidr(index: number): Cidr | undefined;
 }

@@ -13,7 +13,14 @@ import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import { FLEET_LABEL } from "./node-object.ts";
 import type { PodObject } from "./pod-status.ts";
-import { Watcher, type Versioned, type WatchHandler, type WatchListSupport } from "./watcher.ts";
+import { HollowProxy, type ProxyFeatures, type ProxyView } from "./hollow-proxy.ts";
+import {
+  Watcher,
+  type Versioned,
+  type WatcherOptions,
+  type WatchHandler,
+  type WatchListSupport,
+} from "./watcher.ts";
 
 /** What the engine runs on. */
 export interface EngineDeps {
@@ -22,6 +29,8 @@ export interface EngineDeps {
   readonly log: Logger;
   readonly metrics: EngineMetrics;
   readonly random?: () => number;
+  /** The hollow proxy's client (user agent `hollow-proxy`); none = no proxy simulation. */
+  readonly proxyClient?: KubeClient | undefined;
   /** Where the process log goes (per-node loggers copy their warnings there). */
   readonly logStream?: DestinationStream;
 }
@@ -73,6 +82,8 @@ export class Engine {
   private readonly watchList: WatchListSupport = { enabled: true };
   private readonly watchers = new Set<Watcher<Versioned>>();
   private podPool: Cidr;
+  private readonly proxyFeatures: ProxyFeatures = { serviceCIDRs: false };
+  private sharedProxy: HollowProxy | undefined;
   private readonly nodeLogFiles: { flushSync(): void; end(): void }[] = [];
 
   constructor(cfg: EngineConfig, deps: EngineDeps) {
@@ -86,8 +97,28 @@ export class Engine {
       onError: (err) => deps.log.error({ err: describeError(err) }, "task failed"),
     });
     const limit = new InFlightLimit(cfg.maxInFlight);
-    const watchers = this.watchers;
-    const watchList = this.watchList;
+    // One options object for every watcher of the process: thousands of watchers, no closure each.
+    const watcherOptions: WatcherOptions = {
+      clock: deps.clock,
+      random,
+      watchList: this.watchList,
+      registry: this.watchers,
+      onOpen: () => deps.metrics.watchOpened(),
+      onError: (err, path) => {
+        deps.metrics.watchFailed();
+        deps.log.debug({ path, err: describeError(err) }, "watch failed; retrying");
+      },
+    };
+    deps.metrics.setProxySource(() => {
+      let services = 0;
+      let endpoints = 0;
+      for (const v of this.proxyViews()) {
+        services += v.services;
+        endpoints += v.endpoints;
+      }
+      const h = this.proxyHealth();
+      return { services, endpoints, oldestSyncAt: h.oldestSyncAt, unhealthy: h.unhealthy.length };
+    });
     deps.metrics.setReadySource(() => {
       const s = this.stats();
       return s.registered - s.staleLeases;
@@ -113,25 +144,28 @@ export class Engine {
       metrics: deps.metrics,
       request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
       watch: <T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>) => {
-        const w = new Watcher<T>(deps.client, path, query, handler, {
-          clock: deps.clock,
-          random,
-          watchList,
-          onOpen: () => deps.metrics.watchOpened(),
-          onError: (err) => {
-            deps.metrics.watchFailed();
-            deps.log.debug({ path, err: describeError(err) }, "watch failed; retrying");
-          },
-        });
-        watchers.add(w);
-        const stop = w.stop.bind(w);
-        w.stop = () => {
-          watchers.delete(w);
-          stop();
-        };
+        const w = new Watcher<T>(deps.client, path, query, handler, watcherOptions);
         w.start();
         return w;
       },
+      proxy: deps.proxyClient
+        ? {
+            api: {
+              request: <T>(req: KubeRequest) => limit.run(() => deps.proxyClient!.request<T>(req)),
+              watch: <T extends Versioned>(
+                path: string,
+                query: KubeRequest["query"],
+                handler: WatchHandler<T>,
+              ) => {
+                const w = new Watcher<T>(deps.proxyClient!, path, query, handler, watcherOptions);
+                w.start();
+                return w;
+              },
+            },
+            features: this.proxyFeatures,
+            sink: deps.metrics,
+          }
+        : undefined,
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
     };
   }
@@ -183,6 +217,13 @@ export class Engine {
       this.nodes.push(node);
       this.byName.set(name, node);
     });
+    if (this.ctx.proxy) {
+      // ServiceCIDRs are watched where the API server serves them (networking.k8s.io/v1, 1.33+).
+      const group = await deps.client
+        .get<{ resources?: { name: string }[] }>("/apis/networking.k8s.io/v1")
+        .catch(() => ({ resources: [] }));
+      this.proxyFeatures.serviceCIDRs = (group.resources ?? []).some((r) => r.name === "servicecidrs");
+    }
     if (cfg.traffic === "minimal") this.startSharedWatches();
     const registerWithRetry = async (node: HollowNode): Promise<boolean> => {
       try {
@@ -211,6 +252,16 @@ export class Engine {
 
   /** `minimal` traffic: one cluster-wide watch per kind, dispatched to the nodes by name. */
   private startSharedWatches(): void {
+    if (this.ctx.proxy) {
+      // One proxier stands for the whole fleet: kube-proxy's watches once, not per node.
+      this.sharedProxy = new HollowProxy({
+        ctx: this.ctx,
+        ...this.ctx.proxy,
+        node: "fleet",
+        log: this.deps.log,
+      });
+      this.sharedProxy.start(undefined);
+    }
     const nodes = this.nodes;
     this.shared.push(
       this.ctx.watch<PodObject>(
@@ -277,6 +328,26 @@ export class Engine {
     return this.nodes.flatMap((n) => n.listPods());
   }
 
+  /** Every proxier's view: one per node with kubelet traffic, one for the fleet with minimal. */
+  proxyViews(): ProxyView[] {
+    if (this.sharedProxy) return [this.sharedProxy.view()];
+    const out: ProxyView[] = [];
+    for (const n of this.nodes) if (n.proxy) out.push(n.proxy.view());
+    return out;
+  }
+
+  /** kube-proxy-style health of the fleet's proxiers. */
+  proxyHealth(): { healthy: boolean; unhealthy: string[]; oldestSyncAt: number } {
+    const now = this.deps.clock.now();
+    const proxies = this.sharedProxy
+      ? [this.sharedProxy]
+      : this.nodes.flatMap((n) => (n.proxy ? [n.proxy] : []));
+    const unhealthy = proxies.filter((p) => !p.healthy(now)).map((p) => p.node);
+    let oldest = Infinity;
+    for (const p of proxies) oldest = Math.min(oldest, p.view().lastSyncAt);
+    return { healthy: unhealthy.length === 0, unhealthy, oldestSyncAt: Number.isFinite(oldest) ? oldest : 0 };
+  }
+
   /** Number of watches open (for figures). */
   get watchCount(): number {
     return this.watchers.size;
@@ -287,6 +358,7 @@ export class Engine {
     this.queue.stop();
     for (const w of [...this.watchers]) w.stop();
     for (const n of this.nodes) n.stop();
+    this.sharedProxy?.stop();
     for (const f of this.nodeLogFiles) {
       try {
         f.flushSync();

@@ -198,6 +198,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     }),
     log: pino({ level: "silent" }),
     nodeLogger: () => pino({ level: "silent" }),
+    proxy: undefined,
     metrics: new EngineMetrics({ processMetrics: false }),
     request: <T>(req: KubeRequest) => api.request<T>(req),
     watch: <T extends Versioned>(

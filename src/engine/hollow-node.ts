@@ -23,6 +23,7 @@ import {
   type PodObject,
   type PodStage,
 } from "./pod-status.ts";
+import { HollowProxy } from "./hollow-proxy.ts";
 import { Watcher, type Versioned } from "./watcher.ts";
 
 /** The parts of a Node the engine reads. */
@@ -89,6 +90,8 @@ export class HollowNode {
   private ticking = false;
   registered = false;
   private logger: Logger | undefined;
+  /** This node's hollow kube-proxy (kubelet traffic with the proxy on). */
+  proxy: HollowProxy | undefined;
 
   constructor(ctx: EngineContext, id: NodeIdentity, index: number) {
     this.ctx = ctx;
@@ -171,7 +174,14 @@ export class HollowNode {
     this.registered = true;
     this.ctx.metrics.nodeRegistered(1);
     if (this.ctx.cfg.logDir) this.log.info({ uid: this.uid, ip: this.id.ip }, "node registered");
-    if (this.ctx.cfg.traffic === "kubelet") this.startKubeletWatches();
+    if (this.ctx.cfg.traffic === "kubelet") {
+      this.startKubeletWatches();
+      const proxy = this.ctx.proxy;
+      if (proxy && !this.proxy) {
+        this.proxy = new HollowProxy({ ctx: this.ctx, ...proxy, node: this.id.name, log: this.log });
+        this.proxy.start(this.uid);
+      }
+    }
     if (!this.ticking) {
       this.ticking = true;
       // Spread the fleet's heartbeats over one interval.
@@ -720,6 +730,7 @@ export class HollowNode {
   stop(): void {
     this.stopped = true;
     this.stopKubeletWatches();
+    this.proxy?.stop();
   }
 
   /** Deletes the Node and its Lease (for `--delete-nodes-on-exit` and scale-down). */

@@ -14,6 +14,8 @@ import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
 import { KubeletServer } from "./kubelet-server.ts";
 import { EngineMetrics } from "./metrics.ts";
 import { checkAccess } from "./preflight.ts";
+import { serveProxyHealth } from "./proxy-healthz.ts";
+import { parseInteger } from "../cli/parse.ts";
 
 function program(): Command {
   return new Command()
@@ -47,7 +49,12 @@ function program(): Command {
         "kubelet: a kubelet's own watches and requests; minimal: shared watches",
       ).default("kubelet"),
     )
-    .option("--no-proxy", "do not simulate kube-proxy's watches")
+    .option("--no-proxy", "do not simulate kube-proxy (its watches, startup Event and no-op proxier)")
+    .option(
+      "--proxy-healthz-port <port>",
+      "port of the hollow proxies' kube-proxy-like /healthz on 127.0.0.1 (0 = none)",
+      "0",
+    )
     .option("--lease-duration <seconds>", "Lease duration; renewed every quarter of it", "40")
     .option("--node-status-update-frequency <d>", "how often status is recomputed", "10s")
     .option("--node-status-report-frequency <d>", "how often an unchanged status is reported", "5m")
@@ -131,7 +138,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   const flags = cmd.opts<
-    HollowNodeFlags & { logLevel: string; statsInterval: string; watchTransport: string }
+    HollowNodeFlags & {
+      logLevel: string;
+      statsInterval: string;
+      watchTransport: string;
+      proxyHealthzPort: string;
+    }
   >();
   const logStream = pino.destination(2);
   const log = pino({ level: flags.logLevel, base: { component: "hollow-node" } }, logStream);
@@ -139,6 +151,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let client: KubeClient | undefined;
   let metricsServer: Server | undefined;
   let kubeletServer: KubeletServer | undefined;
+  let proxyClient: KubeClient | undefined;
+  let proxyHealthServer: Server | undefined;
   try {
     const cfg = await configFromFlags(flags, process.env);
     const metrics = new EngineMetrics({ processMetrics: true });
@@ -154,10 +168,34 @@ export async function main(argv: readonly string[]): Promise<number> {
       connections: Math.min(16, Math.max(2, Math.ceil(cfg.nodeNames.length / 500))),
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
-    const preflight = await Promise.race([checkAccess(client, cfg.traffic).then(() => ""), stopping]);
+    const preflight = await Promise.race([
+      checkAccess(client, cfg.traffic, cfg.proxy).then(() => ""),
+      stopping,
+    ]);
     if (preflight !== "") return 0;
     if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
-    engine = new Engine(cfg, { client, clock: realClock, log, logStream, metrics });
+    if (cfg.proxy) {
+      // kube-proxy is its own client: its requests carry the user agent hollow-proxy.
+      proxyClient = new KubeClient(access, {
+        userAgent: "hollow-proxy",
+        leanWatches: flags.watchTransport !== "undici",
+        connections: 2,
+        onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
+      });
+    }
+    engine = new Engine(cfg, { client, proxyClient, clock: realClock, log, logStream, metrics });
+    const proxyHealthPort = parseInteger(flags.proxyHealthzPort, "--proxy-healthz-port", 0, 65535);
+    if (proxyHealthPort > 0 && cfg.proxy) {
+      proxyHealthServer = await serveProxyHealth(engine, metrics, proxyHealthPort).catch((err: unknown) => {
+        throw new KubemarkError(
+          "PORT_IN_USE",
+          `--proxy-healthz-port ${proxyHealthPort}: ${describeError(err)}`,
+          {
+            hint: "choose another port",
+          },
+        );
+      });
+    }
     if (cfg.kubeletPort > 0) {
       // Listening before registering: a port in use fails before any node advertises the endpoint.
       kubeletServer = new KubeletServer(
@@ -206,7 +244,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   } finally {
     metricsServer?.close();
+    proxyHealthServer?.close();
     await kubeletServer?.stop();
+    await proxyClient?.close();
     await client?.close();
     log.flush();
   }

@@ -8,6 +8,18 @@ export class EngineMetrics {
   readonly registry = new Registry();
   private readonly registered: Gauge;
   private readySource: () => number = () => 0;
+  private proxySource: () => {
+    services: number;
+    endpoints: number;
+    oldestSyncAt: number;
+    unhealthy: number;
+  } = () => ({
+    services: 0,
+    endpoints: 0,
+    oldestSyncAt: 0,
+    unhealthy: 0,
+  });
+  private readonly proxySyncDuration: Histogram;
   private readonly leaseLatency: Histogram;
   private readonly leaseLateness: Histogram;
   private readonly leaseRecreations: Counter;
@@ -42,6 +54,46 @@ export class EngineMetrics {
       registers: [r],
       collect() {
         this.set(ready());
+      },
+    });
+    // kube-proxy's own sync metrics, for the fleet: the last-sync gauge is the oldest node's.
+    this.proxySyncDuration = new Histogram({
+      name: "kubeproxy_sync_proxy_rules_duration_seconds",
+      help: "Hollow proxiers' rule sync duration (no-op proxier)",
+      buckets: [0.0001, 0.001, 0.01, 0.1, 1],
+      registers: [r],
+    });
+    const proxy = () => this.proxySource();
+    new Gauge({
+      name: "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+      help: "The oldest last sync of any hollow proxier (seconds since the epoch)",
+      registers: [r],
+      collect() {
+        this.set(proxy().oldestSyncAt / 1000);
+      },
+    });
+    new Gauge({
+      name: "hollow_proxy_services",
+      help: "Services programmed by the hollow proxiers, summed over nodes",
+      registers: [r],
+      collect() {
+        this.set(proxy().services);
+      },
+    });
+    new Gauge({
+      name: "hollow_proxy_endpoints",
+      help: "Ready endpoints programmed by the hollow proxiers, summed over nodes",
+      registers: [r],
+      collect() {
+        this.set(proxy().endpoints);
+      },
+    });
+    new Gauge({
+      name: "hollow_proxy_unhealthy",
+      help: "Hollow proxiers whose syncs stopped (kube-proxy's healthz rule)",
+      registers: [r],
+      collect() {
+        this.set(proxy().unhealthy);
       },
     });
     this.leaseLatency = new Histogram({
@@ -101,6 +153,18 @@ export class EngineMetrics {
   /** Where the Ready count comes from (the engine counts fresh leases when scraped). */
   setReadySource(fn: () => number): void {
     this.readySource = fn;
+  }
+
+  /** Where the proxy gauges come from (computed when scraped). */
+  setProxySource(
+    fn: () => { services: number; endpoints: number; oldestSyncAt: number; unhealthy: number },
+  ): void {
+    this.proxySource = fn;
+  }
+
+  /** One hollow proxier sync. */
+  proxySynced(durationMs: number, _at: number): void {
+    this.proxySyncDuration.observe(durationMs / 1000);
   }
 
   nodeRegistered(delta: number): void {

@@ -11,7 +11,7 @@ interface Access {
 }
 
 /** What a hollow kubelet must be allowed to do (and nothing more is asked for). */
-export function requiredAccess(traffic: TrafficProfile): Access[] {
+export function requiredAccess(traffic: TrafficProfile, proxy = false): Access[] {
   const list: Access[] = [
     { verb: "create", resource: "nodes" },
     { verb: "patch", resource: "nodes", subresource: "status" },
@@ -27,6 +27,12 @@ export function requiredAccess(traffic: TrafficProfile): Access[] {
       { verb: "create", resource: "serviceaccounts", subresource: "token" },
     );
   }
+  if (proxy) {
+    list.push(
+      { verb: "watch", resource: "endpointslices", group: "discovery.k8s.io" },
+      { verb: "create", resource: "events", group: "events.k8s.io", namespace: "default" },
+    );
+  }
   return list;
 }
 
@@ -35,9 +41,9 @@ export function requiredAccess(traffic: TrafficProfile): Access[] {
  * kubelet does, so a forbidden identity fails at once with the missing permissions named,
  * instead of retrying forever.
  */
-export async function checkAccess(client: KubeClient, traffic: TrafficProfile): Promise<void> {
+export async function checkAccess(client: KubeClient, traffic: TrafficProfile, proxy = false): Promise<void> {
   const denied: string[] = [];
-  for (const a of requiredAccess(traffic)) {
+  for (const a of requiredAccess(traffic, proxy)) {
     const review = await client.request<{ status?: { allowed?: boolean } }>({
       method: "POST",
       path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",

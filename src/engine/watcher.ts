@@ -34,7 +34,9 @@ export interface WatcherOptions {
   readonly random: () => number;
   readonly watchList: WatchListSupport;
   /** Reported once per failure (the watcher retries on its own). */
-  readonly onError?: (err: unknown) => void;
+  readonly onError?: (err: unknown, path: string) => void;
+  /** Every running watcher is in here while it runs (one shared set: no closure per watcher). */
+  readonly registry?: Set<Watcher<Versioned>>;
   /** Called for each (re)open, for metrics. */
   readonly onOpen?: () => void;
 }
@@ -84,11 +86,13 @@ export class Watcher<T extends Versioned> {
 
   /** Starts watching in the background. */
   start(): void {
+    this.opts.registry?.add(this);
     this.open();
   }
 
   /** Ends the watch. */
   stop(): void {
+    this.opts.registry?.delete(this);
     this.stopped = true;
     this.cancelTimer?.();
     this.listAbort?.abort();
@@ -221,7 +225,7 @@ export class Watcher<T extends Versioned> {
       this.open();
       return;
     }
-    this.opts.onError?.(err);
+    this.opts.onError?.(err, this.path);
     const delay = this.backoffMs / 2 + (this.opts.random() * this.backoffMs) / 2;
     this.backoffMs = Math.min(this.backoffMs * 2, 30_000);
     this.cancelTimer = this.opts.clock.setTimer(delay, () => {

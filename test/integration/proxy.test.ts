@@ -1,0 +1,189 @@
+/**
+ * The hollow proxy on a real control plane: 50 nodes each hold kube-proxy's watches, their
+ * proxy views follow Services and their endpoints, the audit log shows the watches under the
+ * `hollow-proxy` user agent, and an API server restart is survived with the views re-synced.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { startEngine, type EngineProcess } from "../engine-process.ts";
+import type { KubeClient } from "../../src/client/kube-client.ts";
+import { pickFreePorts } from "../../src/host/ports.ts";
+import { realClock } from "../../src/clock.ts";
+import { clusterLayout, readRecord } from "../../src/controlplane/cluster-state.ts";
+import { stopDaemon } from "../../src/host/daemon.ts";
+import { upCluster } from "../../src/controlplane/local-cluster.ts";
+import { resolvePaths } from "../../src/paths.ts";
+
+const NODES = 50;
+const SERVICES = 20;
+const FLEET = "it-proxy";
+const NS = `it-proxy-${process.pid}`;
+
+interface View {
+  node: string;
+  services: number;
+  endpoints: number;
+  lastSyncAt: number;
+}
+
+describe("hollow proxy on a real control plane", () => {
+  let client: KubeClient;
+  let engine: EngineProcess;
+  let port = 0;
+  let baseline = 0;
+
+  const views = async (): Promise<View[]> => {
+    const res = await fetch(`http://127.0.0.1:${port}/views`);
+    return ((await res.json()) as { views: View[] }).views;
+  };
+  const allHold = async (services: number, endpoints: number): Promise<{ done: boolean; status: string }> => {
+    const v = await views();
+    const ok = v.filter((x) => x.services === services && x.endpoints >= endpoints).length;
+    return {
+      done: v.length === NODES && ok === NODES,
+      status: `${ok}/${v.length} nodes hold ${services} services, ${endpoints}+ endpoints`,
+    };
+  };
+
+  before(async () => {
+    client = await adminClientFor();
+    port = (await pickFreePorts(1))[0]!;
+    await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
+    engine = startEngine([
+      "--kubeconfig",
+      testCluster().kubeconfig,
+      "--nodes",
+      String(NODES),
+      "--name-prefix",
+      "it-proxy",
+      "--fleet",
+      FLEET,
+      "--proxy-healthz-port",
+      String(port),
+      "--stats-interval",
+      "0",
+    ]);
+    await eventually("the engine to register its nodes", 90_000, () =>
+      Promise.resolve({ done: engine.logs().includes('"msg":"nodes registered"'), status: "starting" }),
+    );
+    await eventually("every proxy view to sync", 60_000, async () => {
+      const v = await views();
+      return { done: v.length === NODES && v.every((x) => x.lastSyncAt > 0), status: `${v.length} views` };
+    });
+    // Services that exist before the test (the "kubernetes" Service).
+    baseline = (await views())[0]!.services;
+  });
+
+  after(async () => {
+    await engine?.stop();
+    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}` }).catch(() => undefined);
+    await client
+      .request({
+        method: "DELETE",
+        path: "/api/v1/nodes",
+        query: { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` },
+      })
+      .catch(() => undefined);
+    await client.close();
+  });
+
+  test("20 Services with endpoints on hollow pods reach every node's proxy view; deleting them empties it", async () => {
+    for (let i = 0; i < SERVICES; i++) {
+      const app = `svc-${i}`;
+      await client.request({
+        method: "POST",
+        path: `/apis/apps/v1/namespaces/${NS}/deployments`,
+        body: {
+          metadata: { name: app },
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: { app } },
+            template: {
+              metadata: { labels: { app } },
+              spec: {
+                nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+                containers: [
+                  { name: "c", image: "registry.k8s.io/pause:3.10", ports: [{ containerPort: 80 }] },
+                ],
+              },
+            },
+          },
+        },
+      });
+      await client.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/services`,
+        body: { metadata: { name: app }, spec: { selector: { app }, ports: [{ port: 80 }] } },
+      });
+    }
+    await eventually("every node's proxy to hold the services and their 40 endpoints", 120_000, () =>
+      allHold(baseline + SERVICES, 2 * SERVICES),
+    );
+    for (let i = 0; i < SERVICES; i++) {
+      await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}/services/svc-${i}` });
+    }
+    await eventually("every node's proxy view to drop them", 60_000, () => allHold(baseline, 0));
+  });
+
+  test("/healthz is kube-proxy-like and healthy while syncs happen", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { healthy: boolean; lastUpdated: string; currentTime: string };
+    assert.equal(body.healthy, true);
+    assert.ok(Date.parse(body.currentTime) - Date.parse(body.lastUpdated) < 60_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^kubeproxy_sync_proxy_rules_last_timestamp_seconds \d/m);
+    assert.match(metrics, /^kubeproxy_sync_proxy_rules_duration_seconds_count \d+/m);
+  });
+
+  test("the audit log shows kube-proxy's watches for each node under the hollow-proxy user agent", async (t) => {
+    const auditLog = testCluster().auditLog;
+    if (!auditLog) {
+      t.skip("the test cluster has no audit log");
+      return;
+    }
+    const lines = (await readFile(auditLog, "utf8"))
+      .split("\n")
+      .filter((l) => l.includes('"userAgent":"hollow-proxy"'));
+    const watches = (resource: string): number =>
+      lines.filter((l) => l.includes('"verb":"watch"') && l.includes(`"resource":"${resource}"`)).length;
+    assert.ok(watches("services") >= NODES, `services watches: ${watches("services")}`);
+    assert.ok(watches("endpointslices") >= NODES, `endpointslices watches: ${watches("endpointslices")}`);
+    const nodeWatches = new Set(
+      lines
+        .filter((l) => l.includes('"verb":"watch"') && l.includes('"resource":"nodes"'))
+        .map((l) => /metadata\.name%3D(it-proxy-\d+)/.exec(l)?.[1]),
+    );
+    assert.ok(nodeWatches.size >= NODES, `own-node watches for ${nodeWatches.size} nodes`);
+    assert.ok(
+      lines.some((l) => l.includes('"resource":"events"') && l.includes('"verb":"create"')),
+      "startup events",
+    );
+  });
+
+  test("an API server restart is survived: the views re-sync and stay healthy", async () => {
+    const c = testCluster();
+    const rec = await readRecord(clusterLayout(c.stateDir, c.name));
+    assert.ok(rec);
+    await stopDaemon(rec.processes["kube-apiserver"]!, realClock);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await upCluster(
+      { paths: resolvePaths(process.env, { stateDir: c.stateDir }), env: process.env, clock: realClock },
+      { name: c.name },
+    );
+    await client.close();
+    client = await adminClientFor();
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${NS}/services`,
+      body: { metadata: { name: "after-restart" }, spec: { ports: [{ port: 81 }] } },
+    });
+    await eventually("every node's proxy to see the Service made after the restart", 90_000, () =>
+      allHold(baseline + 1, 0),
+    );
+    assert.equal(engine.child.exitCode, null, "the engine kept running");
+    assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
+  });
+});
