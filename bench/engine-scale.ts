@@ -2,8 +2,8 @@
  * Engine cost benchmark: RSS and CPU per idle node, lease health, and RSS per running pod, for
  * one hollow-node process against a local control plane.
  *
- *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--settle 60] [--window 60]
- *                              [--pods-per-node 2] [--kubeconfig PATH]
+ *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
+ *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH]
  *
  * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
  * state directory and stops it at the end. Prints a table and writes JSON to results/.
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     "pods-per-node": { type: "string", default: "0" },
     kubeconfig: { type: "string" },
     "metrics-port": { type: "string", default: "19464" },
+    "no-proxy": { type: "boolean", default: false },
   },
 });
 const sizes = values.nodes.split(",").map(Number);
@@ -58,13 +59,16 @@ async function scrape(port: number): Promise<Record<string, number>> {
   return out;
 }
 
-/** p99 upper bound from a Prometheus histogram's cumulative buckets (seconds). */
-function histogramP99(m: Record<string, number>, name: string): number | null {
-  const count = m[`${name}_count`] ?? 0;
+/** p99 upper bound (seconds) of a Prometheus histogram over a window: the bucket deltas m1 - m0. */
+function histogramP99(m0: Record<string, number>, m1: Record<string, number>, name: string): number | null {
+  const count = (m1[`${name}_count`] ?? 0) - (m0[`${name}_count`] ?? 0);
   if (count === 0) return null;
-  const buckets = Object.entries(m)
+  const buckets = Object.entries(m1)
     .filter(([k]) => k.startsWith(`${name}_bucket{`))
-    .map(([k, v]) => [k.includes('"+Inf"') ? Infinity : Number(/le="([^"]+)"/.exec(k)![1]), v] as const)
+    .map(
+      ([k, v]) =>
+        [k.includes('"+Inf"') ? Infinity : Number(/le="([^"]+)"/.exec(k)![1]), v - (m0[k] ?? 0)] as const,
+    )
     .sort((a, b) => a[0] - b[0]);
   return buckets.find(([, v]) => v >= 0.99 * count)?.[0] ?? null;
 }
@@ -72,6 +76,7 @@ function histogramP99(m: Record<string, number>, name: string): number | null {
 interface Row {
   nodes: number;
   traffic: string;
+  proxy: boolean;
   registerSeconds: number;
   rssMB: number;
   cpuSecondsPerMinute: number;
@@ -79,6 +84,8 @@ interface Row {
   staleLeases: number;
   lateRenewals: number;
   leaseLatenessP99Seconds: number | null;
+  leaseLatencyP99Seconds: number | null;
+  renewals: number;
   podsRunning?: number;
   rssPerPodKB?: number;
 }
@@ -114,6 +121,7 @@ async function runSize(kubeconfig: string, client: KubeClient, nodes: number): P
     "--max-in-flight",
     "400",
     "--delete-nodes-on-exit",
+    ...(values["no-proxy"] ? ["--no-proxy"] : []),
   ]);
   const t0 = Date.now();
   try {
@@ -150,13 +158,16 @@ async function runSize(kubeconfig: string, client: KubeClient, nodes: number): P
     const row: Row = {
       nodes,
       traffic: values.traffic,
+      proxy: !values["no-proxy"],
       registerSeconds,
       rssMB: s1.rss / 1048576,
       cpuSecondsPerMinute: ((s1.cpu - s0.cpu) / windowMs) * 60_000,
       watches: m1["hollow_watch_opens_total"] ?? null,
       staleLeases: await countStaleLeases(client, prefix, 40_000),
       lateRenewals: lateOver1s,
-      leaseLatenessP99Seconds: histogramP99(m1, "hollow_lease_renew_lateness_seconds"),
+      leaseLatenessP99Seconds: histogramP99(m0, m1, "hollow_lease_renew_lateness_seconds"),
+      leaseLatencyP99Seconds: histogramP99(m0, m1, "hollow_lease_renew_seconds"),
+      renewals: late,
     };
     if (podsPerNode > 0) {
       const ns = `bench-${nodes}`;
@@ -243,18 +254,22 @@ async function main(): Promise<void> {
     rows: table,
   };
   await mkdir(join(ROOT, "results"), { recursive: true });
-  const file = join(ROOT, "results", `engine-scale-${values.traffic}.json`);
+  const file = join(
+    ROOT,
+    "results",
+    `engine-scale-${values.traffic}${values["no-proxy"] ? "" : "-proxy"}.json`,
+  );
   await writeFile(file, JSON.stringify(result, null, 2) + "\n");
   const f = (x: number | null | undefined, d = 1): string =>
     x === null || x === undefined ? "-" : x.toFixed(d);
   console.log(`baseline (1 node): RSS ${f(base.rssMB)} MB`);
   console.log(
-    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals >1s late | lateness p99 s | KB/pod |",
+    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | KB/pod |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of table) {
     console.log(
-      `| ${r.nodes} | ${r.traffic} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.rssPerPodKB)} |`,
+      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.rssPerPodKB)} |`,
     );
   }
   console.log(`JSON: ${file}`);
