@@ -88,6 +88,38 @@ export const DEFAULT_SHAPE: NodeShape = {
 };
 
 /**
+ * The config that hollow-node's flag defaults produce, for the given nodes (flags.test.ts checks
+ * the two agree). Used where an engine is built without flags, as in tests.
+ */
+export function defaultEngineConfig(nodeNames: readonly string[], over: Partial<EngineConfig> = {}): EngineConfig {
+  return {
+    nodeNames,
+    firstIndex: 0,
+    shapes: [DEFAULT_SHAPE],
+    nodeLabels: { "hollow-node": "true" },
+    fleet: "default",
+    kubeletVersion: undefined,
+    traffic: "kubelet",
+    proxy: true,
+    leaseDurationSeconds: 40,
+    statusUpdateMs: 10_000,
+    statusReportMs: 300_000,
+    jitter: 0.04,
+    jobRunMs: 5_000,
+    nodeIpPool: "100.64.0.0/10",
+    podIpPool: "172.16.0.0/12",
+    maxInFlight: 200,
+    nodeQps: 10,
+    nodeBurst: 20,
+    deleteNodesOnExit: false,
+    kubeletPort: 0,
+    kubeletAddress: "127.0.0.1",
+    metricsPort: 0,
+    ...over,
+  };
+}
+
+/**
  * Gives each node index a shape so that every prefix of the fleet follows the weights as closely
  * as possible (smooth weighted round robin): 80/20 gives 4 of one, 1 of the other, repeating.
  */

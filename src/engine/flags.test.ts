@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configFromFlags, parseDuration, type HollowNodeFlags } from "./flags.ts";
-import { DEFAULT_SHAPE, type EngineConfig } from "./config.ts";
+import { DEFAULT_SHAPE, type EngineConfig, defaultEngineConfig } from "./config.ts";
 import { BadInputError } from "../errors.ts";
 
 /** The flags as commander hands them over when none are given (the defaults in main.ts). */
@@ -110,6 +110,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     metricsPort: 0,
   };
   assert.deepEqual(cfg, want);
+  assert.deepEqual(cfg, defaultEngineConfig(want.nodeNames), "defaultEngineConfig matches the flag defaults");
 });
 
 test("configFromFlags: names follow --name-prefix and --first-index", async () => {

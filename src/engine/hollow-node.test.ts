@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
-import { DEFAULT_SHAPE, type EngineConfig } from "./config.ts";
+import { DEFAULT_SHAPE, defaultEngineConfig, type EngineConfig } from "./config.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { nthSubnet, parseCidr } from "./ip-pool.ts";
@@ -20,34 +20,7 @@ const NODE_UID = "node-uid-1";
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 const LEASE = `${LEASES}/${NAME}`;
 
-/** The engine's config with the defaults of `hollow-node` (see main.ts). */
-function engineConfig(over: Partial<EngineConfig> = {}): EngineConfig {
-  return {
-    nodeNames: [NAME],
-    firstIndex: 0,
-    shapes: [DEFAULT_SHAPE],
-    nodeLabels: { "hollow-node": "true" },
-    fleet: "default",
-    kubeletVersion: undefined,
-    traffic: "kubelet",
-    proxy: true,
-    leaseDurationSeconds: 40,
-    statusUpdateMs: 10_000,
-    statusReportMs: 300_000,
-    jitter: 0.04,
-    jobRunMs: 5_000,
-    nodeIpPool: "100.64.0.0/10",
-    podIpPool: "172.16.0.0/12",
-    maxInFlight: 200,
-    nodeQps: 10,
-    nodeBurst: 20,
-    deleteNodesOnExit: false,
-    kubeletPort: 0,
-    kubeletAddress: "127.0.0.1",
-    metricsPort: 0,
-    ...over,
-  };
-}
+const engineConfig = (over: Partial<EngineConfig> = {}): EngineConfig => defaultEngineConfig([NAME], over);
 
 const IDENTITY: NodeIdentity = {
   name: NAME,

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { HollowProxy, PROXY_MIN_SYNC_MS, PROXY_SYNC_PERIOD_MS, type ProxyApi } from "./hollow-proxy.ts";
-import { DEFAULT_SHAPE, type EngineConfig } from "./config.ts";
+import { defaultEngineConfig, type EngineConfig } from "./config.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { EngineMetrics } from "./metrics.ts";
@@ -18,33 +18,7 @@ const NODES = "/api/v1/nodes";
 const SERVICE_CIDRS = "/apis/networking.k8s.io/v1/servicecidrs";
 const EVENTS = "/apis/events.k8s.io/v1/namespaces/default/events";
 
-/** The engine's config with the defaults of `hollow-node` (see main.ts). */
-function engineConfig(): EngineConfig {
-  return {
-    nodeNames: [NAME],
-    firstIndex: 0,
-    shapes: [DEFAULT_SHAPE],
-    nodeLabels: { "hollow-node": "true" },
-    fleet: "default",
-    kubeletVersion: undefined,
-    traffic: "kubelet",
-    proxy: true,
-    leaseDurationSeconds: 40,
-    statusUpdateMs: 10_000,
-    statusReportMs: 300_000,
-    jitter: 0.04,
-    jobRunMs: 5_000,
-    nodeIpPool: "100.64.0.0/10",
-    podIpPool: "172.16.0.0/12",
-    maxInFlight: 200,
-    nodeQps: 10,
-    nodeBurst: 20,
-    deleteNodesOnExit: false,
-    kubeletPort: 0,
-    kubeletAddress: "127.0.0.1",
-    metricsPort: 0,
-  };
-}
+const engineConfig = (): EngineConfig => defaultEngineConfig([NAME]);
 
 interface OpenedWatch {
   path: string;
