@@ -28,7 +28,7 @@ import { AUDIT_POLICY, componentArgs } from "./component-args.ts";
 import type { BinaryName, BuildEvent } from "./go-build.ts";
 import { parseKubeVersion, DEFAULT_KUBE_VERSION } from "./kube-version.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig-file.ts";
-import { createCertAuthority, createServiceAccountKeys, issueCert } from "./pki.ts";
+import { createCertAuthority, createServiceAccountKeys, issueCert } from "../host/pki.ts";
 
 /** Progress of `up`, for the CLI to draw. */
 export type UpEvent =

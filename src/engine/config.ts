@@ -91,7 +91,10 @@ export const DEFAULT_SHAPE: NodeShape = {
  * The config that hollow-node's flag defaults produce, for the given nodes (flags.test.ts checks
  * the two agree). Used where an engine is built without flags, as in tests.
  */
-export function defaultEngineConfig(nodeNames: readonly string[], over: Partial<EngineConfig> = {}): EngineConfig {
+export function defaultEngineConfig(
+  nodeNames: readonly string[],
+  over: Partial<EngineConfig> = {},
+): EngineConfig {
   return {
     nodeNames,
     firstIndex: 0,

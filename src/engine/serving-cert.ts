@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubemarkError } from "../errors.ts";
-import { lastLines, runCommand } from "../host/run-command.ts";
+import { selfSignedServingCert } from "../host/pki.ts";
 
 /** A TLS server certificate and its key, PEM. */
 export interface ServingCertificate {
@@ -19,49 +18,13 @@ export interface ServingCertificate {
 export async function selfSignedCertificate(commonName: string, ip: string): Promise<ServingCertificate> {
   const dir = await mkdtemp(join(tmpdir(), "hollow-kubelet-"));
   try {
-    const keyFile = join(dir, "kubelet.key");
-    const certFile = join(dir, "kubelet.crt");
-    const r = await runCommand(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-new",
-        "-nodes",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-        "-days",
-        "365",
-        "-subj",
-        `/CN=${commonName}`,
-        "-addext",
-        `subjectAltName=IP:${ip}`,
-        "-addext",
-        "extendedKeyUsage=serverAuth",
-      ],
-      { cwd: dir, timeoutMs: 30_000 },
-    ).catch((err: unknown) => {
-      if (err instanceof KubemarkError && err.code === "MISSING_TOOL") {
-        throw new KubemarkError(
-          "MISSING_TOOL",
-          "openssl is needed to make the kubelet endpoint's certificate",
-          {
-            hint: "install it (Debian: apt-get install -y openssl), or run without --kubelet-port",
-          },
-        );
-      }
-      throw err;
+    const pair = await selfSignedServingCert(dir, {
+      name: "kubelet",
+      commonName,
+      altNames: [`IP:${ip}`],
+      purpose: "the kubelet endpoint's certificate (or run without --kubelet-port)",
     });
-    if (r.code !== 0) {
-      throw new KubemarkError("START_FAILED", `openssl req failed: ${lastLines(r.stderr, 5)}`);
-    }
-    return { cert: await readFile(certFile, "utf8"), key: await readFile(keyFile, "utf8") };
+    return { cert: await readFile(pair.certFile, "utf8"), key: await readFile(pair.keyFile, "utf8") };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 import { mkdir, writeFile, rm, chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { KubemarkError } from "../errors.ts";
-import { runCommand, lastLines } from "../host/run-command.ts";
+import { runCommand, lastLines } from "./run-command.ts";
 
 /** Files of a cluster's certificate authority. */
 export interface CertAuthority {
@@ -27,10 +27,14 @@ export interface CertRequest {
   readonly days?: number;
 }
 
-async function openssl(args: readonly string[], cwd: string): Promise<void> {
+async function openssl(
+  args: readonly string[],
+  cwd: string,
+  purpose = "the cluster's certificates",
+): Promise<void> {
   const r = await runCommand("openssl", args, { cwd, timeoutMs: 60_000 }).catch((err: unknown) => {
     if (err instanceof KubemarkError && err.code === "MISSING_TOOL") {
-      throw new KubemarkError("MISSING_TOOL", "openssl is needed to make the cluster's certificates", {
+      throw new KubemarkError("MISSING_TOOL", `openssl is needed to make ${purpose}`, {
         hint: "install it (Debian: apt-get install -y openssl)",
       });
     }
@@ -153,4 +157,43 @@ export async function createServiceAccountKeys(
   await openssl(["rsa", "-in", privateKey, "-pubout", "-out", publicKey], dir);
   await chmod(privateKey, 0o600);
   return { privateKey, publicKey };
+}
+
+/**
+ * A self-signed serving certificate (EC P-256) for `commonName` with the given SANs, in `dir`.
+ * `purpose` names what it is for in the error when openssl is missing.
+ */
+export async function selfSignedServingCert(
+  dir: string,
+  req: { name: string; commonName: string; altNames: readonly string[]; days?: number; purpose: string },
+): Promise<CertPair> {
+  const pair = { certFile: join(dir, `${req.name}.crt`), keyFile: join(dir, `${req.name}.key`) };
+  await openssl(
+    [
+      "req",
+      "-x509",
+      "-new",
+      "-nodes",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-keyout",
+      pair.keyFile,
+      "-out",
+      pair.certFile,
+      "-days",
+      String(req.days ?? 365),
+      "-subj",
+      subject(req.commonName),
+      "-addext",
+      `subjectAltName=${req.altNames.join(",")}`,
+      "-addext",
+      "extendedKeyUsage=serverAuth",
+    ],
+    dir,
+    req.purpose,
+  );
+  await chmod(pair.keyFile, 0o600);
+  return pair;
 }
