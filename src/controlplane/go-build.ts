@@ -251,7 +251,9 @@ async function buildKwok(workDir: string, outDir: string, env: NodeJS.ProcessEnv
   const mod = await downloadModule(`sigs.k8s.io/kwok@${KWOK_VERSION}`, { ...env, GOFLAGS: "" }, dir);
   const stageRoot = join(mod.dir, "kustomize", "stage");
   const docs: string[] = [];
-  for (const kind of ["node/fast", "pod/fast"]) {
+  // The stage sets REFERENCE 4c ran with: nodes initialised fast, Lease heartbeats, and the
+  // "general" pod stages (init containers, Job completion, deletion).
+  for (const kind of ["node/fast", "node/heartbeat-with-lease", "pod/general"]) {
     const sub = join(stageRoot, kind);
     for (const f of (await readdir(sub))
       .filter((n) => n.endsWith(".yaml") && n !== "kustomization.yaml")
