@@ -1,6 +1,7 @@
 /** Runs `./hollow-node` as a real process for tests and benchmarks. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
+import type { KubeClient } from "../src/client/kube-client.ts";
 import { ROOT } from "./harness.ts";
 
 /** A running hollow-node process. */
@@ -30,4 +31,17 @@ export function startEngine(args: readonly string[], env: NodeJS.ProcessEnv = pr
       return exited;
     },
   };
+}
+
+/** After a test: deletes its namespace and its fleet's Nodes (best effort), and closes the client. */
+export async function removeTestObjects(client: KubeClient, namespace: string, fleet: string): Promise<void> {
+  await client.request({ method: "DELETE", path: `/api/v1/namespaces/${namespace}` }).catch(() => undefined);
+  await client
+    .request({
+      method: "DELETE",
+      path: "/api/v1/nodes",
+      query: { labelSelector: `kubemark-cluster.io/fleet=${fleet}` },
+    })
+    .catch(() => undefined);
+  await client.close();
 }

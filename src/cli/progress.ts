@@ -34,7 +34,7 @@ export class ProgressView {
     if (e.index === 0 && e.state === "start") {
       this.buildStarted = Date.now();
       this.line(
-        `building the control-plane binaries from the Go module proxy (about 8 minutes the first time, cached after)`,
+        `building the control-plane binaries from the Go module proxy (about 10 minutes on 2 cores the first time, cached after)`,
       );
     }
     if (this.tty) {

@@ -10,6 +10,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { removeTestObjects } from "../engine-process.ts";
 import { startEngine, type EngineProcess } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { parseCidr } from "../../src/engine/ip-pool.ts";
@@ -90,15 +91,7 @@ describe("hollow-node engine on a real control plane", () => {
     await engine?.stop();
     await writeFile(join(tmpdir(), `hollow-node-it-${process.pid}.log`), engine?.logs() ?? "");
     process.stderr.write(`engine log: ${join(tmpdir(), `hollow-node-it-${process.pid}.log`)}\n`);
-    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}` }).catch(() => undefined);
-    await client
-      .request({
-        method: "DELETE",
-        path: "/api/v1/nodes",
-        query: { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` },
-      })
-      .catch(() => undefined);
-    await client.close();
+    await removeTestObjects(client, NS, FLEET);
   });
 
   test("100 hollow nodes become Ready and schedulable", async () => {

@@ -9,6 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { removeTestObjects } from "../engine-process.ts";
 import { startEngine, type EngineProcess } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { pickFreePorts } from "../../src/host/ports.ts";
@@ -64,15 +65,7 @@ describe("the shared kubelet endpoint on a real control plane", () => {
     const file = join(tmpdir(), `hollow-node-it-kubelet-${process.pid}.log`);
     await writeFile(file, engine?.logs() ?? "");
     process.stderr.write(`engine log: ${file}\n`);
-    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}` }).catch(() => undefined);
-    await client
-      .request({
-        method: "DELETE",
-        path: "/api/v1/nodes",
-        query: { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` },
-      })
-      .catch(() => undefined);
-    await client.close();
+    await removeTestObjects(client, NS, FLEET);
   });
 
   test("the nodes advertise the endpoint: Hostname 127.0.0.1, the port, their own InternalIPs", async () => {

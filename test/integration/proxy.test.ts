@@ -7,6 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { removeTestObjects } from "../engine-process.ts";
 import { startEngine, type EngineProcess } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { pickFreePorts } from "../../src/host/ports.ts";
@@ -83,15 +84,7 @@ describe("hollow proxy on a real control plane", () => {
 
   after(async () => {
     await engine?.stop();
-    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}` }).catch(() => undefined);
-    await client
-      .request({
-        method: "DELETE",
-        path: "/api/v1/nodes",
-        query: { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` },
-      })
-      .catch(() => undefined);
-    await client.close();
+    await removeTestObjects(client, NS, FLEET);
   });
 
   test("20 Services with endpoints on hollow pods reach every node's proxy view; deleting them empties it", async () => {
