@@ -125,6 +125,8 @@ function serveMetrics(metrics: EngineMetrics, port: number, log: Logger): Server
 
 /** Runs hollow-node until SIGTERM/SIGINT; returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // A reader that went away (`| head`) must not crash the engine: drop the output instead.
+  for (const s of [process.stdout, process.stderr]) s.on("error", () => undefined);
   // Signals are caught from the first moment, so a SIGTERM during start-up still stops cleanly.
   const stopping = new Promise<string>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));
