@@ -34,6 +34,11 @@ export interface ClusterRecord {
 /** Default name of the local cluster. */
 export const DEFAULT_CLUSTER_NAME = "kubemark";
 
+/** ` --name NAME` for commands a message suggests, or nothing for the default cluster. */
+export function nameFlag(name: string): string {
+  return name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`;
+}
+
 const NAME_RE = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
 
 /** Validates a cluster name (it names a directory and a kubeconfig context). */

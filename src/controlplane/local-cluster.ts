@@ -13,6 +13,7 @@ import { waitUntil } from "../wait.ts";
 import { CONTROL_PLANE_BINARIES, resolveBinaries, type BinarySource } from "./binaries.ts";
 import {
   COMPONENTS,
+  DEFAULT_CLUSTER_NAME,
   clusterLayout,
   ensureWritableDir,
   listClusterNames,
@@ -306,7 +307,7 @@ function info(
  */
 export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promise<ClusterInfo> {
   const { clock, paths } = deps;
-  const name = validateClusterName(opts.name ?? "kubemark");
+  const name = validateClusterName(opts.name ?? DEFAULT_CLUSTER_NAME);
   const version = parseKubeVersion(opts.kubeVersion ?? DEFAULT_KUBE_VERSION);
   if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535)) {
     throw new KubemarkError(
@@ -510,7 +511,7 @@ export async function downCluster(
   deps: ControlPlaneDeps,
   opts: { name?: string | undefined },
 ): Promise<DownResult> {
-  const name = validateClusterName(opts.name ?? "kubemark");
+  const name = validateClusterName(opts.name ?? DEFAULT_CLUSTER_NAME);
   const layout = clusterLayout(deps.paths.stateDir, name);
   const rec = await readRecord(layout);
   if (!rec) return { name, existed: false, stopped: [], removed: null };

@@ -109,6 +109,17 @@ export class Engine {
         deps.log.debug({ path, err: describeError(err) }, "watch failed; retrying");
       },
     };
+    const watchOn =
+      (client: KubeClient) =>
+      <T extends Versioned>(
+        path: string,
+        query: KubeRequest["query"],
+        handler: WatchHandler<T>,
+      ): Watcher<T> => {
+        const w = new Watcher<T>(client, path, query, handler, watcherOptions);
+        w.start();
+        return w;
+      };
     deps.metrics.setProxySource(() => {
       let services = 0;
       let endpoints = 0;
@@ -143,24 +154,12 @@ export class Engine {
       },
       metrics: deps.metrics,
       request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
-      watch: <T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>) => {
-        const w = new Watcher<T>(deps.client, path, query, handler, watcherOptions);
-        w.start();
-        return w;
-      },
+      watch: watchOn(deps.client),
       proxy: deps.proxyClient
         ? {
             api: {
               request: <T>(req: KubeRequest) => limit.run(() => deps.proxyClient!.request<T>(req)),
-              watch: <T extends Versioned>(
-                path: string,
-                query: KubeRequest["query"],
-                handler: WatchHandler<T>,
-              ) => {
-                const w = new Watcher<T>(deps.proxyClient!, path, query, handler, watcherOptions);
-                w.start();
-                return w;
-              },
+              watch: watchOn(deps.proxyClient),
             },
             features: this.proxyFeatures,
             sink: deps.metrics,

@@ -53,13 +53,6 @@ interface PodState {
   refs: string[];
 }
 
-/** Per-node counters the engine reports. */
-export interface NodeHealth {
-  registered: boolean;
-  lastRenewAt: number;
-  missedRenewals: number;
-}
-
 /**
  * One simulated kubelet: registers its Node, keeps its Lease and status fresh, and runs the pods
  * bound to it. All periodic work goes through the engine's shared due-time queue; in `kubelet`

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { downCluster } from "../../controlplane/local-cluster.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
@@ -8,7 +9,7 @@ export function registerDown(program: Command, ctx: () => CliContext): void {
   program
     .command("down")
     .description("stop a local control plane (waiting until its processes exit) and remove its state")
-    .option("--name <name>", "cluster name", "kubemark")
+    .option("--name <name>", "cluster name", DEFAULT_CLUSTER_NAME)
     .option("-o, --output <format>", "table|json|yaml")
     .addHelpText("after", "\nExamples:\n  kubemark-cluster down\n  kubemark-cluster down --name second")
     .action(async (flags: { name: string; output?: string }) => {
@@ -22,7 +23,7 @@ export function registerDown(program: Command, ctx: () => CliContext): void {
       } else {
         c.stdout(
           `cluster "${r.name}" is down (${r.stopped.length ? `stopped ${r.stopped.join(", ")}` : "nothing was running"}); removed ${r.removed}\n` +
-            `next: kubemark-cluster up${r.name === "kubemark" ? "" : ` --name ${r.name}`}   (to start again)\n`,
+            `next: kubemark-cluster up${nameFlag(r.name)}   (to start again)\n`,
         );
       }
     });

@@ -1,5 +1,11 @@
 import type { Command } from "commander";
-import { clusterLayout, readRecord, validateClusterName } from "../../controlplane/cluster-state.ts";
+import {
+  DEFAULT_CLUSTER_NAME,
+  clusterLayout,
+  nameFlag,
+  readRecord,
+  validateClusterName,
+} from "../../controlplane/cluster-state.ts";
 import { KubemarkError } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 
@@ -8,7 +14,7 @@ export function registerKubeconfig(program: Command, ctx: () => CliContext): voi
   program
     .command("kubeconfig")
     .description("print the path of a local cluster's admin kubeconfig")
-    .option("--name <name>", "cluster name", "kubemark")
+    .option("--name <name>", "cluster name", DEFAULT_CLUSTER_NAME)
     .addHelpText(
       "after",
       "\nExamples:\n  export KUBECONFIG=$(kubemark-cluster kubeconfig)\n  ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100",
@@ -18,7 +24,7 @@ export function registerKubeconfig(program: Command, ctx: () => CliContext): voi
       const layout = clusterLayout(c.paths.stateDir, validateClusterName(flags.name));
       if (!(await readRecord(layout))) {
         throw new KubemarkError("NOT_FOUND", `no local cluster named "${flags.name}"`, {
-          hint: `start it with 'kubemark-cluster up${flags.name === "kubemark" ? "" : ` --name ${flags.name}`}'`,
+          hint: `start it with 'kubemark-cluster up${nameFlag(flags.name)}'`,
         });
       }
       c.stdout(`${layout.kubeconfig}\n`);

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { nameFlag } from "../../controlplane/cluster-state.ts";
 import { clusterStatus } from "../../controlplane/local-cluster.ts";
 import { KubemarkError } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
@@ -48,7 +49,7 @@ export function registerStatus(program: Command, ctx: () => CliContext): void {
       const sick = clusters.filter((x) => !x.healthy).map((x) => x.name);
       if (sick.length > 0) {
         throw new KubemarkError("START_FAILED", `not healthy: ${sick.join(", ")}`, {
-          hint: `'kubemark-cluster up${sick.length === 1 && sick[0] !== "kubemark" ? ` --name ${sick[0]}` : ""}' restarts what stopped`,
+          hint: `'kubemark-cluster up${sick.length === 1 ? nameFlag(sick[0]!) : ""}' restarts what stopped`,
         });
       }
     });

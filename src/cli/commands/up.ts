@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
 import { DEFAULT_KUBE_VERSION } from "../../controlplane/kube-version.ts";
 import type { CliContext } from "../context.ts";
@@ -30,7 +31,7 @@ export function describeCluster(c: ClusterInfo): string {
     "",
     `  export KUBECONFIG=${c.kubeconfig}`,
     "",
-    "next: ./hollow-node --kubeconfig $(./kubemark-cluster kubeconfig) --nodes 100   (hollow nodes into it)",
+    `next: ./hollow-node --kubeconfig $(./kubemark-cluster kubeconfig${nameFlag(c.name)}) --nodes 100   (hollow nodes into it)`,
   );
   return lines.join("\n") + "\n";
 }
@@ -42,7 +43,7 @@ export function registerUp(program: Command, ctx: () => CliContext): void {
     .description(
       "start a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on loopback",
     )
-    .option("--name <name>", "cluster name; several can run side by side", "kubemark")
+    .option("--name <name>", "cluster name; several can run side by side", DEFAULT_CLUSTER_NAME)
     .option("--kube-version <version>", `Kubernetes release to run (default ${DEFAULT_KUBE_VERSION})`)
     .option("--port <port>", "API server port (default 6443 if free, else any free port)")
     .option("--bin-dir <dir>", "use prebuilt binaries from this directory (or set KUBEMARK_BIN_DIR)")
