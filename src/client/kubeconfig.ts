@@ -154,3 +154,50 @@ export function certificateAccess(init: {
     source: init.source,
   };
 }
+
+/**
+ * In-cluster access as a pod has it: the API server at `$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
+ * the CA and the ServiceAccount token from files in `dir` (`ca.crt`, `token`). The token is
+ * re-read once a minute, since the kubelet rotates projected tokens.
+ */
+export async function serviceAccountAccess(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<ClusterAccess> {
+  const host = env["KUBERNETES_SERVICE_HOST"];
+  const port = env["KUBERNETES_SERVICE_PORT"];
+  if (!host || !port) {
+    throw new KubemarkError(
+      "KUBECONFIG",
+      "--credentials-dir needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set in every pod)",
+      { hint: "outside a pod, use --kubeconfig" },
+    );
+  }
+  const read = async (name: string): Promise<string> => {
+    try {
+      return await readFile(`${dir}/${name}`, "utf8");
+    } catch (err) {
+      throw new KubemarkError("KUBECONFIG", `cannot read ${dir}/${name}: ${describeError(err)}`, {
+        hint: "mount the ServiceAccount token and CA there (a projected volume)",
+        cause: err,
+      });
+    }
+  };
+  const ca = await read("ca.crt");
+  let token = (await read("token")).trim();
+  let readAt = Date.now();
+  const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return {
+    server,
+    ca,
+    insecureSkipTLSVerify: false,
+    authorization: async () => {
+      if (Date.now() - readAt > 60_000) {
+        token = (await read("token").catch(() => token)).trim();
+        readAt = Date.now();
+      }
+      return `Bearer ${token}`;
+    },
+    source: `service account credentials in ${dir}`,
+  };
+}

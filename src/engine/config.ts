@@ -72,7 +72,16 @@ export interface EngineConfig {
   readonly logDir?: string | undefined;
   /** Port of the Prometheus metrics endpoint (0 = none). */
   readonly metricsPort: number;
+  /**
+   * Kubelet requests left out because the identity may not make them (a least-privilege
+   * ServiceAccount cannot read Secrets or mint tokens cluster-wide, as a Node-authorized kubelet
+   * can for its own pods): TokenRequests, and watches of referenced Secrets or ConfigMaps.
+   */
+  readonly skipped: readonly SkippedTraffic[];
 }
+
+/** Kubelet requests the engine can leave out when its identity is not allowed to make them. */
+export type SkippedTraffic = "tokens" | "secrets" | "configmaps";
 
 /** The default shape: what an upstream hollow kubelet reports. */
 export const DEFAULT_SHAPE: NodeShape = {
@@ -118,6 +127,7 @@ export function defaultEngineConfig(
     kubeletPort: 0,
     kubeletAddress: "127.0.0.1",
     metricsPort: 0,
+    skipped: [],
     ...over,
   };
 }

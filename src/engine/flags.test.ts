@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { configFromFlags, parseDuration, type HollowNodeFlags } from "./flags.ts";
+import { configFromFlags, parseDuration, parseShard, shardRange, type HollowNodeFlags } from "./flags.ts";
 import { DEFAULT_SHAPE, type EngineConfig, defaultEngineConfig } from "./config.ts";
 import { BadInputError } from "../errors.ts";
 
@@ -108,6 +108,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     kubeletPort: 0,
     kubeletAddress: "127.0.0.1",
     metricsPort: 0,
+    skipped: [],
   };
   assert.deepEqual(cfg, want);
   assert.deepEqual(cfg, defaultEngineConfig(want.nodeNames), "defaultEngineConfig matches the flag defaults");
@@ -224,4 +225,35 @@ test("configFromFlags: --profile is read and merged over the flags; an unreadabl
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("--shard and --total-nodes: each shard runs its slice, the last the remainder", async () => {
+  const names = async (shard: string, total: string): Promise<readonly string[]> =>
+    (await configFromFlags({ ...defaultFlags(), nodes: "50", shard, totalNodes: total }, {})).nodeNames;
+  assert.deepEqual((await names("hollow-node-0", "120")).slice(0, 2), ["hollow-node-0", "hollow-node-1"]);
+  assert.equal((await names("hollow-node-1", "120"))[0], "hollow-node-50");
+  const last = await names("2", "120");
+  assert.equal(last.length, 20);
+  assert.equal(last[0], "hollow-node-100");
+  assert.equal(last.at(-1), "hollow-node-119");
+  assert.deepEqual(await names("hollow-node-3", "120"), [], "a shard past the end runs no node");
+  const third = await configFromFlags({ ...defaultFlags(), nodes: "50", shard: "2", totalNodes: "120" }, {});
+  assert.equal(third.firstIndex, 100, "node IPs follow the fleet-wide ordinal");
+  for (const [flags, msg] of [
+    [{ shard: "2" }, /--shard needs --total-nodes/],
+    [{ totalNodes: "5" }, /only used with --shard/],
+    [{ shard: "hollow-node", totalNodes: "5" }, /--shard must be/],
+    [{ shard: "1", totalNodes: "-1" }, /--total-nodes/],
+  ] as const) {
+    await assert.rejects(configFromFlags({ ...defaultFlags(), ...flags }, {}), msg);
+  }
+});
+
+test("shardRange and parseShard", () => {
+  assert.deepEqual(shardRange(0, 500, 1200), { first: 0, count: 500 });
+  assert.deepEqual(shardRange(2, 500, 1200), { first: 1000, count: 200 });
+  assert.deepEqual(shardRange(3, 500, 1200), { first: 1500, count: 0 });
+  assert.equal(parseShard("hollow-node-12"), 12);
+  assert.equal(parseShard("7"), 7);
+  assert.throws(() => parseShard("x"), /--shard/);
 });

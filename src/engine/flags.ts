@@ -20,6 +20,10 @@ export interface HollowNodeFlags {
   namePrefix: string;
   names?: string;
   firstIndex: string;
+  /** This process's shard of a fleet: a number or a StatefulSet pod name ending in `-<ordinal>`. */
+  shard?: string;
+  /** With `shard`: nodes in the whole fleet (the last shard runs the remainder). */
+  totalNodes?: string;
   fleet: string;
   nodeLabels: string;
   cpu: string;
@@ -61,8 +65,28 @@ export function parseDuration(value: string, flag: string): number {
 
 const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
-/** Node names from `--names` or `--name-prefix` + `--first-index` + `--nodes`. */
-function nodeNames(flags: HollowNodeFlags, first: number): string[] {
+/** The ordinal of `--shard`: a number, or a StatefulSet pod's name ending in `-<ordinal>`. */
+export function parseShard(value: string): number {
+  const m = /^(?:.*-)?(\d{1,6})$/.exec(value.trim());
+  if (!m) {
+    throw new BadInputError(
+      `--shard must be a number or a pod name ending in -<ordinal> (hollow-node-3), got "${value}"`,
+    );
+  }
+  return Number(m[1]);
+}
+
+/**
+ * The first index and node count of one shard: shard s of a fleet of `total` nodes, `perShard`
+ * each, runs indexes s*perShard onwards; the last shard runs the remainder, shards past the end none.
+ */
+export function shardRange(shard: number, perShard: number, total: number): { first: number; count: number } {
+  const first = shard * perShard;
+  return { first, count: Math.max(0, Math.min(perShard, total - first)) };
+}
+
+/** Node names from `--names` or `--name-prefix` + `--first-index` + `--nodes` (+ `--shard`). */
+function nodeNames(flags: HollowNodeFlags, first: number): { names: string[]; first: number } {
   if (flags.names) {
     const names = flags.names
       .split(",")
@@ -73,15 +97,24 @@ function nodeNames(flags: HollowNodeFlags, first: number): string[] {
         throw new BadInputError(`--names: "${n}" is not a valid node name (lower-case DNS subdomain)`);
     }
     if (new Set(names).size !== names.length) throw new BadInputError("--names lists a name twice");
-    return names;
+    return { names, first };
   }
-  const count = parseInteger(flags.nodes, "--nodes", 1, 100_000);
+  let count = parseInteger(flags.nodes, "--nodes", 1, 100_000);
+  if (flags.shard !== undefined) {
+    if (flags.totalNodes === undefined) throw new BadInputError("--shard needs --total-nodes");
+    const total = parseInteger(flags.totalNodes, "--total-nodes", 0, 1_000_000);
+    const r = shardRange(parseShard(flags.shard), count, total);
+    first += r.first;
+    count = r.count;
+  } else if (flags.totalNodes !== undefined) {
+    throw new BadInputError("--total-nodes is only used with --shard");
+  }
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(flags.namePrefix)) {
     throw new BadInputError(
       `--name-prefix must be lower-case letters, digits, '-' or '.', got "${flags.namePrefix}"`,
     );
   }
-  return Array.from({ length: count }, (_, i) => `${flags.namePrefix}-${first + i}`);
+  return { names: Array.from({ length: count }, (_, i) => `${flags.namePrefix}-${first + i}`), first };
 }
 
 /**
@@ -125,7 +158,8 @@ export async function configFromFlags(
     }
     shapes = parseProfile(text, flags.profile, base);
   }
-  const firstIndex = parseInteger(flags.firstIndex, "--first-index", 0);
+  const names = nodeNames(flags, parseInteger(flags.firstIndex, "--first-index", 0));
+  const firstIndex = names.first;
   const leaseDurationSeconds = parseInteger(flags.leaseDuration, "--lease-duration", 4, 3600);
   parseCidr(flags.nodeIpPool, "--node-ip-pool");
   parseCidr(flags.podIpPool, "--pod-ip-pool");
@@ -142,7 +176,7 @@ export async function configFromFlags(
     );
   }
   return {
-    nodeNames: nodeNames(flags, firstIndex),
+    nodeNames: names.names,
     firstIndex,
     shapes,
     nodeLabels: parseLabels(flags.nodeLabels, "--node-labels"),
@@ -165,5 +199,6 @@ export async function configFromFlags(
     ...(flags.logDir ? { logDir: flags.logDir } : {}),
     kubeletAddress,
     metricsPort: parseInteger(flags.metricsPort, "--metrics-port", 0, 65535),
+    skipped: [],
   };
 }

@@ -420,6 +420,7 @@ export class HollowNode {
       return;
     }
     const [kind, ns, name] = key.split("/") as [string, string, string];
+    if (this.ctx.cfg.skipped.includes(kind as "secrets" | "configmaps")) return;
     const watcher = this.ctx.watch(
       `/api/v1/namespaces/${ns}/${kind}`,
       { fieldSelector: `metadata.name=${name}` },
@@ -588,7 +589,8 @@ export class HollowNode {
         }
       }
       if (this.ctx.cfg.traffic === "kubelet") {
-        for (const t of tokenRequests(st.pod)) {
+        const tokens = this.ctx.cfg.skipped.includes("tokens") ? [] : tokenRequests(st.pod);
+        for (const t of tokens) {
           await this.api({
             method: "POST",
             path: `/api/v1/namespaces/${st.namespace}/serviceaccounts/${st.pod.spec.serviceAccountName ?? "default"}/token`,

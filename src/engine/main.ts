@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { realClock } from "../clock.ts";
 import { KubeClient } from "../client/kube-client.ts";
-import { loadClusterAccess } from "../client/kubeconfig.ts";
+import { loadClusterAccess, serviceAccountAccess } from "../client/kubeconfig.ts";
 import { KubemarkError, describeError } from "../errors.ts";
 import { Engine } from "./engine.ts";
 import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
@@ -26,9 +26,18 @@ function program(): Command {
       "kubeconfig of the cluster the nodes register into (default $KUBECONFIG, ~/.kube/config)",
     )
     .option("--context <name>", "kubeconfig context")
+    .option(
+      "--credentials-dir <dir>",
+      "in a pod: the ServiceAccount token and ca.crt in DIR and the API server at $KUBERNETES_SERVICE_HOST",
+    )
     .option("--nodes <n>", "number of nodes", "10")
     .option("--name-prefix <prefix>", "node names are <prefix>-<index>", "hollow-node")
     .option("--first-index <i>", "index of the first node (several processes share one fleet)", "0")
+    .option(
+      "--shard <n|pod-name>",
+      "run shard n of a fleet of --total-nodes, --nodes per shard (a StatefulSet pod name gives n)",
+    )
+    .option("--total-nodes <n>", "with --shard: nodes in the whole fleet; the last shard runs the rest")
     .option("--names <list>", "explicit comma-separated node names instead of prefix and count")
     .option("--fleet <name>", "fleet name, labelled on every node as kubemark-cluster.io/fleet", "default")
     .option("--node-labels <k=v,...>", "labels for every node", "hollow-node=true")
@@ -145,6 +154,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       statsInterval: string;
       watchTransport: string;
       proxyHealthzPort: string;
+      credentialsDir?: string;
     }
   >();
   const logStream = pino.destination(2);
@@ -156,13 +166,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   let proxyClient: KubeClient | undefined;
   let proxyHealthServer: Server | undefined;
   try {
-    const cfg = await configFromFlags(flags, process.env);
+    const flagCfg = await configFromFlags(flags, process.env);
     const metrics = new EngineMetrics({ processMetrics: true });
-    const access = await loadClusterAccess({
-      kubeconfig: flags.kubeconfig,
-      context: flags.context,
-      env: process.env,
-    });
+    if (flags.credentialsDir && flags.kubeconfig) {
+      throw new KubemarkError("BAD_INPUT", "give --kubeconfig or --credentials-dir, not both");
+    }
+    const access = flags.credentialsDir
+      ? await serviceAccountAccess(flags.credentialsDir, process.env)
+      : await loadClusterAccess({ kubeconfig: flags.kubeconfig, context: flags.context, env: process.env });
+    let cfg = flagCfg;
     client = new KubeClient(access, {
       userAgent: "hollow-kubelet",
       leanWatches: flags.watchTransport !== "undici",
@@ -170,11 +182,16 @@ export async function main(argv: readonly string[]): Promise<number> {
       connections: Math.min(16, Math.max(2, Math.ceil(cfg.nodeNames.length / 500))),
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
-    const preflight = await Promise.race([
-      checkAccess(client, cfg.traffic, cfg.proxy).then(() => ""),
-      stopping,
-    ]);
-    if (preflight !== "") return 0;
+    const preflight = await Promise.race([checkAccess(client, cfg.traffic, cfg.proxy), stopping]);
+    if (typeof preflight === "string") return 0;
+    if (preflight.length > 0) {
+      cfg = { ...cfg, skipped: preflight };
+      log.warn(
+        { skipped: preflight },
+        "this identity may not make some kubelet requests (%s); they are left out",
+        preflight.join(", "),
+      );
+    }
     if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
     if (cfg.proxy) {
       // kube-proxy is its own client: its requests carry the user agent hollow-proxy.

@@ -1,6 +1,6 @@
 import type { KubeClient } from "../client/kube-client.ts";
 import { KubemarkError } from "../errors.ts";
-import type { TrafficProfile } from "./config.ts";
+import type { SkippedTraffic, TrafficProfile } from "./config.ts";
 
 interface Access {
   verb: string;
@@ -21,12 +21,7 @@ export function requiredAccess(traffic: TrafficProfile, proxy = false): Access[]
     { verb: "patch", resource: "pods", subresource: "status" },
     { verb: "delete", resource: "pods" },
   ];
-  if (traffic === "kubelet") {
-    list.push(
-      { verb: "watch", resource: "services" },
-      { verb: "create", resource: "serviceaccounts", subresource: "token" },
-    );
-  }
+  if (traffic === "kubelet") list.push({ verb: "watch", resource: "services" });
   if (proxy) {
     list.push(
       { verb: "watch", resource: "endpointslices", group: "discovery.k8s.io" },
@@ -37,23 +32,41 @@ export function requiredAccess(traffic: TrafficProfile, proxy = false): Access[]
 }
 
 /**
+ * Kubelet requests a Node-authorized kubelet may make only for its own pods, which RBAC cannot
+ * scope that way: the engine makes them when allowed cluster-wide and leaves them out otherwise.
+ */
+export const OPTIONAL_ACCESS: ReadonlyArray<{ skip: SkippedTraffic; access: Access }> = [
+  { skip: "tokens", access: { verb: "create", resource: "serviceaccounts", subresource: "token" } },
+  { skip: "secrets", access: { verb: "watch", resource: "secrets" } },
+  { skip: "configmaps", access: { verb: "watch", resource: "configmaps" } },
+];
+
+async function allowed(client: KubeClient, a: Access): Promise<boolean> {
+  const review = await client.request<{ status?: { allowed?: boolean } }>({
+    method: "POST",
+    path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+    body: {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: { resourceAttributes: { ...a, group: a.group ?? "" } },
+    },
+  });
+  return review.status?.allowed === true;
+}
+
+/**
  * Asks the API server (SelfSubjectAccessReview) whether this identity may do what a hollow
  * kubelet does, so a forbidden identity fails at once with the missing permissions named,
- * instead of retrying forever.
+ * instead of retrying forever. Returns the optional requests it must leave out.
  */
-export async function checkAccess(client: KubeClient, traffic: TrafficProfile, proxy = false): Promise<void> {
+export async function checkAccess(
+  client: KubeClient,
+  traffic: TrafficProfile,
+  proxy = false,
+): Promise<SkippedTraffic[]> {
   const denied: string[] = [];
   for (const a of requiredAccess(traffic, proxy)) {
-    const review = await client.request<{ status?: { allowed?: boolean } }>({
-      method: "POST",
-      path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-      body: {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SelfSubjectAccessReview",
-        spec: { resourceAttributes: { ...a, group: a.group ?? "" } },
-      },
-    });
-    if (review.status?.allowed !== true) {
+    if (!(await allowed(client, a))) {
       denied.push(
         `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ""}`,
       );
@@ -68,4 +81,9 @@ export async function checkAccess(client: KubeClient, traffic: TrafficProfile, p
       },
     );
   }
+  const skipped: SkippedTraffic[] = [];
+  if (traffic === "kubelet") {
+    for (const o of OPTIONAL_ACCESS) if (!(await allowed(client, o.access))) skipped.push(o.skip);
+  }
+  return skipped;
 }
