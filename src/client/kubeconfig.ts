@@ -156,39 +156,43 @@ export function certificateAccess(init: {
 }
 
 /**
- * In-cluster access as a pod has it: the API server at `$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`,
- * the CA and the ServiceAccount token from files in `dir` (`ca.crt`, `token`). The token is
+ * In-cluster access as a pod has it: the CA and ServiceAccount token from files in `dir`
+ * (`ca.crt`, `token`), and the API server from `dir/server` when that file exists (credentials for
+ * another cluster), else at `$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`. The token is
  * re-read once a minute, since the kubelet rotates projected tokens.
  */
 export async function serviceAccountAccess(
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<ClusterAccess> {
-  const host = env["KUBERNETES_SERVICE_HOST"];
-  const port = env["KUBERNETES_SERVICE_PORT"];
-  if (!host || !port) {
-    throw new KubemarkError(
-      "KUBECONFIG",
-      "--credentials-dir needs KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT (set in every pod)",
-      { hint: "outside a pod, use --kubeconfig" },
-    );
-  }
   const read = async (name: string): Promise<string> => {
     try {
       return await readFile(`${dir}/${name}`, "utf8");
     } catch (err) {
       throw new KubemarkError("KUBECONFIG", `cannot read ${dir}/${name}: ${describeError(err)}`, {
-        hint: "mount the ServiceAccount token and CA there (a projected volume)",
+        hint: "mount the ServiceAccount token and CA there (a projected volume or a Secret)",
         cause: err,
       });
     }
   };
+  let server = (await readFile(`${dir}/server`, "utf8").catch(() => "")).trim();
+  if (!server) {
+    const host = env["KUBERNETES_SERVICE_HOST"];
+    const port = env["KUBERNETES_SERVICE_PORT"];
+    if (!host || !port) {
+      throw new KubemarkError(
+        "KUBECONFIG",
+        `--credentials-dir ${dir} has no server file, and KUBERNETES_SERVICE_HOST/PORT (set in every pod) are not set`,
+        { hint: "outside a pod, use --kubeconfig" },
+      );
+    }
+    server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  }
   const ca = await read("ca.crt");
   let token = (await read("token")).trim();
   let readAt = Date.now();
-  const server = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
   return {
-    server,
+    server: server.replace(/\/+$/, ""),
     ca,
     insecureSkipTLSVerify: false,
     authorization: async () => {
@@ -198,6 +202,6 @@ export async function serviceAccountAccess(
       }
       return `Bearer ${token}`;
     },
-    source: `service account credentials in ${dir}`,
+    source: `credentials in ${dir}`,
   };
 }

@@ -271,8 +271,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) {
+/** Runs hollow-node as the process's program: its exit code becomes the process's. */
+export async function runAsProgram(): Promise<void> {
   process.exitCode = await main(process.argv.slice(2));
   // Open sockets of aborted watches must not keep the process alive.
   setTimeout(() => process.exit(process.exitCode ?? 0), 2_000).unref();
 }
+
+if (import.meta.main) await runAsProgram();

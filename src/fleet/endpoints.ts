@@ -1,0 +1,117 @@
+import { existsSync } from "node:fs";
+import { KubeClient } from "../client/kube-client.ts";
+import { kubeconfigPath, loadClusterAccess, type ClusterAccess } from "../client/kubeconfig.ts";
+import { KubeApiError } from "../client/api-error.ts";
+import { NO_RETRY } from "../client/retry.ts";
+import {
+  DEFAULT_CLUSTER_NAME,
+  clusterLayout,
+  listClusterNames,
+  readRecord,
+  validateClusterName,
+} from "../controlplane/cluster-state.ts";
+import { KubemarkError } from "../errors.ts";
+
+/** One cluster the CLI talks to: how it was reached and a client for it. */
+export interface Endpoint {
+  readonly access: ClusterAccess;
+  readonly client: KubeClient;
+  /** The kubeconfig file it came from (for suggested commands). */
+  readonly kubeconfig: string;
+  /** Name of the project's local control plane this is, if it is one. */
+  readonly localCluster: string | undefined;
+  /** The API server's version (`v1.36.3`). */
+  readonly version: string;
+}
+
+/** Flags that name a cluster, as kubectl's. */
+export interface ClusterFlags {
+  readonly kubeconfig?: string | undefined;
+  readonly context?: string | undefined;
+}
+
+/**
+ * Which kubeconfig a command uses: `--kubeconfig`, else `$KUBECONFIG`, else `~/.kube/config` when
+ * it exists, else the running local control plane of `kubemark-cluster up`. Throws with the fix
+ * when none of them exists.
+ */
+export async function chooseKubeconfig(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  stateDir: string,
+): Promise<string> {
+  if (flag || env["KUBECONFIG"]) return kubeconfigPath(flag, env);
+  const home = kubeconfigPath(undefined, env);
+  if (existsSync(home)) return home;
+  const layout = clusterLayout(stateDir, DEFAULT_CLUSTER_NAME);
+  if (await readRecord(layout)) return layout.kubeconfig;
+  throw new KubemarkError("KUBECONFIG", `no kubeconfig: ${home} does not exist and no local cluster runs`, {
+    hint: "pass --kubeconfig PATH, set KUBECONFIG, or start a local control plane with 'kubemark-cluster up'",
+  });
+}
+
+/** Name of the local cluster whose API server is `server`, if any. */
+async function localClusterAt(server: string, stateDir: string): Promise<string | undefined> {
+  for (const name of await listClusterNames(stateDir)) {
+    const rec = await readRecord(clusterLayout(stateDir, validateClusterName(name)));
+    if (!rec) continue;
+    const port = rec.ports.apiserver;
+    if (server === `https://127.0.0.1:${port}` || server === `https://localhost:${port}`) return name;
+  }
+  return undefined;
+}
+
+/**
+ * Loads the kubeconfig, checks that the server answers (one quick attempt, so an unreachable
+ * cluster fails in seconds with the fix named) and returns the endpoint.
+ */
+export async function connect(
+  flags: ClusterFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  stateDir: string,
+  role: "hosting" | "target" = "hosting",
+): Promise<Endpoint> {
+  const kubeconfig = await chooseKubeconfig(flags.kubeconfig, env, stateDir);
+  const access = await loadClusterAccess({ kubeconfig, context: flags.context, env });
+  const client = new KubeClient(access, { userAgent: "kubemark-cluster", connections: 2 });
+  let version: string;
+  try {
+    const v = await client.request<{ gitVersion?: string }>({
+      method: "GET",
+      path: "/version",
+      retry: NO_RETRY,
+      timeoutMs: 10_000,
+    });
+    version = v.gitVersion ?? "unknown";
+  } catch (err) {
+    await client.close();
+    const what = role === "target" ? "the target cluster" : "the cluster";
+    if (err instanceof KubeApiError && err.status === 0) {
+      throw new KubemarkError("UNREACHABLE", `cannot reach ${what} at ${access.server} (${access.source})`, {
+        hint:
+          (await localClusterAt(access.server, stateDir)) !== undefined
+            ? "the local control plane is not answering: run 'kubemark-cluster up'"
+            : `check the server address and network, or pass another --${role === "target" ? "target-" : ""}kubeconfig`,
+        cause: err,
+      });
+    }
+    if (err instanceof KubeApiError && err.status === 401) {
+      throw new KubemarkError(
+        "UNAUTHORIZED",
+        `${what} at ${access.server} does not accept the credentials in ${access.source}`,
+        {
+          hint: "refresh the kubeconfig's credentials",
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+  return {
+    access,
+    client,
+    kubeconfig,
+    localCluster: await localClusterAt(access.server, stateDir),
+    version,
+  };
+}

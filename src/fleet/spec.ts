@@ -1,0 +1,106 @@
+import { BadInputError } from "../errors.ts";
+import { shardRange } from "../engine/flags.ts";
+
+/** Label every object and Node of a fleet carries; its value is the fleet's name. */
+export const FLEET_LABEL = "kubemark-cluster.io/fleet";
+/** Label of the Nodes hollow nodes register (kubemark's, which the seed's commands expect). */
+export const HOLLOW_LABEL = "hollow-node";
+/** Label upstream tooling and the seed's troubleshooting commands select hollow-node pods by. */
+export const WORKLOAD_LABEL = { name: "hollow-node" } as const;
+/** Field manager of every object the CLI applies. */
+export const FIELD_MANAGER = "kubemark-cluster";
+/** Name of the workload objects (StatefulSet, Service, ServiceAccount, ConfigMaps). */
+export const WORKLOAD_NAME = "hollow-node";
+
+/** Where a fleet's engine runs. */
+export type FleetMode = "local" | "in-cluster";
+/** What simulates the nodes. */
+export type FleetEngine = "hollow-node" | "kubemark";
+
+/** Stock public image the in-cluster engine runs on (the engine itself comes in a ConfigMap). */
+export const DEFAULT_NODE_IMAGE = "docker.io/library/node:24-slim";
+
+/**
+ * Nodes per engine process (local) or pod (in-cluster), from the benchmark (results/): one
+ * process holds 5,000 idle nodes at 75-110 KB and 0.05-0.13 mCPU each over a ~150 MB baseline.
+ * Local fleets use 1,000 per process so both cores of a small machine work; in a cluster 500 per
+ * pod (~200 MB, 0.1 CPU) spreads the load over the hosting nodes.
+ */
+export const DEFAULT_NODES_PER_SHARD: Record<FleetMode, number> = { local: 1000, "in-cluster": 500 };
+
+/** What a fleet is: stored in the hosting cluster (ConfigMap) and, for local fleets, on disk. */
+export interface FleetSpec {
+  /** Namespace in the hosting cluster (and in the target, for the ServiceAccount). */
+  readonly namespace: string;
+  /** Fleet name, the value of {@link FLEET_LABEL} on every Node it registers. */
+  readonly fleet: string;
+  readonly nodes: number;
+  readonly nodesPerShard: number;
+  /** Nodes are `<prefix>-<index>`. */
+  readonly namePrefix: string;
+  /** Simulated kubelet version; undefined = the target API server's. */
+  readonly kubeletVersion: string | undefined;
+  readonly mode: FleetMode;
+  readonly engine: FleetEngine;
+  /** Container image (in-cluster): a stock Node.js image for hollow-node, a kubemark image for kubemark. */
+  readonly image: string;
+  /** Hollow nodes register into another cluster than the one hosting them. */
+  readonly twoCluster: boolean;
+  /** API server the Nodes register into, as the CLI reached it. */
+  readonly targetServer: string;
+  readonly traffic: "kubelet" | "minimal";
+  readonly proxy: boolean;
+}
+
+/** Number of engine processes or pods a fleet needs. */
+export function shardCount(spec: Pick<FleetSpec, "nodes" | "nodesPerShard">): number {
+  return Math.ceil(spec.nodes / spec.nodesPerShard);
+}
+
+/** Nodes shard `i` runs. */
+export function shardNodes(spec: Pick<FleetSpec, "nodes" | "nodesPerShard">, i: number): number {
+  return shardRange(i, spec.nodesPerShard, spec.nodes).count;
+}
+
+/** Index of a fleet Node from its name, or undefined when the name is not `<prefix>-<n>`. */
+export function nodeIndex(name: string, prefix: string): number | undefined {
+  if (!name.startsWith(`${prefix}-`)) return undefined;
+  const rest = name.slice(prefix.length + 1);
+  return /^(0|[1-9]\d*)$/.test(rest) ? Number(rest) : undefined;
+}
+
+/** Validates a node count given as a command argument (`create 100`, `scale 20`). */
+export function parseNodeCount(value: string | undefined, verb: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new BadInputError(
+      `${verb} needs the number of nodes`,
+      `for example 'kubemark-cluster ${verb} 100'`,
+    );
+  }
+  if (!/^\d+$/.test(value.trim())) {
+    throw new BadInputError(
+      `${verb}: the number of nodes must be a whole number, got "${value}"`,
+      `for example 'kubemark-cluster ${verb} 100'`,
+    );
+  }
+  const n = Number(value);
+  const min = verb === "scale" ? 0 : 1;
+  if (n < min || n > 100_000) {
+    throw new BadInputError(
+      `${verb}: the number of nodes must be between ${min} and 100000, got ${n}`,
+      verb === "scale" && n === 0 ? undefined : "use 'kubemark-cluster cleanup' to remove every node",
+    );
+  }
+  return n;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Validates a namespace name (`-n`). */
+export function validateNamespace(ns: string): string {
+  if (!DNS_LABEL.test(ns) || ns.length > 63) {
+    throw new BadInputError(`-n/--namespace must be a DNS label (lower-case letters, digits, '-'), got "${ns}"`);
+  }
+  return ns;
+}
