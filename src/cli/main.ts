@@ -1,10 +1,11 @@
 import { Command, CommanderError } from "commander";
 import { realClock } from "../clock.ts";
-import { KubemarkError, describeError } from "../errors.ts";
+import { BadInputError, KubemarkError, describeError } from "../errors.ts";
 import { resolvePaths } from "../paths.ts";
 import type { CliContext } from "./context.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerDown } from "./commands/down.ts";
+import { registerFleet } from "./commands/fleet.ts";
 import { registerKubeconfig } from "./commands/kubeconfig.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerUp } from "./commands/up.ts";
@@ -35,7 +36,16 @@ Local control plane:
   kubemark-cluster down               stop it and remove its state
   kubemark-cluster kubeconfig         print its kubeconfig path
 
-Hollow nodes (the engine, one process for many nodes):
+Hollow nodes (a fleet: local engine processes, or a StatefulSet in the hosting cluster):
+  kubemark-cluster setup              namespace and least-privilege identity (create does it too)
+  kubemark-cluster create [N]         N hollow nodes (default 10), waits until Ready
+  kubemark-cluster verify             desired vs registered vs Ready, lease freshness, workload
+  kubemark-cluster scale N            up or down; removes Nodes no longer backed
+  kubemark-cluster list               workload, processes or pods, node counts (-o wide: nodes)
+  kubemark-cluster logs [NODE]        a hollow node's log
+  kubemark-cluster cleanup [--all]    remove the fleet's workload, Nodes, Leases and RBAC
+
+The engine alone:
   ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100
 
 Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
@@ -45,6 +55,7 @@ Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
   registerStatus(program, ctx);
   registerBuild(program, ctx);
   registerKubeconfig(program, ctx);
+  registerFleet(program, ctx);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }
@@ -76,6 +87,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
+    // `create -5` would read as an unknown option: name the real problem instead.
+    const negative = ["create", "scale"].includes(argv[0] ?? "")
+      ? argv.slice(1).find((a) => /^-\d/.test(a))
+      : undefined;
+    if (negative !== undefined) {
+      throw new BadInputError(
+        `${argv[0]}: the number of nodes must be a whole number of at least ${argv[0] === "scale" ? 0 : 1}, got ${negative}`,
+        `for example 'kubemark-cluster ${argv[0]} 100'`,
+      );
+    }
     await program.parseAsync([...argv], { from: "user" });
     return 0;
   } catch (err) {

@@ -71,9 +71,49 @@ export class ProgressView {
     else if (e.status !== "ok") this.line(`  waiting for ${e.component}: ${e.status}`);
   }
 
+  private countBar: cliProgress.SingleBar | undefined;
+  private countLineAt = 0;
+  private countLast = "";
+
+  /**
+   * Shows progress toward a count (nodes Ready): a bar on a terminal, otherwise a line when the
+   * figures change (at most every 5 s) so CI logs stay short.
+   */
+  count(label: string, value: number, total: number, detail: string): void {
+    if (this.quiet) return;
+    if (this.tty) {
+      if (!this.countBar) {
+        this.countBar = new cliProgress.SingleBar(
+          { format: `  ${label} [{bar}] {value}/{total} {detail}`, hideCursor: true, stream: process.stderr },
+          cliProgress.Presets.shades_classic,
+        );
+        this.countBar.start(total, value, { detail });
+      }
+      this.countBar.setTotal(total);
+      this.countBar.update(value, { detail });
+      return;
+    }
+    const text = `  ${label} ${value}/${total} ${detail}`;
+    const now = Date.now();
+    if (text !== this.countLast && (now - this.countLineAt >= 5_000 || value === total)) {
+      this.countLast = text;
+      this.countLineAt = now;
+      process.stderr.write(`${text}\n`);
+    }
+  }
+
+  /** Ends a count bar (after its last update). */
+  endCount(): void {
+    this.countBar?.stop();
+    this.countBar = undefined;
+    this.countLast = "";
+    this.countLineAt = 0;
+  }
+
   /** Ends any bar in progress. */
   stop(): void {
     this.bar?.stop();
     this.bar = undefined;
+    this.endCount();
   }
 }

@@ -36,10 +36,14 @@ export async function buildBundleSource(): Promise<Buffer> {
   try {
     esbuild = await import("esbuild");
   } catch (err) {
-    throw new KubemarkError("MISSING_TOOL", `cannot bundle the engine: esbuild is not installed (${describeError(err)})`, {
-      hint: "run 'npm ci' in the kubemark-cluster checkout, or 'npm run build' to ship a prebuilt bundle",
-      cause: err,
-    });
+    throw new KubemarkError(
+      "MISSING_TOOL",
+      `cannot bundle the engine: esbuild is not installed (${describeError(err)})`,
+      {
+        hint: "run 'npm ci' in the kubemark-cluster checkout, or 'npm run build' to ship a prebuilt bundle",
+        cause: err,
+      },
+    );
   }
   const result = await esbuild.build({
     entryPoints: [fileURLToPath(ENTRY)],

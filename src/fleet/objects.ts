@@ -74,7 +74,10 @@ export function hollowNodeClusterRole(fleet: string): KubeObject {
 }
 
 /** The objects that give the hollow nodes their identity in a cluster (namespace excluded). */
-export function identityObjects(spec: Pick<FleetSpec, "namespace" | "fleet">, withToken: boolean): KubeObject[] {
+export function identityObjects(
+  spec: Pick<FleetSpec, "namespace" | "fleet">,
+  withToken: boolean,
+): KubeObject[] {
   const { namespace, fleet } = spec;
   const labels = ownedLabels(fleet);
   const name = clusterRoleName(fleet);
@@ -202,7 +205,10 @@ export function targetSecret(spec: Pick<FleetSpec, "namespace" | "fleet">, c: Ta
 }
 
 /** Memory and CPU one pod of `nodes` idle hollow nodes needs, from the benchmark figures. */
-export function podResources(nodes: number): { requests: Record<string, string>; limits: Record<string, string> } {
+export function podResources(nodes: number): {
+  requests: Record<string, string>;
+  limits: Record<string, string>;
+} {
   // ~150 MB baseline and up to ~110 KB per node measured; headroom for pods and watch bursts.
   const memMi = Math.ceil((160 + nodes * 0.125) / 32) * 32;
   const cpuM = Math.max(50, Math.ceil(nodes * 0.2));
@@ -251,7 +257,13 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     { name: "engine", configMap: { name: ENGINE_CONFIGMAP } },
     { name: "run", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
     spec.twoCluster
-      ? { name: "target", secret: { secretName: TARGET_SECRET, items: ["token", "ca.crt", "server"].map((k) => ({ key: k, path: k })) } }
+      ? {
+          name: "target",
+          secret: {
+            secretName: TARGET_SECRET,
+            items: ["token", "ca.crt", "server"].map((k) => ({ key: k, path: k })),
+          },
+        }
       : {
           name: "sa",
           projected: {
@@ -341,7 +353,11 @@ export function headlessService(spec: FleetSpec): KubeObject {
   return {
     apiVersion: "v1",
     kind: "Service",
-    metadata: { name: WORKLOAD_NAME, namespace: spec.namespace, labels: { ...WORKLOAD_LABEL, ...ownedLabels(spec.fleet) } },
+    metadata: {
+      name: WORKLOAD_NAME,
+      namespace: spec.namespace,
+      labels: { ...WORKLOAD_LABEL, ...ownedLabels(spec.fleet) },
+    },
     spec: { clusterIP: "None", selector: { ...WORKLOAD_LABEL, [FLEET_LABEL]: spec.fleet } },
   };
 }
@@ -365,7 +381,9 @@ export function engineConfigMap(spec: FleetSpec, bundle: { gz: Buffer; loader: s
  */
 export function kubemarkStatefulSet(spec: FleetSpec): KubeObject {
   const labels = { ...WORKLOAD_LABEL, ...ownedLabels(spec.fleet) };
-  const kubeconfig = spec.twoCluster ? "/kubeconfig/kubelet.kubeconfig" : "/hollow/kubeconfig/kubelet.kubeconfig";
+  const kubeconfig = spec.twoCluster
+    ? "/kubeconfig/kubelet.kubeconfig"
+    : "/hollow/kubeconfig/kubelet.kubeconfig";
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -423,7 +441,12 @@ export function kubemarkKubeconfigMap(spec: FleetSpec): KubeObject {
   const kubeconfig = JSON.stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name: "in-cluster", cluster: { server: "https://kubernetes.default.svc", "certificate-authority": `${sa}/ca.crt` } }],
+    clusters: [
+      {
+        name: "in-cluster",
+        cluster: { server: "https://kubernetes.default.svc", "certificate-authority": `${sa}/ca.crt` },
+      },
+    ],
     users: [{ name: "hollow-node", user: { tokenFile: `${sa}/token` } }],
     contexts: [{ name: "in-cluster", context: { cluster: "in-cluster", user: "hollow-node" } }],
     "current-context": "in-cluster",
@@ -437,7 +460,10 @@ export function kubemarkKubeconfigMap(spec: FleetSpec): KubeObject {
 }
 
 /** Every object an in-cluster fleet's workload consists of, in apply order. */
-export function workloadObjects(spec: FleetSpec, bundle?: { gz: Buffer; loader: string; sha256: string }): KubeObject[] {
+export function workloadObjects(
+  spec: FleetSpec,
+  bundle?: { gz: Buffer; loader: string; sha256: string },
+): KubeObject[] {
   const objects: KubeObject[] = [fleetConfigMap(spec), headlessService(spec)];
   if (spec.engine === "kubemark") {
     if (!spec.twoCluster) objects.push(kubemarkKubeconfigMap(spec));

@@ -100,7 +100,9 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** Validates a namespace name (`-n`). */
 export function validateNamespace(ns: string): string {
   if (!DNS_LABEL.test(ns) || ns.length > 63) {
-    throw new BadInputError(`-n/--namespace must be a DNS label (lower-case letters, digits, '-'), got "${ns}"`);
+    throw new BadInputError(
+      `-n/--namespace must be a DNS label (lower-case letters, digits, '-'), got "${ns}"`,
+    );
   }
   return ns;
 }

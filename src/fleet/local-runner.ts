@@ -1,0 +1,202 @@
+import { createHash } from "node:crypto";
+import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Clock } from "../clock.ts";
+import { KubemarkError, describeError } from "../errors.ts";
+import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
+import type { TargetCredentials } from "./objects.ts";
+import { shardCount, shardNodes, type FleetSpec } from "./spec.ts";
+
+/** One running engine process of a local fleet. */
+export interface LocalShard extends DaemonRecord {
+  readonly shard: number;
+  /** Nodes it was started with. */
+  readonly nodes: number;
+  /** Nodes per shard and fleet total it was started with (a change restarts it). */
+  readonly nodesPerShard: number;
+  readonly argsHash: string;
+}
+
+/** What `fleet.json` in a local fleet's directory records. */
+export interface LocalFleetRecord {
+  readonly hostingServer: string;
+  readonly spec: FleetSpec;
+  readonly shards: LocalShard[];
+}
+
+/** Files of one local fleet: `<stateDir>/fleets/<namespace>-<hash of the hosting server>/`. */
+export interface LocalFleetLayout {
+  readonly dir: string;
+  readonly record: string;
+  readonly credentials: string;
+  readonly nodeLogs: string;
+  shardLog(i: number): string;
+}
+
+/** Where the local fleet of `namespace` in the cluster at `hostingServer` keeps its files. */
+export function localFleetLayout(
+  stateDir: string,
+  hostingServer: string,
+  namespace: string,
+): LocalFleetLayout {
+  const id = createHash("sha256").update(hostingServer).digest("hex").slice(0, 10);
+  const dir = join(stateDir, "fleets", `${namespace}-${id}`);
+  return {
+    dir,
+    record: join(dir, "fleet.json"),
+    credentials: join(dir, "credentials"),
+    nodeLogs: join(dir, "logs"),
+    shardLog: (i) => join(dir, `shard-${i}.log`),
+  };
+}
+
+/** Reads a local fleet's record, or undefined when there is none. */
+export async function readLocalFleet(layout: LocalFleetLayout): Promise<LocalFleetRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(layout.record, "utf8")) as LocalFleetRecord;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new KubemarkError("STATE_DIR", `cannot read ${layout.record}: ${describeError(err)}`, {
+      hint: `stop its processes by hand and remove ${layout.dir} if it is damaged`,
+      cause: err,
+    });
+  }
+}
+
+async function writeLocalFleet(layout: LocalFleetLayout, rec: LocalFleetRecord): Promise<void> {
+  const tmp = `${layout.record}.tmp`;
+  await writeFile(tmp, JSON.stringify(rec, null, 2) + "\n");
+  await rename(tmp, layout.record);
+}
+
+/** Writes the hollow nodes' credentials (token, CA, server) readable by this user only. */
+export async function writeCredentials(layout: LocalFleetLayout, c: TargetCredentials): Promise<void> {
+  await mkdir(layout.credentials, { recursive: true, mode: 0o700 });
+  await chmod(layout.credentials, 0o700);
+  for (const [name, text] of [
+    ["token", c.token],
+    ["ca.crt", c.caCrt],
+    ["server", c.server],
+  ] as const) {
+    const file = join(layout.credentials, name);
+    await writeFile(`${file}.tmp`, text, { mode: 0o600 });
+    await rename(`${file}.tmp`, file);
+  }
+}
+
+/** The engine's entry point next to this module (source in a checkout, compiled in the package). */
+function engineEntry(): string {
+  const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
+  return fileURLToPath(new URL(`../engine/main.${ext}`, import.meta.url));
+}
+
+/**
+ * hollow-node arguments of shard `i`: an in-cluster pod's, with its slice of the fleet spelled
+ * out, so scaling restarts only the shards whose slice changes.
+ */
+export function shardArgs(spec: FleetSpec, layout: LocalFleetLayout, i: number): string[] {
+  return [
+    `--credentials-dir=${layout.credentials}`,
+    `--first-index=${i * spec.nodesPerShard}`,
+    `--nodes=${shardNodes(spec, i)}`,
+    `--name-prefix=${spec.namePrefix}`,
+    `--fleet=${spec.fleet}`,
+    `--traffic=${spec.traffic}`,
+    ...(spec.proxy ? [] : ["--no-proxy"]),
+    ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
+    `--log-dir=${layout.nodeLogs}`,
+    "--stats-interval=60",
+  ];
+}
+
+function hashArgs(args: readonly string[]): string {
+  return createHash("sha256").update(args.join("\n")).digest("hex").slice(0, 16);
+}
+
+/** What reconciling a local fleet did. */
+export interface LocalChange {
+  readonly started: number[];
+  readonly restarted: number[];
+  readonly stopped: number[];
+}
+
+/**
+ * Makes the running processes match `spec`: starts missing shards, restarts those whose flags
+ * changed (a shard that grows or shrinks, a new kubelet version), stops those past the end, and
+ * waits until stopped ones have exited (so their Nodes can be removed without being re-registered).
+ */
+export async function reconcileLocal(
+  layout: LocalFleetLayout,
+  hostingServer: string,
+  spec: FleetSpec,
+  clock: Clock,
+): Promise<LocalChange> {
+  await mkdir(layout.dir, { recursive: true });
+  await mkdir(layout.nodeLogs, { recursive: true });
+  const prev = await readLocalFleet(layout);
+  const running = new Map<number, LocalShard>();
+  for (const s of prev?.shards ?? []) if (isDaemonAlive(s)) running.set(s.shard, s);
+  const want = shardCount(spec);
+  const change: LocalChange = { started: [], restarted: [], stopped: [] };
+  const next: LocalShard[] = [];
+  const save = (): Promise<void> =>
+    writeLocalFleet(layout, {
+      hostingServer,
+      spec,
+      shards: [...next, ...running.values()].sort((a, b) => a.shard - b.shard),
+    });
+  for (const [i, s] of running) {
+    if (i >= want) {
+      await stopDaemon(s, clock);
+      running.delete(i);
+      change.stopped.push(i);
+    }
+  }
+  await save();
+  for (let i = 0; i < want; i++) {
+    const args = shardArgs(spec, layout, i);
+    const argsHash = hashArgs(args);
+    const cur = running.get(i);
+    if (cur && cur.argsHash === argsHash) {
+      running.delete(i);
+      next.push(cur);
+      continue;
+    }
+    if (cur) {
+      await stopDaemon(cur, clock);
+      running.delete(i);
+      change.restarted.push(i);
+    } else {
+      change.started.push(i);
+    }
+    const rec = await startDaemon({
+      file: process.execPath,
+      args: ["--max-semi-space-size=4", engineEntry(), ...args],
+      logFile: layout.shardLog(i),
+    });
+    next.push({ ...rec, shard: i, nodes: shardNodes(spec, i), nodesPerShard: spec.nodesPerShard, argsHash });
+    await save();
+  }
+  return change;
+}
+
+/** Shards of a local fleet that are not running (crashed or killed). */
+export function deadShards(rec: LocalFleetRecord): LocalShard[] {
+  return rec.shards.filter((s) => !isDaemonAlive(s));
+}
+
+/** Stops every process of a local fleet and removes its directory. Returns how many were running. */
+export async function removeLocal(layout: LocalFleetLayout, clock: Clock): Promise<number> {
+  const rec = await readLocalFleet(layout);
+  let stopped = 0;
+  for (const s of rec?.shards ?? []) if (await stopDaemon(s, clock)) stopped++;
+  await rm(layout.dir, { recursive: true, force: true });
+  return stopped;
+}
+
+/** The last lines of a shard's log (for error messages). */
+export async function logTail(file: string, lines = 5): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
