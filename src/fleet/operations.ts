@@ -121,10 +121,22 @@ export async function openSession(deps: FleetDeps, scope: FleetScope): Promise<S
 
 /** The fleet recorded in the hosting cluster, or undefined when there is none. */
 export async function readFleet(s: Session): Promise<FleetSpec | undefined> {
-  const cm = await getObject<{ data?: Record<string, string> }>(
-    s.hosting.client,
-    objectPath("ConfigMap", FLEET_CONFIGMAP, s.namespace),
-  );
+  let cm: { data?: Record<string, string> } | undefined;
+  try {
+    cm = await getObject(s.hosting.client, objectPath("ConfigMap", FLEET_CONFIGMAP, s.namespace));
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 403) {
+      throw new KubemarkError(
+        "FORBIDDEN",
+        `your identity may not read configmaps in namespace ${s.namespace} of ${s.hosting.access.server} (where the fleet is recorded)`,
+        {
+          hint: "use a kubeconfig with cluster-admin rights (or one granted the fleet's permissions)",
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
   const text = cm?.data?.["spec.json"];
   if (!text) return undefined;
   try {
