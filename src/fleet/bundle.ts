@@ -55,6 +55,8 @@ export async function buildBundleSource(): Promise<Buffer> {
     write: false,
     legalComments: "none",
     external: ["@kubernetes/client-node"],
+    // main.ts starts itself when run directly; in the bundle, bundle-entry.ts starts it once.
+    define: { "import.meta.main": "false" },
     banner: { js: "import{createRequire as __kcr}from'node:module';const require=__kcr(import.meta.url);" },
     logLevel: "silent",
   });

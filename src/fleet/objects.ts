@@ -1,6 +1,7 @@
 import {
   DEFAULT_NODE_IMAGE,
   FLEET_LABEL,
+  PREBUILT_ENGINE_PATH,
   HOLLOW_LABEL,
   WORKLOAD_LABEL,
   WORKLOAD_NAME,
@@ -253,9 +254,14 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
     "--stats-interval=60",
   ];
+  const fromConfigMap = !spec.prebuiltEngine;
   const volumes: unknown[] = [
-    { name: "engine", configMap: { name: ENGINE_CONFIGMAP } },
-    { name: "run", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
+    ...(fromConfigMap
+      ? [
+          { name: "engine", configMap: { name: ENGINE_CONFIGMAP } },
+          { name: "run", emptyDir: { medium: "Memory", sizeLimit: "32Mi" } },
+        ]
+      : []),
     spec.twoCluster
       ? {
           name: "target",
@@ -275,8 +281,12 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
         },
   ];
   const mounts = [
-    { name: "engine", mountPath: `${WORKDIR}/engine`, readOnly: true },
-    { name: "run", mountPath: `${WORKDIR}/run` },
+    ...(fromConfigMap
+      ? [
+          { name: "engine", mountPath: `${WORKDIR}/engine`, readOnly: true },
+          { name: "run", mountPath: `${WORKDIR}/run` },
+        ]
+      : []),
     spec.twoCluster
       ? { name: "target", mountPath: `${WORKDIR}/target`, readOnly: true }
       : { name: "sa", mountPath: `${WORKDIR}/sa`, readOnly: true },
@@ -309,7 +319,11 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
               name: "hollow-node",
               image: spec.image || DEFAULT_NODE_IMAGE,
               workingDir: WORKDIR,
-              command: ["node", "--max-semi-space-size=4", "engine/start.mjs"],
+              command: [
+                "node",
+                "--max-semi-space-size=4",
+                fromConfigMap ? "engine/start.mjs" : PREBUILT_ENGINE_PATH,
+              ],
               args,
               env: [
                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
@@ -468,6 +482,10 @@ export function workloadObjects(
   if (spec.engine === "kubemark") {
     if (!spec.twoCluster) objects.push(kubemarkKubeconfigMap(spec));
     objects.push(kubemarkStatefulSet(spec));
+    return objects;
+  }
+  if (spec.prebuiltEngine) {
+    objects.push(statefulSet(spec, { engineHash: "in-image" }));
     return objects;
   }
   if (!bundle) throw new Error("the hollow-node workload needs the engine bundle");

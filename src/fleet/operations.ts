@@ -300,7 +300,10 @@ export interface CreateOptions {
   readonly nodesPerShard?: number | undefined;
   readonly kubeletVersion?: string | undefined;
   readonly engine?: FleetEngine | undefined;
+  /** An image that carries the engine (the Dockerfile's), or upstream kubemark's. */
   readonly image?: string | undefined;
+  /** A stock Node.js 24 image (a mirror of the default) to run the ConfigMap-shipped engine on. */
+  readonly nodeImage?: string | undefined;
   readonly namePrefix?: string | undefined;
   readonly traffic?: "kubelet" | "minimal" | undefined;
   readonly proxy?: boolean | undefined;
@@ -377,7 +380,11 @@ function desiredSpec(s: Session, opts: CreateOptions, existing: FleetSpec | unde
       opts.kubeletVersion ?? existing?.kubeletVersion ?? (engine === "kubemark" ? targetMinor : undefined),
     mode,
     engine,
-    image: opts.image ?? existing?.image ?? (engine === "hollow-node" ? DEFAULT_NODE_IMAGE : ""),
+    image:
+      opts.image ?? opts.nodeImage ?? existing?.image ?? (engine === "hollow-node" ? DEFAULT_NODE_IMAGE : ""),
+    prebuiltEngine:
+      engine === "hollow-node" &&
+      (opts.image !== undefined || (opts.nodeImage === undefined && existing?.prebuiltEngine === true)),
     twoCluster: s.twoCluster,
     targetServer: s.target.access.server,
     traffic: opts.traffic ?? existing?.traffic ?? "kubelet",
@@ -588,7 +595,7 @@ async function applyInCluster(
   prev: FleetSpec | undefined,
   dryRun: boolean,
 ): Promise<KubeObject[]> {
-  const bundle = spec.engine === "hollow-node" ? await engineBundle() : undefined;
+  const bundle = spec.engine === "hollow-node" && !spec.prebuiltEngine ? await engineBundle() : undefined;
   const objects = workloadObjects(spec, bundle);
   for (const obj of objects) {
     try {
@@ -627,7 +634,7 @@ async function plannedObjects(
   for (const obj of identity) (s.twoCluster ? target : hosting)(obj);
   if (s.twoCluster) hosting(identityObjects(spec, false)[0]!);
   if (spec.mode === "in-cluster") {
-    const bundle = spec.engine === "hollow-node" ? await engineBundle() : undefined;
+    const bundle = spec.engine === "hollow-node" && !spec.prebuiltEngine ? await engineBundle() : undefined;
     for (const obj of workloadObjects(spec, bundle)) hosting(obj);
   } else hosting(fleetConfigMap(spec));
   return out;

@@ -19,6 +19,8 @@ export type FleetEngine = "hollow-node" | "kubemark";
 
 /** Stock public image the in-cluster engine runs on (the engine itself comes in a ConfigMap). */
 export const DEFAULT_NODE_IMAGE = "docker.io/library/node:24-slim";
+/** Where the Dockerfile's image keeps the bundled engine. */
+export const PREBUILT_ENGINE_PATH = "/opt/hollow-node/hollow-node.mjs";
 
 /**
  * Nodes per engine process (local) or pod (in-cluster), from the benchmark (results/): one
@@ -44,6 +46,8 @@ export interface FleetSpec {
   readonly engine: FleetEngine;
   /** Container image (in-cluster): a stock Node.js image for hollow-node, a kubemark image for kubemark. */
   readonly image: string;
+  /** The image carries the engine (built from the Dockerfile) instead of taking it from a ConfigMap. */
+  readonly prebuiltEngine: boolean;
   /** Hollow nodes register into another cluster than the one hosting them. */
   readonly twoCluster: boolean;
   /** API server the Nodes register into, as the CLI reached it. */

@@ -104,6 +104,7 @@ interface CreateFlags extends ScopeFlags {
   kubeletVersion?: string;
   engine?: string;
   image?: string;
+  nodeImage?: string;
   traffic?: string;
   proxy?: boolean;
   timeout: string;
@@ -149,6 +150,7 @@ async function runCreate(
       engine: f.engine as FleetEngine | undefined,
       ...opts,
       image: f.image,
+      nodeImage: f.nodeImage,
       traffic: f.traffic as "kubelet" | "minimal" | undefined,
       proxy: f.proxy === false ? false : undefined,
       wait: f.wait,
