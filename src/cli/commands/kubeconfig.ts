@@ -17,7 +17,7 @@ export function registerKubeconfig(program: Command, ctx: () => CliContext): voi
     .option("--name <name>", "cluster name", DEFAULT_CLUSTER_NAME)
     .addHelpText(
       "after",
-      "\nExamples:\n  export KUBECONFIG=$(kubemark-cluster kubeconfig)\n  ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100",
+      "\nExamples:\n  export KUBECONFIG=$(kubemark-cluster kubeconfig)\n  kubemark-cluster create 100 --kubeconfig $(kubemark-cluster kubeconfig)\n  ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100",
     )
     .action(async (flags: { name: string }) => {
       const c = ctx();

@@ -31,7 +31,7 @@ export function describeCluster(c: ClusterInfo): string {
     "",
     `  export KUBECONFIG=${c.kubeconfig}`,
     "",
-    `next: ./hollow-node --kubeconfig $(./kubemark-cluster kubeconfig${nameFlag(c.name)}) --nodes 100   (hollow nodes into it)`,
+    `next: ./kubemark-cluster create 100 --kubeconfig $(./kubemark-cluster kubeconfig${nameFlag(c.name)})   (100 hollow nodes into it)`,
   );
   return lines.join("\n") + "\n";
 }
