@@ -1,0 +1,771 @@
+/**
+ * Side-by-side benchmark: this project's hollow-node engine, upstream kubemark and KWOK on one
+ * local control plane, in one run (issue: benchmarks). For each system and node count it measures
+ * cost (RSS and CPU per node, time until all Ready, missed leases, the API server's and etcd's
+ * CPU), a pod phase (bound-to-Running latency, throughput, distinct pod IPs, a Job with an init
+ * container), and fidelity (per-node request rates by user agent, verb and resource, from the API
+ * server's audit log), then writes JSON, a Markdown report and PNG plots.
+ *
+ *   node bench/compare.ts            # full suite, under an hour on 2 cores
+ *   node bench/compare.ts --quick    # about ten minutes
+ *   node bench/compare.ts --systems hollow-node,kwok --nodes 10,1000 --out results/compare-x
+ *
+ * It starts its own control plane (audit log on, load-test limits) in a temporary state directory,
+ * builds or reuses kubemark and KWOK at the control plane's version (`kubemark-cluster build
+ * --with kubemark,kwok`), runs each system alone, and stops everything at the end.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createReadStream, openSync, closeSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { realClock } from "../src/clock.ts";
+import { KubeClient } from "../src/client/kube-client.ts";
+import { loadClusterAccess } from "../src/client/kubeconfig.ts";
+import { resolveBinaries } from "../src/controlplane/binaries.ts";
+import { clusterLayout, readRecord } from "../src/controlplane/cluster-state.ts";
+import { parseKubeVersion } from "../src/controlplane/kube-version.ts";
+import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
+import { resolvePaths } from "../src/paths.ts";
+import { ROOT } from "../test/harness.ts";
+import { renderPlots } from "./plot.ts";
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    systems: { type: "string", default: "hollow-node,kubemark,kwok" },
+    nodes: { type: "string" },
+    "kubemark-max": { type: "string" },
+    "pod-nodes": { type: "string" },
+    pods: { type: "string" },
+    "pod-rate": { type: "string" },
+    "fidelity-minutes": { type: "string" },
+    settle: { type: "string" },
+    window: { type: "string" },
+    out: { type: "string" },
+    "kube-version": { type: "string", default: "v1.36.3" },
+  },
+});
+
+const quick = values.quick;
+const SYSTEMS = values.systems.split(",").map((s) => s.trim()) as SystemName[];
+const SIZES = (values.nodes ?? (quick ? "10,100" : "10,100,1000,5000")).split(",").map(Number);
+const KUBEMARK_MAX = Number(values["kubemark-max"] ?? (quick ? 100 : 100));
+const POD_NODES = Number(values["pod-nodes"] ?? (quick ? 10 : 100));
+const PODS = Number(values.pods ?? (quick ? 100 : 1000));
+const POD_RATE = Number(values["pod-rate"] ?? (quick ? 20 : 50));
+const FIDELITY_MS = Number(values["fidelity-minutes"] ?? (quick ? 1.5 : 10)) * 60_000;
+const SETTLE_MS = Number(values.settle ?? (quick ? 10 : 30)) * 1000;
+const WINDOW_MS = Number(values.window ?? (quick ? 20 : 60)) * 1000;
+const OUT = join(ROOT, values.out ?? (quick ? "results/compare-quick" : "results/compare"));
+const CLK_TCK = 100;
+const LEASE_SECONDS = 40;
+
+type SystemName = "hollow-node" | "kubemark" | "kwok";
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const log = (s: string): void =>
+  void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
+
+/** RSS (bytes) and CPU seconds of a set of processes, from /proc (gone processes count zero). */
+async function procStats(pids: readonly number[]): Promise<{ rss: number; cpu: number }> {
+  let rss = 0;
+  let cpu = 0;
+  for (const pid of pids) {
+    try {
+      const status = await readFile(`/proc/${pid}/status`, "utf8");
+      rss += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      cpu += (Number(f[11]) + Number(f[12])) / CLK_TCK;
+    } catch {
+      // exited
+    }
+  }
+  return { rss, cpu };
+}
+
+/** A system under test, started with N nodes. */
+interface Running {
+  pids(): number[];
+  /** Text of the system's logs so far (for failures). */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+interface Ctx {
+  kubeconfig: string;
+  client: KubeClient;
+  bins: { kubemark: string; kwok: string; stages: string };
+  workDir: string;
+}
+
+function spawnLogged(file: string, args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, "a");
+  const child = spawn(file, args, { stdio: ["ignore", fd, fd] });
+  closeSync(fd);
+  return child;
+}
+
+async function stopChildren(children: ChildProcess[]): Promise<void> {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  const deadline = Date.now() + 20_000;
+  while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline)
+    await sleep(200);
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+}
+
+const LABEL = "bench-system";
+
+async function startSystem(ctx: Ctx, system: SystemName, n: number, prefix: string): Promise<Running> {
+  const logFile = join(ctx.workDir, `${prefix}.log`);
+  if (system === "hollow-node") {
+    const child = spawnLogged(
+      join(ROOT, "hollow-node"),
+      [
+        `--kubeconfig=${ctx.kubeconfig}`,
+        `--nodes=${n}`,
+        `--name-prefix=${prefix}`,
+        `--fleet=${prefix}`,
+        `--node-labels=hollow-node=true,${LABEL}=${system}`,
+        "--stats-interval=0",
+        "--max-in-flight=400",
+      ],
+      logFile,
+    );
+    return {
+      pids: () => (child.pid ? [child.pid] : []),
+      logs: () => logFile,
+      stop: () => stopChildren([child]),
+    };
+  }
+  if (system === "kubemark") {
+    const children: ChildProcess[] = [];
+    for (let i = 0; i < n; i++) {
+      children.push(
+        spawnLogged(
+          ctx.bins.kubemark,
+          [
+            "--morph=kubelet",
+            `--name=${prefix}-${i}`,
+            `--kubeconfig=${ctx.kubeconfig}`,
+            "--use-host-image-service=false",
+            `--node-labels=hollow-node=true,${LABEL}=${system}`,
+            `--kubelet-port=${21000 + i}`,
+            "--kubelet-read-only-port=0",
+            "--v=0",
+          ],
+          join(ctx.workDir, `${prefix}-${i}.log`),
+        ),
+      );
+      // Starting hundreds of Go processes at once starves the two cores; pace them.
+      if (i % 10 === 9) await sleep(500);
+    }
+    return {
+      pids: () => children.map((c) => c.pid ?? 0).filter((p) => p > 0),
+      logs: () => join(ctx.workDir, `${prefix}-0.log`),
+      stop: () => stopChildren(children),
+    };
+  }
+  // KWOK manages Nodes that exist: create them (as a user of KWOK does), then start it.
+  const child = spawnLogged(
+    ctx.bins.kwok,
+    [
+      `--kubeconfig=${ctx.kubeconfig}`,
+      `--config=${ctx.bins.stages}`,
+      `--manage-nodes-with-label-selector=${LABEL}=kwok`,
+      `--node-lease-duration-seconds=${LEASE_SECONDS}`,
+      "--server-address=127.0.0.1:10247",
+    ],
+    logFile,
+  );
+  const names = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  await forEachLimit(names, 32, async (name) => {
+    await ctx.client.request({
+      method: "POST",
+      path: "/api/v1/nodes",
+      body: {
+        apiVersion: "v1",
+        kind: "Node",
+        metadata: {
+          name,
+          labels: { "hollow-node": "true", [LABEL]: "kwok", type: "kwok", "kubernetes.io/hostname": name },
+          annotations: { "node.alpha.kubernetes.io/ttl": "0", "kwok.x-k8s.io/node": "fake" },
+        },
+        status: {
+          capacity: { cpu: "1", memory: "4026531840", pods: "110" },
+          allocatable: { cpu: "1", memory: "4026531840", pods: "110" },
+        },
+      },
+    });
+  });
+  return {
+    pids: () => (child.pid ? [child.pid] : []),
+    logs: () => logFile,
+    stop: () => stopChildren([child]),
+  };
+}
+
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (x: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+
+interface NodeItem {
+  metadata: { name: string };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+async function readyNodes(client: KubeClient, system: SystemName): Promise<number> {
+  const list = await client.get<{ items: NodeItem[] }>("/api/v1/nodes", {
+    labelSelector: `${LABEL}=${system}`,
+  });
+  return list.items.filter((n) =>
+    n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+  ).length;
+}
+
+/** Leases of the system's nodes older than their duration (missed heartbeats), by name. */
+async function staleLeases(client: KubeClient, prefix: string): Promise<string[]> {
+  const list = await client.get<{
+    items: Array<{ metadata: { name: string }; spec?: { renewTime?: string } }>;
+  }>("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases");
+  const now = Date.now();
+  return list.items
+    .filter((l) => l.metadata.name.startsWith(`${prefix}-`))
+    .filter((l) => now - Date.parse(l.spec?.renewTime ?? "1970-01-01T00:00:00Z") > LEASE_SECONDS * 1000)
+    .map((l) => l.metadata.name);
+}
+
+/** Deletes the system's Nodes and their Leases, and waits until they are gone. */
+async function removeNodes(client: KubeClient, system: SystemName, prefix: string): Promise<void> {
+  const list = await client.get<{ items: NodeItem[] }>("/api/v1/nodes", {
+    labelSelector: `${LABEL}=${system}`,
+  });
+  await forEachLimit(list.items, 32, async (n) => {
+    await client
+      .request({ method: "DELETE", path: `/api/v1/nodes/${n.metadata.name}` })
+      .catch(() => undefined);
+    await client
+      .request({
+        method: "DELETE",
+        path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n.metadata.name}`,
+      })
+      .catch(() => undefined);
+  });
+  void prefix;
+}
+
+/** One cost measurement. */
+interface CostRow {
+  system: SystemName;
+  nodes: number;
+  readySeconds: number | null;
+  rssMB: number;
+  rssPerNodeKB: number;
+  cpuSecondsPerNodeMinute: number;
+  mCpuPerNode: number;
+  missedLeases: number;
+  apiserverCpuCores: number;
+  etcdCpuCores: number;
+  apiserverRssMB: number;
+  note?: string;
+}
+
+/** One pod-phase measurement. */
+interface PodRow {
+  system: SystemName;
+  nodes: number;
+  pods: number;
+  running: number;
+  latencyP50Seconds: number | null;
+  latencyP99Seconds: number | null;
+  throughputPerSecond: number | null;
+  distinctPodIPs: number;
+  jobWithInitCompleted: boolean;
+}
+
+/** Per-node request rate of one (user agent, verb, resource) row. */
+interface FidelityRow {
+  system: SystemName;
+  userAgent: string;
+  verb: string;
+  resource: string;
+  perNodePerMinute: number;
+}
+
+function percentile(xs: number[], p: number): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? null;
+}
+
+/** Creates `pods` pods at `rate` per second on the system's nodes and times bound -> Running. */
+async function podPhase(
+  ctx: Ctx,
+  system: SystemName,
+  nodes: number,
+  pods: number,
+  rate: number,
+): Promise<PodRow> {
+  const ns = `bench-pods-${system}`;
+  const client = ctx.client;
+  await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: ns } } });
+  await waitFor(`default ServiceAccount in ${ns}`, 30_000, async () => {
+    return client.get(`/api/v1/namespaces/${ns}/serviceaccounts/default`).then(
+      () => true,
+      () => false,
+    );
+  });
+  const bound = new Map<string, number>();
+  const running = new Map<string, number>();
+  const ips = new Map<string, string>();
+  const abort = new AbortController();
+  const watching = (async () => {
+    try {
+      for await (const ev of client.watch<{
+        metadata: { name: string };
+        spec?: { nodeName?: string };
+        status?: { phase?: string; podIP?: string };
+      }>(`/api/v1/namespaces/${ns}/pods`, {}, abort.signal)) {
+        const p = ev.object;
+        const now = performance.now();
+        if (p.spec?.nodeName && !bound.has(p.metadata.name)) bound.set(p.metadata.name, now);
+        if (p.status?.phase === "Running" && !running.has(p.metadata.name)) {
+          running.set(p.metadata.name, now);
+          if (p.status.podIP) ips.set(p.metadata.name, p.status.podIP);
+        }
+      }
+    } catch {
+      // aborted
+    }
+  })();
+  await sleep(500);
+  const t0 = performance.now();
+  for (let i = 0; i < pods; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    void client
+      .request({
+        method: "POST",
+        path: `/api/v1/namespaces/${ns}/pods`,
+        body: {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: `p-${i}`, labels: { app: "bench" } },
+          spec: {
+            nodeSelector: { [LABEL]: system },
+            tolerations: [{ operator: "Exists" }],
+            containers: [{ name: "c", image: "registry.k8s.io/pause:3.10", imagePullPolicy: "IfNotPresent" }],
+          },
+        },
+      })
+      .catch((err: unknown) => log(`  create p-${i}: ${String(err)}`));
+  }
+  const deadline = Date.now() + Math.max(120_000, (pods / rate) * 1000 * 3);
+  while (running.size < pods && Date.now() < deadline) await sleep(500);
+  const t1 = Math.max(...running.values(), t0);
+  const latencies = [...running.entries()]
+    .filter(([name]) => bound.has(name))
+    .map(([name, at]) => (at - bound.get(name)!) / 1000);
+  // A Job whose pod has an init container.
+  await client.request({
+    method: "POST",
+    path: `/apis/batch/v1/namespaces/${ns}/jobs`,
+    body: {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name: "init-job" },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: "Never",
+            nodeSelector: { [LABEL]: system },
+            tolerations: [{ operator: "Exists" }],
+            initContainers: [
+              { name: "init", image: "registry.k8s.io/pause:3.10", imagePullPolicy: "IfNotPresent" },
+            ],
+            containers: [
+              { name: "main", image: "registry.k8s.io/pause:3.10", imagePullPolicy: "IfNotPresent" },
+            ],
+          },
+        },
+      },
+    },
+  });
+  const jobDone = await waitFor("the Job", quick ? 60_000 : 120_000, async () => {
+    const j = await client.get<{ status?: { succeeded?: number } }>(
+      `/apis/batch/v1/namespaces/${ns}/jobs/init-job`,
+    );
+    return (j.status?.succeeded ?? 0) > 0;
+  }).then(
+    () => true,
+    () => false,
+  );
+  abort.abort();
+  await watching;
+  await client
+    .request({ method: "DELETE", path: `/api/v1/namespaces/${ns}`, query: { gracePeriodSeconds: 0 } })
+    .catch(() => undefined);
+  await waitFor(`namespace ${ns} gone`, 120_000, async () =>
+    client.get(`/api/v1/namespaces/${ns}`).then(
+      () => false,
+      () => true,
+    ),
+  ).catch(() => log(`  namespace ${ns} still terminating; going on`));
+  return {
+    system,
+    nodes,
+    pods,
+    running: running.size,
+    latencyP50Seconds: percentile(latencies, 0.5),
+    latencyP99Seconds: percentile(latencies, 0.99),
+    throughputPerSecond: running.size > 0 ? running.size / ((t1 - t0) / 1000) : null,
+    distinctPodIPs: new Set(ips.values()).size,
+    jobWithInitCompleted: jobDone,
+  };
+}
+
+async function waitFor(what: string, ms: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1000);
+  }
+}
+
+/** Counts audit events in [from, to] by (user agent, verb, resource), skipping the control plane's own. */
+async function auditRows(
+  auditLog: string,
+  from: Date,
+  to: Date,
+  system: SystemName,
+  nodes: number,
+): Promise<FidelityRow[]> {
+  const counts = new Map<string, Set<string>>();
+  const rl = createInterface({ input: createReadStream(auditLog) });
+  const skip =
+    /^(kube-apiserver|kube-controller-manager|kube-scheduler|kubemark-bench|kubectl|Go-http-client)/;
+  for await (const line of rl) {
+    if (!line) continue;
+    let e: {
+      auditID: string;
+      verb: string;
+      userAgent?: string;
+      requestReceivedTimestamp: string;
+      objectRef?: { resource?: string; subresource?: string; apiGroup?: string };
+    };
+    try {
+      e = JSON.parse(line) as typeof e;
+    } catch {
+      continue;
+    }
+    const at = Date.parse(e.requestReceivedTimestamp);
+    if (at < from.getTime() || at > to.getTime()) continue;
+    const ua = (e.userAgent ?? "").split("/")[0] ?? "";
+    if (!ua || skip.test(ua) || !e.objectRef?.resource) continue;
+    const res = `${e.objectRef.resource}${e.objectRef.subresource ? `/${e.objectRef.subresource}` : ""}`;
+    const key = `${ua}\t${e.verb}\t${res}`;
+    let s = counts.get(key);
+    if (!s) counts.set(key, (s = new Set()));
+    s.add(e.auditID);
+  }
+  const minutes = (to.getTime() - from.getTime()) / 60_000;
+  return [...counts.entries()].map(([k, ids]) => {
+    const [userAgent, verb, resource] = k.split("\t") as [string, string, string];
+    return { system, userAgent, verb, resource, perNodePerMinute: ids.size / nodes / minutes };
+  });
+}
+
+async function runSize(
+  ctx: Ctx,
+  system: SystemName,
+  n: number,
+  cp: { apiserver: number; etcd: number; auditLog: string },
+  out: { cost: CostRow[]; pods: PodRow[]; fidelity: FidelityRow[] },
+): Promise<void> {
+  const prefix = `b-${system === "hollow-node" ? "hn" : system === "kubemark" ? "km" : "kw"}-${n}`;
+  log(`${system}: ${n} nodes`);
+  const started = new Date();
+  const t0 = Date.now();
+  const sys = await startSystem(ctx, system, n, prefix);
+  let readySeconds: number | null = null;
+  try {
+    const readyBudget = system === "kubemark" ? 120_000 + n * 3_000 : 120_000 + n * 60;
+    await waitFor(
+      `${n} ${system} nodes Ready`,
+      readyBudget,
+      async () => (await readyNodes(ctx.client, system)) >= n,
+    );
+    readySeconds = (Date.now() - t0) / 1000;
+    log(`  all ${n} Ready in ${readySeconds.toFixed(1)}s; settling ${SETTLE_MS / 1000}s`);
+    await sleep(SETTLE_MS);
+    const missed = new Set<string>();
+    const s0 = await procStats(sys.pids());
+    const a0 = await procStats([cp.apiserver]);
+    const e0 = await procStats([cp.etcd]);
+    const w0 = Date.now();
+    while (Date.now() - w0 < WINDOW_MS) {
+      for (const name of await staleLeases(ctx.client, prefix)) missed.add(name);
+      await sleep(Math.min(5_000, WINDOW_MS - (Date.now() - w0) + 1));
+    }
+    const secs = (Date.now() - w0) / 1000;
+    const s1 = await procStats(sys.pids());
+    const a1 = await procStats([cp.apiserver]);
+    const e1 = await procStats([cp.etcd]);
+    const cpuPerNodeMinute = ((s1.cpu - s0.cpu) / n / secs) * 60;
+    out.cost.push({
+      system,
+      nodes: n,
+      readySeconds,
+      rssMB: s1.rss / 1048576,
+      rssPerNodeKB: s1.rss / 1024 / n,
+      cpuSecondsPerNodeMinute: cpuPerNodeMinute,
+      mCpuPerNode: (cpuPerNodeMinute / 60) * 1000,
+      missedLeases: missed.size,
+      apiserverCpuCores: (a1.cpu - a0.cpu) / secs,
+      etcdCpuCores: (e1.cpu - e0.cpu) / secs,
+      apiserverRssMB: a1.rss / 1048576,
+    });
+    const last = out.cost.at(-1)!;
+    log(
+      `  RSS ${last.rssMB.toFixed(0)} MB (${last.rssPerNodeKB.toFixed(1)} KB/node), ${last.mCpuPerNode.toFixed(3)} mCPU/node, missed leases ${last.missedLeases}, API server ${last.apiserverCpuCores.toFixed(2)} cores`,
+    );
+    if (n === POD_NODES) {
+      log(`  pod phase: ${PODS} pods at ${POD_RATE}/s`);
+      out.pods.push(await podPhase(ctx, system, n, PODS, POD_RATE));
+      const p = out.pods.at(-1)!;
+      log(
+        `  ${p.running}/${p.pods} Running, p50 ${p.latencyP50Seconds?.toFixed(2)}s p99 ${p.latencyP99Seconds?.toFixed(2)}s, ${p.distinctPodIPs} distinct IPs, Job ${p.jobWithInitCompleted ? "completed" : "did not complete"}`,
+      );
+    }
+    if (n === 10) {
+      if (POD_NODES !== 10) {
+        log("  fidelity pod phase: 20 pods");
+        await podPhase(ctx, system, n, 20, 5);
+      }
+      const rest = FIDELITY_MS - (Date.now() - t0);
+      if (rest > 0) {
+        log(`  fidelity: idle for another ${(rest / 1000).toFixed(0)}s`);
+        await sleep(rest);
+      }
+      await sleep(2_000); // audit log flush
+      out.fidelity.push(...(await auditRows(cp.auditLog, started, new Date(), system, n)));
+    }
+  } catch (err) {
+    const tail = (await readFile(sys.logs(), "utf8").catch(() => "")).split("\n").slice(-5).join("\n");
+    log(`  ${system} at ${n} nodes failed: ${String(err)}\n${tail}`);
+    out.cost.push({
+      system,
+      nodes: n,
+      readySeconds,
+      rssMB: 0,
+      rssPerNodeKB: 0,
+      cpuSecondsPerNodeMinute: 0,
+      mCpuPerNode: 0,
+      missedLeases: 0,
+      apiserverCpuCores: 0,
+      etcdCpuCores: 0,
+      apiserverRssMB: 0,
+      note: `failed: ${String(err).slice(0, 200)}`,
+    });
+  } finally {
+    await sys.stop();
+    await removeNodes(ctx.client, system, prefix);
+    await sleep(3_000);
+  }
+}
+
+function fmt(x: number | null | undefined, d = 1): string {
+  return x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d);
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  if (!a || !b) return "-";
+  return `${(a / b).toFixed(a / b < 0.1 ? 3 : 2)}x`;
+}
+
+function markdown(result: {
+  when: string;
+  command: string;
+  machine: string;
+  cost: CostRow[];
+  pods: PodRow[];
+  fidelity: FidelityRow[];
+  scaleOut: string;
+}): string {
+  const lines: string[] = [];
+  lines.push(`# hollow-node vs kubemark vs KWOK (${result.when})`, "");
+  lines.push(`Command: \`${result.command}\`  `, `Machine: ${result.machine}`, "");
+  lines.push("## Cost (idle nodes)", "");
+  lines.push(
+    "| system | nodes | Ready after s | RSS MB | KB/node | mCPU/node | CPU-s per node-minute | missed leases | API server cores | etcd cores |",
+  );
+  lines.push("|---|---|---|---|---|---|---|---|---|---|");
+  for (const r of result.cost) {
+    lines.push(
+      `| ${r.system} | ${r.nodes} | ${fmt(r.readySeconds)} | ${fmt(r.rssMB, 0)} | ${fmt(r.rssPerNodeKB)} | ${fmt(r.mCpuPerNode, 3)} | ${fmt(r.cpuSecondsPerNodeMinute, 4)} | ${r.missedLeases} | ${fmt(r.apiserverCpuCores, 2)} | ${fmt(r.etcdCpuCores, 2)} |${r.note ? ` ${r.note}` : ""}`,
+    );
+  }
+  lines.push("", "Ratios, hollow-node / other, same node count:", "");
+  lines.push("| nodes | vs | RSS per node | CPU per node | time to Ready |");
+  lines.push("|---|---|---|---|---|");
+  for (const h of result.cost.filter((r) => r.system === "hollow-node" && !r.note)) {
+    for (const o of result.cost.filter((r) => r.system !== "hollow-node" && r.nodes === h.nodes && !r.note)) {
+      lines.push(
+        `| ${h.nodes} | ${o.system} | ${ratio(h.rssPerNodeKB, o.rssPerNodeKB)} | ${ratio(h.mCpuPerNode, o.mCpuPerNode)} | ${ratio(h.readySeconds, o.readySeconds)} |`,
+      );
+    }
+  }
+  lines.push("", "## Pods", "");
+  lines.push(
+    "| system | nodes | pods | Running | bound->Running p50 s | p99 s | pods/s | distinct pod IPs | Job with init container |",
+  );
+  lines.push("|---|---|---|---|---|---|---|---|---|");
+  for (const p of result.pods) {
+    lines.push(
+      `| ${p.system} | ${p.nodes} | ${p.pods} | ${p.running} | ${fmt(p.latencyP50Seconds, 2)} | ${fmt(p.latencyP99Seconds, 2)} | ${fmt(p.throughputPerSecond)} | ${p.distinctPodIPs} | ${p.jobWithInitCompleted ? "completed" : "never completed"} |`,
+    );
+  }
+  lines.push("", "## Fidelity: requests per node per minute (10 nodes, audit log)", "");
+  const keys = new Map<string, { verb: string; resource: string }>();
+  for (const f of result.fidelity)
+    keys.set(`${f.verb} ${f.resource}`, { verb: f.verb, resource: f.resource });
+  const rate = (system: SystemName, verb: string, resource: string, ua?: RegExp): number =>
+    result.fidelity
+      .filter(
+        (f) =>
+          f.system === system && f.verb === verb && f.resource === resource && (!ua || ua.test(f.userAgent)),
+      )
+      .reduce((a, f) => a + f.perNodePerMinute, 0);
+  lines.push(
+    "| verb | resource | hollow-node (kubelet) | hollow-node (proxy) | kubemark | KWOK | hollow-node kubelet / kubemark |",
+  );
+  lines.push("|---|---|---|---|---|---|---|");
+  for (const { verb, resource } of [...keys.values()].sort((a, b) =>
+    (a.resource + a.verb).localeCompare(b.resource + b.verb),
+  )) {
+    const hk = rate("hollow-node", verb, resource, /kubelet/);
+    const hp = rate("hollow-node", verb, resource, /proxy/);
+    const km = rate("kubemark", verb, resource);
+    const kw = rate("kwok", verb, resource);
+    lines.push(
+      `| ${verb} | ${resource} | ${fmt(hk, 2)} | ${fmt(hp, 2)} | ${fmt(km, 2)} | ${fmt(kw, 2)} | ${ratio(hk, km)} |`,
+    );
+  }
+  lines.push("", "## Scale-out", "", result.scaleOut, "");
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const begun = Date.now();
+  const stateDir = await mkdtemp(join(tmpdir(), "kubemark-compare-"));
+  const workDir = join(stateDir, "systems");
+  await mkdir(workDir, { recursive: true });
+  const paths = resolvePaths(process.env, { stateDir });
+  const deps = { paths, env: process.env, clock: realClock };
+  const version = parseKubeVersion(values["kube-version"]);
+  log(`resolving kubemark and KWOK for ${version.git} (built with Go if missing)`);
+  const bins = await resolveBinaries({
+    version,
+    binaries: ["kubemark", "kwok"],
+    cacheDir: paths.cacheDir,
+    env: process.env,
+    now: Date.now,
+  });
+  log("starting the control plane (audit log on, load-test limits)");
+  const info = await upCluster(deps, {
+    name: "compare",
+    audit: true,
+    loadTest: true,
+    kubeVersion: values["kube-version"],
+  });
+  const rec = await readRecord(clusterLayout(stateDir, "compare"));
+  const cp = {
+    apiserver: rec?.processes["kube-apiserver"]?.pid ?? 0,
+    etcd: rec?.processes.etcd?.pid ?? 0,
+    auditLog: clusterLayout(stateDir, "compare").auditLog,
+  };
+  const client = new KubeClient(await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }), {
+    userAgent: "kubemark-bench",
+  });
+  const ctx: Ctx = {
+    kubeconfig: info.kubeconfig,
+    client,
+    bins: {
+      kubemark: bins.kubemark.path,
+      kwok: bins.kwok.path,
+      stages: join(bins.kwok.path, "..", "kwok-stages.yaml"),
+    },
+    workDir,
+  };
+  const out = { cost: [] as CostRow[], pods: [] as PodRow[], fidelity: [] as FidelityRow[] };
+  try {
+    for (const system of SYSTEMS) {
+      for (const n of SIZES) {
+        if (system === "kubemark" && n > KUBEMARK_MAX) {
+          out.cost.push({
+            system,
+            nodes: n,
+            readySeconds: null,
+            rssMB: 0,
+            rssPerNodeKB: 0,
+            cpuSecondsPerNodeMinute: 0,
+            mCpuPerNode: 0,
+            missedLeases: 0,
+            apiserverCpuCores: 0,
+            etcdCpuCores: 0,
+            apiserverRssMB: 0,
+            note: `not run: one ~75 MB process per node (--kubemark-max ${KUBEMARK_MAX})`,
+          });
+          continue;
+        }
+        await runSize(ctx, system, n, cp, out);
+      }
+    }
+  } finally {
+    await client.close();
+    await downCluster(deps, { name: "compare" }).catch(() => undefined);
+  }
+  // Scale-out: the largest count the engine held with no missed lease, and who was busier.
+  const hn = out.cost.filter((r) => r.system === "hollow-node" && !r.note);
+  const held = hn.filter((r) => r.missedLeases === 0).map((r) => r.nodes);
+  const top = hn.at(-1);
+  const engineCores = top ? (top.mCpuPerNode * top.nodes) / 1000 : 0;
+  const scaleOut = top
+    ? `One hollow-node process held up to ${Math.max(0, ...held)} nodes with no missed lease (largest tried: ${top.nodes}). At ${top.nodes} nodes the engine used ${engineCores.toFixed(2)} of its one core, the API server ${top.apiserverCpuCores.toFixed(2)} and etcd ${top.etcdCpuCores.toFixed(2)} of the machine's 2 cores: ${
+        top.apiserverCpuCores + top.etcdCpuCores > engineCores
+          ? "the control plane is the busier side and saturates first"
+          : "the engine is the busier side"
+      }.`
+    : "hollow-node not run";
+  const result = {
+    when: new Date().toISOString(),
+    command: `node bench/compare.ts ${process.argv.slice(2).join(" ")}`.trim(),
+    machine: `${(await readFile("/proc/cpuinfo", "utf8")).split("\n").filter((l) => l.startsWith("processor")).length} cores, ${Math.round(Number(/MemTotal:\s+(\d+)/.exec(await readFile("/proc/meminfo", "utf8"))?.[1] ?? 0) / 1048576)} GiB, control plane ${version.git} on the same machine`,
+    minutes: (Date.now() - begun) / 60_000,
+    ...out,
+    scaleOut,
+  };
+  await mkdir(OUT, { recursive: true });
+  await writeFile(join(OUT, "compare.json"), JSON.stringify(result, null, 2) + "\n");
+  await writeFile(join(OUT, "compare.md"), markdown(result));
+  await renderPlots(OUT, out.cost, out.pods);
+  await rm(stateDir, { recursive: true, force: true });
+  process.stdout.write(markdown(result));
+  log(`done in ${result.minutes.toFixed(1)} min; ${OUT}/compare.{json,md} and plots`);
+}
+
+await main();
