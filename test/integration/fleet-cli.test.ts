@@ -385,9 +385,15 @@ test("two clusters: the workload's objects land in the hosting cluster, the Node
   const ns = "fleet-two";
   const scope = ["--kubeconfig", c.kubeconfig, "--target-kubeconfig", targetKubeconfig, "-n", ns];
   try {
-    const create = await cli(["create", "5", ...scope]);
+    const create = await cli(["create", "5", ...scope], { KUBEMARK_VERSION: "v1.31.4" });
     ok(create, "two-cluster create");
-    assert.equal(readyCount(await fleetNodes(target, ns)), 5, "the Nodes are in the target");
+    const nodes = await fleetNodes(target, ns);
+    assert.equal(readyCount(nodes), 5, "the Nodes are in the target");
+    for (const n of nodes) {
+      const v = (n as { status?: { nodeInfo?: { kubeletVersion?: string } } }).status?.nodeInfo
+        ?.kubeletVersion;
+      assert.equal(v, "v1.31.4", "KUBEMARK_VERSION picks the simulated kubelet version, no image involved");
+    }
     assert.deepEqual(await fleetNodes(host, ns), [], "no Node in the hosting cluster");
     const secret = await host.get<{ data: Record<string, string> }>(
       `/api/v1/namespaces/${ns}/secrets/hollow-node-target`,
