@@ -77,8 +77,8 @@ export function containerLog(pod: HostedPod, name: string): ContainerLog {
   const done = pod.stage === "succeeded" || pod.stage === "terminated";
   const main = pod.containers.find((c) => c.name === name);
   if (main) {
-    if (pod.stage === "new" || pod.stage === "initializing") {
-      const reason = pod.stage === "new" ? "ContainerCreating" : "PodInitializing";
+    if (pod.stage === "new" || pod.stage === "creating" || pod.stage === "initializing") {
+      const reason = pod.stage === "initializing" ? "PodInitializing" : "ContainerCreating";
       return {
         kind: "waiting",
         message: `container "${name}" in pod "${pod.name}" is waiting to start: ${reason}`,
@@ -100,7 +100,7 @@ export function containerLog(pod: HostedPod, name: string): ContainerLog {
   const init = pod.initContainers[index];
   if (!init) return { kind: "not-found", message: `container "${name}" not found in pod "${pod.name}"` };
   // As the pod status shows it: while initializing, the first init container runs and the rest wait.
-  if (pod.stage === "new" || (pod.stage === "initializing" && index > 0)) {
+  if (pod.stage === "new" || pod.stage === "creating" || (pod.stage === "initializing" && index > 0)) {
     return {
       kind: "waiting",
       message: `container "${name}" in pod "${pod.name}" is waiting to start: PodInitializing`,

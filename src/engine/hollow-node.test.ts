@@ -55,8 +55,15 @@ interface Body {
     podIP: string;
     hostIP: string;
     conditions: Array<{ type: string; status: string; lastHeartbeatTime: string }>;
-    containerStatuses: Array<{ state: { terminated?: { exitCode: number } } }>;
+    containerStatuses: Array<{ state: ContainerState }>;
+    initContainerStatuses?: Array<{ state: ContainerState }>;
   };
+}
+
+interface ContainerState {
+  terminated?: { exitCode: number };
+  waiting?: { reason: string };
+  running?: { startedAt: string };
 }
 
 interface Recorded {
@@ -89,8 +96,10 @@ class FakeApi {
   readonly pods = new Map<string, PodObject>();
   /** What GET /api/v1/nodes/<name> answers (a Node that already existed). */
   existingNode: NodeObject | undefined;
-  /** resourceVersion of the Lease on the "server"; bumped by each write. */
+  /** resourceVersion of the Lease on the "server"; bumped by each write (0: no Lease yet). */
   leaseRv = 0;
+  private createdNode: NodeObject | undefined;
+  private csiNode = false;
   private readonly failures: Array<{ method: string; path: string; error: KubeApiError }> = [];
 
   failNext(method: string, path: string, status: number, reason?: string): void {
@@ -108,11 +117,21 @@ class FakeApi {
     if (failure >= 0) throw this.failures.splice(failure, 1)[0]!.error;
     const route = `${req.method} ${req.path}`;
     if (route === "POST /api/v1/nodes") {
-      return { ...body, metadata: { ...body.metadata, uid: NODE_UID, resourceVersion: "100" } };
+      this.createdNode = { metadata: { name: NAME, uid: NODE_UID, resourceVersion: "100" } };
+      return this.createdNode;
     }
     if (route === `GET /api/v1/nodes/${NAME}`) {
-      if (!this.existingNode) throw apiError(404, req.method, req.path);
-      return this.existingNode;
+      const node = this.existingNode ?? this.createdNode;
+      if (!node) throw apiError(404, req.method, req.path);
+      return node;
+    }
+    if (route === "POST /apis/storage.k8s.io/v1/csinodes") {
+      this.csiNode = true;
+      return body;
+    }
+    if (route === `GET /apis/storage.k8s.io/v1/csinodes/${NAME}`) {
+      if (!this.csiNode) throw apiError(404, req.method, req.path);
+      return { metadata: { name: NAME } };
     }
     if (route === `PATCH /api/v1/nodes/${NAME}`) {
       const labels = { ...this.existingNode?.metadata.labels, ...body.metadata.labels };
@@ -124,7 +143,10 @@ class FakeApi {
     if (route === `PUT ${LEASE}`) {
       return { ...body, metadata: { ...body.metadata, resourceVersion: String(++this.leaseRv) } };
     }
-    if (route === `GET ${LEASE}`) return { metadata: { name: NAME, resourceVersion: String(this.leaseRv) } };
+    if (route === `GET ${LEASE}`) {
+      if (this.leaseRv === 0) throw apiError(404, req.method, req.path);
+      return { metadata: { name: NAME, resourceVersion: String(this.leaseRv) } };
+    }
     if (req.method === "GET" && req.path.includes("/pods/")) {
       const pod = this.pods.get(req.path);
       if (!pod) throw apiError(404, req.method, req.path);
@@ -254,16 +276,35 @@ const withNodeCidr = (cidr: string): NodeObject => ({
 
 // ---------------------------------------------------------------- registration
 
+const CSINODE = `/apis/storage.k8s.io/v1/csinodes/${NAME}`;
+/** The reads a registering kubelet makes after its writes: CSINode again, its Node three times. */
+const REGISTRATION_READS = [`GET ${CSINODE}`, ...Array<string>(3).fill(`GET /api/v1/nodes/${NAME}`)];
+
 test("register: POST Node, PATCH status, POST Lease, POST CSINode, owned by the new Node", async () => {
-  const { node, api } = harness();
-  await node.register();
-  assert.deepEqual(routes(api.requests), [
+  const minimal = harness({ traffic: "minimal" });
+  await minimal.node.register();
+  assert.deepEqual(routes(minimal.api.requests), [
     "POST /api/v1/nodes",
     `PATCH /api/v1/nodes/${NAME}/status`,
     `POST ${LEASES}`,
     "POST /apis/storage.k8s.io/v1/csinodes",
   ]);
-  const [postNode, patch, lease, csi] = api.requests;
+  const { node, api } = harness();
+  await node.register();
+  assert.deepEqual(
+    routes(api.requests),
+    [
+      "POST /api/v1/nodes",
+      `PATCH /api/v1/nodes/${NAME}/status`,
+      `GET ${LEASE}`,
+      `POST ${LEASES}`,
+      `GET ${CSINODE}`,
+      "POST /apis/storage.k8s.io/v1/csinodes",
+      ...REGISTRATION_READS,
+    ],
+    "with kubelet traffic, the reads a kubelet makes around its writes (REFERENCE 4b)",
+  );
+  const [postNode, patch, , lease, , csi] = api.requests;
   assert.equal(postNode!.body.metadata.name, NAME);
   assert.equal(condition(patch!.body, "Ready")?.status, "True", "reports Ready");
   assert.equal(lease!.body.spec.holderIdentity, NAME);
@@ -310,8 +351,11 @@ test("register adopts a Node that already exists: GET, no second POST, its uid, 
       `GET /api/v1/nodes/${NAME}`,
       ...(patched ? [`PATCH /api/v1/nodes/${NAME}`] : []),
       `PATCH /api/v1/nodes/${NAME}/status`,
+      `GET ${LEASE}`,
       `POST ${LEASES}`,
+      `GET ${CSINODE}`,
       "POST /apis/storage.k8s.io/v1/csinodes",
+      ...REGISTRATION_READS,
     ]);
     if (patched) assert.deepEqual(api.requests[2]!.body, { metadata: { labels: patched } });
     const lease = api.requests.find((r) => r.path === LEASES)!;
@@ -373,14 +417,15 @@ test("heartbeat: an unchanged node status is PATCHed again only after the report
 test("heartbeat: a Lease that was deleted (PUT 404) is created again", async () => {
   const { node, api, clock } = await registered();
   api.failNext("PUT", LEASE, 404);
+  api.failNext("GET", LEASE, 404);
   await clock.advance(6_000);
-  assert.deepEqual(routes(api.requests), [`PUT ${LEASE}`, `POST ${LEASES}`]);
-  const post = api.requests[1]!;
+  assert.deepEqual(routes(api.requests), [`PUT ${LEASE}`, `GET ${LEASE}`, `POST ${LEASES}`]);
+  const post = api.requests[2]!;
   assert.equal(post.body.metadata.resourceVersion, undefined);
   assert.equal(ownerUid(post.body), NODE_UID);
   await clock.advance(10_200);
-  assert.deepEqual(routes(api.requests.slice(2)), [`PUT ${LEASE}`]);
-  assert.equal(api.requests[2]!.body.metadata.resourceVersion, "2", "renews the new Lease");
+  assert.deepEqual(routes(api.requests.slice(3)), [`PUT ${LEASE}`]);
+  assert.equal(api.requests[3]!.body.metadata.resourceVersion, "2", "renews the new Lease");
   assert.ok(node.lastRenew > clock.now() - 10_400, "renewed within the last interval");
 });
 
@@ -398,7 +443,7 @@ test("heartbeat: a conflicting Lease update (409) re-reads the Lease and PUTs ag
 
 // ---------------------------------------------------------------- pods
 
-test("pods (kubelet traffic): token, GET, then Running with an IP from the node's podCIDR", async () => {
+test("pods (kubelet traffic): token, ContainerCreating, then Running with an IP from the node's podCIDR", async () => {
   const h = await registered({ traffic: "kubelet" });
   h.node.observeNode(withNodeCidr("10.128.3.0/24"));
   bind(h, makePod("web-0"));
@@ -407,7 +452,14 @@ test("pods (kubelet traffic): token, GET, then Running with an IP from the node'
     "POST /api/v1/namespaces/default/serviceaccounts/default/token",
     `GET ${podPath("web-0")}`,
     `PATCH ${podPath("web-0")}/status`,
+    `GET ${podPath("web-0")}`,
+    `PATCH ${podPath("web-0")}/status`,
   ]);
+  const creating = h.api.requests[2]!.body;
+  assert.equal(creating.status.phase, "Pending", "first the kubelet reports the sandbox being made");
+  assert.equal(creating.status.containerStatuses[0]?.state.waiting?.reason, "ContainerCreating");
+  assert.equal(creating.status.podIP, undefined, "no pod IP before the sandbox exists");
+  h.api.requests.splice(1, 2);
   const token = h.api.requests[0]!.body;
   assert.equal(token.kind, "TokenRequest");
   assert.equal(token.spec.expirationSeconds, 3607);
@@ -451,8 +503,14 @@ test("pods: init containers are reported initializing first, then Running", asyn
   await h.clock.advance(1_000);
   assert.deepEqual(
     statusPatches(h.api, "web-0").map((p) => p.phase),
-    ["Pending", "Running"],
+    ["Pending", "Pending", "Running"],
+    "ContainerCreating, the init container running, then Running",
   );
+  const [creating, initializing] = h.api.requests
+    .filter((r) => r.method === "PATCH" && r.path === `${podPath("web-0")}/status`)
+    .map((r) => r.body.status);
+  assert.equal(creating?.initContainerStatuses?.[0]?.state.waiting?.reason, "PodInitializing");
+  assert.ok(initializing?.initContainerStatuses?.[0]?.state.running);
 });
 
 test("pods: two pods get distinct IPs; a hostNetwork pod gets the node's IP", async () => {
@@ -507,18 +565,18 @@ test("pods: a Job pod succeeds after jobRunMs", async () => {
   await h.clock.advance(0);
   assert.deepEqual(
     statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
-    ["Running"],
+    ["Pending", "Running"],
   );
   await h.clock.advance(4_999);
   assert.deepEqual(
     statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
-    ["Running"],
+    ["Pending", "Running"],
     "still running before jobRunMs",
   );
   await h.clock.advance(1);
   assert.deepEqual(
     statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
-    ["Running", "Succeeded"],
+    ["Pending", "Running", "Succeeded"],
   );
   const done = h.api.requests.filter((r) => r.path === `${podPath("pi-x7k2")}/status`).at(-1)!.body.status;
   assert.deepEqual(
@@ -530,7 +588,7 @@ test("pods: a Job pod succeeds after jobRunMs", async () => {
   await h.clock.advance(60_000);
   assert.deepEqual(
     statusPatches(h.api, "web-0").map((p) => p.phase),
-    ["Running"],
+    ["Pending", "Running"],
   );
 });
 
@@ -553,9 +611,11 @@ test("pods: graceful deletion writes terminated status, then DELETEs with grace 
     assert.deepEqual(routes(podRequests), [
       ...(traffic === "kubelet" ? [`GET ${podPath("web-0")}`] : []),
       `PATCH ${podPath("web-0")}/status`,
+      // The status manager reads the pod once more before deleting it.
+      ...(traffic === "kubelet" ? [`GET ${podPath("web-0")}`] : []),
       `DELETE ${podPath("web-0")}`,
     ]);
-    const patch = podRequests.at(-2)!.body.status;
+    const patch = podRequests.find((r) => r.method === "PATCH")!.body.status;
     assert.equal(patch.phase, "Succeeded", traffic);
     assert.ok(patch.containerStatuses.every((c) => c.state.terminated));
     assert.deepEqual(podRequests.at(-1)!.body, {

@@ -157,13 +157,25 @@ export class HollowNode {
     this.observeNode(node);
     await this.patchStatus();
     await this.ensureLease();
-    await this.api({
-      method: "POST",
-      path: "/apis/storage.k8s.io/v1/csinodes",
-      body: renderCsiNode(this.id.name, this.uid),
-    }).catch((err: unknown) => {
-      if (!isAlreadyExists(err)) throw err;
-    });
+    const kubelet = this.ctx.cfg.traffic === "kubelet";
+    const csiPath = `/apis/storage.k8s.io/v1/csinodes/${this.id.name}`;
+    // The CSI node-info manager reads the CSINode before creating it, and again to update it.
+    const existing = kubelet ? await this.getOrUndefined(csiPath) : undefined;
+    if (!existing) {
+      await this.api({
+        method: "POST",
+        path: "/apis/storage.k8s.io/v1/csinodes",
+        body: renderCsiNode(this.id.name, this.uid),
+      }).catch((err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
+      });
+    }
+    if (kubelet) {
+      await this.getOrUndefined(csiPath);
+      // A registering kubelet reads its Node back several times: the first status syncs, the
+      // lease controller's owner reference, the CSI manager's annotation check.
+      for (let i = 0; i < 3; i++) await this.getOrUndefined(`/api/v1/nodes/${this.id.name}`);
+    }
     this.registered = true;
     this.ctx.metrics.nodeRegistered(1);
     if (this.ctx.cfg.logDir) this.log.info({ uid: this.uid, ip: this.id.ip }, "node registered");
@@ -190,8 +202,28 @@ export class HollowNode {
     return base * (1 + this.ctx.cfg.jitter * this.ctx.random());
   }
 
-  /** Creates the Lease, or adopts an existing one. */
+  /** GETs an object, or undefined when it does not exist. */
+  private async getOrUndefined(path: string): Promise<Versioned | undefined> {
+    try {
+      return await this.api<Versioned>({ method: "GET", path });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates the Lease, or adopts an existing one (a kubelet reads it first). */
   private async ensureLease(): Promise<void> {
+    if (this.ctx.cfg.traffic === "kubelet") {
+      const lease = await this.getOrUndefined(
+        `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
+      );
+      if (lease) {
+        this.leaseRv = lease.metadata.resourceVersion ?? "";
+        await this.renewLease();
+        return;
+      }
+    }
     const body = renderLease({
       name: this.id.name,
       nodeUid: this.uid,
@@ -607,6 +639,8 @@ export class HollowNode {
             if (!isNotFound(err)) throw err;
           });
         }
+        // The kubelet's first report, while it sets up the sandbox; then the init containers.
+        if (!(await this.writePodStatus(st, "creating"))) return;
         if ((st.pod.spec.initContainers ?? []).length > 0) {
           if (!(await this.writePodStatus(st, "initializing"))) return;
         }
@@ -650,8 +684,13 @@ export class HollowNode {
   private async terminatePod(st: PodState): Promise<void> {
     if (!st.alive) return;
     try {
-      if (st.stage === "running" || st.stage === "initializing") {
+      if (st.stage === "running" || st.stage === "initializing" || st.stage === "creating") {
         if (!(await this.writePodStatus(st, "terminated", rfc3339(this.ctx.clock.now())))) return;
+      }
+      if (this.ctx.cfg.traffic === "kubelet") {
+        // The status manager reads the pod once more before it may delete it.
+        const latest = await this.api<PodObject>({ method: "GET", path: this.podPath(st) });
+        if (latest.metadata.uid !== st.uid) return;
       }
       await this.api({
         method: "DELETE",

@@ -125,6 +125,30 @@ const WITH_INITS = pod({
   ],
 });
 
+test("creating: the kubelet's first report, before the sandbox: Pending, no pod IP, containers ContainerCreating", () => {
+  const s = render(WITH_INITS, "creating");
+  assert.equal(s.phase, "Pending");
+  assert.equal(s.podIP, undefined);
+  assert.equal(s.podIPs, undefined);
+  assert.deepEqual(conditionsOf(s), {
+    PodReadyToStartContainers: "False",
+    Initialized: "False",
+    Ready: "False",
+    ContainersReady: "False",
+    PodScheduled: "True",
+  });
+  assert.deepEqual(states(s.containerStatuses), [
+    "app=waiting:PodInitializing",
+    "log=waiting:PodInitializing",
+  ]);
+  const plain = render({ ...WITH_INITS, spec: { ...WITH_INITS.spec, initContainers: [] } }, "creating");
+  assert.equal(conditionsOf(plain)["Initialized"], "True", "nothing to initialize");
+  assert.deepEqual(states(plain.containerStatuses), [
+    "app=waiting:ContainerCreating",
+    "log=waiting:ContainerCreating",
+  ]);
+});
+
 test("initializing: phase Pending, Initialized False, first init container running, the rest waiting", () => {
   const s = render(WITH_INITS, "initializing");
   assert.equal(s.phase, "Pending");

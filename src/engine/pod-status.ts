@@ -53,7 +53,7 @@ export interface VolumeSpec {
 }
 
 /** Where a hollow pod is in its life. */
-export type PodStage = "initializing" | "running" | "succeeded" | "terminated";
+export type PodStage = "creating" | "initializing" | "running" | "succeeded" | "terminated";
 
 /** Annotation that makes any pod finish successfully after that many seconds. */
 export const RUN_SECONDS_ANNOTATION = "kubemark-cluster.io/run-seconds";
@@ -150,7 +150,9 @@ function isSidecar(c: ContainerSpec): boolean {
 }
 
 /**
- * The pod status for a stage. `initializing` shows the first init container running; `running`
+ * The pod status for a stage. `creating` is the kubelet's first report while it sets up the pod
+ * sandbox (Pending, containers waiting in ContainerCreating or PodInitializing, no pod IP yet);
+ * `initializing` shows the first init container running; `running`
  * has every init container Completed and every container running and ready; `succeeded` and
  * `terminated` have every container terminated with exit code 0 (phase Succeeded).
  */
@@ -158,13 +160,14 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   const gen = pod.metadata.generation;
   const inits = pod.spec.initContainers ?? [];
   const done = stage === "succeeded" || stage === "terminated";
-  const initialized = stage !== "initializing";
+  const creating = stage === "creating";
+  const initialized = stage !== "initializing" && !(creating && inits.length > 0);
   const ready = stage === "running";
   const finishedAt = run.finishedAt ?? run.runningAt;
   const notInit = inits.filter((c) => !isSidecar(c)).map((c) => c.name);
   const notReady = pod.spec.containers.map((c) => c.name);
   const conditions: Condition[] = [
-    condition("PodReadyToStartContainers", !done, done ? finishedAt : run.startedAt, gen),
+    condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen),
     condition(
       "Initialized",
       initialized,
@@ -207,6 +210,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   });
   let initFirstPending = stage === "initializing";
   const initContainerStatuses = inits.map((c) => {
+    if (creating) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
     if (stage === "initializing") {
       if (initFirstPending) {
         initFirstPending = false;
@@ -222,18 +226,22 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     return status(c, completed(run.startedAt, run.runningAt), false, false);
   });
   const containerStatuses = pod.spec.containers.map((c) => {
+    if (creating) {
+      const reason = inits.length > 0 ? "PodInitializing" : "ContainerCreating";
+      return status(c, { waiting: { reason } }, false, false);
+    }
     if (stage === "initializing") return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
     if (done) return status(c, completed(run.runningAt, finishedAt), false, false);
     return status(c, { running: { startedAt: run.runningAt } }, true, true);
   });
   return {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
-    phase: stage === "initializing" ? "Pending" : done ? "Succeeded" : "Running",
+    phase: stage === "initializing" || creating ? "Pending" : done ? "Succeeded" : "Running",
     conditions,
     hostIP: run.hostIP,
     hostIPs: [{ ip: run.hostIP }],
-    podIP: run.podIP,
-    podIPs: [{ ip: run.podIP }],
+    // The sandbox, and with it the pod IP, exists once the kubelet is past `creating`.
+    ...(creating ? {} : { podIP: run.podIP, podIPs: [{ ip: run.podIP }] }),
     startTime: run.startedAt,
     ...(inits.length > 0 ? { initContainerStatuses } : {}),
     containerStatuses,
