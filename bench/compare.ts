@@ -282,6 +282,29 @@ interface CostRow {
   note?: string;
 }
 
+/** A cost row for a size that was not measured, saying why. */
+function notMeasured(
+  system: SystemName,
+  nodes: number,
+  note: string,
+  readySeconds: number | null = null,
+): CostRow {
+  return {
+    system,
+    nodes,
+    readySeconds,
+    rssMB: 0,
+    rssPerNodeKB: 0,
+    cpuSecondsPerNodeMinute: 0,
+    mCpuPerNode: 0,
+    missedLeases: 0,
+    apiserverCpuCores: 0,
+    etcdCpuCores: 0,
+    apiserverRssMB: 0,
+    note,
+  };
+}
+
 /** One pod-phase measurement. */
 interface PodRow {
   system: SystemName;
@@ -586,20 +609,7 @@ async function runSize(
   } catch (err) {
     const tail = (await readFile(sys.logs(), "utf8").catch(() => "")).split("\n").slice(-5).join("\n");
     log(`  ${system} at ${n} nodes failed: ${String(err)}\n${tail}`);
-    out.cost.push({
-      system,
-      nodes: n,
-      readySeconds,
-      rssMB: 0,
-      rssPerNodeKB: 0,
-      cpuSecondsPerNodeMinute: 0,
-      mCpuPerNode: 0,
-      missedLeases: 0,
-      apiserverCpuCores: 0,
-      etcdCpuCores: 0,
-      apiserverRssMB: 0,
-      note: `failed: ${String(err).slice(0, 200)}`,
-    });
+    out.cost.push(notMeasured(system, n, `failed: ${String(err).slice(0, 200)}`, readySeconds));
   } finally {
     await sys.stop();
     await removeNodes(ctx.client, system, prefix);
@@ -755,20 +765,9 @@ async function main(): Promise<void> {
     for (const system of SYSTEMS) {
       for (const n of SIZES) {
         if (system === "kubemark" && n > KUBEMARK_MAX) {
-          out.cost.push({
-            system,
-            nodes: n,
-            readySeconds: null,
-            rssMB: 0,
-            rssPerNodeKB: 0,
-            cpuSecondsPerNodeMinute: 0,
-            mCpuPerNode: 0,
-            missedLeases: 0,
-            apiserverCpuCores: 0,
-            etcdCpuCores: 0,
-            apiserverRssMB: 0,
-            note: `not run: one ~75 MB process per node (--kubemark-max ${KUBEMARK_MAX})`,
-          });
+          out.cost.push(
+            notMeasured(system, n, `not run: one ~75 MB process per node (--kubemark-max ${KUBEMARK_MAX})`),
+          );
           continue;
         }
         await runSize(ctx, system, n, cp, out);

@@ -1,14 +1,9 @@
+import { describeAccess, mayI, type AccessAttributes } from "../client/access-review.ts";
 import type { KubeClient } from "../client/kube-client.ts";
 import { KubemarkError } from "../errors.ts";
 import type { SkippedTraffic, TrafficProfile } from "./config.ts";
 
-interface Access {
-  verb: string;
-  resource: string;
-  group?: string;
-  subresource?: string;
-  namespace?: string;
-}
+type Access = AccessAttributes;
 
 /** What a hollow kubelet must be allowed to do (and nothing more is asked for). */
 export function requiredAccess(traffic: TrafficProfile, proxy = false): Access[] {
@@ -41,19 +36,6 @@ export const OPTIONAL_ACCESS: ReadonlyArray<{ skip: SkippedTraffic; access: Acce
   { skip: "configmaps", access: { verb: "watch", resource: "configmaps" } },
 ];
 
-async function allowed(client: KubeClient, a: Access): Promise<boolean> {
-  const review = await client.request<{ status?: { allowed?: boolean } }>({
-    method: "POST",
-    path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-    body: {
-      apiVersion: "authorization.k8s.io/v1",
-      kind: "SelfSubjectAccessReview",
-      spec: { resourceAttributes: { ...a, group: a.group ?? "" } },
-    },
-  });
-  return review.status?.allowed === true;
-}
-
 /**
  * Asks the API server (SelfSubjectAccessReview) whether this identity may do what a hollow
  * kubelet does, so a forbidden identity fails at once with the missing permissions named,
@@ -66,10 +48,8 @@ export async function checkAccess(
 ): Promise<SkippedTraffic[]> {
   const denied: string[] = [];
   for (const a of requiredAccess(traffic, proxy)) {
-    if (!(await allowed(client, a))) {
-      denied.push(
-        `${a.verb} ${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ""}`,
-      );
+    if (!(await mayI(client, a))) {
+      denied.push(describeAccess(a));
     }
   }
   if (denied.length > 0) {
@@ -83,7 +63,7 @@ export async function checkAccess(
   }
   const skipped: SkippedTraffic[] = [];
   if (traffic === "kubelet") {
-    for (const o of OPTIONAL_ACCESS) if (!(await allowed(client, o.access))) skipped.push(o.skip);
+    for (const o of OPTIONAL_ACCESS) if (!(await mayI(client, o.access))) skipped.push(o.skip);
   }
   return skipped;
 }

@@ -1,3 +1,4 @@
+import { describeAccess, mayI, type AccessAttributes } from "../client/access-review.ts";
 import type { KubeClient } from "../client/kube-client.ts";
 import { KubeApiError, isNotFound } from "../client/api-error.ts";
 import { KubemarkError } from "../errors.ts";
@@ -118,12 +119,7 @@ export async function forEachLimit<T>(
 }
 
 /** One permission to check before changing anything. */
-export interface Permission {
-  readonly verb: string;
-  readonly resource: string;
-  readonly group?: string;
-  readonly namespace?: string;
-}
+export type Permission = AccessAttributes;
 
 /**
  * Asks the API server whether the CLI's identity may do all of `needed` (SelfSubjectAccessReview),
@@ -136,20 +132,7 @@ export async function requirePermissions(
 ): Promise<void> {
   const denied: string[] = [];
   await forEachLimit(needed, 8, async (p) => {
-    const review = await client.request<{ status?: { allowed?: boolean } }>({
-      method: "POST",
-      path: "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-      body: {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SelfSubjectAccessReview",
-        spec: { resourceAttributes: { ...p, group: p.group ?? "" } },
-      },
-    });
-    if (review.status?.allowed !== true) {
-      denied.push(
-        `${p.verb} ${p.group ? `${p.resource}.${p.group}` : p.resource}${p.namespace ? ` in ${p.namespace}` : ""}`,
-      );
-    }
+    if (!(await mayI(client, p))) denied.push(describeAccess(p));
   });
   if (denied.length > 0) {
     throw new KubemarkError("FORBIDDEN", `${what}: your identity may not ${denied.sort().join(", ")}`, {

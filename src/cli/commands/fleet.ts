@@ -264,7 +264,11 @@ Examples:
       )
       .option(
         "--image <image>",
-        "container image (default: a stock node:24 image, the engine shipped in a ConfigMap)",
+        "an image with the engine built in (the repository's Dockerfile), or kubemark's with --engine kubemark",
+      )
+      .option(
+        "--node-image <image>",
+        "stock Node.js 24 image the ConfigMap-shipped engine runs on (default docker.io/library/node:24-slim)",
       )
       .option("--traffic <profile>", "kubelet (a kubelet's own requests) or minimal")
       .option("--no-proxy", "do not simulate kube-proxy")
