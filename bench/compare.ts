@@ -562,7 +562,7 @@ async function runSize(
     const windowMs = n === 10 ? Math.max(WINDOW_MS, FIDELITY_IDLE_MS) : WINDOW_MS;
     while (Date.now() - w0 < windowMs) {
       for (const name of await staleLeases(ctx.client, prefix)) missed.add(name);
-      await sleep(Math.min(5_000, windowMs - (Date.now() - w0) + 1));
+      await sleep(Math.max(1, Math.min(5_000, windowMs - (Date.now() - w0) + 1)));
     }
     const idleEnd = Date.now();
     const secs = (Date.now() - w0) / 1000;
