@@ -369,23 +369,40 @@ async function podPhase(
   const running = new Map<string, number>();
   const ips = new Map<string, string>();
   const abort = new AbortController();
+  // The API server may end a watch at any time (a slow reader, a timeout): resume it from the
+  // last resourceVersion seen, so no transition is missed, until the phase is over.
   const watching = (async () => {
-    try {
-      for await (const ev of client.watch<{
-        metadata: { name: string };
-        spec?: { nodeName?: string };
-        status?: { phase?: string; podIP?: string };
-      }>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: "app=bench" }, abort.signal)) {
-        const p = ev.object;
-        const now = performance.now();
-        if (p.spec?.nodeName && !bound.has(p.metadata.name)) bound.set(p.metadata.name, now);
-        if (p.status?.phase === "Running" && !running.has(p.metadata.name)) {
-          running.set(p.metadata.name, now);
-          if (p.status.podIP) ips.set(p.metadata.name, p.status.podIP);
+    let rv: string | undefined;
+    while (!abort.signal.aborted) {
+      try {
+        for await (const ev of client.watch<{
+          metadata: { name: string; resourceVersion?: string };
+          spec?: { nodeName?: string };
+          status?: { phase?: string; podIP?: string };
+        }>(
+          `/api/v1/namespaces/${ns}/pods`,
+          { labelSelector: "app=bench", ...(rv ? { resourceVersion: rv } : {}) },
+          abort.signal,
+        )) {
+          const p = ev.object;
+          if (ev.type === "ERROR") {
+            rv = undefined; // 410 Gone: start over (pods already seen keep their first times)
+            break;
+          }
+          if (p.metadata.resourceVersion) rv = p.metadata.resourceVersion;
+          if (ev.type === "BOOKMARK") continue;
+          const now = performance.now();
+          if (p.spec?.nodeName && !bound.has(p.metadata.name)) bound.set(p.metadata.name, now);
+          if (p.status?.phase === "Running" && !running.has(p.metadata.name)) {
+            running.set(p.metadata.name, now);
+            if (p.status.podIP) ips.set(p.metadata.name, p.status.podIP);
+          }
         }
+        if (!abort.signal.aborted) log("  pod watch closed by the server; resuming");
+      } catch (err) {
+        if (!abort.signal.aborted) log(`  pod watch ended (${String(err)}); resuming`);
       }
-    } catch {
-      // aborted
+      if (!abort.signal.aborted) await sleep(100);
     }
   })();
   await sleep(500);
@@ -543,6 +560,7 @@ async function runSize(
   log(`${system}: ${n} nodes`);
   const t0 = Date.now();
   const sys = await startSystem(ctx, system, n, prefix);
+  live.add(sys);
   let readySeconds: number | null = null;
   try {
     const readyBudget = system === "kubemark" ? 120_000 + n * 3_000 : 120_000 + n * 60;
@@ -611,6 +629,7 @@ async function runSize(
     log(`  ${system} at ${n} nodes failed: ${String(err)}\n${tail}`);
     out.cost.push(notMeasured(system, n, `failed: ${String(err).slice(0, 200)}`, readySeconds));
   } finally {
+    live.delete(sys);
     await sys.stop();
     await removeNodes(ctx.client, system, prefix);
     await sleep(3_000);
@@ -718,6 +737,18 @@ function markdown(result: {
   return lines.join("\n");
 }
 
+/** Systems running now, stopped on SIGINT/SIGTERM together with the control plane. */
+const live = new Set<Running>();
+let stopControlPlane: (() => Promise<void>) | undefined;
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping the systems and the control plane`);
+    void Promise.all([...live].map((r) => r.stop()))
+      .then(() => stopControlPlane?.())
+      .finally(() => process.exit(130));
+  });
+}
+
 async function main(): Promise<void> {
   const begun = Date.now();
   const stateDir = await mkdtemp(join(tmpdir(), "kubemark-compare-"));
@@ -741,6 +772,10 @@ async function main(): Promise<void> {
     loadTest: true,
     kubeVersion: values["kube-version"],
   });
+  stopControlPlane = async () => {
+    await downCluster(deps, { name: "compare" }).catch(() => undefined);
+    await rm(stateDir, { recursive: true, force: true });
+  };
   const rec = await readRecord(clusterLayout(stateDir, "compare"));
   const cp = {
     apiserver: rec?.processes["kube-apiserver"]?.pid ?? 0,
