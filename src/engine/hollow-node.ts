@@ -157,24 +157,12 @@ export class HollowNode {
     this.observeNode(node);
     await this.patchStatus();
     await this.ensureLease();
-    const kubelet = this.ctx.cfg.traffic === "kubelet";
-    const csiPath = `/apis/storage.k8s.io/v1/csinodes/${this.id.name}`;
-    // The CSI node-info manager reads the CSINode before creating it, and again to update it.
-    const existing = kubelet ? await this.getOrUndefined(csiPath) : undefined;
-    if (!existing) {
-      await this.api({
-        method: "POST",
-        path: "/apis/storage.k8s.io/v1/csinodes",
-        body: renderCsiNode(this.id.name, this.uid),
-      }).catch((err: unknown) => {
-        if (!isAlreadyExists(err)) throw err;
-      });
-    }
-    if (kubelet) {
-      await this.getOrUndefined(csiPath);
-      // A registering kubelet reads its Node back several times: the first status syncs, the
-      // lease controller's owner reference, the CSI manager's annotation check.
-      for (let i = 0; i < 3; i++) await this.getOrUndefined(`/api/v1/nodes/${this.id.name}`);
+    if (this.ctx.cfg.traffic === "kubelet") {
+      // The kubelet's volume manager registers the CSINode on its own, after start-up; spread
+      // over the fleet's first seconds, as kubelets starting together would.
+      this.ctx.queue.after(this.ctx.random() * 20_000, () => this.kubeletStartupReads());
+    } else {
+      await this.createCsiNode();
     }
     this.registered = true;
     this.ctx.metrics.nodeRegistered(1);
@@ -200,6 +188,35 @@ export class HollowNode {
   private renewIntervalMs(): number {
     const base = (this.ctx.cfg.leaseDurationSeconds * 1000) / 4;
     return base * (1 + this.ctx.cfg.jitter * this.ctx.random());
+  }
+
+  private async createCsiNode(): Promise<void> {
+    await this.api({
+      method: "POST",
+      path: "/apis/storage.k8s.io/v1/csinodes",
+      body: renderCsiNode(this.id.name, this.uid),
+    }).catch((err: unknown) => {
+      if (!isAlreadyExists(err)) throw err;
+    });
+  }
+
+  /**
+   * What a starting kubelet does besides registering (kubelet traffic): the CSI node-info manager
+   * reads the CSINode, creates it, reads it again to update it; the node is read back three times
+   * (status syncs, the lease controller's owner reference, the CSI manager's annotation check).
+   */
+  private async kubeletStartupReads(): Promise<void> {
+    if (this.stopped) return;
+    const csiPath = `/apis/storage.k8s.io/v1/csinodes/${this.id.name}`;
+    try {
+      if (!(await this.getOrUndefined(csiPath))) await this.createCsiNode();
+      await this.getOrUndefined(csiPath);
+      for (let i = 0; i < 3; i++) await this.getOrUndefined(`/api/v1/nodes/${this.id.name}`);
+    } catch (err) {
+      this.log.warn({ node: this.id.name, err: describeError(err) }, "CSINode set-up failed; retrying");
+      if (!this.stopped)
+        this.ctx.queue.after(5_000 + this.ctx.random() * 5_000, () => this.kubeletStartupReads());
+    }
   }
 
   /** GETs an object, or undefined when it does not exist. */
