@@ -254,6 +254,10 @@ describe("hollow-node engine on a real control plane", () => {
       "patch nodes/status",
       "update leases",
       "create csinodes",
+      // The reads a registering kubelet makes (REFERENCE 4b).
+      "get leases",
+      "get csinodes",
+      "get nodes",
     ];
     const sample = [...perNode.entries()].filter(([n]) => n !== "it-hollow-7");
     assert.ok(sample.length >= NODES - 1, `audit records for ${sample.length} nodes`);
