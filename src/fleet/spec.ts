@@ -93,7 +93,7 @@ export function parseNodeCount(value: string | undefined, verb: string, fallback
   if (n < min || n > 100_000) {
     throw new BadInputError(
       `${verb}: the number of nodes must be between ${min} and 100000, got ${n}`,
-      verb === "scale" && n === 0 ? undefined : "use 'kubemark-cluster cleanup' to remove every node",
+      n === 0 ? "use 'kubemark-cluster cleanup' to remove every node" : undefined,
     );
   }
   return n;
