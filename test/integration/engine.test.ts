@@ -229,23 +229,26 @@ describe("hollow-node engine on a real control plane", () => {
       t.skip("the test cluster has no audit log");
       return;
     }
-    const perNode = new Map<string, Set<string>>();
-    for (const line of (await readFile(auditLog, "utf8")).split("\n")) {
-      if (!line.includes("hollow-kubelet")) continue;
-      const e = JSON.parse(line) as {
-        verb: string;
-        userAgent?: string;
-        requestURI: string;
-        objectRef?: { resource?: string; subresource?: string; name?: string };
-      };
-      const named = /^it-hollow-\d+$/.test(e.objectRef?.name ?? "") ? e.objectRef!.name! : "";
-      const node = named || (/(nodeName|metadata\.name)%3D(it-hollow-\d+)/.exec(e.requestURI)?.[2] ?? "");
-      if (!node) continue;
-      const key = `${e.verb} ${e.objectRef?.resource ?? ""}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`;
-      let set = perNode.get(node);
-      if (!set) perNode.set(node, (set = new Set()));
-      set.add(key);
-    }
+    const perNodeRequests = async (): Promise<Map<string, Set<string>>> => {
+      const perNode = new Map<string, Set<string>>();
+      for (const line of (await readFile(auditLog, "utf8")).split("\n")) {
+        if (!line.includes("hollow-kubelet")) continue;
+        const e = JSON.parse(line) as {
+          verb: string;
+          userAgent?: string;
+          requestURI: string;
+          objectRef?: { resource?: string; subresource?: string; name?: string };
+        };
+        const named = /^it-hollow-\d+$/.test(e.objectRef?.name ?? "") ? e.objectRef!.name! : "";
+        const node = named || (/(nodeName|metadata\.name)%3D(it-hollow-\d+)/.exec(e.requestURI)?.[2] ?? "");
+        if (!node) continue;
+        const key = `${e.verb} ${e.objectRef?.resource ?? ""}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`;
+        let set = perNode.get(node);
+        if (!set) perNode.set(node, (set = new Set()));
+        set.add(key);
+      }
+      return perNode;
+    };
     // Requests that name the node (its own pods, Node, Lease, CSINode); shared watches name no node.
     const expected = [
       "watch pods",
@@ -259,6 +262,17 @@ describe("hollow-node engine on a real control plane", () => {
       "get csinodes",
       "get nodes",
     ];
+    // A kubelet's start-up work (CSINode, reads of its Node) is spread over its first 20 s, so a
+    // quick run of the tests before this one may reach here before every node has done it.
+    const missing = (perNode: Map<string, Set<string>>): string[] =>
+      [...perNode.entries()]
+        .filter(([n]) => n !== "it-hollow-7")
+        .flatMap(([n, kinds]) => expected.filter((k) => !kinds.has(k)).map((k) => `${n}: ${k}`));
+    await eventually("every node's start-up requests in the audit log", 60_000, async () => {
+      const m = missing(await perNodeRequests());
+      return { done: m.length === 0, status: `${m.length} missing, e.g. ${m.slice(0, 3).join("; ")}` };
+    });
+    const perNode = await perNodeRequests();
     const sample = [...perNode.entries()].filter(([n]) => n !== "it-hollow-7");
     assert.ok(sample.length >= NODES - 1, `audit records for ${sample.length} nodes`);
     for (const [node, kinds] of sample) {
