@@ -30,8 +30,9 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--client-ca-file=${pki("ca.crt")}`,
         `--kubelet-client-certificate=${pki("apiserver-kubelet-client.crt")}`,
         `--kubelet-client-key=${pki("apiserver-kubelet-client.key")}`,
-        // Hollow nodes advertise their kubelet endpoint as Hostname; their InternalIPs are simulated.
-        "--kubelet-preferred-address-types=Hostname,InternalIP",
+        // Hollow nodes that serve a kubelet endpoint advertise it as InternalDNS (their InternalIPs
+        // are simulated); real workers serve on their InternalIP.
+        "--kubelet-preferred-address-types=InternalDNS,InternalIP,Hostname",
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         `--service-account-key-file=${pki("sa.pub")}`,
         `--service-account-signing-key-file=${pki("sa.key")}`,

@@ -27,7 +27,9 @@ import {
 } from "./cluster-state.ts";
 import { AUDIT_POLICY, componentArgs } from "./component-args.ts";
 import type { BinaryName, BuildEvent } from "./go-build.ts";
-import { parseKubeVersion, DEFAULT_KUBE_VERSION } from "./kube-version.ts";
+import { parseKubeVersion, DEFAULT_KUBE_VERSION, type KubeVersion } from "./kube-version.ts";
+import { readWorkers, startWorkers, stopWorkers, workerInfos, type WorkerImages, type WorkerInfo } from "../workers/workers.ts";
+import { PACKAGE_VERSION } from "../version.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig-file.ts";
 import { createCertAuthority, createServiceAccountKeys, issueCert } from "../host/pki.ts";
 
@@ -63,6 +65,8 @@ export interface UpOptions {
   readonly loadTest?: boolean;
   /** Deadline for the whole start, building excluded (default 120 s). */
   readonly timeoutMs?: number;
+  /** Real worker nodes (kubelet + containerd) to run beside the control plane; default: as recorded, else 0. */
+  readonly workers?: number | undefined;
 }
 
 /** A component's state as `status` reports it. */
@@ -88,6 +92,11 @@ export interface ClusterInfo {
   readonly binaries?: Readonly<Record<string, BinarySource>>;
   readonly auditLog?: string | undefined;
   readonly readySeconds?: number;
+  /** Real worker nodes, when the cluster has any. */
+  readonly workers?: readonly WorkerInfo[];
+  /** Images loaded into the workers (when `up` started them). */
+  readonly workerImages?: WorkerImages;
+  readonly workersReadySeconds?: number;
 }
 
 /** The admin client of a local cluster (client-certificate access, no kubeconfig parsing). */
@@ -330,7 +339,26 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
     }
     const statuses = await componentStatuses(layout, existing);
     if (statuses.every((s) => s.healthy)) {
-      return info(layout, existing, statuses, { alreadyRunning: true });
+      const workers = await workerInfos(layout);
+      const wanted = opts.workers ?? workers.length;
+      if (wanted < workers.length) {
+        throw new KubemarkError(
+          "BAD_INPUT",
+          `cluster "${name}" runs ${workers.length} workers; fewer cannot be asked of a running cluster`,
+          { hint: `'kubemark-cluster down${name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`}' and up again with --workers ${wanted}`, exitCode: 2 },
+        );
+      }
+      if (wanted === workers.length && workers.every((w) => w.running)) {
+        return info(layout, existing, statuses, { alreadyRunning: true, ...(workers.length ? { workers } : {}) });
+      }
+      const w = await upWorkers(deps, layout, existing, parseKubeVersion(existing.version), wanted, opts).catch(
+        async (err: unknown) => {
+          // Leave no half-made worker behind (the control plane keeps running).
+          await stopWorkers(layout, clock).catch(() => undefined);
+          throw err;
+        },
+      );
+      return info(layout, existing, await componentStatuses(layout, existing), { alreadyRunning: true, ...w });
     }
   }
   await ensureWritableDir(layout.dir);
@@ -475,16 +503,21 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
           onPoll: (r) => deps.onEvent?.({ kind: "wait", component: "controllers", status: r.status }),
         },
       );
+      const readySeconds = Math.round((clock.now() - t0) / 100) / 10;
+      const wanted = opts.workers ?? (await readWorkers(layout)).workers.length;
+      const w = wanted > 0 ? await upWorkers(deps, layout, rec, runVersion, wanted, opts, admin) : {};
       const statuses = await componentStatuses(layout, rec);
       return info(layout, rec, statuses, {
         binaries: Object.fromEntries(Object.entries(bins).map(([k, v]) => [k, v.source])),
-        readySeconds: Math.round((clock.now() - t0) / 100) / 10,
+        readySeconds,
+        ...w,
       });
     } finally {
       await admin?.close();
     }
   } catch (err) {
     // Leave nothing running and, for a new cluster, nothing behind.
+    await stopWorkers(layout, clock).catch(() => undefined);
     for (const c of [...COMPONENTS].reverse()) {
       const d = started[c];
       if (d) await stopDaemon(d, clock).catch(() => undefined);
@@ -502,7 +535,7 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
 export interface DownResult {
   readonly name: string;
   readonly existed: boolean;
-  readonly stopped: readonly Component[];
+  readonly stopped: readonly string[];
   readonly removed: string | null;
 }
 
@@ -515,10 +548,13 @@ export async function downCluster(
   const layout = clusterLayout(deps.paths.stateDir, name);
   const rec = await readRecord(layout);
   if (!rec) return { name, existed: false, stopped: [], removed: null };
-  const stopped = COMPONENTS.filter((c) => {
-    const d = rec.processes[c];
-    return d !== undefined && isDaemonAlive(d);
-  });
+  const stopped: string[] = await stopWorkers(layout, deps.clock);
+  stopped.push(
+    ...COMPONENTS.filter((c) => {
+      const d = rec.processes[c];
+      return d !== undefined && isDaemonAlive(d);
+    }),
+  );
   await stopProcesses(layout, rec, deps.clock);
   await rm(layout.dir, { recursive: true, force: true });
   return { name, existed: true, stopped, removed: layout.dir };
@@ -542,7 +578,56 @@ export async function clusterStatus(
       }
       continue;
     }
-    out.push(info(layout, rec, await componentStatuses(layout, rec), {}));
+    const workers = await workerInfos(layout);
+    out.push(info(layout, rec, await componentStatuses(layout, rec), workers.length ? { workers } : {}));
   }
   return out;
+}
+
+/** Starts (or completes) a cluster's real workers; the caller undoes them on failure. */
+async function upWorkers(
+  deps: ControlPlaneDeps,
+  layout: ClusterLayout,
+  rec: ClusterRecord,
+  version: KubeVersion,
+  count: number,
+  opts: UpOptions,
+  existingAdmin?: KubeClient,
+): Promise<Partial<ClusterInfo>> {
+  const { clock } = deps;
+  const t0 = clock.now();
+  const bins = await resolveBinaries({
+    version,
+    binaries: ["kubelet"],
+    binDir: opts.binDir ?? deps.env["KUBEMARK_BIN_DIR"],
+    cacheDir: deps.paths.cacheDir,
+    env: deps.env,
+    now: () => clock.now() / 1000,
+    onBuildEvent: (build) => deps.onEvent?.({ kind: "build", build }),
+  });
+  const admin = existingAdmin ?? (await adminClient(layout, rec));
+  try {
+    const r = await startWorkers({
+      layout,
+      rec,
+      count,
+      admin,
+      kubeletBinary: bins.kubelet.path,
+      cacheDir: deps.paths.cacheDir,
+      stateDir: deps.paths.stateDir,
+      packageVersion: PACKAGE_VERSION,
+      env: deps.env,
+      clock,
+      deadline: clock.now() + (opts.timeoutMs ?? 120_000),
+      onStep: (message) => deps.onEvent?.({ kind: "step", message }),
+      signal: deps.signal,
+    });
+    return {
+      workers: r.workers,
+      workerImages: r.images,
+      workersReadySeconds: Math.round((clock.now() - t0) / 100) / 10,
+    };
+  } finally {
+    if (!existingAdmin) await admin.close();
+  }
 }

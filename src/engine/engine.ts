@@ -207,7 +207,7 @@ export class Engine {
           ip,
           kubeletVersion: version,
           kubeletPort: cfg.kubeletPort || 10250,
-          hostnameAddress: cfg.kubeletPort > 0 ? cfg.kubeletAddress : name,
+          endpointAddress: cfg.kubeletPort > 0 ? cfg.kubeletAddress : undefined,
           fleet: cfg.fleet,
           nodeLabels: cfg.nodeLabels,
         },

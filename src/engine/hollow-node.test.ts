@@ -28,7 +28,6 @@ const IDENTITY: NodeIdentity = {
   ip: NODE_IP,
   kubeletVersion: "v1.34.1",
   kubeletPort: 10250,
-  hostnameAddress: NAME,
   fleet: "default",
   nodeLabels: { "hollow-node": "true" },
 };

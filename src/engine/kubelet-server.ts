@@ -1,6 +1,6 @@
 /*
  * The kubelet endpoint of a hollow-node process: one HTTPS listener for all of its nodes, as a
- * kubelet's port 10250. Every node advertises it (its Hostname address and daemonEndpoints port),
+ * kubelet's port 10250. Every node advertises it (its InternalDNS address and daemonEndpoints port),
  * so the API server's `pods/log` reaches it. The API server dials address:port and names no node,
  * so `/pods` lists every pod the process runs, and logs are found by namespace and pod name.
  */

@@ -81,7 +81,7 @@ function program(): Command {
     )
     .option(
       "--kubelet-address <ip>",
-      "address of the kubelet endpoint; every node reports it as its Hostname address",
+      "address of the kubelet endpoint; every node reports it as its InternalDNS address",
       "127.0.0.1",
     )
     .option("--metrics-port <port>", "port of the Prometheus /metrics endpoint on 127.0.0.1 (0 = none)", "0")

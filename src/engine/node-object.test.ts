@@ -32,7 +32,6 @@ const id = (shape: NodeShape = GPU): NodeIdentity => ({
   ip: "100.64.0.8",
   kubeletVersion: "v1.34.1",
   kubeletPort: 10250,
-  hostnameAddress: "hollow-node-7",
   fleet: "blue",
   nodeLabels: { "hollow-node": "true" },
 });
@@ -123,14 +122,15 @@ test("renderNode: four healthy conditions with the kubelet's reasons, addresses 
   assert.equal(node.status.nodeInfo.architecture, "amd64");
 });
 
-test("renderNode: with a kubelet endpoint the Hostname address is the endpoint's; the InternalIP stays the node's own", () => {
+test("renderNode: with a kubelet endpoint its address is InternalDNS; InternalIP and Hostname stay the node's own", () => {
   const node = renderNode(
-    { ...id(), hostnameAddress: "127.0.0.1", kubeletPort: 10250 },
+    { ...id(), endpointAddress: "127.0.0.1", kubeletPort: 10250 },
     NOW,
   ) as unknown as RenderedNode;
   assert.deepEqual(node.status.addresses, [
     { type: "InternalIP", address: "100.64.0.8" },
-    { type: "Hostname", address: "127.0.0.1" },
+    { type: "Hostname", address: "hollow-node-7" },
+    { type: "InternalDNS", address: "127.0.0.1" },
   ]);
   assert.equal(
     node.metadata.labels["kubernetes.io/hostname"],

@@ -18,11 +18,12 @@ export interface NodeIdentity {
   readonly kubeletVersion: string;
   readonly kubeletPort: number;
   /**
-   * The node's `Hostname` address: the process's kubelet endpoint address when it serves one (the
-   * API server dials Hostname first, and every node of the process shares the one listener), else
-   * the node name.
+   * The address of the process's kubelet endpoint when it serves one (every node of the process
+   * shares the one listener), reported as the node's `InternalDNS` address: the InternalIP is
+   * simulated, the `Hostname` stays the node name as a kubelet reports it, and the local control
+   * plane's API server dials InternalDNS first.
    */
-  readonly hostnameAddress: string;
+  readonly endpointAddress?: string | undefined;
   readonly fleet: string;
   readonly nodeLabels: Readonly<Record<string, string>>;
 }
@@ -90,7 +91,8 @@ export function renderNodeStatus(id: NodeIdentity, now: string, since: string): 
     conditions: healthyConditions(now, since),
     addresses: [
       { type: "InternalIP", address: id.ip },
-      { type: "Hostname", address: id.hostnameAddress },
+      { type: "Hostname", address: id.name },
+      ...(id.endpointAddress ? [{ type: "InternalDNS", address: id.endpointAddress }] : []),
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: id.kubeletPort } },
     nodeInfo: {

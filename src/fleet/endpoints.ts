@@ -1,4 +1,5 @@
 import { existsSync } from "node:fs";
+import { workerInfos } from "../workers/workers.ts";
 import { KubeClient } from "../client/kube-client.ts";
 import { kubeconfigPath, loadClusterAccess, type ClusterAccess } from "../client/kubeconfig.ts";
 import { KubeApiError } from "../client/api-error.ts";
@@ -20,6 +21,8 @@ export interface Endpoint {
   readonly kubeconfig: string;
   /** Name of the project's local control plane this is, if it is one. */
   readonly localCluster: string | undefined;
+  /** Running real workers of that local cluster (`up --workers`): pods can run there. */
+  readonly localWorkers: number;
   /** The API server's version (`v1.36.3`). */
   readonly version: string;
 }
@@ -107,11 +110,9 @@ export async function connect(
     }
     throw err;
   }
-  return {
-    access,
-    client,
-    kubeconfig,
-    localCluster: await localClusterAt(access.server, stateDir),
-    version,
-  };
+  const localCluster = await localClusterAt(access.server, stateDir);
+  const localWorkers = localCluster
+    ? (await workerInfos(clusterLayout(stateDir, localCluster))).filter((w) => w.running).length
+    : 0;
+  return { access, client, kubeconfig, localCluster, localWorkers, version };
 }

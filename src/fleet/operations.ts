@@ -17,6 +17,7 @@ import {
 } from "./apply.ts";
 import { engineBundle } from "./bundle.ts";
 import { connect, type ClusterFlags, type Endpoint } from "./endpoints.ts";
+import { SERVICE_IP } from "../workers/workers.ts";
 import {
   deadShards,
   localFleetLayout,
@@ -256,7 +257,12 @@ export async function setup(
   let credentials: TargetCredentials | undefined;
   if (withToken) {
     credentials = await readToken(s);
-    if (s.twoCluster) await applyObject(s.hosting.client, targetSecret(spec, credentials));
+    if (s.twoCluster) {
+      await applyObject(
+        s.hosting.client,
+        targetSecret(spec, { ...credentials, server: podReachableServer(s.hosting, credentials.server) }),
+      );
+    }
   }
   return { credentials, namespaceCreated };
 }
@@ -330,7 +336,7 @@ export interface CreateResult {
 /** Builds the spec `create` asks for, over the existing fleet's settings. */
 function desiredSpec(s: Session, opts: CreateOptions, existing: FleetSpec | undefined): FleetSpec {
   const mode: FleetMode =
-    opts.mode ?? existing?.mode ?? (s.hosting.localCluster !== undefined ? "local" : "in-cluster");
+    opts.mode ?? existing?.mode ?? defaultMode(s.hosting);
   if (existing && opts.mode && opts.mode !== existing.mode) {
     throw new KubemarkError(
       "CONFLICT",
@@ -1093,4 +1099,23 @@ export async function cleanupFleet(s: Session, opts: { all: boolean }): Promise<
 /** Local fleet record for `list` of a local fleet (pids and log paths). */
 export async function localRecord(s: Session): Promise<LocalFleetRecord | undefined> {
   return readLocalFleet(localLayout(s));
+}
+
+/**
+ * Where the engine runs when `create` is not told: as local processes against the project's own
+ * control plane when it has no real workers (no kubelet could run the pods), else as pods.
+ */
+export function defaultMode(hosting: Pick<Endpoint, "localCluster" | "localWorkers">): FleetMode {
+  return hosting.localCluster !== undefined && hosting.localWorkers === 0 ? "local" : "in-cluster";
+}
+
+/**
+ * The target API server address as hollow-node pods reach it. Pods on a local cluster's real
+ * workers cannot reach this machine's loopback; the workers' relay serves every local API server
+ * port at the Service address, which every local API server certificate names.
+ */
+export function podReachableServer(hosting: Pick<Endpoint, "localWorkers">, server: string): string {
+  if (hosting.localWorkers === 0) return server;
+  const m = /^https:\/\/(127\.0\.0\.1|localhost):(\d+)\/?$/.exec(server);
+  return m ? `https://${SERVICE_IP}:${m[2]}` : server;
 }

@@ -64,6 +64,8 @@ export function runCommand(
         stderr: Buffer.concat(err).toString("utf8"),
       });
     });
+    // A command that exits without reading its input closes the pipe: not an error of the caller's.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(opts.input ?? "");
   });
 }

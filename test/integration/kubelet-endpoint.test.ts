@@ -1,5 +1,5 @@
 /**
- * The shared kubelet endpoint against a real control plane: hollow nodes advertise it (Hostname
+ * The shared kubelet endpoint against a real control plane: hollow nodes advertise it (InternalDNS
  * address and daemonEndpoints port), and the API server's `pods/log` (what `kubectl logs` calls)
  * reaches it, for a plain read and for a follow that ends when the pod is deleted.
  */
@@ -68,7 +68,7 @@ describe("the shared kubelet endpoint on a real control plane", () => {
     await removeTestObjects(client, NS, FLEET);
   });
 
-  test("the nodes advertise the endpoint: Hostname 127.0.0.1, the port, their own InternalIPs", async () => {
+  test("the nodes advertise the endpoint: InternalDNS 127.0.0.1, the port, their own InternalIPs and Hostnames", async () => {
     await eventually("2 nodes Ready", 60_000, async () => {
       const nodes = (
         await client.get<{ items: Node[] }>("/api/v1/nodes", {
@@ -84,7 +84,8 @@ describe("the shared kubelet endpoint on a real control plane", () => {
     const other = await client.get<Node>(`/api/v1/nodes/${FLEET}-1`);
     const addr = (n: Node, type: string): string | undefined =>
       n.status?.addresses?.find((a) => a.type === type)?.address;
-    assert.equal(addr(node, "Hostname"), "127.0.0.1");
+    assert.equal(addr(node, "InternalDNS"), "127.0.0.1");
+    assert.equal(addr(node, "Hostname"), `${FLEET}-0`);
     assert.equal(node.status?.daemonEndpoints?.kubeletEndpoint?.Port, port);
     assert.notEqual(addr(node, "InternalIP"), addr(other, "InternalIP"));
   });

@@ -4,6 +4,7 @@ import {
   cleanupFleet,
   createFleet,
   fleetLogs,
+  defaultMode,
   listFleet,
   localRecord,
   openSession,
@@ -227,7 +228,7 @@ Examples:
       const existing = await readFleet(s);
       const mode: FleetMode = f.local
         ? "local"
-        : (existing?.mode ?? (s.hosting.localCluster ? "local" : "in-cluster"));
+        : (existing?.mode ?? defaultMode(s.hosting));
       const r = await setup(s, mode);
       c.stdout(
         `namespace ${s.namespace} ${r.namespaceCreated ? "created" : "ready"}; ServiceAccount hollow-node with least-privilege RBAC in ${s.target.access.server}${s.twoCluster ? `; Secret ${s.namespace}/hollow-node-target holds its credentials` : ""}\n`,

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { BadInputError } from "../../errors.ts";
 import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
 import { DEFAULT_KUBE_VERSION } from "../../controlplane/kube-version.ts";
@@ -16,6 +17,7 @@ interface UpFlags {
   loadTest?: boolean;
   timeout: string;
   output?: string;
+  workers?: string;
 }
 
 /** Human summary of a running cluster, ending with the next useful step. */
@@ -27,6 +29,15 @@ export function describeCluster(c: ClusterInfo): string {
     `kubeconfig: ${c.kubeconfig}`,
   ];
   if (c.auditLog) lines.push(`audit log: ${c.auditLog}`);
+  for (const w of c.workers ?? []) {
+    lines.push(`worker ${w.name}: ${w.running ? "running" : "NOT running"} at ${w.nodeIP} (kubelet log ${w.log})`);
+  }
+  if (c.workersReadySeconds !== undefined) lines.push(`workers Ready after ${c.workersReadySeconds}s`);
+  if (c.workerImages) {
+    for (const i of c.workerImages.images) {
+      lines.push(`image loaded: ${i.tags.join(", ")} (${(i.bytes / 1024 / 1024).toFixed(1)} MiB)`);
+    }
+  }
   lines.push(
     "",
     `  export KUBECONFIG=${c.kubeconfig}`,
@@ -50,6 +61,10 @@ export function registerUp(program: Command, ctx: () => CliContext): void {
     .option("--audit", "write an audit log of every API request (logs/audit.log)")
     .option("--load-test", "lift the API server's in-flight limits and priority-and-fairness")
     .option("--timeout <seconds>", "deadline for the start, building excluded", "120")
+    .option(
+      "--workers <n>",
+      "real worker nodes (kubelet + containerd, Linux, root) to run hollow-node pods on (default: as before, else 0)",
+    )
     .option("-o, --output <format>", "table|json|yaml")
     .addHelpText(
       "after",
@@ -58,6 +73,7 @@ Examples:
   kubemark-cluster up                        # v${DEFAULT_KUBE_VERSION.slice(1)} on 127.0.0.1:6443 (or a free port)
   kubemark-cluster up --name second          # a second cluster beside the first
   kubemark-cluster up --audit --load-test    # for measurements
+  sudo kubemark-cluster up --workers 1       # plus a real kubelet for in-cluster hollow-node pods
   export KUBECONFIG=$(kubemark-cluster status -o json | jq -r '.[0].kubeconfig')`,
     )
     .action(async (flags: UpFlags) => {
@@ -75,6 +91,7 @@ Examples:
             audit: flags.audit,
             loadTest: flags.loadTest,
             timeoutMs: parseSeconds(flags.timeout, "--timeout") * 1000,
+            workers: flags.workers === undefined ? undefined : parseWorkers(flags.workers),
           },
         );
         view.stop();
@@ -83,4 +100,13 @@ Examples:
         view.stop();
       }
     });
+}
+
+/** `--workers`: a whole number from 0 to 8 (each worker costs a kubelet and a containerd). */
+export function parseWorkers(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 8) {
+    throw new BadInputError(`--workers must be a whole number from 0 to 8, got "${text}"`, "for example --workers 1");
+  }
+  return n;
 }
