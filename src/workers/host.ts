@@ -251,6 +251,31 @@ export async function netnsFilesOf(pids: Iterable<number>): Promise<string[]> {
   return out;
 }
 
+/** Paths of the Unix sockets the processes hold open with a name (e.g. a shim's listening socket). */
+export async function unixSocketPathsOf(pids: Iterable<number>): Promise<string[]> {
+  const byInode = new Map<string, string>();
+  const table = await readFile("/proc/net/unix", "utf8").catch(() => "");
+  for (const line of table.split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length >= 8 && f[7]!.startsWith("/")) byInode.set(f[6]!, f[7]!);
+  }
+  const out = new Set<string>();
+  for (const p of pids) {
+    for (const fd of await readdir(`/proc/${p}/fd`).catch(() => [] as string[])) {
+      const to = await readlink(`/proc/${p}/fd/${fd}`).catch(() => "");
+      const m = /^socket:\[(\d+)\]$/.exec(to);
+      const path = m ? byInode.get(m[1]!) : undefined;
+      if (path) out.add(path);
+    }
+  }
+  return [...out];
+}
+
+/** Removes `dir` and its parents up to (not including) `stop` while they are empty. */
+export async function removeEmptyDirs(dirs: readonly string[]): Promise<void> {
+  for (const d of dirs) await rmdir(d).catch(() => undefined);
+}
+
 /** Unmounts and removes network namespace files. */
 export async function removeNetns(files: readonly string[]): Promise<void> {
   for (const f of files) {

@@ -5,8 +5,7 @@
  * Service address (REFERENCE 4d). `stopWorkers` undoes all of it.
  */
 import { readFileSync } from "node:fs";
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { createHash } from "node:crypto";
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Clock } from "../clock.ts";
@@ -32,7 +31,9 @@ import {
   pidsWithArg,
   removeCgroup,
   removeLinksInto,
+  removeEmptyDirs,
   removeNetns,
+  unixSocketPathsOf,
   unmountUnder,
 } from "./host.ts";
 import { HOLLOW_NODE_REPOSITORY, hollowNodeImage, nodeBaseImage, pauseImage, PAUSE_IMAGE, type ImageTar } from "./image.ts";
@@ -371,11 +372,6 @@ export async function workerInfos(layout: ClusterLayout): Promise<WorkerInfo[]> 
   }));
 }
 
-/** Path of containerd 1.6's shim socket for one task (it keeps these under /run/containerd/s). */
-function shimSocket(containerdSocket: string, ns: string, id: string): string {
-  return `/run/containerd/s/${createHash("sha256").update(join(containerdSocket, ns, id)).digest("hex")}`;
-}
-
 /**
  * Stops every worker of a cluster and removes all of it: the kubelet, the pods' processes and
  * containerd shims, containerd, the pods' network namespaces, mounts under the worker's directory,
@@ -392,20 +388,24 @@ export async function stopWorkers(layout: ClusterLayout, clock: Clock): Promise<
     if (w.kubelet && (await stopDaemon(w.kubelet, clock, 10_000))) stopped.push(`${w.name} kubelet`);
     const podPids = await pidsInCgroup(w.cgroupRoot);
     const netns = await netnsFilesOf(podPids);
+    // containerd 1.6 puts its shims' sockets under /run/containerd/s whatever its state directory.
+    const shimSockets = (await unixSocketPathsOf(await pidsWithArg(l.containerdSocket))).filter((p) =>
+      p.startsWith("/run/containerd/"),
+    );
     await killAll(async () => [...(await pidsInCgroup(w.cgroupRoot)), ...(await pidsWithArg(l.containerdSocket))], clock);
     if (w.containerd && (await stopDaemon(w.containerd, clock, 10_000))) stopped.push(`${w.name} containerd`);
     await removeNetns(netns);
-    const tasks = join(l.containerdState, "io.containerd.runtime.v2.task", "k8s.io");
-    for (const id of await readdir(tasks).catch(() => [] as string[])) {
-      await rm(shimSocket(l.containerdSocket, "k8s.io", id), { force: true });
-    }
+    for (const sock of shimSockets) await rm(sock, { force: true });
     await unmountUnder(l.dir);
     await removeCgroup(w.cgroupRoot);
     await deleteLink(w.bridge);
     await removeLinksInto("/var/log/containers", l.podLogsDir);
     await rm(l.dir, { recursive: true, force: true });
   }
-  if (s.workers.length > 0) await deleteLink(NODE_BRIDGE);
+  if (s.workers.length > 0) {
+    await deleteLink(NODE_BRIDGE);
+    await removeEmptyDirs(["/run/containerd/s", "/run/containerd"]);
+  }
   await rm(join(layout.dir, "workers"), { recursive: true, force: true });
   return stopped;
 }
