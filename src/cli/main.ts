@@ -6,6 +6,7 @@ import type { CliContext } from "./context.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerDown } from "./commands/down.ts";
 import { registerFleet } from "./commands/fleet.ts";
+import { registerImage } from "./commands/image.ts";
 import { registerKubeconfig } from "./commands/kubeconfig.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerUp } from "./commands/up.ts";
@@ -32,6 +33,7 @@ export function buildProgram(makeContext: (globals: { stateDir?: string }) => Cl
       `
 Local control plane:
   kubemark-cluster up                 start etcd, kube-apiserver, controller-manager, scheduler on loopback
+  kubemark-cluster up --workers 1     plus a real kubelet on containerd (root) for hollow-node pods
   kubemark-cluster status             pid, port and health of each component
   kubemark-cluster down               stop it and remove its state
   kubemark-cluster kubeconfig         print its kubeconfig path
@@ -44,6 +46,7 @@ Hollow nodes (a fleet: local engine processes, or a StatefulSet in the hosting c
   kubemark-cluster list               workload, processes or pods, node counts (-o wide: nodes)
   kubemark-cluster logs [NODE]        a hollow node's log
   kubemark-cluster cleanup [--all]    remove the fleet's workload, Nodes, Leases and RBAC
+  kubemark-cluster image              the hollow-node image as a tarball (no Docker), for --image
 
 The engine alone:
   ./hollow-node --kubeconfig $(kubemark-cluster kubeconfig) --nodes 100
@@ -55,6 +58,7 @@ Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
   registerStatus(program, ctx);
   registerBuild(program, ctx);
   registerKubeconfig(program, ctx);
+  registerImage(program, ctx);
   registerFleet(program, ctx);
   program.commands.forEach((c) => c.exitOverride());
   return program;

@@ -28,7 +28,14 @@ import {
 import { AUDIT_POLICY, componentArgs } from "./component-args.ts";
 import type { BinaryName, BuildEvent } from "./go-build.ts";
 import { parseKubeVersion, DEFAULT_KUBE_VERSION, type KubeVersion } from "./kube-version.ts";
-import { readWorkers, startWorkers, stopWorkers, workerInfos, type WorkerImages, type WorkerInfo } from "../workers/workers.ts";
+import {
+  readWorkers,
+  startWorkers,
+  stopWorkers,
+  workerInfos,
+  type WorkerImages,
+  type WorkerInfo,
+} from "../workers/workers.ts";
 import { PACKAGE_VERSION } from "../version.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig-file.ts";
 import { createCertAuthority, createServiceAccountKeys, issueCert } from "../host/pki.ts";
@@ -345,20 +352,34 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
         throw new KubemarkError(
           "BAD_INPUT",
           `cluster "${name}" runs ${workers.length} workers; fewer cannot be asked of a running cluster`,
-          { hint: `'kubemark-cluster down${name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`}' and up again with --workers ${wanted}`, exitCode: 2 },
+          {
+            hint: `'kubemark-cluster down${name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`}' and up again with --workers ${wanted}`,
+            exitCode: 2,
+          },
         );
       }
       if (wanted === workers.length && workers.every((w) => w.running)) {
-        return info(layout, existing, statuses, { alreadyRunning: true, ...(workers.length ? { workers } : {}) });
+        return info(layout, existing, statuses, {
+          alreadyRunning: true,
+          ...(workers.length ? { workers } : {}),
+        });
       }
-      const w = await upWorkers(deps, layout, existing, parseKubeVersion(existing.version), wanted, opts).catch(
-        async (err: unknown) => {
-          // Leave no half-made worker behind (the control plane keeps running).
-          await stopWorkers(layout, clock).catch(() => undefined);
-          throw err;
-        },
-      );
-      return info(layout, existing, await componentStatuses(layout, existing), { alreadyRunning: true, ...w });
+      const w = await upWorkers(
+        deps,
+        layout,
+        existing,
+        parseKubeVersion(existing.version),
+        wanted,
+        opts,
+      ).catch(async (err: unknown) => {
+        // Leave no half-made worker behind (the control plane keeps running).
+        await stopWorkers(layout, clock).catch(() => undefined);
+        throw err;
+      });
+      return info(layout, existing, await componentStatuses(layout, existing), {
+        alreadyRunning: true,
+        ...w,
+      });
     }
   }
   await ensureWritableDir(layout.dir);

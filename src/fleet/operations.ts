@@ -335,8 +335,7 @@ export interface CreateResult {
 
 /** Builds the spec `create` asks for, over the existing fleet's settings. */
 function desiredSpec(s: Session, opts: CreateOptions, existing: FleetSpec | undefined): FleetSpec {
-  const mode: FleetMode =
-    opts.mode ?? existing?.mode ?? defaultMode(s.hosting);
+  const mode: FleetMode = opts.mode ?? existing?.mode ?? defaultMode(s.hosting);
   if (existing && opts.mode && opts.mode !== existing.mode) {
     throw new KubemarkError(
       "CONFLICT",

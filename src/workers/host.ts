@@ -34,7 +34,13 @@ export async function missingWorkerTools(env: NodeJS.ProcessEnv): Promise<string
     if (!(await onPath(t, env))) missing.push(t);
   }
   for (const p of ["bridge", "host-local", "loopback"]) {
-    if (!(await stat(join(CNI_BIN_DIR, p)).then(() => true, () => false))) missing.push(`${CNI_BIN_DIR}/${p}`);
+    if (
+      !(await stat(join(CNI_BIN_DIR, p)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push(`${CNI_BIN_DIR}/${p}`);
   }
   return missing;
 }
@@ -84,7 +90,9 @@ export async function ensureWorkerPrerequisites(
     throw new KubemarkError(
       "MISSING_TOOL",
       `could not install ${WORKER_PACKAGES.join(", ")}: ${lastLines(r.stderr, 3) || `still missing ${missing.join(", ")}`}`,
-      { hint: `install them yourself: apt-get install -y --no-install-recommends ${WORKER_PACKAGES.join(" ")}` },
+      {
+        hint: `install them yourself: apt-get install -y --no-install-recommends ${WORKER_PACKAGES.join(" ")}`,
+      },
     );
   }
 }
@@ -271,7 +279,7 @@ export async function unixSocketPathsOf(pids: Iterable<number>): Promise<string[
   return [...out];
 }
 
-/** Removes `dir` and its parents up to (not including) `stop` while they are empty. */
+/** Removes each directory in turn if it is empty (children first). */
 export async function removeEmptyDirs(dirs: readonly string[]): Promise<void> {
   for (const d of dirs) await rmdir(d).catch(() => undefined);
 }

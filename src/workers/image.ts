@@ -11,7 +11,18 @@
  *   SIGTERM, built with Go.
  */
 import { createHash } from "node:crypto";
-import { copyFile, mkdir, mkdtemp, readFile, realpath, rename, rm, stat, writeFile, chmod } from "node:fs/promises";
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+  chmod,
+} from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { KubemarkError } from "../errors.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
@@ -124,7 +135,8 @@ function goArch(): string {
   return process.arch === "x64" ? "amd64" : process.arch === "arm64" ? "arm64" : process.arch;
 }
 
-const PASSWD = "root:x:0:0:root:/root:/bin/false\nnode:x:1000:1000::/home/node:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const PASSWD =
+  "root:x:0:0:root:/root:/bin/false\nnode:x:1000:1000::/home/node:/bin/false\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 const GROUP = "root:x:0:\nnode:x:1000:\nnogroup:x:65534:\n";
 
 /** Shared libraries (and the loader) a dynamically linked binary needs, as `ldd` lists them. */
@@ -163,7 +175,10 @@ export async function stageNodeBase(root: string, nodeBinary: string): Promise<v
   await mkdir(join(root, "home/node"), { recursive: true });
 }
 
-const NODE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "NODE_VERSION_MAJOR=24"];
+const NODE_ENV = [
+  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  "NODE_VERSION_MAJOR=24",
+];
 
 /** Where images are cached, keyed by what went into them. */
 function cached(cacheDir: string, name: string, key: string): string {

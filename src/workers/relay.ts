@@ -30,14 +30,14 @@ export function cidrMatcher(cidrs: readonly string[]): (ip: string) => boolean {
     const v4 = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
     if (!/^\d+\.\d+\.\d+\.\d+$/.test(v4)) return false;
     const x = toInt(v4);
-    return nets.some((n) => ((x & n.mask) >>> 0) === n.net);
+    return nets.some((n) => (x & n.mask) >>> 0 === n.net);
   };
 }
 
 /** API server ports of the local clusters recorded under `stateDir`, by cluster name. */
 export async function localApiServerPorts(stateDir: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  let names: string[] = [];
+  let names: string[];
   try {
     names = await readdir(join(stateDir, "clusters"));
   } catch {

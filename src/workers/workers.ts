@@ -16,10 +16,21 @@ import { issueCert } from "../host/pki.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
 import { waitUntil } from "../wait.ts";
 import { renderKubeconfig, writeKubeconfig } from "../controlplane/kubeconfig-file.ts";
-import { clusterLayout, listClusterNames, type ClusterLayout, type ClusterRecord } from "../controlplane/cluster-state.ts";
+import {
+  clusterLayout,
+  listClusterNames,
+  type ClusterLayout,
+  type ClusterRecord,
+} from "../controlplane/cluster-state.ts";
 import { PREBUILT_ENGINE_PATH } from "../fleet/spec.ts";
 import { buildBundleSource } from "../fleet/bundle.ts";
-import { cniConflist, containerdToml, kubeletConfigYaml, workerLayout, type WorkerLayout } from "./config-files.ts";
+import {
+  cniConflist,
+  containerdToml,
+  kubeletConfigYaml,
+  workerLayout,
+  type WorkerLayout,
+} from "./config-files.ts";
 import {
   deleteLink,
   ensureBridge,
@@ -36,7 +47,14 @@ import {
   unixSocketPathsOf,
   unmountUnder,
 } from "./host.ts";
-import { HOLLOW_NODE_REPOSITORY, hollowNodeImage, nodeBaseImage, pauseImage, PAUSE_IMAGE, type ImageTar } from "./image.ts";
+import {
+  HOLLOW_NODE_REPOSITORY,
+  hollowNodeImage,
+  nodeBaseImage,
+  pauseImage,
+  PAUSE_IMAGE,
+  type ImageTar,
+} from "./image.ts";
 
 /** The `kubernetes` Service address of every local cluster (first address of 10.0.0.0/16). */
 export const SERVICE_IP = "10.0.0.1";
@@ -163,7 +181,11 @@ async function assertNoOtherWorkers(stateDir: string, name: string): Promise<voi
   for (const other of await listClusterNames(stateDir)) {
     if (other === name) continue;
     const s = await readWorkers(clusterLayout(stateDir, other));
-    if (s.workers.some((w) => (w.kubelet && isDaemonAlive(w.kubelet)) || (w.containerd && isDaemonAlive(w.containerd)))) {
+    if (
+      s.workers.some(
+        (w) => (w.kubelet && isDaemonAlive(w.kubelet)) || (w.containerd && isDaemonAlive(w.containerd)),
+      )
+    ) {
       throw new KubemarkError("CONFLICT", `local cluster "${other}" already runs real workers`, {
         hint: `one local cluster at a time can have workers: 'kubemark-cluster down --name ${other}', or start this one without --workers`,
       });
@@ -177,7 +199,9 @@ const relayScript = fileURLToPath(new URL("./relay.ts", import.meta.url));
  * Starts (or restarts) `count` workers and the relay, and waits until every worker Node is Ready.
  * Idempotent: running pieces are kept.
  */
-export async function startWorkers(o: StartWorkersOptions): Promise<{ workers: WorkerInfo[]; images: WorkerImages }> {
+export async function startWorkers(
+  o: StartWorkersOptions,
+): Promise<{ workers: WorkerInfo[]; images: WorkerImages }> {
   const { layout, rec, clock } = o;
   await ensureWorkerPrerequisites(o.env, o.onStep);
   await assertNoOtherWorkers(o.stateDir, rec.name);
@@ -188,7 +212,10 @@ export async function startWorkers(o: StartWorkersOptions): Promise<{ workers: W
   const ca = { certFile: join(layout.pki, "ca.crt"), keyFile: join(layout.pki, "ca.key") };
   const server = `https://127.0.0.1:${rec.ports.apiserver}`;
   const save = async (): Promise<void> => {
-    state = { ...state, workers: [...records, ...state.workers.filter((w) => !records.some((r) => r.index === w.index))] };
+    state = {
+      ...state,
+      workers: [...records, ...state.workers.filter((w) => !records.some((r) => r.index === w.index))],
+    };
     await writeWorkers(layout, state);
   };
   for (let i = 0; i < o.count; i++) {
@@ -237,7 +264,8 @@ export async function startWorkers(o: StartWorkersOptions): Promise<{ workers: W
           timeoutMs: Math.max(5_000, o.deadline - clock.now()),
           intervalMs: 200,
           clock,
-          failFast: () => (isDaemonAlive(d) ? undefined : `containerd exited: ${lastLines(safeRead(l.containerdLog), 5)}`),
+          failFast: () =>
+            isDaemonAlive(d) ? undefined : `containerd exited: ${lastLines(safeRead(l.containerdLog), 5)}`,
         },
       );
     }
@@ -302,10 +330,14 @@ export async function startWorkers(o: StartWorkersOptions): Promise<{ workers: W
         timeoutMs: Math.max(5_000, o.deadline - clock.now()),
         intervalMs: 250,
         clock,
-        failFast: () => (isDaemonAlive(kubelet) ? undefined : `the kubelet exited: ${lastLines(safeRead(l.kubeletLog), 8)}`),
+        failFast: () =>
+          isDaemonAlive(kubelet) ? undefined : `the kubelet exited: ${lastLines(safeRead(l.kubeletLog), 8)}`,
       },
     );
-    await writeFile(join(l.cniConfDir, "10-kubemark-cluster.conflist"), cniConflist(`kmc-${rec.name}-w${i}`, w.bridge, podCIDR, l.cniIpamDir));
+    await writeFile(
+      join(l.cniConfDir, "10-kubemark-cluster.conflist"),
+      cniConflist(`kmc-${rec.name}-w${i}`, w.bridge, podCIDR, l.cniIpamDir),
+    );
   }
   if (!(state.relay && isDaemonAlive(state.relay))) {
     o.onStep(`starting the API server relay on ${SERVICE_IP}`);
@@ -327,9 +359,9 @@ export async function startWorkers(o: StartWorkersOptions): Promise<{ workers: W
   for (const w of records) {
     await waitUntil(
       async () => {
-        const node = await o.admin.get<{ status?: { conditions?: { type: string; status: string; message?: string }[] } }>(
-          `/api/v1/nodes/${w.name}`,
-        );
+        const node = await o.admin.get<{
+          status?: { conditions?: { type: string; status: string; message?: string }[] };
+        }>(`/api/v1/nodes/${w.name}`);
         const ready = node.status?.conditions?.find((c) => c.type === "Ready");
         return { done: ready?.status === "True", status: ready?.message ?? "no Ready condition" };
       },
@@ -392,7 +424,10 @@ export async function stopWorkers(layout: ClusterLayout, clock: Clock): Promise<
     const shimSockets = (await unixSocketPathsOf(await pidsWithArg(l.containerdSocket))).filter((p) =>
       p.startsWith("/run/containerd/"),
     );
-    await killAll(async () => [...(await pidsInCgroup(w.cgroupRoot)), ...(await pidsWithArg(l.containerdSocket))], clock);
+    await killAll(
+      async () => [...(await pidsInCgroup(w.cgroupRoot)), ...(await pidsWithArg(l.containerdSocket))],
+      clock,
+    );
     if (w.containerd && (await stopDaemon(w.containerd, clock, 10_000))) stopped.push(`${w.name} containerd`);
     await removeNetns(netns);
     for (const sock of shimSockets) await rm(sock, { force: true });

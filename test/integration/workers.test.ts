@@ -9,7 +9,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { adminClientFor, cli, eventually, kubectlPath, run, testCluster, type RunResult } from "../harness.ts";
+import {
+  adminClientFor,
+  cli,
+  eventually,
+  kubectlPath,
+  run,
+  testCluster,
+  type RunResult,
+} from "../harness.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { missingWorkerTools, mountsUnder, pidsInCgroup, pidsWithArg } from "../../src/workers/host.ts";
 import { NODE_BRIDGE, hollowNodeImageTag } from "../../src/workers/workers.ts";
@@ -25,7 +33,10 @@ interface Pod {
     nodeName?: string;
     hostNetwork?: boolean;
     volumes?: { hostPath?: unknown }[];
-    containers: { image: string; securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean } }[];
+    containers: {
+      image: string;
+      securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean };
+    }[];
   };
   status: { phase?: string };
 }
@@ -40,7 +51,8 @@ function ok(r: RunResult, what: string): void {
 
 async function skipReason(): Promise<string | undefined> {
   if (process.platform !== "linux") return "real workers need Linux";
-  if (process.getuid?.() !== 0) return "real workers need root (a kubelet and containerd make mounts and cgroups)";
+  if (process.getuid?.() !== 0)
+    return "real workers need root (a kubelet and containerd make mounts and cgroups)";
   const missing = await missingWorkerTools(process.env);
   const apt = await stat("/usr/bin/apt-get").then(
     () => true,
@@ -62,8 +74,9 @@ async function fleetNodes(c: KubeClient, fleet: string): Promise<NodeObj[]> {
 }
 
 async function pods(c: KubeClient, ns: string): Promise<Pod[]> {
-  return (await c.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: "name=hollow-node" }))
-    .items;
+  return (
+    await c.get<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`, { labelSelector: "name=hollow-node" })
+  ).items;
 }
 
 /** The engine processes of the worker's pods, with their uid, effective capabilities and RSS. */
@@ -99,7 +112,12 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
   const started = Date.now();
   const up = await cli(["up", "--name", CLUSTER, "--workers", "1", "--timeout", "300"], {}, 900_000);
   ok(up, "up --workers 1");
-  t.diagnostic(`up --workers 1: ${((Date.now() - started) / 1000).toFixed(1)} s; ${up.stdout.split("\n").filter((l) => /workers Ready|image loaded/.test(l)).join("; ")}`);
+  t.diagnostic(
+    `up --workers 1: ${((Date.now() - started) / 1000).toFixed(1)} s; ${up.stdout
+      .split("\n")
+      .filter((l) => /workers Ready|image loaded/.test(l))
+      .join("; ")}`,
+  );
   const kubeconfig = join(it.stateDir, "clusters", CLUSTER, "kubeconfig");
   const host = await adminClientFor(kubeconfig);
   const target = await adminClientFor(it.kubeconfig);
@@ -163,7 +181,10 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
       const p = (await pods(host, "kubemark")).find((x) => x.metadata.name === "hollow-node-1");
       const nodes = await fleetNodes(host, "kubemark");
       return {
-        done: p?.metadata.uid !== old.metadata.uid && p?.status.phase === "Running" && nodes.filter(ready).length === 100,
+        done:
+          p?.metadata.uid !== old.metadata.uid &&
+          p?.status.phase === "Running" &&
+          nodes.filter(ready).length === 100,
         status: `pod ${p?.status.phase ?? "absent"}, ${nodes.filter(ready).length}/${nodes.length} Ready`,
       };
     });
@@ -177,7 +198,14 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
 
     // --- the built image (engine inside, as the Dockerfile lays it out).
     const image = hollowNodeImageTag(PACKAGE_VERSION);
-    ok(await cli(["create", "20", "-n", "img", "--image", image, "--nodes-per-pod", "10", ...scope], {}, 300_000), "create --image");
+    ok(
+      await cli(
+        ["create", "20", "-n", "img", "--image", image, "--nodes-per-pod", "10", ...scope],
+        {},
+        300_000,
+      ),
+      "create --image",
+    );
     const imgPods = await pods(host, "img");
     assert.equal(imgPods.length, 2);
     assert.ok(imgPods.every((p) => p.spec.containers[0]!.image === image && p.status.phase === "Running"));
@@ -198,7 +226,9 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
     assert.equal((await pods(host, "two")).filter((p) => p.status.phase === "Running").length, 2);
     assert.equal((await fleetNodes(target, "two")).filter(ready).length, 30, "the Nodes are in the target");
     assert.deepEqual(await fleetNodes(host, "two"), [], "none in the hosting cluster");
-    const secret = await host.get<{ data: Record<string, string> }>("/api/v1/namespaces/two/secrets/hollow-node-target");
+    const secret = await host.get<{ data: Record<string, string> }>(
+      "/api/v1/namespaces/two/secrets/hollow-node-target",
+    );
     const token = Buffer.from(secret.data["token"]!, "base64").toString();
     const podLogs = await kubectl("logs", "-n", "two", "-l", "name=hollow-node", "--tail=-1");
     ok(podLogs, "logs of the two-cluster pods");
@@ -230,7 +260,10 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
   assert.equal((await readdir("/run/netns").catch(() => [])).length, netnsBefore, "no pod network namespace");
   await assert.rejects(stat(`/sys/class/net/${NODE_BRIDGE}`), "no bridge");
   const links = await readdir("/sys/class/net");
-  assert.ok(!links.some((l) => l.startsWith("kmcbr") || l.startsWith("veth")), `no pod bridge or veth: ${links.join(" ")}`);
+  assert.ok(
+    !links.some((l) => l.startsWith("kmcbr") || l.startsWith("veth")),
+    `no pod bridge or veth: ${links.join(" ")}`,
+  );
   await assert.rejects(stat(`/sys/fs/cgroup/memory${CGROUP}`), "no cgroup");
   if (!runContainerdBefore) await assert.rejects(stat("/run/containerd"), "nothing under /run/containerd");
   await assert.rejects(stat(stateDir), "the cluster's directory is gone");

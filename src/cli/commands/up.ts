@@ -30,7 +30,9 @@ export function describeCluster(c: ClusterInfo): string {
   ];
   if (c.auditLog) lines.push(`audit log: ${c.auditLog}`);
   for (const w of c.workers ?? []) {
-    lines.push(`worker ${w.name}: ${w.running ? "running" : "NOT running"} at ${w.nodeIP} (kubelet log ${w.log})`);
+    lines.push(
+      `worker ${w.name}: ${w.running ? "running" : "NOT running"} at ${w.nodeIP} (kubelet log ${w.log})`,
+    );
   }
   if (c.workersReadySeconds !== undefined) lines.push(`workers Ready after ${c.workersReadySeconds}s`);
   if (c.workerImages) {
@@ -106,7 +108,10 @@ Examples:
 export function parseWorkers(text: string): number {
   const n = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
   if (!Number.isInteger(n) || n < 0 || n > 8) {
-    throw new BadInputError(`--workers must be a whole number from 0 to 8, got "${text}"`, "for example --workers 1");
+    throw new BadInputError(
+      `--workers must be a whole number from 0 to 8, got "${text}"`,
+      "for example --workers 1",
+    );
   }
   return n;
 }
