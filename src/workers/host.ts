@@ -63,7 +63,10 @@ export async function ensureWorkerPrerequisites(
     throw new KubemarkError(
       "BAD_INPUT",
       "--workers needs root: a kubelet and containerd make mounts, cgroups and network devices",
-      { hint: "run 'sudo ./kubemark-cluster up --workers N', or leave --workers out", exitCode: 2 },
+      {
+        hint: "run it as root (the whole cluster then belongs to root), or leave --workers out",
+        exitCode: 2,
+      },
     );
   }
   let missing = await missingWorkerTools(env);

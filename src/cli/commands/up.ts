@@ -75,7 +75,7 @@ Examples:
   kubemark-cluster up                        # v${DEFAULT_KUBE_VERSION.slice(1)} on 127.0.0.1:6443 (or a free port)
   kubemark-cluster up --name second          # a second cluster beside the first
   kubemark-cluster up --audit --load-test    # for measurements
-  sudo kubemark-cluster up --workers 1       # plus a real kubelet for in-cluster hollow-node pods
+  kubemark-cluster up --workers 1            # as root: plus a real kubelet for in-cluster hollow-node pods
   export KUBECONFIG=$(kubemark-cluster status -o json | jq -r '.[0].kubeconfig')`,
     )
     .action(async (flags: UpFlags) => {
