@@ -10,9 +10,12 @@
  *   node bench/compare.ts --quick    # about ten minutes
  *   node bench/compare.ts --systems hollow-node,kwok --nodes 10,1000 --out results/compare-x
  *
- * It starts its own control plane (audit log on, load-test limits) in a temporary state directory,
- * builds or reuses kubemark and KWOK at the control plane's version (`kubemark-cluster build
- * --with kubemark,kwok`), runs each system alone, and stops everything at the end.
+ * It builds or reuses kubemark and KWOK at the control plane's version (`kubemark-cluster build
+ * --with kubemark,kwok`) and starts its own control planes in a temporary state directory: one
+ * with an audit log for the 10-node fidelity run (the three systems at once, each with its own
+ * client certificate so the audit log tells them apart, ten minutes idle, then pods), then one
+ * without (at thousands of nodes the audit log would be what is measured) for the larger sizes,
+ * each system alone. It stops everything at the end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createReadStream, openSync, closeSync } from "node:fs";
@@ -28,6 +31,8 @@ import { resolveBinaries } from "../src/controlplane/binaries.ts";
 import { clusterLayout, readRecord } from "../src/controlplane/cluster-state.ts";
 import { parseKubeVersion } from "../src/controlplane/kube-version.ts";
 import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
+import { renderKubeconfig, writeKubeconfig } from "../src/controlplane/kubeconfig-file.ts";
+import { issueCert } from "../src/host/pki.ts";
 import { resolvePaths } from "../src/paths.ts";
 import { ROOT } from "../test/harness.ts";
 import { renderPlots } from "./plot.ts";
@@ -57,7 +62,7 @@ const POD_NODES = Number(values["pod-nodes"] ?? (quick ? 10 : 100));
 const PODS = Number(values.pods ?? (quick ? 100 : 1000));
 const POD_RATE = Number(values["pod-rate"] ?? (quick ? 20 : 50));
 /** Idle window of the 10-node run, which the fidelity figures' steady rates come from. */
-const FIDELITY_IDLE_MS = Number(values["fidelity-idle"] ?? (quick ? 45 : 420)) * 1000;
+const FIDELITY_IDLE_MS = Number(values["fidelity-idle"] ?? (quick ? 45 : 600)) * 1000;
 const SETTLE_MS = Number(values.settle ?? (quick ? 10 : 30)) * 1000;
 const WINDOW_MS = Number(values.window ?? (quick ? 20 : 60)) * 1000;
 const OUT = join(ROOT, values.out ?? (quick ? "results/compare-quick" : "results/compare"));
@@ -97,6 +102,10 @@ interface Running {
 
 interface Ctx {
   kubeconfig: string;
+  /** Each system's own kubeconfig: a client certificate `bench-<system>` (system:masters), so the
+   * audit log tells the systems apart even when they run at once (kubemark's kubelet calls itself
+   * hollow-kubelet, as ours does). */
+  kubeconfigFor: Record<SystemName, string>;
   client: KubeClient;
   bins: { kubemark: string; kwok: string; stages: string };
   workDir: string;
@@ -125,7 +134,7 @@ async function startSystem(ctx: Ctx, system: SystemName, n: number, prefix: stri
     const child = spawnLogged(
       join(ROOT, "hollow-node"),
       [
-        `--kubeconfig=${ctx.kubeconfig}`,
+        `--kubeconfig=${ctx.kubeconfigFor[system]}`,
         `--nodes=${n}`,
         `--name-prefix=${prefix}`,
         `--fleet=${prefix}`,
@@ -150,7 +159,7 @@ async function startSystem(ctx: Ctx, system: SystemName, n: number, prefix: stri
           [
             "--morph=kubelet",
             `--name=${prefix}-${i}`,
-            `--kubeconfig=${ctx.kubeconfig}`,
+            `--kubeconfig=${ctx.kubeconfigFor[system]}`,
             "--use-host-image-service=false",
             `--node-labels=hollow-node=true,${LABEL}=${system}`,
             `--kubelet-port=${21000 + i}`,
@@ -173,7 +182,7 @@ async function startSystem(ctx: Ctx, system: SystemName, n: number, prefix: stri
   const child = spawnLogged(
     ctx.bins.kwok,
     [
-      `--kubeconfig=${ctx.kubeconfig}`,
+      `--kubeconfig=${ctx.kubeconfigFor[system]}`,
       `--config=${ctx.bins.stages}`,
       `--manage-nodes-with-label-selector=${LABEL}=kwok`,
       `--node-lease-duration-seconds=${LEASE_SECONDS}`,
@@ -338,7 +347,8 @@ interface Phases {
   idleStart: number;
   idleEnd: number;
   podsEnd: number;
-  pods: number;
+  /** Pods (and Job pods) each system ran in the pod window. */
+  pods: Partial<Record<SystemName, number>>;
   nodes: number;
 }
 
@@ -502,18 +512,20 @@ async function waitFor(what: string, ms: number, check: () => Promise<boolean>):
   }
 }
 
-/** Counts audit events by (user agent, verb, resource) in each phase, skipping the control plane's own. */
-async function auditRows(auditLog: string, system: SystemName, ph: Phases): Promise<FidelityRow[]> {
+/**
+ * Counts audit events by (system, user agent, verb, resource) in each phase; a request belongs to
+ * a system by the identity it used (`bench-<system>`), so systems running at once stay apart.
+ */
+async function auditRows(auditLog: string, ph: Phases): Promise<FidelityRow[]> {
   const counts = new Map<string, [Set<string>, Set<string>, Set<string>]>();
   const rl = createInterface({ input: createReadStream(auditLog) });
-  const skip =
-    /^(kube-apiserver|kube-controller-manager|kube-scheduler|kubemark-bench|kubectl|Go-http-client)/;
   for await (const line of rl) {
     if (!line) continue;
     let e: {
       auditID: string;
       verb: string;
       userAgent?: string;
+      user?: { username?: string };
       requestReceivedTimestamp: string;
       objectRef?: { resource?: string; subresource?: string };
     };
@@ -526,17 +538,19 @@ async function auditRows(auditLog: string, system: SystemName, ph: Phases): Prom
     const phase =
       at < ph.start ? -1 : at < ph.idleStart ? 0 : at < ph.idleEnd ? 1 : at <= ph.podsEnd ? 2 : -1;
     if (phase < 0) continue;
+    const system = /^bench-(hollow-node|kubemark|kwok)$/.exec(e.user?.username ?? "")?.[1];
     const ua = (e.userAgent ?? "").split("/")[0] ?? "";
-    if (!ua || skip.test(ua) || !e.objectRef?.resource) continue;
+    if (!system || !ua || !e.objectRef?.resource) continue;
     const res = `${e.objectRef.resource}${e.objectRef.subresource ? `/${e.objectRef.subresource}` : ""}`;
-    const key = `${ua}\t${e.verb}\t${res}`;
+    const key = `${system}\t${ua}\t${e.verb}\t${res}`;
     let c = counts.get(key);
     if (!c) counts.set(key, (c = [new Set(), new Set(), new Set()]));
     c[phase as 0 | 1 | 2].add(e.auditID);
   }
   const idleMinutes = (ph.idleEnd - ph.idleStart) / 60_000;
   return [...counts.entries()].map(([k, c]) => {
-    const [userAgent, verb, resource] = k.split("\t") as [string, string, string];
+    const [system, userAgent, verb, resource] = k.split("\t") as [SystemName, string, string, string];
+    const pods = ph.pods[system] ?? 0;
     return {
       system,
       userAgent,
@@ -544,19 +558,141 @@ async function auditRows(auditLog: string, system: SystemName, ph: Phases): Prom
       resource,
       registrationPerNode: c[0].size / ph.nodes,
       idlePerNodeMinute: c[1].size / ph.nodes / idleMinutes,
-      perPod: ph.pods > 0 ? c[2].size / ph.pods : 0,
+      perPod: pods > 0 ? c[2].size / pods : 0,
     };
   });
+}
+
+/** The control plane a phase runs on. */
+interface ControlPlane {
+  apiserver: number;
+  etcd: number;
+  auditLog: string;
+}
+
+interface Results {
+  cost: CostRow[];
+  pods: PodRow[];
+  fidelity: FidelityRow[];
+}
+
+function prefixOf(system: SystemName, n: number): string {
+  return `b-${system === "hollow-node" ? "hn" : system === "kubemark" ? "km" : "kw"}-${n}`;
+}
+
+/**
+ * The 10-node run of every system at once on the audit-logging control plane: registration, a
+ * ten-minute idle window (the fidelity rates and the 10-node cost rows), then a pod phase per
+ * system. The audit log tells the systems apart by their identities.
+ */
+async function runFidelity(ctx: Ctx, systems: SystemName[], cp: ControlPlane, out: Results): Promise<void> {
+  const n = 10;
+  log(`fidelity: ${n} nodes of ${systems.join(", ")} at once, ${FIDELITY_IDLE_MS / 1000}s idle, then pods`);
+  const t0 = Date.now();
+  const running = new Map<SystemName, Running>();
+  const ready = new Map<SystemName, number>();
+  try {
+    for (const system of systems) {
+      const sys = await startSystem(ctx, system, n, prefixOf(system, n));
+      running.set(system, sys);
+      live.add(sys);
+    }
+    await waitFor(`${n} nodes of each system Ready`, 240_000, async () => {
+      for (const system of systems) {
+        if (!ready.has(system) && (await readyNodes(ctx.client, system)) >= n) {
+          ready.set(system, (Date.now() - t0) / 1000);
+        }
+      }
+      return ready.size === systems.length;
+    });
+    log(
+      `  all Ready (${systems.map((s) => `${s} ${ready.get(s)?.toFixed(1)}s`).join(", ")}); settling ${SETTLE_MS / 1000}s`,
+    );
+    await sleep(SETTLE_MS);
+    const missed = new Map<SystemName, Set<string>>(systems.map((s) => [s, new Set<string>()]));
+    const s0 = new Map<SystemName, { rss: number; cpu: number }>();
+    for (const s of systems) s0.set(s, await procStats(running.get(s)!.pids()));
+    const a0 = await procStats([cp.apiserver]);
+    const e0 = await procStats([cp.etcd]);
+    const w0 = Date.now();
+    while (Date.now() - w0 < FIDELITY_IDLE_MS) {
+      for (const s of systems)
+        for (const name of await staleLeases(ctx.client, prefixOf(s, n))) missed.get(s)!.add(name);
+      await sleep(Math.max(1, Math.min(5_000, FIDELITY_IDLE_MS - (Date.now() - w0) + 1)));
+    }
+    const idleEnd = Date.now();
+    const secs = (idleEnd - w0) / 1000;
+    const a1 = await procStats([cp.apiserver]);
+    const e1 = await procStats([cp.etcd]);
+    for (const system of systems) {
+      const s1 = await procStats(running.get(system)!.pids());
+      const cpuPerNodeMinute = ((s1.cpu - s0.get(system)!.cpu) / n / secs) * 60;
+      out.cost.push({
+        system,
+        nodes: n,
+        readySeconds: ready.get(system) ?? null,
+        rssMB: s1.rss / 1048576,
+        rssPerNodeKB: s1.rss / 1024 / n,
+        cpuSecondsPerNodeMinute: cpuPerNodeMinute,
+        mCpuPerNode: (cpuPerNodeMinute / 60) * 1000,
+        missedLeases: missed.get(system)!.size,
+        apiserverCpuCores: (a1.cpu - a0.cpu) / secs,
+        etcdCpuCores: (e1.cpu - e0.cpu) / secs,
+        apiserverRssMB: a1.rss / 1048576,
+        note: `${systems.length} systems' 10 nodes at once: API server and etcd figures are for all of them`,
+      });
+      const last = out.cost.at(-1)!;
+      log(
+        `  ${system}: RSS ${last.rssMB.toFixed(0)} MB, ${last.mCpuPerNode.toFixed(3)} mCPU/node, missed leases ${last.missedLeases}`,
+      );
+    }
+    const pods: Partial<Record<SystemName, number>> = {};
+    for (const system of systems) {
+      const count = POD_NODES === n ? PODS : 20;
+      const rate = POD_NODES === n ? POD_RATE : 5;
+      log(`  ${system} pod phase: ${count} pods at ${rate}/s`);
+      const row = await podPhase(ctx, system, n, count, rate);
+      if (POD_NODES === n) out.pods.push(row);
+      pods[system] = count + 1; // and the Job's pod
+    }
+    await sleep(3_000); // audit log flush
+    out.fidelity.push(
+      ...(await auditRows(cp.auditLog, {
+        start: t0,
+        idleStart: w0,
+        idleEnd,
+        podsEnd: Date.now(),
+        pods,
+        nodes: n,
+      })),
+    );
+  } catch (err) {
+    log(`  fidelity run failed: ${String(err)}`);
+    for (const system of systems) {
+      if (!out.cost.some((r) => r.system === system && r.nodes === n)) {
+        out.cost.push(
+          notMeasured(system, n, `failed: ${String(err).slice(0, 200)}`, ready.get(system) ?? null),
+        );
+      }
+    }
+  } finally {
+    for (const [system, sys] of running) {
+      live.delete(sys);
+      await sys.stop();
+      await removeNodes(ctx.client, system, prefixOf(system, n));
+    }
+    await sleep(3_000);
+  }
 }
 
 async function runSize(
   ctx: Ctx,
   system: SystemName,
   n: number,
-  cp: { apiserver: number; etcd: number; auditLog: string },
-  out: { cost: CostRow[]; pods: PodRow[]; fidelity: FidelityRow[] },
+  cp: ControlPlane,
+  out: Results,
 ): Promise<void> {
-  const prefix = `b-${system === "hollow-node" ? "hn" : system === "kubemark" ? "km" : "kw"}-${n}`;
+  const prefix = prefixOf(system, n);
   log(`${system}: ${n} nodes`);
   const t0 = Date.now();
   const sys = await startSystem(ctx, system, n, prefix);
@@ -577,12 +713,11 @@ async function runSize(
     const a0 = await procStats([cp.apiserver]);
     const e0 = await procStats([cp.etcd]);
     const w0 = Date.now();
-    const windowMs = n === 10 ? Math.max(WINDOW_MS, FIDELITY_IDLE_MS) : WINDOW_MS;
+    const windowMs = WINDOW_MS;
     while (Date.now() - w0 < windowMs) {
       for (const name of await staleLeases(ctx.client, prefix)) missed.add(name);
       await sleep(Math.max(1, Math.min(5_000, windowMs - (Date.now() - w0) + 1)));
     }
-    const idleEnd = Date.now();
     const secs = (Date.now() - w0) / 1000;
     const s1 = await procStats(sys.pids());
     const a1 = await procStats([cp.apiserver]);
@@ -612,17 +747,6 @@ async function runSize(
       log(
         `  ${p.running}/${p.pods} Running, p50 ${p.latencyP50Seconds?.toFixed(2)}s p99 ${p.latencyP99Seconds?.toFixed(2)}s, ${p.distinctPodIPs} distinct IPs, Job ${p.jobWithInitCompleted ? "completed" : "did not complete"}`,
       );
-    }
-    if (n === 10) {
-      let pods = POD_NODES === 10 ? PODS : 0;
-      if (POD_NODES !== 10) {
-        log("  fidelity pod phase: 20 pods");
-        await podPhase(ctx, system, n, 20, 5);
-        pods = 20;
-      }
-      await sleep(3_000); // audit log flush
-      const phases = { start: t0, idleStart: w0, idleEnd, podsEnd: Date.now(), pods: pods + 1, nodes: n };
-      out.fidelity.push(...(await auditRows(cp.auditLog, system, phases)));
     }
   } catch (err) {
     const tail = (await readFile(sys.logs(), "utf8").catch(() => "")).split("\n").slice(-5).join("\n");
@@ -689,7 +813,7 @@ function markdown(result: {
   }
   lines.push(
     "",
-    "## Fidelity: requests by verb and resource (10 nodes, audit log)",
+    "## Fidelity: requests by verb and resource (10 nodes of each system at once, audit log, told apart by identity)",
     "",
     "Registration: per node, until all Ready. Idle: per node per minute. Pods: per pod created, run and deleted (a Job's pod included). Kubemark runs its kubelet only (its proxy crashes on this version); KWOK has no per-node clients.",
     "",
@@ -765,52 +889,97 @@ async function main(): Promise<void> {
     env: process.env,
     now: Date.now,
   });
-  log("starting the control plane (audit log on, load-test limits)");
-  const info = await upCluster(deps, {
-    name: "compare",
-    audit: true,
-    loadTest: true,
-    kubeVersion: values["kube-version"],
-  });
-  stopControlPlane = async () => {
-    await downCluster(deps, { name: "compare" }).catch(() => undefined);
-    await rm(stateDir, { recursive: true, force: true });
-  };
-  const rec = await readRecord(clusterLayout(stateDir, "compare"));
-  const cp = {
-    apiserver: rec?.processes["kube-apiserver"]?.pid ?? 0,
-    etcd: rec?.processes.etcd?.pid ?? 0,
-    auditLog: clusterLayout(stateDir, "compare").auditLog,
-  };
-  const client = new KubeClient(await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }), {
-    userAgent: "kubemark-bench",
-  });
-  const ctx: Ctx = {
-    kubeconfig: info.kubeconfig,
-    client,
-    bins: {
-      kubemark: bins.kubemark.path,
-      kwok: bins.kwok.path,
-      stages: join(bins.kwok.path, "..", "kwok-stages.yaml"),
-    },
-    workDir,
-  };
-  const out = { cost: [] as CostRow[], pods: [] as PodRow[], fidelity: [] as FidelityRow[] };
-  try {
-    for (const system of SYSTEMS) {
-      for (const n of SIZES) {
-        if (system === "kubemark" && n > KUBEMARK_MAX) {
-          out.cost.push(
-            notMeasured(system, n, `not run: one ~75 MB process per node (--kubemark-max ${KUBEMARK_MAX})`),
-          );
-          continue;
-        }
-        await runSize(ctx, system, n, cp, out);
-      }
+  const out: Results = { cost: [], pods: [], fidelity: [] };
+  /**
+   * Starts a control plane, gives each system its own client certificate, runs `fn`, stops it.
+   * Only the fidelity run logs every request: at thousands of nodes the audit log itself would be
+   * the bottleneck measured.
+   */
+  const withControlPlane = async (
+    name: string,
+    audit: boolean,
+    fn: (ctx: Ctx, cp: ControlPlane) => Promise<void>,
+  ): Promise<void> => {
+    log(`starting control plane "${name}" (${audit ? "audit log on, " : ""}load-test limits)`);
+    const info = await upCluster(deps, { name, audit, loadTest: true, kubeVersion: values["kube-version"] });
+    stopControlPlane = async () => {
+      await downCluster(deps, { name }).catch(() => undefined);
+      await rm(stateDir, { recursive: true, force: true });
+    };
+    const layout = clusterLayout(stateDir, name);
+    const rec = await readRecord(layout);
+    const cp: ControlPlane = {
+      apiserver: rec?.processes["kube-apiserver"]?.pid ?? 0,
+      etcd: rec?.processes.etcd?.pid ?? 0,
+      auditLog: layout.auditLog,
+    };
+    const ca = { certFile: join(layout.pki, "ca.crt"), keyFile: join(layout.pki, "ca.key") };
+    const kubeconfigFor = {} as Record<SystemName, string>;
+    for (const system of ["hollow-node", "kubemark", "kwok"] as const) {
+      await issueCert(layout.pki, ca, {
+        name: `bench-${system}`,
+        commonName: `bench-${system}`,
+        organizations: ["system:masters"],
+        usage: "client",
+      });
+      const file = join(workDir, `${name}-${system}.kubeconfig`);
+      await writeKubeconfig(
+        file,
+        await renderKubeconfig({
+          clusterName: name,
+          userName: `bench-${system}`,
+          server: info.server,
+          caFile: ca.certFile,
+          certFile: join(layout.pki, `bench-${system}.crt`),
+          keyFile: join(layout.pki, `bench-${system}.key`),
+        }),
+      );
+      kubeconfigFor[system] = file;
     }
-  } finally {
-    await client.close();
-    await downCluster(deps, { name: "compare" }).catch(() => undefined);
+    const client = new KubeClient(
+      await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }),
+      {
+        userAgent: "kubemark-bench",
+      },
+    );
+    try {
+      await fn(
+        {
+          kubeconfig: info.kubeconfig,
+          kubeconfigFor,
+          client,
+          bins: {
+            kubemark: bins.kubemark.path,
+            kwok: bins.kwok.path,
+            stages: join(bins.kwok.path, "..", "kwok-stages.yaml"),
+          },
+          workDir,
+        },
+        cp,
+      );
+    } finally {
+      await client.close();
+      await downCluster(deps, { name }).catch(() => undefined);
+    }
+  };
+  if (SIZES.includes(10)) {
+    await withControlPlane("compare-audit", true, (ctx, cp) => runFidelity(ctx, SYSTEMS, cp, out));
+  }
+  const larger = SIZES.filter((n) => n !== 10);
+  if (larger.length > 0) {
+    await withControlPlane("compare", false, async (ctx, cp) => {
+      for (const system of SYSTEMS) {
+        for (const n of larger) {
+          if (system === "kubemark" && n > KUBEMARK_MAX) {
+            out.cost.push(
+              notMeasured(system, n, `not run: one ~75 MB process per node (--kubemark-max ${KUBEMARK_MAX})`),
+            );
+            continue;
+          }
+          await runSize(ctx, system, n, cp, out);
+        }
+      }
+    });
   }
   // Scale-out: the largest count the engine held with no missed lease, and who was busier.
   const hn = out.cost.filter((r) => r.system === "hollow-node" && !r.note);

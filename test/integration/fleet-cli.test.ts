@@ -296,8 +296,12 @@ test("in-cluster mode: objects pass a server dry run; the pod template, run here
       "hollow-node-23",
       "hollow-node-24",
     ]);
-    const leases = await leaseNames(client, "hollow-node-2");
-    for (const n of names) assert.ok(leases.includes(n), `Lease ${n} exists`);
+    // A kubelet posts Ready status and takes its Lease independently: the Lease may come a moment later.
+    await eventually("a Lease for each of the pod's nodes", 30_000, async () => {
+      const leases = await leaseNames(client, "hollow-node-2");
+      const missing = names.filter((n) => !leases.includes(n));
+      return { done: missing.length === 0, status: `missing ${missing.join(", ")}` };
+    });
     // ... and runs a pod bound to one of them.
     await client.request({
       method: "POST",

@@ -144,6 +144,22 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
       assert.ok(!sc.privileged && sc.allowPrivilegeEscalation === false, "unprivileged");
     }
     assert.equal((await fleetNodes(host, "kubemark")).filter(ready).length, 200);
+    const starts = (
+      await host.get<{
+        items: {
+          metadata: { creationTimestamp: string };
+          status: { containerStatuses?: { state?: { running?: { startedAt?: string } } }[] };
+        }[];
+      }>("/api/v1/namespaces/kubemark/pods", { labelSelector: "name=hollow-node" })
+    ).items.map(
+      (p) =>
+        (Date.parse(p.status.containerStatuses?.[0]?.state?.running?.startedAt ?? "") -
+          Date.parse(p.metadata.creationTimestamp)) /
+        1000,
+    );
+    t.diagnostic(
+      `hollow-node pod created -> container started: ${starts.sort((a, b) => a - b).join(", ")} s`,
+    );
     const procs = await engineProcesses();
     assert.equal(procs.length, 4, "one engine process per pod on this machine");
     for (const p of procs) {
