@@ -600,7 +600,17 @@ export async function clusterStatus(
       continue;
     }
     const workers = await workerInfos(layout);
-    out.push(info(layout, rec, await componentStatuses(layout, rec), workers.length ? { workers } : {}));
+    const components = await componentStatuses(layout, rec);
+    out.push(
+      info(
+        layout,
+        rec,
+        components,
+        workers.length
+          ? { workers, healthy: components.every((c) => c.healthy) && workers.every((w) => w.running) }
+          : {},
+      ),
+    );
   }
   return out;
 }

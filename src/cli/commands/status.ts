@@ -43,6 +43,9 @@ export function registerStatus(program: Command, ctx: () => CliContext): void {
               ]),
             ),
           );
+          for (const w of cl.workers ?? []) {
+            c.stdout(`worker ${w.name}: ${w.running ? "running" : "NOT running"} at ${w.nodeIP}\n`);
+          }
           c.stdout(`kubeconfig: ${cl.kubeconfig}\n\n`);
         }
       }
