@@ -5,4 +5,5 @@ FROM docker.io/library/node:24-slim
 COPY dist/engine-bundle/hollow-node.mjs /opt/hollow-node/hollow-node.mjs
 USER 1000:1000
 WORKDIR /hollow
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/opt/hollow-node/hollow-node.mjs"]
+# The flags are ENGINE_NODE_FLAGS of src/fleet/spec.ts (a unit test keeps them equal).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=20", "/opt/hollow-node/hollow-node.mjs"]

@@ -6,7 +6,7 @@ import type { Clock } from "../clock.ts";
 import { KubemarkError, describeError } from "../errors.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
 import type { TargetCredentials } from "./objects.ts";
-import { shardCount, shardNodes, type FleetSpec } from "./spec.ts";
+import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
 
 /** One running engine process of a local fleet. */
 export interface LocalShard extends DaemonRecord {
@@ -172,7 +172,7 @@ export async function reconcileLocal(
     }
     const rec = await startDaemon({
       file: process.execPath,
-      args: ["--max-semi-space-size=4", engineEntry(), ...args],
+      args: [...ENGINE_NODE_FLAGS, engineEntry(), ...args],
       logFile: layout.shardLog(i),
     });
     next.push({ ...rec, shard: i, nodes: shardNodes(spec, i), nodesPerShard: spec.nodesPerShard, argsHash });

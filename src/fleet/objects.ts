@@ -1,5 +1,6 @@
 import {
   DEFAULT_NODE_IMAGE,
+  ENGINE_NODE_FLAGS,
   FLEET_LABEL,
   PREBUILT_ENGINE_PATH,
   HOLLOW_LABEL,
@@ -321,7 +322,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
               workingDir: WORKDIR,
               command: [
                 "node",
-                "--max-semi-space-size=4",
+                ...ENGINE_NODE_FLAGS,
                 fromConfigMap ? "engine/start.mjs" : PREBUILT_ENGINE_PATH,
               ],
               args,

@@ -23,6 +23,15 @@ export const DEFAULT_NODE_IMAGE = "docker.io/library/node:24-slim";
 export const PREBUILT_ENGINE_PATH = "/opt/hollow-node/hollow-node.mjs";
 
 /**
+ * Node.js flags the engine runs with everywhere (local processes, pods, the image, ./hollow-node):
+ * a small young generation (its garbage is short-lived request data) and an old generation that
+ * grows by 20% instead of V8's default factor. Measured with bench/engine-scale.ts at 5,000 nodes
+ * with the hollow proxy: 112.7 KB RSS per node without them, 45.5 KB with them, for 0.075 instead
+ * of 0.054 mCPU per node.
+ */
+export const ENGINE_NODE_FLAGS: readonly string[] = ["--max-semi-space-size=4", "--heap-growing-percent=20"];
+
+/**
  * Nodes per engine process (local) or pod (in-cluster), from the benchmark (results/): one
  * process holds 5,000 idle nodes at 75-110 KB and 0.05-0.13 mCPU each over a ~150 MB baseline.
  * Local fleets use 1,000 per process so both cores of a small machine work; in a cluster 500 per

@@ -16,6 +16,7 @@ import {
   mkdir,
   mkdtemp,
   readFile,
+  readdir,
   realpath,
   rename,
   rm,
@@ -26,6 +27,7 @@ import {
 import { dirname, join } from "node:path";
 import { KubemarkError } from "../errors.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
+import { ENGINE_NODE_FLAGS } from "../fleet/spec.ts";
 
 /** Image the default pod template names; the base image is tagged with it too. */
 export const STOCK_NODE_IMAGE = "docker.io/library/node:24-slim";
@@ -185,6 +187,16 @@ function cached(cacheDir: string, name: string, key: string): string {
   return join(cacheDir, "images", `${name}-${key.slice(0, 16)}.tar`);
 }
 
+/** Removes the cached builds of `name` other than `keep` (each is ~130 MB; only the newest is used). */
+async function pruneCached(keep: string, name: string): Promise<void> {
+  const dir = dirname(keep);
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (f.startsWith(`${name}-`) && f.endsWith(".tar") && join(dir, f) !== keep) {
+      await rm(join(dir, f), { force: true });
+    }
+  }
+}
+
 async function exists(p: string): Promise<boolean> {
   return stat(p).then(
     () => true,
@@ -202,6 +214,7 @@ export async function nodeBaseImage(cacheDir: string, nodeBinary: string): Promi
   const stage = await mkdtemp(join(cacheDir, ".stage-"));
   try {
     await stageNodeBase(stage, bin);
+    await pruneCached(file, "node-base");
     return await writeImageTar(file, tags, [{ dir: stage }], { Env: NODE_ENV, Cmd: ["node"] });
   } finally {
     await rm(stage, { recursive: true, force: true });
@@ -231,11 +244,12 @@ export async function hollowNodeImage(
     await mkdir(join(app, dirname(enginePath)), { recursive: true });
     await writeFile(join(app, enginePath), bundle);
     await mkdir(join(app, "hollow"), { recursive: true });
+    await pruneCached(file, "hollow-node");
     return await writeImageTar(file, tags, [{ dir: base }, { dir: app }], {
       Env: NODE_ENV,
       User: "1000:1000",
       WorkingDir: "/hollow",
-      Entrypoint: ["node", "--max-semi-space-size=4", enginePath],
+      Entrypoint: ["node", ...ENGINE_NODE_FLAGS, enginePath],
     });
   } finally {
     await rm(base, { recursive: true, force: true });
