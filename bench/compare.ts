@@ -713,10 +713,9 @@ async function runSize(
     const a0 = await procStats([cp.apiserver]);
     const e0 = await procStats([cp.etcd]);
     const w0 = Date.now();
-    const windowMs = WINDOW_MS;
-    while (Date.now() - w0 < windowMs) {
+    while (Date.now() - w0 < WINDOW_MS) {
       for (const name of await staleLeases(ctx.client, prefix)) missed.add(name);
-      await sleep(Math.max(1, Math.min(5_000, windowMs - (Date.now() - w0) + 1)));
+      await sleep(Math.max(1, Math.min(5_000, WINDOW_MS - (Date.now() - w0) + 1)));
     }
     const secs = (Date.now() - w0) / 1000;
     const s1 = await procStats(sys.pids());

@@ -65,7 +65,8 @@ async function reportsVersion(path: string, name: BinaryName, version: KubeVersi
   }
 }
 
-async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+/** Path of the executable `name` on `env`'s PATH, if there is one. */
+export async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   for (const dir of (env["PATH"] ?? "").split(delimiter)) {
     if (!dir) continue;
     const p = join(dir, name);

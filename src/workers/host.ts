@@ -5,6 +5,7 @@
 import { mkdir, readFile, readdir, readlink, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubemarkError } from "../errors.ts";
+import { findOnPath } from "../controlplane/binaries.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
 import type { Clock } from "../clock.ts";
 
@@ -13,25 +14,11 @@ export const WORKER_PACKAGES = ["containerd", "runc", "containernetworking-plugi
 /** Where Debian's containernetworking-plugins puts the CNI plugins. */
 export const CNI_BIN_DIR = "/usr/lib/cni";
 
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  for (const dir of (env["PATH"] ?? "").split(":")) {
-    if (!dir) continue;
-    if (
-      await stat(join(dir, name)).then(
-        (s) => s.isFile(),
-        () => false,
-      )
-    )
-      return true;
-  }
-  return false;
-}
-
 /** What is missing for real workers on this machine (empty when nothing is). */
 export async function missingWorkerTools(env: NodeJS.ProcessEnv): Promise<string[]> {
   const missing: string[] = [];
   for (const t of ["containerd", "containerd-shim-runc-v2", "runc", "ctr", "ip", "mount", "umount"]) {
-    if (!(await onPath(t, env))) missing.push(t);
+    if (!(await findOnPath(t, env))) missing.push(t);
   }
   for (const p of ["bridge", "host-local", "loopback"]) {
     if (
@@ -71,7 +58,7 @@ export async function ensureWorkerPrerequisites(
   }
   let missing = await missingWorkerTools(env);
   if (missing.length === 0) return;
-  if (!(await onPath("apt-get", env))) {
+  if (!(await findOnPath("apt-get", env))) {
     throw new KubemarkError("MISSING_TOOL", `real workers need ${missing.join(", ")}`, {
       hint: `install containerd (1.6 or later), runc and the CNI plugins (bridge, host-local, loopback in ${CNI_BIN_DIR})`,
     });
