@@ -3,10 +3,14 @@
  * one hollow-node process against a local control plane.
  *
  *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
- *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH]
+ *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
+ *                              [--out NAME]
  *
  * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
- * state directory and stops it at the end. Prints a table and writes JSON to results/.
+ * state directory and stops it at the end. With --kubeconfig of a local cluster (`--cluster`, default
+ * kubemark) it also measures that control plane: kube-apiserver and etcd CPU over the window and the
+ * API server's own latency for Lease PUTs, to tell whether the engine or the server saturates.
+ * Prints a table and writes JSON to results/.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,6 +19,7 @@ import { parseArgs } from "node:util";
 import { realClock } from "../src/clock.ts";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
+import { clusterLayout, readRecord } from "../src/controlplane/cluster-state.ts";
 import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
 import { resolvePaths } from "../src/paths.ts";
 import { waitUntil } from "../src/wait.ts";
@@ -31,6 +36,8 @@ const { values } = parseArgs({
     kubeconfig: { type: "string" },
     "metrics-port": { type: "string", default: "19464" },
     "no-proxy": { type: "boolean", default: false },
+    cluster: { type: "string" },
+    out: { type: "string" },
   },
 });
 const sizes = values.nodes.split(",").map(Number);
@@ -46,6 +53,90 @@ async function procStats(pid: number): Promise<{ rss: number; cpu: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return { rss: rssKb * 1024, cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+}
+
+/** The local control plane's process ids, when the cluster is one of ours. */
+interface ControlPlane {
+  readonly apiserver: number;
+  readonly etcd: number;
+}
+
+/** Sum over label sets of a Prometheus histogram's buckets for Lease PUTs, from the API server's /metrics. */
+async function serverLeasePutBuckets(client: KubeClient): Promise<Record<string, number>> {
+  const text = await client.getText("/metrics");
+  const out: Record<string, number> = {};
+  const name = "apiserver_request_duration_seconds";
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    if (!line.includes('verb="PUT"') || !line.includes('resource="leases"')) continue;
+    const m = /^(\w+)\{(.*)\}\s+([0-9.e+-]+)$/.exec(line);
+    if (!m) continue;
+    const le = /le="([^"]+)"/.exec(m[2]!)?.[1];
+    const key = m[1] === `${name}_bucket` && le ? `${name}_bucket{le="${le}"}` : m[1]!;
+    out[key] = (out[key] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+
+/**
+ * Watches the fleet's Leases as the node lifecycle controller does and records, per renewal, the
+ * gap since the Lease's previous renewTime (the heartbeat cadence the control plane sees, 10 s
+ * plus jitter when on time) and how long after its renewTime the renewal reached a watcher.
+ */
+function observeLeases(
+  client: KubeClient,
+  prefix: string,
+): { stop(): Promise<{ gapsMs: number[]; visibleMs: number[] }> } {
+  const abort = new AbortController();
+  const gapsMs: number[] = [];
+  const visibleMs: number[] = [];
+  const last = new Map<string, number>();
+  const done = (async () => {
+    const list = await client.get<{ metadata: { resourceVersion: string } }>(
+      "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+      { limit: 1 },
+    );
+    let rv = list.metadata.resourceVersion;
+    while (!abort.signal.aborted) {
+      try {
+        for await (const ev of client.watch<{
+          metadata: { name: string; resourceVersion: string };
+          spec?: { renewTime?: string };
+        }>(
+          "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+          { resourceVersion: rv },
+          abort.signal,
+        )) {
+          const now = Date.now();
+          rv = ev.object.metadata.resourceVersion ?? rv;
+          if (ev.type !== "MODIFIED" || !ev.object.metadata.name.startsWith(prefix)) continue;
+          const renew = Date.parse(ev.object.spec?.renewTime ?? "");
+          if (!Number.isFinite(renew)) continue;
+          visibleMs.push(now - renew);
+          const prev = last.get(ev.object.metadata.name);
+          if (prev !== undefined && renew > prev) gapsMs.push(renew - prev);
+          last.set(ev.object.metadata.name, renew);
+        }
+      } catch {
+        if (abort.signal.aborted) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      abort.abort();
+      await done.catch(() => undefined);
+      return { gapsMs, visibleMs };
+    },
+  };
+}
+
+/** The q-quantile of samples (null when there are none). */
+function quantile(samples: number[], q: number): number | null {
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
 
 /** Reads a few figures from the engine's Prometheus endpoint. */
@@ -88,6 +179,16 @@ interface Row {
   renewals: number;
   podsRunning?: number;
   rssPerPodKB?: number;
+  /** Cores used over the window by the engine, kube-apiserver and etcd (null: not a local cluster). */
+  engineCores: number;
+  apiserverCores: number | null;
+  etcdCores: number | null;
+  /** The API server's own p99 (s) for Lease PUTs over the window (its request-duration histogram). */
+  serverLeasePutP99Seconds: number | null;
+  /** Seen by a Lease watcher over the window: gaps between a Lease's renewTimes (p50, p99, max)... */
+  renewGapSeconds: { p50: number | null; p99: number | null; max: number | null; samples: number };
+  /** ...and how long after its renewTime a renewal reached the watcher (p99). */
+  renewVisibleP99Seconds: number | null;
 }
 
 async function countStaleLeases(client: KubeClient, prefix: string, durationMs: number): Promise<number> {
@@ -100,7 +201,12 @@ async function countStaleLeases(client: KubeClient, prefix: string, durationMs: 
   ).length;
 }
 
-async function runSize(kubeconfig: string, client: KubeClient, nodes: number): Promise<Row> {
+async function runSize(
+  kubeconfig: string,
+  client: KubeClient,
+  nodes: number,
+  cp: ControlPlane | undefined,
+): Promise<Row> {
   const port = Number(values["metrics-port"]);
   const prefix = `bench-${nodes}`;
   const engine: EngineProcess = startEngine([
@@ -144,10 +250,21 @@ async function runSize(kubeconfig: string, client: KubeClient, nodes: number): P
     await new Promise((r) => setTimeout(r, settleMs));
     const pid = engine.child.pid!;
     const m0 = await scrape(port);
+    const a0 = cp ? await procStats(cp.apiserver) : undefined;
+    const e0 = cp ? await procStats(cp.etcd) : undefined;
+    const sm0 = await serverLeasePutBuckets(client);
+    const observer = observeLeases(client, `${prefix}-`);
     const s0 = await procStats(pid);
     await new Promise((r) => setTimeout(r, windowMs));
     const s1 = await procStats(pid);
+    const seen = await observer.stop();
+    const sec = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
+    const a1 = cp ? await procStats(cp.apiserver) : undefined;
+    const e1 = cp ? await procStats(cp.etcd) : undefined;
+    const sm1 = await serverLeasePutBuckets(client);
     const m1 = await scrape(port);
+    const cores = (x0: { cpu: number } | undefined, x1: { cpu: number } | undefined): number | null =>
+      x0 && x1 ? (x1.cpu - x0.cpu) / (windowMs / 1000) : null;
     const late =
       (m1["hollow_lease_renew_lateness_seconds_count"] ?? 0) -
       (m0["hollow_lease_renew_lateness_seconds_count"] ?? 0);
@@ -168,6 +285,17 @@ async function runSize(kubeconfig: string, client: KubeClient, nodes: number): P
       leaseLatenessP99Seconds: histogramP99(m0, m1, "hollow_lease_renew_lateness_seconds"),
       leaseLatencyP99Seconds: histogramP99(m0, m1, "hollow_lease_renew_seconds"),
       renewals: late,
+      engineCores: (s1.cpu - s0.cpu) / (windowMs / 1000),
+      apiserverCores: cores(a0, a1),
+      etcdCores: cores(e0, e1),
+      serverLeasePutP99Seconds: histogramP99(sm0, sm1, "apiserver_request_duration_seconds"),
+      renewGapSeconds: {
+        p50: sec(quantile(seen.gapsMs, 0.5)),
+        p99: sec(quantile(seen.gapsMs, 0.99)),
+        max: sec(quantile(seen.gapsMs, 1)),
+        samples: seen.gapsMs.length,
+      },
+      renewVisibleP99Seconds: sec(quantile(seen.visibleMs, 0.99)),
     };
     if (podsPerNode > 0) {
       const ns = `bench-${nodes}`;
@@ -218,7 +346,9 @@ async function runSize(kubeconfig: string, client: KubeClient, nodes: number): P
 async function main(): Promise<void> {
   let kubeconfig = values.kubeconfig;
   let stateDir: string | undefined;
+  let clusterName = values.cluster ?? "kubemark";
   if (!kubeconfig) {
+    clusterName = "bench";
     stateDir = await mkdtemp(join(tmpdir(), "kubemark-bench-"));
     const info = await upCluster(
       { paths: resolvePaths(process.env, { stateDir }), env: process.env, clock: realClock },
@@ -227,10 +357,15 @@ async function main(): Promise<void> {
     kubeconfig = info.kubeconfig;
   }
   const client = new KubeClient(await loadClusterAccess({ kubeconfig, env: process.env }));
+  const rec = await readRecord(clusterLayout(resolvePaths(process.env, { stateDir }).stateDir, clusterName));
+  const apiserver = rec?.processes["kube-apiserver"]?.pid;
+  const etcd = rec?.processes.etcd?.pid;
+  const cp = apiserver && etcd ? { apiserver, etcd } : undefined;
+  if (!cp) process.stderr.write(`  no local cluster "${clusterName}": control-plane CPU not measured\n`);
   const rows: Row[] = [];
   try {
     // Baseline: one node, for the per-node figures' "above the process baseline".
-    for (const n of [1, ...sizes]) rows.push(await runSize(kubeconfig, client, n));
+    for (const n of [1, ...sizes]) rows.push(await runSize(kubeconfig, client, n, cp));
   } finally {
     await client.close();
     if (stateDir) {
@@ -257,19 +392,19 @@ async function main(): Promise<void> {
   const file = join(
     ROOT,
     "results",
-    `engine-scale-${values.traffic}${values["no-proxy"] ? "" : "-proxy"}.json`,
+    `${values.out ?? `engine-scale-${values.traffic}${values["no-proxy"] ? "" : "-proxy"}`}.json`,
   );
   await writeFile(file, JSON.stringify(result, null, 2) + "\n");
   const f = (x: number | null | undefined, d = 1): string =>
     x === null || x === undefined ? "-" : x.toFixed(d);
   console.log(`baseline (1 node): RSS ${f(base.rssMB)} MB`);
   console.log(
-    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | KB/pod |",
+    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | server PUT p99 s | renewTime gap p50/p99/max s | seen after p99 s | cores engine/apiserver/etcd | KB/pod |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of table) {
     console.log(
-      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.rssPerPodKB)} |`,
+      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.serverLeasePutP99Seconds, 2)} | ${f(r.renewGapSeconds.p50, 2)}/${f(r.renewGapSeconds.p99, 2)}/${f(r.renewGapSeconds.max, 2)} | ${f(r.renewVisibleP99Seconds, 2)} | ${f(r.engineCores, 2)}/${f(r.apiserverCores, 2)}/${f(r.etcdCores, 2)} | ${f(r.rssPerPodKB)} |`,
     );
   }
   console.log(`JSON: ${file}`);

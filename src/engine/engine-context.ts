@@ -20,6 +20,13 @@ export interface EngineContext {
   readonly metrics: EngineMetrics;
   /** Sends a request through the process-wide in-flight limit and retry policy. */
   request<T>(req: KubeRequest): Promise<T>;
+  /**
+   * Sends a heartbeat (Lease, node status) as a kubelet's heartbeat client does: not subject to
+   * the node's client rate limit, with a timeout of the shorter of the status period and the
+   * lease duration. It still counts against the process-wide in-flight limit, which keeps an
+   * overloaded API server from being buried (see results/engine-heartbeats.md).
+   */
+  heartbeat<T>(req: KubeRequest): Promise<T>;
   /** Starts a resilient watch. */
   watch<T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>): Watcher<T>;
   /** The hollow proxy's own API identity (user agent `hollow-proxy`); undefined with --no-proxy. */

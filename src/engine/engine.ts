@@ -97,6 +97,8 @@ export class Engine {
       onError: (err) => deps.log.error({ err: describeError(err) }, "task failed"),
     });
     const limit = new InFlightLimit(cfg.maxInFlight);
+    // The kubelet's heartbeat client: timeout min(nodeStatusUpdateFrequency, nodeLeaseDurationSeconds).
+    const heartbeatTimeoutMs = Math.min(cfg.statusUpdateMs, cfg.leaseDurationSeconds * 1000);
     // One options object for every watcher of the process: thousands of watchers, no closure each.
     const watcherOptions: WatcherOptions = {
       clock: deps.clock,
@@ -154,6 +156,8 @@ export class Engine {
       },
       metrics: deps.metrics,
       request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
+      heartbeat: <T>(req: KubeRequest) =>
+        limit.run(() => deps.client.request<T>({ ...req, timeoutMs: heartbeatTimeoutMs })),
       watch: watchOn(deps.client),
       proxy: deps.proxyClient
         ? {

@@ -105,8 +105,16 @@ class FakeApi {
     this.failures.push({ method, path, error: apiError(status, method, path, reason) });
   }
 
+  /** `METHOD path` of each request sent through the heartbeat client. */
+  readonly heartbeats: string[] = [];
+
   request<T>(req: KubeRequest): Promise<T> {
     return Promise.resolve().then(() => this.answer(req) as T);
+  }
+
+  heartbeat<T>(req: KubeRequest): Promise<T> {
+    this.heartbeats.push(`${req.method} ${req.path}`);
+    return this.request<T>(req);
   }
 
   private answer(req: KubeRequest): unknown {
@@ -172,6 +180,7 @@ interface Harness {
   api: FakeApi;
   clock: FakeClock;
   watches: OpenedWatch[];
+  queue: DueQueue;
 }
 
 /** A HollowNode on a fake clock and fake API server. */
@@ -181,20 +190,22 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
   const api = new FakeApi();
   const watches: OpenedWatch[] = [];
   const podPool = parseCidr(cfg.podIpPool, "--pod-ip-pool");
+  const queue = new DueQueue({
+    clock,
+    concurrency: cfg.maxInFlight,
+    onError: (err) => assert.fail(`queued task failed: ${String(err)}`),
+  });
   const ctx: EngineContext = {
     cfg,
     clock,
     random: () => 0.5,
-    queue: new DueQueue({
-      clock,
-      concurrency: cfg.maxInFlight,
-      onError: (err) => assert.fail(`queued task failed: ${String(err)}`),
-    }),
+    queue,
     log: pino({ level: "silent" }),
     nodeLogger: () => pino({ level: "silent" }),
     proxy: undefined,
     metrics: new EngineMetrics({ processMetrics: false }),
     request: <T>(req: KubeRequest) => api.request<T>(req),
+    heartbeat: <T>(req: KubeRequest) => api.heartbeat<T>(req),
     watch: <T extends Versioned>(
       path: string,
       query: KubeRequest["query"],
@@ -210,7 +221,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     },
     fallbackPodCidr: (index) => nthSubnet(podPool, 24, index),
   };
-  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches };
+  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches, queue };
 }
 
 /** A harness whose node has registered 20 s ago; its requests so far are cleared. */
@@ -409,6 +420,22 @@ test("heartbeat: an unchanged node status is PATCHed again only after the report
   const last = api.requests.filter((r) => r.path === `/api/v1/nodes/${NAME}/status`).at(-1)!;
   const ready = condition(last.body, "Ready");
   assert.ok(Date.parse(ready?.lastHeartbeatTime ?? "") >= clock.now() - 11_000, "fresh heartbeat time");
+});
+
+test("heartbeat: Lease and node-status requests go through the heartbeat client, nothing else does", async () => {
+  const { node, api, clock } = harness({ traffic: "kubelet" });
+  await node.register();
+  await clock.advance(310_000);
+  const isHeartbeat = (route: string): boolean =>
+    route.includes("/leases") || route === `PATCH /api/v1/nodes/${NAME}/status`;
+  const all = routes(api.requests);
+  assert.ok(all.filter((r) => r === `PUT ${LEASE}`).length >= 30, "renewals happened");
+  assert.deepEqual(api.heartbeats, all.filter(isHeartbeat), "every Lease and status request, in order");
+  assert.ok(
+    all.some((r) => r === "POST /api/v1/nodes"),
+    "registration is an ordinary request",
+  );
+  assert.ok(!api.heartbeats.includes("POST /api/v1/nodes"));
 });
 
 test("heartbeat: a Lease that was deleted (PUT 404) is created again", async () => {

@@ -16,9 +16,11 @@ import {
   type NodeIdentity,
 } from "./node-object.ts";
 import {
+  intern,
   referencedObjects,
   renderPodStatus,
   runDurationMs,
+  slimPod,
   tokenRequests,
   type PodObject,
   type PodStage,
@@ -32,12 +34,15 @@ export interface NodeObject extends Versioned {
   spec?: { podCIDR?: string };
 }
 
+/** The refs of a pod that references no ConfigMap or Secret (most pods but the token volume's). */
+const NO_REFS: string[] = [];
+
 /** What the engine remembers of one pod (kept small: thousands per process). */
 interface PodState {
   uid: string;
   namespace: string;
   name: string;
-  /** Latest spec seen (needed to render statuses). */
+  /** The latest pod seen, slimmed to what the engine reads ({@link slimPod}). */
   pod: PodObject;
   stage: PodStage | "new";
   ip: string;
@@ -124,6 +129,11 @@ export class HollowNode {
   private async api<T>(req: KubeRequest): Promise<T> {
     await this.throttle();
     return this.ctx.request<T>(req);
+  }
+
+  /** Sends a Lease or node-status request as the kubelet's heartbeat client (not rate-limited). */
+  private beat<T>(req: KubeRequest): Promise<T> {
+    return this.ctx.heartbeat<T>(req);
   }
 
   // ---------------------------------------------------------------- registration
@@ -220,9 +230,10 @@ export class HollowNode {
   }
 
   /** GETs an object, or undefined when it does not exist. */
-  private async getOrUndefined(path: string): Promise<Versioned | undefined> {
+  private async getOrUndefined(path: string, heartbeat = false): Promise<Versioned | undefined> {
     try {
-      return await this.api<Versioned>({ method: "GET", path });
+      const req = { method: "GET", path } as const;
+      return await (heartbeat ? this.beat<Versioned>(req) : this.api<Versioned>(req));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -234,6 +245,7 @@ export class HollowNode {
     if (this.ctx.cfg.traffic === "kubelet") {
       const lease = await this.getOrUndefined(
         `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
+        true,
       );
       if (lease) {
         this.leaseRv = lease.metadata.resourceVersion ?? "";
@@ -248,7 +260,7 @@ export class HollowNode {
       renewTime: microTime(this.ctx.clock.now()),
     });
     try {
-      const lease = await this.api<Versioned>({
+      const lease = await this.beat<Versioned>({
         method: "POST",
         path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
         body,
@@ -263,7 +275,7 @@ export class HollowNode {
   }
 
   private async refreshLeaseRv(): Promise<void> {
-    const lease = await this.api<Versioned>({
+    const lease = await this.beat<Versioned>({
       method: "GET",
       path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
     });
@@ -313,7 +325,7 @@ export class HollowNode {
   /** PUTs the Lease with a fresh renewTime, as the kubelet's lease controller does. */
   private async renewLease(): Promise<void> {
     const put = (): Promise<Versioned> =>
-      this.api<Versioned>({
+      this.beat<Versioned>({
         method: "PUT",
         path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
         body: renderLease({
@@ -347,7 +359,7 @@ export class HollowNode {
   private async patchStatus(): Promise<void> {
     const now = this.ctx.clock.now();
     try {
-      await this.api({
+      await this.beat({
         method: "PATCH",
         path: `/api/v1/nodes/${this.id.name}/status`,
         patchType: "strategic",
@@ -494,8 +506,6 @@ export class HollowNode {
   /** A pod event for this node. */
   onPod(type: "ADDED" | "MODIFIED" | "DELETED", pod: PodObject): void {
     const uid = pod.metadata.uid;
-    // Kept per running pod: drop the largest part the engine never reads.
-    delete (pod.metadata as { managedFields?: unknown }).managedFields;
     this.relistSeen?.add(uid);
     if (type === "DELETED") {
       this.forget(uid);
@@ -508,7 +518,7 @@ export class HollowNode {
       st = this.adopt(pod);
       this.pods.set(uid, st);
     } else {
-      st.pod = pod;
+      st.pod = slimPod(pod);
     }
     const s = st;
     // Mark deletion before queueing the start: the queue may run a task that is due at once synchronously.
@@ -527,10 +537,10 @@ export class HollowNode {
     const now = this.ctx.clock.now();
     const phase = pod.status?.phase;
     const known = pod.status?.podIP && (phase === "Running" || phase === "Succeeded");
-    const refs: string[] = [];
     const { configMaps, secrets } = referencedObjects(pod);
-    for (const n of configMaps) refs.push(`configmaps/${pod.metadata.namespace}/${n}`);
-    for (const n of secrets) refs.push(`secrets/${pod.metadata.namespace}/${n}`);
+    const refs: string[] = configMaps.size + secrets.size > 0 ? [] : NO_REFS;
+    for (const n of configMaps) refs.push(intern(`configmaps/${pod.metadata.namespace}/${n}`));
+    for (const n of secrets) refs.push(intern(`secrets/${pod.metadata.namespace}/${n}`));
     for (const r of refs) this.addRef(r);
     let ip = "";
     if (known) {
@@ -540,9 +550,9 @@ export class HollowNode {
     const start = pod.status?.startTime ?? rfc3339(now);
     return {
       uid: pod.metadata.uid,
-      namespace: pod.metadata.namespace,
+      namespace: intern(pod.metadata.namespace),
       name: pod.metadata.name,
-      pod,
+      pod: slimPod(pod),
       stage: known ? (phase === "Succeeded" ? "succeeded" : "running") : "new",
       ip,
       startedAt: start,
@@ -583,7 +593,9 @@ export class HollowNode {
   private async writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean> {
     if (this.ctx.cfg.traffic === "kubelet") {
       try {
-        st.pod = await this.api<PodObject>({ method: "GET", path: this.podPath(st) });
+        const latest = await this.api<PodObject>({ method: "GET", path: this.podPath(st) });
+        if (latest.metadata.uid !== st.uid) return false;
+        st.pod = slimPod(latest);
       } catch (err) {
         if (isNotFound(err)) {
           this.forget(st.uid);
@@ -591,7 +603,6 @@ export class HollowNode {
         }
         throw err;
       }
-      if (st.pod.metadata.uid !== st.uid) return false;
     }
     const status = renderPodStatus(st.pod, stage, {
       hostIP: this.id.ip,

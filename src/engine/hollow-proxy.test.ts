@@ -106,6 +106,7 @@ function harness(
     nodeLogger: () => pino({ level: "silent" }),
     metrics: new EngineMetrics({ processMetrics: false }),
     request: () => assert.fail("the proxy must use its own API identity, not the engine's"),
+    heartbeat: () => assert.fail("the proxy sends no heartbeats"),
     watch: () => assert.fail("the proxy must use its own API identity, not the engine's"),
     fallbackPodCidr: () => undefined,
     proxy: undefined,

@@ -108,7 +108,7 @@ Examples:
     );
 }
 
-function serveMetrics(metrics: EngineMetrics, port: number, log: Logger): Server {
+async function serveMetrics(metrics: EngineMetrics, port: number, log: Logger): Promise<Server> {
   const srv = createServer((req, res) => {
     if (req.url === "/metrics") {
       metrics.registry.metrics().then(
@@ -128,7 +128,21 @@ function serveMetrics(metrics: EngineMetrics, port: number, log: Logger): Server
       res.end();
     }
   });
-  srv.listen(port, "127.0.0.1", () => log.info({ port }, "metrics on http://127.0.0.1:%d/metrics", port));
+  await new Promise<void>((resolve, reject) => {
+    srv.once("error", (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === "EADDRINUSE"
+          ? new KubemarkError("PORT_IN_USE", `--metrics-port ${port} on 127.0.0.1 is in use (EADDRINUSE)`, {
+              hint: "pick another --metrics-port (0 turns metrics off), or stop what listens there",
+              cause: err,
+            })
+          : new KubemarkError("START_FAILED", `--metrics-port ${port}: ${describeError(err)}`),
+      ),
+    );
+    srv.listen(port, "127.0.0.1", () => resolve());
+  });
+  srv.on("error", (err) => log.warn({ err: describeError(err) }, "metrics endpoint error"));
+  log.info({ port }, "metrics on http://127.0.0.1:%d/metrics", port);
   return srv;
 }
 
@@ -192,7 +206,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         preflight.join(", "),
       );
     }
-    if (cfg.metricsPort) metricsServer = serveMetrics(metrics, cfg.metricsPort, log);
+    if (cfg.metricsPort) metricsServer = await serveMetrics(metrics, cfg.metricsPort, log);
     if (cfg.proxy) {
       // kube-proxy is its own client: its requests carry the user agent hollow-proxy.
       proxyClient = new KubeClient(access, {

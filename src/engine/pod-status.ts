@@ -274,6 +274,91 @@ export function referencedObjects(pod: PodObject): { configMaps: Set<string>; se
   return { configMaps, secrets };
 }
 
+const interned = new Map<string, string>();
+
+/**
+ * One shared copy of a string that recurs across pods (namespaces, container names, images):
+ * every watch event parses fresh copies. Bounded, so a stream of unique values cannot grow it.
+ */
+export function intern(s: string): string {
+  const have = interned.get(s);
+  if (have !== undefined) return have;
+  if (interned.size < 10_000) interned.set(s, s);
+  return s;
+}
+
+function slimContainer(c: ContainerSpec): ContainerSpec {
+  return {
+    name: intern(c.name),
+    ...(c.image !== undefined ? { image: intern(c.image) } : {}),
+    ...(c.restartPolicy !== undefined ? { restartPolicy: intern(c.restartPolicy) } : {}),
+  };
+}
+
+/**
+ * The part of a pod the engine keeps while it runs it: what its status, its TokenRequests, its run
+ * time and the kubelet endpoint need, with the pod's status and everything else left out. A pod
+ * as the API server sends it is several kilobytes once parsed; this is a few hundred bytes.
+ */
+export function slimPod(pod: PodObject): PodObject {
+  const m = pod.metadata;
+  const run = m.annotations?.[RUN_SECONDS_ANNOTATION];
+  const jobs = m.ownerReferences?.filter((o) => o.kind === "Job");
+  const tokenVolumes: VolumeSpec[] = [];
+  for (const v of pod.spec.volumes ?? []) {
+    const sources = v.projected?.sources?.filter((s) => s.serviceAccountToken);
+    if (sources && sources.length > 0) {
+      tokenVolumes.push({
+        name: intern(v.name),
+        projected: {
+          sources: sources.map((s) => ({
+            serviceAccountToken: {
+              ...(s.serviceAccountToken!.audience !== undefined
+                ? { audience: intern(s.serviceAccountToken!.audience) }
+                : {}),
+              ...(s.serviceAccountToken!.expirationSeconds !== undefined
+                ? { expirationSeconds: s.serviceAccountToken!.expirationSeconds }
+                : {}),
+              path: intern(s.serviceAccountToken!.path),
+            },
+          })),
+        },
+      });
+    }
+  }
+  const s = pod.spec;
+  return {
+    metadata: {
+      name: m.name,
+      namespace: intern(m.namespace),
+      uid: m.uid,
+      ...(m.generation !== undefined ? { generation: m.generation } : {}),
+      ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(run !== undefined ? { annotations: { [RUN_SECONDS_ANNOTATION]: run } } : {}),
+      ...(jobs && jobs.length > 0
+        ? {
+            ownerReferences: jobs.map((o) => ({
+              kind: o.kind,
+              name: o.name,
+              controller: o.controller === true,
+            })),
+          }
+        : {}),
+    },
+    spec: {
+      ...(s.nodeName !== undefined ? { nodeName: intern(s.nodeName) } : {}),
+      ...(s.hostNetwork ? { hostNetwork: true } : {}),
+      ...(s.restartPolicy !== undefined ? { restartPolicy: intern(s.restartPolicy) } : {}),
+      ...(s.serviceAccountName !== undefined ? { serviceAccountName: intern(s.serviceAccountName) } : {}),
+      containers: s.containers.map(slimContainer),
+      ...(s.initContainers && s.initContainers.length > 0
+        ? { initContainers: s.initContainers.map(slimContainer) }
+        : {}),
+      ...(tokenVolumes.length > 0 ? { volumes: tokenVolumes } : {}),
+    },
+  };
+}
+
 /** Projected service-account tokens the kubelet requests for a pod (one TokenRequest each). */
 export function tokenRequests(pod: PodObject): { audience: string | undefined; expirationSeconds: number }[] {
   const out: { audience: string | undefined; expirationSeconds: number }[] = [];

@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -58,6 +59,20 @@ test("a missing kubeconfig and an unreachable server give one clear error", asyn
   const r = await hollow(["--kubeconfig", unreachable]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^error: cannot reach https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+});
+
+test("a metrics port in use is one clear error before any node is made", async () => {
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+  const port = (busy.address() as AddressInfo).port;
+  try {
+    const r = await hollow(["--kubeconfig", testCluster().kubeconfig, "--metrics-port", String(port)]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`^error: --metrics-port ${port} on 127\\.0\\.0\\.1 is in use`));
+    assert.doesNotMatch(r.stderr, /registering nodes|Unhandled/);
+  } finally {
+    busy.close();
+  }
 });
 
 test("an identity the API server forbids is refused before any node is made, naming what it lacks", async () => {
