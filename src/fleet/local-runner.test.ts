@@ -40,6 +40,14 @@ test("shardArgs: each local process gets its slice, so a scale restarts only the
   assert.notDeepEqual(shardArgs({ ...spec, nodes: 2100 }, layout, 2), last, "the last shard shrinks");
 });
 
+test("shardArgs: a shard with a kubelet port serves its nodes' pods there, on loopback", () => {
+  const layout = localFleetLayout("/state", "https://127.0.0.1:6443", "kubemark");
+  const args = shardArgs(spec, layout, 1, 40123);
+  assert.ok(args.includes("--kubelet-port=40123"));
+  assert.ok(args.includes("--kubelet-address=127.0.0.1"));
+  assert.ok(!shardArgs(spec, layout, 1).some((a) => a.startsWith("--kubelet-port")));
+});
+
 test("localFleetLayout: one directory per hosting cluster and namespace", () => {
   const a = localFleetLayout("/s", "https://127.0.0.1:6443", "kubemark");
   const b = localFleetLayout("/s", "https://127.0.0.1:6444", "kubemark");

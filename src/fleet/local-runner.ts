@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Clock } from "../clock.ts";
 import { KubemarkError, describeError } from "../errors.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
+import { pickFreePorts } from "../host/ports.ts";
 import type { TargetCredentials } from "./objects.ts";
 import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
 
@@ -16,6 +17,8 @@ export interface LocalShard extends DaemonRecord {
   /** Nodes per shard and fleet total it was started with (a change restarts it). */
   readonly nodesPerShard: number;
   readonly argsHash: string;
+  /** Loopback port of its kubelet endpoint (logs and /pods of its nodes' pods); kept across restarts. */
+  readonly kubeletPort?: number;
 }
 
 /** What `fleet.json` in a local fleet's directory records. */
@@ -95,7 +98,12 @@ function engineEntry(): string {
  * hollow-node arguments of shard `i`: an in-cluster pod's, with its slice of the fleet spelled
  * out, so scaling restarts only the shards whose slice changes.
  */
-export function shardArgs(spec: FleetSpec, layout: LocalFleetLayout, i: number): string[] {
+export function shardArgs(
+  spec: FleetSpec,
+  layout: LocalFleetLayout,
+  i: number,
+  kubeletPort?: number,
+): string[] {
   return [
     `--credentials-dir=${layout.credentials}`,
     `--first-index=${i * spec.nodesPerShard}`,
@@ -107,6 +115,8 @@ export function shardArgs(spec: FleetSpec, layout: LocalFleetLayout, i: number):
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
     `--log-dir=${layout.nodeLogs}`,
     "--stats-interval=60",
+    // The API server reaches its nodes' kubelet endpoint here (kubectl logs, exec-less /pods).
+    ...(kubeletPort ? ["--kubelet-address=127.0.0.1", `--kubelet-port=${kubeletPort}`] : []),
   ];
 }
 
@@ -154,10 +164,16 @@ export async function reconcileLocal(
     }
   }
   await save();
+  const ports = new Set(prev?.shards.map((s) => s.kubeletPort ?? 0));
   for (let i = 0; i < want; i++) {
-    const args = shardArgs(spec, layout, i);
-    const argsHash = hashArgs(args);
     const cur = running.get(i);
+    const kubeletPort =
+      cur?.kubeletPort ??
+      prev?.shards.find((s) => s.shard === i)?.kubeletPort ??
+      (await pickFreePorts(1, { avoid: ports }))[0]!;
+    ports.add(kubeletPort);
+    const args = shardArgs(spec, layout, i, kubeletPort);
+    const argsHash = hashArgs(args);
     if (cur && cur.argsHash === argsHash) {
       running.delete(i);
       next.push(cur);
@@ -175,7 +191,14 @@ export async function reconcileLocal(
       args: [...ENGINE_NODE_FLAGS, engineEntry(), ...args],
       logFile: layout.shardLog(i),
     });
-    next.push({ ...rec, shard: i, nodes: shardNodes(spec, i), nodesPerShard: spec.nodesPerShard, argsHash });
+    next.push({
+      ...rec,
+      shard: i,
+      nodes: shardNodes(spec, i),
+      nodesPerShard: spec.nodesPerShard,
+      argsHash,
+      kubeletPort,
+    });
     await save();
   }
   return change;

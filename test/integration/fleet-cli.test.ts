@@ -96,6 +96,22 @@ test("local mode: create 50, verify, scale 120, scale 20, cleanup twice; other N
     ok(logs, "logs");
     assert.match(logs.stdout, /hollow-node-3/);
 
+    // kubectl logs of a pod on a local-fleet node: the API server reaches the process's kubelet endpoint.
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${ns}/pods`,
+      body: {
+        metadata: { name: "logged" },
+        spec: { nodeName: "hollow-node-3", containers: [{ name: "c", image: "nginx:1.27" }] },
+      },
+    });
+    await eventually("pod logged Running", 60_000, async () => {
+      const p = await client.get<{ status?: { phase?: string } }>(`/api/v1/namespaces/${ns}/pods/logged`);
+      return { done: p.status?.phase === "Running", status: p.status?.phase ?? "none" };
+    });
+    const podLog = await client.getText(`/api/v1/namespaces/${ns}/pods/logged/log`);
+    assert.match(podLog, new RegExp(`hollow container c of ${ns}/logged started on node hollow-node-3`));
+
     const clean = await cli(["cleanup", ...scope]);
     ok(clean, "cleanup");
     assert.match(clean.stdout, /removed 20 Nodes/);
