@@ -180,7 +180,6 @@ interface Harness {
   api: FakeApi;
   clock: FakeClock;
   watches: OpenedWatch[];
-  queue: DueQueue;
 }
 
 /** A HollowNode on a fake clock and fake API server. */
@@ -221,7 +220,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     },
     fallbackPodCidr: (index) => nthSubnet(podPool, 24, index),
   };
-  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches, queue };
+  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches };
 }
 
 /** A harness whose node has registered 20 s ago; its requests so far are cleared. */

@@ -34,7 +34,7 @@ export interface NodeObject extends Versioned {
   spec?: { podCIDR?: string };
 }
 
-/** The refs of a pod that references no ConfigMap or Secret (most pods but the token volume's). */
+/** The refs of every pod that references no ConfigMap or Secret: shared, never written to. */
 const NO_REFS: string[] = [];
 
 /** What the engine remembers of one pod (kept small: thousands per process). */
