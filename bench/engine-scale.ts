@@ -44,6 +44,12 @@ const sizes = values.nodes.split(",").map(Number);
 const settleMs = Number(values.settle) * 1000;
 const windowMs = Number(values.window) * 1000;
 const podsPerNode = Number(values["pods-per-node"]);
+if (values.out !== undefined && !/^[\w.-]+$/.test(values.out)) {
+  process.stderr.write(
+    `error: --out takes a file name (written to results/<name>.json), got "${values.out}"\n`,
+  );
+  process.exit(2);
+}
 const CLK_TCK = 100;
 
 /** RSS (bytes) and CPU time (s) of a process, from /proc. */

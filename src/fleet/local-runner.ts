@@ -115,7 +115,7 @@ export function shardArgs(
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
     `--log-dir=${layout.nodeLogs}`,
     "--stats-interval=60",
-    // The API server reaches its nodes' kubelet endpoint here (kubectl logs, exec-less /pods).
+    // The API server reaches its nodes' kubelet endpoint here (kubectl logs, /pods).
     ...(kubeletPort ? ["--kubelet-address=127.0.0.1", `--kubelet-port=${kubeletPort}`] : []),
   ];
 }
@@ -167,10 +167,9 @@ export async function reconcileLocal(
   const ports = new Set(prev?.shards.map((s) => s.kubeletPort ?? 0));
   for (let i = 0; i < want; i++) {
     const cur = running.get(i);
+    // A running shard is one of prev's: its recorded port is the one it listens on.
     const kubeletPort =
-      cur?.kubeletPort ??
-      prev?.shards.find((s) => s.shard === i)?.kubeletPort ??
-      (await pickFreePorts(1, { avoid: ports }))[0]!;
+      prev?.shards.find((s) => s.shard === i)?.kubeletPort ?? (await pickFreePorts(1, { avoid: ports }))[0]!;
     ports.add(kubeletPort);
     const args = shardArgs(spec, layout, i, kubeletPort);
     const argsHash = hashArgs(args);
