@@ -4,7 +4,7 @@
  *
  *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
  *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
- *                              [--out NAME]
+ *                              [--out NAME] [--kube-api-content-type application/json]
  *
  * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
  * state directory and stops it at the end. With --kubeconfig of a local cluster (`--cluster`, default
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     "no-proxy": { type: "boolean", default: false },
     cluster: { type: "string" },
     out: { type: "string" },
+    "kube-api-content-type": { type: "string", default: "application/vnd.kubernetes.protobuf" },
   },
 });
 const sizes = values.nodes.split(",").map(Number);
@@ -173,6 +174,7 @@ function histogramP99(m0: Record<string, number>, m1: Record<string, number>, na
 interface Row {
   nodes: number;
   traffic: string;
+  leaseContentType: string;
   proxy: boolean;
   registerSeconds: number;
   rssMB: number;
@@ -232,6 +234,8 @@ async function runSize(
     "0",
     "--max-in-flight",
     "400",
+    "--kube-api-content-type",
+    values["kube-api-content-type"],
     "--delete-nodes-on-exit",
     ...(values["no-proxy"] ? ["--no-proxy"] : []),
   ]);
@@ -281,6 +285,7 @@ async function runSize(
     const row: Row = {
       nodes,
       traffic: values.traffic,
+      leaseContentType: values["kube-api-content-type"],
       proxy: !values["no-proxy"],
       registerSeconds,
       rssMB: s1.rss / 1048576,

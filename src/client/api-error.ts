@@ -65,22 +65,24 @@ export function codeForStatus(status: number): ErrorCode {
   }
 }
 
-/** Builds a KubeApiError from an HTTP error response. */
+/** Builds a KubeApiError from an HTTP error response (its text, or the Status read from protobuf). */
 export function errorFromResponse(
   method: string,
   path: string,
   status: number,
-  bodyText: string,
+  body: string | ApiStatus,
   retryAfterHeader: string | undefined,
   server: string,
 ): KubeApiError {
-  let st: ApiStatus = { message: bodyText.slice(0, 200) };
-  try {
-    const parsed: unknown = JSON.parse(bodyText);
-    // Proxies may answer with JSON that is no Status (`null`, a string): keep the text then.
-    if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) st = parsed;
-  } catch {
-    // not JSON: the text is the message
+  let st: ApiStatus = typeof body === "string" ? { message: body.slice(0, 200) } : body;
+  if (typeof body === "string") {
+    try {
+      const parsed: unknown = JSON.parse(body);
+      // Proxies may answer with JSON that is no Status (`null`, a string): keep the text then.
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) st = parsed;
+    } catch {
+      // not JSON: the text is the message
+    }
   }
   // An empty header is absent (Number("") would be 0, "retry at once").
   const headerSeconds = retryAfterHeader?.trim() ? Number(retryAfterHeader) : NaN;

@@ -3,8 +3,9 @@ import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
 import { realClock, type Clock } from "../clock.ts";
 import { describeError } from "../errors.ts";
-import { KubeApiError, errorFromResponse } from "./api-error.ts";
+import { KubeApiError, errorFromResponse, type ApiStatus } from "./api-error.ts";
 import { H2WatchClient } from "./h2-watch.ts";
+import { PROTOBUF_CONTENT_TYPE, decodeObject, readStatus } from "./protobuf.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
 
@@ -24,8 +25,16 @@ export interface KubeRequest {
   /** Path with leading slash, e.g. `/api/v1/nodes`. */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
-  /** Serialised as JSON unless it is already a string. */
+  /**
+   * Serialised as JSON unless it is already a string; bytes are sent as they are, as
+   * Kubernetes protobuf (protobuf.ts).
+   */
   readonly body?: unknown;
+  /**
+   * `protobuf` asks for Kubernetes protobuf as a kubelet does (JSON stays acceptable): a protobuf
+   * answer is returned as its bytes, an error answer in protobuf is read as a Status.
+   */
+  readonly accept?: "json" | "protobuf";
   readonly patchType?: PatchType;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal | undefined;
@@ -100,6 +109,20 @@ export interface KubeClientOptions {
   readonly leanWatches?: boolean;
   /** Called after every request with its outcome (for metrics). */
   readonly onResponse?: (info: { method: string; path: string; status: number; ms: number }) => void;
+}
+
+/** What a kubelet's client accepts: protobuf, else JSON (for types without a protobuf form). */
+const PROTOBUF_ACCEPT = `${PROTOBUF_CONTENT_TYPE}, application/json`;
+
+/** The Status of a protobuf error answer, or its bytes' length when they are no Status. */
+function statusOf(data: Uint8Array): ApiStatus | string {
+  try {
+    const obj = decodeObject(data);
+    if (obj.kind === "Status") return readStatus(obj.raw);
+  } catch {
+    // not protobuf after all
+  }
+  return `${data.length} bytes of protobuf`;
 }
 
 /** Converts a query object into a `?a=b` string (undefined values dropped). */
@@ -206,8 +229,8 @@ export class KubeClient {
     await Promise.all([this.pool.destroy(), this.watchPool.destroy()]);
   }
 
-  private async headers(contentType?: string): Promise<Record<string, string>> {
-    const h: Record<string, string> = { accept: "application/json" };
+  private async headers(contentType?: string, accept = "application/json"): Promise<Record<string, string>> {
+    const h: Record<string, string> = { accept };
     if (this.opts.userAgent) h["user-agent"] = this.opts.userAgent;
     if (contentType) h["content-type"] = contentType;
     const auth = await this.access.authorization();
@@ -242,12 +265,15 @@ export class KubeClient {
 
   /** Sends one request (no retries) and returns the parsed JSON body. */
   private async once<T>(req: KubeRequest): Promise<T> {
+    const bytes = req.body instanceof Uint8Array;
     const contentType =
       req.body === undefined
         ? undefined
         : req.method === "PATCH"
           ? PATCH_CONTENT_TYPE[req.patchType ?? "strategic"]
-          : "application/json";
+          : bytes
+            ? PROTOBUF_CONTENT_TYPE
+            : "application/json";
     const path = this.pathPrefix + req.path + queryString(req.query);
     const started = performance.now();
     let res: Dispatcher.ResponseData;
@@ -255,9 +281,13 @@ export class KubeClient {
       res = await this.pool.request({
         method: req.method,
         path,
-        headers: await this.headers(contentType),
+        headers: await this.headers(contentType, req.accept === "protobuf" ? PROTOBUF_ACCEPT : undefined),
         body:
-          req.body === undefined ? null : typeof req.body === "string" ? req.body : JSON.stringify(req.body),
+          req.body === undefined
+            ? null
+            : typeof req.body === "string" || bytes
+              ? req.body
+              : JSON.stringify(req.body),
         signal: req.signal ?? null,
         headersTimeout: req.timeoutMs ?? 30_000,
         bodyTimeout: req.timeoutMs ?? 30_000,
@@ -265,9 +295,13 @@ export class KubeClient {
     } catch (err) {
       throw this.transportError(req.method, req.path, err);
     }
-    let text: string;
+    const type = String(res.headers["content-type"] ?? "");
+    const proto = type.startsWith(PROTOBUF_CONTENT_TYPE);
+    let text = "";
+    let data: Uint8Array | undefined;
     try {
-      text = await res.body.text();
+      if (proto) data = new Uint8Array(await res.body.arrayBuffer());
+      else text = await res.body.text();
     } catch (err) {
       throw this.transportError(req.method, req.path, err);
     }
@@ -283,13 +317,13 @@ export class KubeClient {
         req.method,
         req.path,
         res.statusCode,
-        text,
+        data ? statusOf(data) : text,
         Array.isArray(ra) ? ra[0] : ra,
         this.server,
       );
     }
+    if (data) return data as T;
     if (text === "") return undefined as T;
-    const type = String(res.headers["content-type"] ?? "");
     return (type.includes("json") ? JSON.parse(text) : text) as T;
   }
 

@@ -56,6 +56,12 @@ export interface EngineConfig {
   readonly podIpPool: string;
   /** Requests the whole process may have in flight (default 200). */
   readonly maxInFlight: number;
+  /**
+   * Encoding of the Lease requests (the bulk of a node's writes), as the kubelet's
+   * `--kube-api-content-type`: protobuf (the kubelet's default, cheaper for the API server to read
+   * and write) or JSON. Other requests are JSON.
+   */
+  readonly leaseContentType: "protobuf" | "json";
   /** Per-node client rate limit like a hollow kubelet's client (QPS 10, burst 20); 0 disables it. */
   readonly nodeQps: number;
   readonly nodeBurst: number;
@@ -121,6 +127,7 @@ export function defaultEngineConfig(
     nodeIpPool: "100.64.0.0/10",
     podIpPool: "172.16.0.0/12",
     maxInFlight: 200,
+    leaseContentType: "protobuf",
     nodeQps: 10,
     nodeBurst: 20,
     deleteNodesOnExit: false,

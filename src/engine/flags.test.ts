@@ -29,6 +29,7 @@ function defaultFlags(over: Partial<HollowNodeFlags> = {}): HollowNodeFlags {
     podIpPool: "172.16.0.0/12",
     maxInFlight: "200",
     kubeApiQps: "10",
+    kubeApiContentType: "application/vnd.kubernetes.protobuf",
     kubeApiBurst: "20",
     kubeletPort: "0",
     kubeletAddress: "127.0.0.1",
@@ -102,6 +103,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     nodeIpPool: "100.64.0.0/10",
     podIpPool: "172.16.0.0/12",
     maxInFlight: 200,
+    leaseContentType: "protobuf",
     nodeQps: 10,
     nodeBurst: 20,
     deleteNodesOnExit: false,
@@ -112,6 +114,11 @@ test("configFromFlags: the defaults make the documented config", async () => {
   };
   assert.deepEqual(cfg, want);
   assert.deepEqual(cfg, defaultEngineConfig(want.nodeNames), "defaultEngineConfig matches the flag defaults");
+});
+
+test("configFromFlags: --kube-api-content-type application/json sends Leases as JSON", async () => {
+  const cfg = await configFromFlags(defaultFlags({ kubeApiContentType: "application/json" }), {});
+  assert.equal(cfg.leaseContentType, "json");
 });
 
 test("configFromFlags: names follow --name-prefix and --first-index", async () => {
@@ -170,6 +177,10 @@ test("configFromFlags rejects bad values, naming the flag and the value", async 
     [{ registerWithTaints: "gpu=yes" }, "--register-with-taints takes key=value:Effect taints"],
     [{ nodeLabels: "a=b c" }, "--node-labels takes key=value labels"],
     [{ kubeletPort: "70000" }, '--kubelet-port must be between 0 and 65535, got "70000"'],
+    [
+      { kubeApiContentType: "protobuf" },
+      '--kube-api-content-type must be application/vnd.kubernetes.protobuf or application/json, got "protobuf"',
+    ],
     [{ kubeletAddress: "localhost" }, "--kubelet-address must be an IP address the API server reaches"],
     [{ kubeletAddress: "0.0.0.0" }, "--kubelet-address must be an IP address the API server reaches"],
     [{ kubeletAddress: "::" }, 'got "::"'],

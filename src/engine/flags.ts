@@ -44,6 +44,7 @@ export interface HollowNodeFlags {
   podIpPool: string;
   maxInFlight: string;
   kubeApiQps: string;
+  kubeApiContentType: string;
   kubeApiBurst: string;
   deleteNodesOnExit?: boolean;
   kubeletPort: string;
@@ -61,6 +62,15 @@ export function parseDuration(value: string, flag: string): number {
   const ms = unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000;
   if (ms <= 0) throw new BadInputError(`${flag} must be longer than zero, got "${value}"`);
   return ms;
+}
+
+/** `--kube-api-content-type`: the kubelet flag's two values. */
+function parseContentType(value: string): "protobuf" | "json" {
+  if (value === "application/vnd.kubernetes.protobuf") return "protobuf";
+  if (value === "application/json") return "json";
+  throw new BadInputError(
+    `--kube-api-content-type must be application/vnd.kubernetes.protobuf or application/json, got "${value}"`,
+  );
 }
 
 const NODE_NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -192,6 +202,7 @@ export async function configFromFlags(
     nodeIpPool: flags.nodeIpPool,
     podIpPool: flags.podIpPool,
     maxInFlight: parseInteger(flags.maxInFlight, "--max-in-flight", 1, 10_000),
+    leaseContentType: parseContentType(flags.kubeApiContentType),
     nodeQps: parseInteger(flags.kubeApiQps, "--kube-api-qps", 0, 100_000),
     nodeBurst: parseInteger(flags.kubeApiBurst, "--kube-api-burst", 1, 100_000),
     deleteNodesOnExit: flags.deleteNodesOnExit === true,

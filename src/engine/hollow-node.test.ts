@@ -7,7 +7,15 @@ import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { nthSubnet, parseCidr } from "./ip-pool.ts";
 import { EngineMetrics } from "./metrics.ts";
-import { nodeLabels, type NodeIdentity } from "./node-object.ts";
+import {
+  decodeLease,
+  encodeLease,
+  microTime,
+  nodeLabels,
+  renderLease,
+  type LeaseObject,
+  type NodeIdentity,
+} from "./node-object.ts";
 import type { PodObject } from "./pod-status.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
 import { FakeClock } from "../clock.ts";
@@ -69,6 +77,8 @@ interface Recorded {
   method: string;
   path: string;
   body: Body;
+  /** How the body was sent (protobuf bytes or a JSON object) and what answer was asked for. */
+  wire: { body: "protobuf" | "json" | "none"; accept: "protobuf" | "json" };
 }
 
 const ownerUid = (b: Body): string | undefined => b.metadata.ownerReferences[0]?.uid;
@@ -117,9 +127,23 @@ class FakeApi {
     return this.request<T>(req);
   }
 
+  /** Answers, in protobuf when the request asked for it (Lease requests), as the API server would. */
   private answer(req: KubeRequest): unknown {
-    const body = req.body as Body;
-    this.requests.push({ method: req.method, path: req.path, body });
+    const res = this.answerJson(req);
+    if (req.accept !== "protobuf") return res;
+    const lease = res as LeaseObject;
+    assert.equal(lease.kind, "Lease", "only Lease requests are sent in protobuf");
+    return encodeLease(lease);
+  }
+
+  private answerJson(req: KubeRequest): unknown {
+    // The fake reads protobuf Lease bodies into their JSON form, as the API server decodes either.
+    const body = (req.body instanceof Uint8Array ? decodeLease(req.body) : req.body) as Body;
+    const wire = {
+      body: req.body === undefined ? "none" : req.body instanceof Uint8Array ? "protobuf" : "json",
+      accept: req.accept ?? "json",
+    } as const;
+    this.requests.push({ method: req.method, path: req.path, body, wire });
     const failure = this.failures.findIndex((f) => f.method === req.method && f.path === req.path);
     if (failure >= 0) throw this.failures.splice(failure, 1)[0]!.error;
     const route = `${req.method} ${req.path}`;
@@ -152,7 +176,13 @@ class FakeApi {
     }
     if (route === `GET ${LEASE}`) {
       if (this.leaseRv === 0) throw apiError(404, req.method, req.path);
-      return { metadata: { name: NAME, resourceVersion: String(this.leaseRv) } };
+      return renderLease({
+        name: NAME,
+        nodeUid: NODE_UID,
+        durationSeconds: 40,
+        renewTime: microTime(0),
+        resourceVersion: String(this.leaseRv),
+      });
     }
     if (req.method === "GET" && req.path.includes("/pods/")) {
       const pod = this.pods.get(req.path);
@@ -404,6 +434,35 @@ test("heartbeat: the Lease is renewed about every 10 s with a later renewTime an
     puts.map((_, i) => String(i + 1)),
   );
   assert.ok(node.lastRenew > t0 + 50_000);
+});
+
+test("heartbeat: Lease requests are protobuf as a kubelet's (JSON with leaseContentType json), all else JSON", async () => {
+  for (const leaseContentType of ["protobuf", "json"] as const) {
+    const { node, api, clock } = harness({ leaseContentType });
+    api.leaseRv = 1; // a Lease from an earlier run: GET, then PUT
+    await node.register();
+    await clock.advance(30_000);
+    const leases = api.requests.filter((r) => r.path.startsWith(LEASES));
+    assert.deepEqual(
+      [...new Set(leases.map((r) => `${r.method} ${r.path === LEASE ? "lease" : "leases"}`))],
+      ["GET lease", "PUT lease"],
+    );
+    for (const r of leases) {
+      assert.equal(r.wire.accept, leaseContentType, `${r.method} asks for ${leaseContentType}`);
+      if (r.method === "PUT") assert.equal(r.wire.body, leaseContentType);
+    }
+    const puts = leases.filter((r) => r.method === "PUT");
+    assert.ok(puts.length >= 3, `${puts.length} renewals`);
+    assert.deepEqual(
+      puts.map((r) => r.body.metadata.resourceVersion),
+      puts.map((_, i) => String(i + 1)),
+      "each PUT carries the resourceVersion read from the previous answer",
+    );
+    const others = api.requests.filter((r) => !r.path.startsWith(LEASES));
+    assert.ok(others.length > 0);
+    for (const r of others) assert.deepEqual([r.method, r.path, r.wire.accept], [r.method, r.path, "json"]);
+    for (const r of others) assert.notEqual(r.wire.body, "protobuf", `${r.method} ${r.path}`);
+  }
 });
 
 test("heartbeat: an unchanged node status is PATCHed again only after the report interval (5 min)", async () => {

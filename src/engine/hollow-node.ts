@@ -1,11 +1,13 @@
 import type { Logger } from "pino";
 import { isAlreadyExists, isConflict, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
+import { decodeObject, readObjectMeta } from "../client/protobuf.ts";
 import { describeError } from "../errors.ts";
 import type { HostedPod } from "./container-log.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { PodIpAllocator, parseCidr, type Cidr } from "./ip-pool.ts";
 import {
+  encodeLease,
   microTime,
   missingLabels,
   renderCsiNode,
@@ -13,6 +15,7 @@ import {
   renderNode,
   renderNodeStatus,
   rfc3339,
+  type LeaseObject,
   type NodeIdentity,
 } from "./node-object.ts";
 import {
@@ -28,6 +31,7 @@ import {
 import { HollowProxy } from "./hollow-proxy.ts";
 import { Watcher, type Versioned } from "./watcher.ts";
 
+const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 /** The parts of a Node the engine reads. */
 export interface NodeObject extends Versioned {
   metadata: { name: string; uid: string; resourceVersion?: string; labels?: Record<string, string> };
@@ -136,6 +140,29 @@ export class HollowNode {
     return this.ctx.heartbeat<T>(req);
   }
 
+  /**
+   * Sends a Lease request through the heartbeat client in the configured encoding (protobuf, as a
+   * kubelet's client, unless `--kube-api-content-type application/json`); returns the Lease's
+   * resourceVersion.
+   */
+  private async leaseCall(
+    method: "GET" | "POST" | "PUT",
+    path: string,
+    lease?: LeaseObject,
+  ): Promise<string> {
+    const proto = this.ctx.cfg.leaseContentType === "protobuf";
+    const body = lease === undefined ? undefined : proto ? encodeLease(lease) : lease;
+    const res = await this.beat<Uint8Array | Versioned>({
+      method,
+      path,
+      ...(body === undefined ? {} : { body }),
+      ...(proto ? { accept: "protobuf" as const } : {}),
+    });
+    // A server may answer JSON whatever was asked (the client then parses it).
+    if (res instanceof Uint8Array) return readObjectMeta(decodeObject(res).raw).resourceVersion;
+    return res.metadata.resourceVersion ?? "";
+  }
+
   // ---------------------------------------------------------------- registration
 
   /** Registers the Node (or adopts an existing one), its Lease and CSINode; then starts its loops. */
@@ -230,10 +257,9 @@ export class HollowNode {
   }
 
   /** GETs an object, or undefined when it does not exist. */
-  private async getOrUndefined(path: string, heartbeat = false): Promise<Versioned | undefined> {
+  private async getOrUndefined(path: string): Promise<Versioned | undefined> {
     try {
-      const req = { method: "GET", path } as const;
-      return await (heartbeat ? this.beat<Versioned>(req) : this.api<Versioned>(req));
+      return await this.api<Versioned>({ method: "GET", path });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -243,12 +269,14 @@ export class HollowNode {
   /** Creates the Lease, or adopts an existing one (a kubelet reads it first). */
   private async ensureLease(): Promise<void> {
     if (this.ctx.cfg.traffic === "kubelet") {
-      const lease = await this.getOrUndefined(
-        `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
-        true,
-      );
-      if (lease) {
-        this.leaseRv = lease.metadata.resourceVersion ?? "";
+      let rv: string | undefined;
+      try {
+        rv = await this.leaseCall("GET", `${LEASES}/${this.id.name}`);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+      if (rv !== undefined) {
+        this.leaseRv = rv;
         await this.renewLease();
         return;
       }
@@ -260,12 +288,7 @@ export class HollowNode {
       renewTime: microTime(this.ctx.clock.now()),
     });
     try {
-      const lease = await this.beat<Versioned>({
-        method: "POST",
-        path: "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
-        body,
-      });
-      this.leaseRv = lease.metadata.resourceVersion ?? "";
+      this.leaseRv = await this.leaseCall("POST", LEASES, body);
       this.lastRenewAt = this.ctx.clock.now();
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
@@ -275,11 +298,7 @@ export class HollowNode {
   }
 
   private async refreshLeaseRv(): Promise<void> {
-    const lease = await this.beat<Versioned>({
-      method: "GET",
-      path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
-    });
-    this.leaseRv = lease.metadata.resourceVersion ?? "";
+    this.leaseRv = await this.leaseCall("GET", `${LEASES}/${this.id.name}`);
   }
 
   // ---------------------------------------------------------------- heartbeat and status
@@ -324,21 +343,21 @@ export class HollowNode {
 
   /** PUTs the Lease with a fresh renewTime, as the kubelet's lease controller does. */
   private async renewLease(): Promise<void> {
-    const put = (): Promise<Versioned> =>
-      this.beat<Versioned>({
-        method: "PUT",
-        path: `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${this.id.name}`,
-        body: renderLease({
+    const put = (): Promise<string> =>
+      this.leaseCall(
+        "PUT",
+        `${LEASES}/${this.id.name}`,
+        renderLease({
           name: this.id.name,
           nodeUid: this.uid,
           durationSeconds: this.ctx.cfg.leaseDurationSeconds,
           renewTime: microTime(this.ctx.clock.now()),
           resourceVersion: this.leaseRv,
         }),
-      });
-    let lease: Versioned;
+      );
+    let rv: string;
     try {
-      lease = await put();
+      rv = await put();
     } catch (err) {
       if (isNotFound(err)) {
         // Somebody deleted the Lease: a kubelet recreates it.
@@ -349,9 +368,9 @@ export class HollowNode {
       }
       if (!isConflict(err)) throw err;
       await this.refreshLeaseRv();
-      lease = await put();
+      rv = await put();
     }
-    this.leaseRv = lease.metadata.resourceVersion ?? "";
+    this.leaseRv = rv;
     this.lastRenewAt = this.ctx.clock.now();
   }
 

@@ -71,6 +71,11 @@ function program(): Command {
     .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
     .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
     .option("--max-in-flight <n>", "requests in flight at once for the whole process", "200")
+    .option(
+      "--kube-api-content-type <type>",
+      "encoding of Lease requests, as the kubelet's flag (application/json for JSON)",
+      "application/vnd.kubernetes.protobuf",
+    )
     .option("--kube-api-qps <n>", "per-node client rate limit, as a kubelet's (0 = none)", "10")
     .option("--kube-api-burst <n>", "per-node client burst", "20")
     .option("--delete-nodes-on-exit", "delete this process's Nodes and Leases on SIGTERM/SIGINT")

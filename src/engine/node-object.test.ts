@@ -8,6 +8,8 @@ import {
   missingLabels,
   nodeLabels,
   renderLease,
+  encodeLease,
+  decodeLease,
   renderNode,
   rfc3339,
   type NodeCondition,
@@ -187,6 +189,35 @@ test("renderLease: holder, duration, owner Node, resourceVersion only when given
     assert.equal(l.metadata.resourceVersion, want, `given ${given}`);
     assert.equal("resourceVersion" in l.metadata, want !== undefined);
   }
+});
+
+test("encodeLease: the protobuf Lease reads back as the JSON one, microseconds and all", () => {
+  const cases = [
+    renderLease({
+      name: "hollow-node-7",
+      nodeUid: "uid-1",
+      durationSeconds: 40,
+      renewTime: microTime(Date.UTC(2026, 0, 1, 0, 0, 5, 123)),
+    }),
+    renderLease({
+      name: "n",
+      nodeUid: "u",
+      durationSeconds: 3600,
+      renewTime: "2026-01-01T00:00:05.000001Z",
+      resourceVersion: "987654",
+    }),
+    renderLease({ name: "n", nodeUid: "u", durationSeconds: 40, renewTime: "2026-01-01T00:00:05.000000Z" }),
+  ];
+  for (const lease of cases) {
+    const bytes = encodeLease(lease);
+    assert.deepEqual([...bytes.subarray(0, 4)], [0x6b, 0x38, 0x73, 0x00], "the k8s\\0 magic");
+    assert.deepEqual(decodeLease(bytes), lease);
+  }
+  assert.throws(
+    () => encodeLease({ ...cases[0]!, spec: { ...cases[0]!.spec, renewTime: "soon" } }),
+    /not a MicroTime/,
+  );
+  assert.throws(() => decodeLease(new TextEncoder().encode('{"kind":"Lease"}')), /not a Kubernetes protobuf/);
 });
 
 test("microTime has microseconds, rfc3339 whole seconds", () => {

@@ -1,3 +1,11 @@
+import {
+  decodeObject,
+  encodeObject,
+  protoReader,
+  protoWriter,
+  readObjectMeta,
+  tag,
+} from "../client/protobuf.ts";
 import type { NodeShape } from "./config.ts";
 
 /** Labels that mark a node as simulated by kubemark-cluster. */
@@ -142,6 +150,19 @@ export function missingLabels(
   return out;
 }
 
+/** A node's Lease as the engine writes it (the JSON form; {@link encodeLease} gives the protobuf one). */
+export interface LeaseObject {
+  apiVersion: "coordination.k8s.io/v1";
+  kind: "Lease";
+  metadata: {
+    name: string;
+    namespace: string;
+    resourceVersion?: string;
+    ownerReferences: Array<{ apiVersion: string; kind: string; name: string; uid: string }>;
+  };
+  spec: { holderIdentity: string; leaseDurationSeconds: number; renewTime: string };
+}
+
 /** The Lease a kubelet keeps in `kube-node-lease` (PUT/POST body). */
 export function renderLease(init: {
   name: string;
@@ -149,7 +170,7 @@ export function renderLease(init: {
   durationSeconds: number;
   renewTime: string;
   resourceVersion?: string | undefined;
-}): Record<string, unknown> {
+}): LeaseObject {
   return {
     apiVersion: "coordination.k8s.io/v1",
     kind: "Lease",
@@ -165,6 +186,127 @@ export function renderLease(init: {
       renewTime: init.renewTime,
     },
   };
+}
+
+// Field numbers of k8s.io/api coordination/v1 Lease and LeaseSpec, and of apimachinery's
+// ObjectMeta, OwnerReference and MicroTime (their generated.proto files).
+const LEASE_METADATA = 1;
+const LEASE_SPEC = 2;
+const META_NAME = 1;
+const META_NAMESPACE = 3;
+const META_RESOURCE_VERSION = 6;
+const META_OWNER_REFERENCES = 13;
+const OWNER_KIND = 1;
+const OWNER_NAME = 3;
+const OWNER_UID = 4;
+const OWNER_API_VERSION = 5;
+const SPEC_HOLDER = 1;
+const SPEC_DURATION = 2;
+const SPEC_RENEW_TIME = 4;
+const MICRO_SECONDS = 1;
+const MICRO_NANOS = 2;
+const LEN = 2;
+const VARINT = 0;
+
+/** The Lease in Kubernetes' protobuf encoding, as a kubelet sends it (its default content type). */
+export function encodeLease(lease: LeaseObject): Uint8Array {
+  const { metadata: m, spec } = lease;
+  const w = protoWriter();
+  w.uint32(tag(LEASE_METADATA, LEN)).fork();
+  w.uint32(tag(META_NAME, LEN)).string(m.name);
+  w.uint32(tag(META_NAMESPACE, LEN)).string(m.namespace);
+  if (m.resourceVersion) w.uint32(tag(META_RESOURCE_VERSION, LEN)).string(m.resourceVersion);
+  for (const o of m.ownerReferences) {
+    w.uint32(tag(META_OWNER_REFERENCES, LEN)).fork();
+    w.uint32(tag(OWNER_KIND, LEN)).string(o.kind);
+    w.uint32(tag(OWNER_NAME, LEN)).string(o.name);
+    w.uint32(tag(OWNER_UID, LEN)).string(o.uid);
+    w.uint32(tag(OWNER_API_VERSION, LEN)).string(o.apiVersion);
+    w.ldelim();
+  }
+  w.ldelim();
+  const { seconds, nanos } = splitMicroTime(spec.renewTime);
+  w.uint32(tag(LEASE_SPEC, LEN)).fork();
+  w.uint32(tag(SPEC_HOLDER, LEN)).string(spec.holderIdentity);
+  w.uint32(tag(SPEC_DURATION, VARINT)).int32(spec.leaseDurationSeconds);
+  w.uint32(tag(SPEC_RENEW_TIME, LEN)).fork();
+  w.uint32(tag(MICRO_SECONDS, VARINT)).int64(seconds);
+  if (nanos) w.uint32(tag(MICRO_NANOS, VARINT)).int32(nanos);
+  w.ldelim();
+  w.ldelim();
+  return encodeObject(lease.apiVersion, lease.kind, w.finish());
+}
+
+/** Reads a protobuf Lease back into the engine's JSON form (what a test or a reader sees). */
+export function decodeLease(bytes: Uint8Array): LeaseObject {
+  const { apiVersion, kind, raw } = decodeObject(bytes);
+  if (apiVersion !== "coordination.k8s.io/v1" || kind !== "Lease") {
+    throw new Error(`expected a coordination.k8s.io/v1 Lease, got ${apiVersion} ${kind}`);
+  }
+  const meta = readObjectMeta(raw);
+  const lease: LeaseObject = {
+    apiVersion,
+    kind,
+    metadata: {
+      name: meta.name,
+      namespace: meta.namespace,
+      ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+      ownerReferences: [],
+    },
+    spec: { holderIdentity: "", leaseDurationSeconds: 0, renewTime: "" },
+  };
+  const r = protoReader(raw);
+  const within = (end: number, each: (key: number) => void): void => {
+    while (r.pos < end) each(r.uint32());
+  };
+  within(r.len, (key) => {
+    if (key === tag(LEASE_METADATA, LEN)) {
+      within(r.uint32() + r.pos, (k) => {
+        if (k !== tag(META_OWNER_REFERENCES, LEN)) return void r.skipType(k & 7);
+        const o = { apiVersion: "", kind: "", name: "", uid: "" };
+        within(r.uint32() + r.pos, (f) => {
+          if (f === tag(OWNER_KIND, LEN)) o.kind = r.string();
+          else if (f === tag(OWNER_NAME, LEN)) o.name = r.string();
+          else if (f === tag(OWNER_UID, LEN)) o.uid = r.string();
+          else if (f === tag(OWNER_API_VERSION, LEN)) o.apiVersion = r.string();
+          else r.skipType(f & 7);
+        });
+        lease.metadata.ownerReferences.push(o);
+      });
+    } else if (key === tag(LEASE_SPEC, LEN)) {
+      within(r.uint32() + r.pos, (k) => {
+        if (k === tag(SPEC_HOLDER, LEN)) lease.spec.holderIdentity = r.string();
+        else if (k === tag(SPEC_DURATION, VARINT)) lease.spec.leaseDurationSeconds = r.int32();
+        else if (k === tag(SPEC_RENEW_TIME, LEN)) {
+          let seconds = 0;
+          let nanos = 0;
+          within(r.uint32() + r.pos, (f) => {
+            if (f === tag(MICRO_SECONDS, VARINT)) {
+              const v = r.int64();
+              seconds = typeof v === "number" ? v : v.high * 2 ** 32 + (v.low >>> 0);
+            } else if (f === tag(MICRO_NANOS, VARINT)) nanos = r.int32();
+            else r.skipType(f & 7);
+          });
+          lease.spec.renewTime = joinMicroTime(seconds, nanos);
+        } else r.skipType(k & 7);
+      });
+    } else r.skipType(key & 7);
+  });
+  return lease;
+}
+
+/** Seconds and nanoseconds of a MicroTime string (`2026-01-01T00:00:05.123456Z`). */
+function splitMicroTime(s: string): { seconds: number; nanos: number } {
+  const m = /^(.*?)(?:\.(\d{1,9}))?Z$/.exec(s);
+  const ms = m ? Date.parse(`${m[1]}Z`) : NaN;
+  if (!m || !Number.isFinite(ms)) throw new Error(`not a MicroTime: ${s}`);
+  return { seconds: Math.floor(ms / 1000), nanos: Number((m[2] ?? "").padEnd(9, "0")) };
+}
+
+/** The MicroTime string (microseconds, as the API server writes it) of seconds and nanoseconds. */
+function joinMicroTime(seconds: number, nanos: number): string {
+  const micro = String(Math.floor(nanos / 1000)).padStart(6, "0");
+  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, `.${micro}Z`);
 }
 
 /** The CSINode a kubelet registers for its node (no CSI drivers on a hollow node). */
