@@ -117,6 +117,8 @@ class FakeApi {
 
   /** `METHOD path` of each request sent through the heartbeat client. */
   readonly heartbeats: string[] = [];
+  /** How long (fake-clock ms) the API server takes to answer a heartbeat request. */
+  heartbeatDelayMs = 0;
 
   request<T>(req: KubeRequest): Promise<T> {
     return Promise.resolve().then(() => this.answer(req) as T);
@@ -210,6 +212,7 @@ interface Harness {
   api: FakeApi;
   clock: FakeClock;
   watches: OpenedWatch[];
+  metrics: EngineMetrics;
 }
 
 /** A HollowNode on a fake clock and fake API server. */
@@ -224,6 +227,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     concurrency: cfg.maxInFlight,
     onError: (err) => assert.fail(`queued task failed: ${String(err)}`),
   });
+  const metrics = new EngineMetrics({ processMetrics: false });
   const ctx: EngineContext = {
     cfg,
     clock,
@@ -232,9 +236,14 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     log: pino({ level: "silent" }),
     nodeLogger: () => pino({ level: "silent" }),
     proxy: undefined,
-    metrics: new EngineMetrics({ processMetrics: false }),
+    metrics,
     request: <T>(req: KubeRequest) => api.request<T>(req),
-    heartbeat: <T>(req: KubeRequest) => api.heartbeat<T>(req),
+    heartbeat: async <T>(req: KubeRequest) => {
+      // The request leaves now; its answer comes after the server's delay.
+      const answer = api.heartbeat<T>(req);
+      if (api.heartbeatDelayMs > 0) await clock.sleep(api.heartbeatDelayMs);
+      return answer;
+    },
     watch: <T extends Versioned>(
       path: string,
       query: KubeRequest["query"],
@@ -250,7 +259,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     },
     fallbackPodCidr: (index) => nthSubnet(podPool, 24, index),
   };
-  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches };
+  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches, metrics };
 }
 
 /** A harness whose node has registered 20 s ago; its requests so far are cleared. */
@@ -463,6 +472,24 @@ test("heartbeat: Lease requests are protobuf as a kubelet's (JSON with leaseCont
     for (const r of others) assert.deepEqual([r.method, r.path, r.wire.accept], [r.method, r.path, "json"]);
     for (const r of others) assert.notEqual(r.wire.body, "protobuf", `${r.method} ${r.path}`);
   }
+});
+
+test("heartbeat: a slow API server stretches the cadence (the kubelet's sliding period); renewals are not late", async () => {
+  const { node, api, clock, metrics } = harness();
+  await node.register();
+  await clock.advance(20_000);
+  api.heartbeatDelayMs = 3_000;
+  const before = api.requests.length;
+  await clock.advance(120_000);
+  const puts = api.requests.slice(before).filter((r) => r.method === "PUT" && r.path === LEASE);
+  assert.ok(puts.length >= 7 && puts.length <= 10, `${puts.length} renewals in 120 s`);
+  const times = puts.map((r) => Date.parse(r.body.spec.renewTime));
+  for (let i = 1; i < times.length; i++) {
+    // 3 s answer + 10 s period with 2% jitter (random 0.5), counted from the answer.
+    assert.equal(times[i]! - times[i - 1]!, 13_200, `gap ${i}`);
+  }
+  assert.equal(metrics.totals.lateRenewals, 0);
+  assert.equal(metrics.totals.maxLatenessMs, 0, "each renewal starts when due");
 });
 
 test("heartbeat: an unchanged node status is PATCHed again only after the report interval (5 min)", async () => {

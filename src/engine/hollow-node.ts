@@ -223,8 +223,12 @@ export class HollowNode {
   }
 
   private renewIntervalMs(): number {
-    const base = (this.ctx.cfg.leaseDurationSeconds * 1000) / 4;
-    return base * (1 + this.ctx.cfg.jitter * this.ctx.random());
+    return this.jittered((this.ctx.cfg.leaseDurationSeconds * 1000) / 4);
+  }
+
+  /** A period with the kubelet's jitter (up to +4%). */
+  private jittered(ms: number): number {
+    return ms * (1 + this.ctx.cfg.jitter * this.ctx.random());
   }
 
   private async createCsiNode(): Promise<void> {
@@ -303,32 +307,41 @@ export class HollowNode {
 
   // ---------------------------------------------------------------- heartbeat and status
 
-  /** The node's periodic work: renew the Lease, report status when due, reschedule. */
+  /**
+   * The node's periodic work: renew the Lease and sync the status when each is due, reschedule.
+   * Both are the kubelet's `JitterUntil(..., 0.04, sliding=true)` loops: the next run is due one
+   * jittered period after this one finished, so a slow API server stretches a node's cadence (as
+   * it does a kubelet's) instead of piling renewals up. Lateness is how long after that due time a
+   * renewal starts: the engine's own delay, the API server's answer time being its latency.
+   */
   private async tick(): Promise<void> {
     if (this.stopped) return;
     const { cfg, clock } = this.ctx;
     const now = clock.now();
-    try {
-      if (now >= this.nextRenewAt) {
-        const due = this.nextRenewAt;
-        this.nextRenewAt = now + this.renewIntervalMs();
+    if (now >= this.nextRenewAt) {
+      const due = this.nextRenewAt;
+      try {
         await this.renewLease();
         this.ctx.metrics.leaseRenewed(clock.now() - now, Math.max(0, now - due));
+      } catch (err) {
+        this.log.warn({ node: this.id.name, err: describeError(err) }, "lease renewal failed");
       }
-      if (now >= this.nextStatusCheckAt) {
-        // The kubelet recomputes status every nodeStatusUpdateFrequency and PATCHes it only when
-        // it changed or nodeStatusReportFrequency has passed since the last report.
-        this.nextStatusCheckAt = now + cfg.statusUpdateMs;
+      this.nextRenewAt = clock.now() + this.renewIntervalMs();
+    }
+    if (now >= this.nextStatusCheckAt) {
+      // The kubelet recomputes status every nodeStatusUpdateFrequency and PATCHes it only when
+      // it changed or nodeStatusReportFrequency has passed since the last report.
+      try {
         if (this.statusKey() !== this.reportedKey || now - this.lastStatusAt >= cfg.statusReportMs) {
           await this.patchStatus();
         }
+      } catch (err) {
+        this.log.warn({ node: this.id.name, err: describeError(err) }, "node status update failed");
       }
-    } catch (err) {
-      this.log.warn({ node: this.id.name, err: describeError(err) }, "heartbeat failed");
-    } finally {
-      if (!this.stopped) {
-        this.ctx.queue.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), () => this.tick());
-      }
+      this.nextStatusCheckAt = clock.now() + this.jittered(cfg.statusUpdateMs);
+    }
+    if (!this.stopped) {
+      this.ctx.queue.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), () => this.tick());
     }
   }
 

@@ -98,13 +98,13 @@ export class EngineMetrics {
     });
     this.leaseLatency = new Histogram({
       name: "hollow_lease_renew_seconds",
-      help: "Lease renewal request latency",
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      help: "Lease renewal request latency (the API server's answer time, retries included)",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [r],
     });
     this.leaseLateness = new Histogram({
       name: "hollow_lease_renew_lateness_seconds",
-      help: "How late a renewal started after its due time",
+      help: "How late a renewal started after its due time: one jittered renew interval after the previous renewal finished (the kubelet's sliding period)",
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20],
       registers: [r],
     });

@@ -61,7 +61,10 @@ export function registerUp(program: Command, ctx: () => CliContext): void {
     .option("--port <port>", "API server port (default 6443 if free, else any free port)")
     .option("--bin-dir <dir>", "use prebuilt binaries from this directory (or set KUBEMARK_BIN_DIR)")
     .option("--audit", "write an audit log of every API request (logs/audit.log)")
-    .option("--load-test", "lift the API server's in-flight limits and priority-and-fairness")
+    .option(
+      "--load-test",
+      "lift the API server's in-flight limits and priority-and-fairness; serve /debug/pprof",
+    )
     .option("--timeout <seconds>", "deadline for the start, building excluded", "120")
     .option(
       "--workers <n>",
