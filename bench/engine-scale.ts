@@ -5,22 +5,34 @@
  *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
  *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
  *                              [--out NAME] [--kube-api-content-type application/json]
+ *                              [--identity kubeconfig|fleet]
  *
  * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
  * state directory and stops it at the end. With --kubeconfig of a local cluster (`--cluster`, default
  * kubemark) it also measures that control plane: kube-apiserver and etcd CPU over the window and the
  * API server's own latency for Lease PUTs, to tell whether the engine or the server saturates.
+ * `--identity fleet` runs the engine as `create` does: as a fleet's least-privilege ServiceAccount
+ * (token authentication, RBAC), set up for the run in namespace kubemark-bench and removed after;
+ * the default is the kubeconfig's own identity.
  * Prints a table and writes JSON to results/.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { realClock } from "../src/clock.ts";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
 import { clusterLayout, readRecord } from "../src/controlplane/cluster-state.ts";
 import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
+import { applyObject, getObject, objectPath } from "../src/fleet/apply.ts";
+import {
+  TOKEN_SECRET,
+  clusterRoleName,
+  identityObjects,
+  namespaceObject,
+  targetKubeconfig,
+} from "../src/fleet/objects.ts";
 import { resolvePaths } from "../src/paths.ts";
 import { waitUntil } from "../src/wait.ts";
 import { startEngine, type EngineProcess } from "../test/engine-process.ts";
@@ -39,6 +51,7 @@ const { values } = parseArgs({
     cluster: { type: "string" },
     out: { type: "string" },
     "kube-api-content-type": { type: "string", default: "application/vnd.kubernetes.protobuf" },
+    identity: { type: "string", default: "kubeconfig" },
   },
 });
 const sizes = values.nodes.split(",").map(Number);
@@ -175,6 +188,7 @@ interface Row {
   nodes: number;
   traffic: string;
   leaseContentType: string;
+  identity: string;
   proxy: boolean;
   registerSeconds: number;
   rssMB: number;
@@ -286,6 +300,7 @@ async function runSize(
       nodes,
       traffic: values.traffic,
       leaseContentType: values["kube-api-content-type"],
+      identity: values.identity,
       proxy: !values["no-proxy"],
       registerSeconds,
       rssMB: s1.rss / 1048576,
@@ -354,6 +369,48 @@ async function runSize(
   }
 }
 
+const BENCH_FLEET = { namespace: "kubemark-bench", fleet: "kubemark-bench" };
+
+/**
+ * Sets up the identity `create` gives hollow nodes (a least-privilege ServiceAccount with a token)
+ * and returns a kubeconfig file with it, readable by this user only.
+ */
+async function fleetIdentity(client: KubeClient, adminKubeconfig: string): Promise<string> {
+  await applyObject(client, namespaceObject(BENCH_FLEET));
+  for (const obj of identityObjects(BENCH_FLEET, true)) await applyObject(client, obj);
+  const access = await loadClusterAccess({ kubeconfig: adminKubeconfig, env: process.env });
+  let token = "";
+  await waitUntil(
+    async () => {
+      const secret = await getObject<{ data?: Record<string, string> }>(
+        client,
+        objectPath("Secret", TOKEN_SECRET, BENCH_FLEET.namespace),
+      );
+      token = Buffer.from(secret?.data?.["token"] ?? "", "base64").toString();
+      return { done: token !== "", status: "waiting for the ServiceAccount token" };
+    },
+    { what: "the fleet's token", timeoutMs: 30_000, intervalMs: 500, clock: realClock },
+  );
+  const dir = await mkdtemp(join(tmpdir(), "kubemark-bench-identity-"));
+  const file = join(dir, "kubeconfig");
+  const caCrt = access.ca?.toString() ?? "";
+  await writeFile(file, targetKubeconfig({ server: access.server, caCrt, token }), { mode: 0o600 });
+  return file;
+}
+
+async function removeFleetIdentity(client: KubeClient): Promise<void> {
+  const name = clusterRoleName(BENCH_FLEET.fleet);
+  for (const path of [
+    `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${name}`,
+    `/apis/rbac.authorization.k8s.io/v1/clusterroles/${name}`,
+    `/apis/rbac.authorization.k8s.io/v1/namespaces/kube-node-lease/rolebindings/${name}`,
+    `/apis/rbac.authorization.k8s.io/v1/namespaces/kube-node-lease/roles/${name}`,
+    `/api/v1/namespaces/${BENCH_FLEET.namespace}`,
+  ]) {
+    await client.request({ method: "DELETE", path }).catch(() => undefined);
+  }
+}
+
 async function main(): Promise<void> {
   let kubeconfig = values.kubeconfig;
   let stateDir: string | undefined;
@@ -368,6 +425,12 @@ async function main(): Promise<void> {
     kubeconfig = info.kubeconfig;
   }
   const client = new KubeClient(await loadClusterAccess({ kubeconfig, env: process.env }));
+  const adminKubeconfig = kubeconfig;
+  if (values.identity === "fleet") kubeconfig = await fleetIdentity(client, adminKubeconfig);
+  else if (values.identity !== "kubeconfig") {
+    process.stderr.write(`error: --identity takes kubeconfig or fleet, got "${values.identity}"\n`);
+    process.exit(2);
+  }
   const rec = await readRecord(clusterLayout(resolvePaths(process.env, { stateDir }).stateDir, clusterName));
   const apiserver = rec?.processes["kube-apiserver"]?.pid;
   const etcd = rec?.processes.etcd?.pid;
@@ -378,6 +441,10 @@ async function main(): Promise<void> {
     // Baseline: one node, for the per-node figures' "above the process baseline".
     for (const n of [1, ...sizes]) rows.push(await runSize(kubeconfig, client, n, cp));
   } finally {
+    if (values.identity === "fleet") {
+      await removeFleetIdentity(client);
+      await rm(dirname(kubeconfig), { recursive: true, force: true });
+    }
     await client.close();
     if (stateDir) {
       await downCluster(
