@@ -366,6 +366,16 @@ async function runSize(
     return row;
   } finally {
     await engine.stop("SIGTERM");
+    if (values.identity === "fleet") {
+      // A fleet's ServiceAccount may not delete Nodes (`scale` and `cleanup` do, as the user).
+      await client
+        .request({
+          method: "DELETE",
+          path: "/api/v1/nodes",
+          query: { labelSelector: `kubemark-cluster.io/fleet=${prefix}` },
+        })
+        .catch(() => undefined);
+    }
   }
 }
 
