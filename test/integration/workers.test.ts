@@ -171,7 +171,12 @@ test("real workers: hollow-node pods run on a real kubelet, in one cluster and i
       `hollow-node pods: ${(rss / 1024).toFixed(0)} MiB RSS for 200 nodes = ${(rss / 200).toFixed(0)} KiB per simulated node (${(rss / 4 / 1024).toFixed(0)} MiB per 50-node pod)`,
     );
     // The seed's troubleshooting command: the API server reaches the real kubelet for the logs.
-    const logs = await kubectl("logs", "-n", "kubemark", "-l", "name=hollow-node", "--tail=200");
+    // Each pod logs "nodes registered" once its 50 nodes are in; a pod may still be registering.
+    let logs = await kubectl("logs", "-n", "kubemark", "-l", "name=hollow-node", "--tail=200");
+    for (let i = 0; i < 30 && (logs.stdout.match(/"msg":"nodes registered"/g)?.length ?? 0) < 4; i++) {
+      await new Promise((r) => setTimeout(r, 2000));
+      logs = await kubectl("logs", "-n", "kubemark", "-l", "name=hollow-node", "--tail=200");
+    }
     ok(logs, "kubectl logs -l name=hollow-node");
     assert.equal(logs.stdout.match(/"msg":"nodes registered"/g)?.length, 4, logs.stdout.slice(0, 2000));
 
