@@ -164,10 +164,20 @@ async function scrape(port: number): Promise<Record<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split("\n")) {
-    const m = /^(hollow_[a-z_]+(?:_bucket\{le="[^"]+"\}|_count|_sum|_total)?)\s+([0-9.e+-]+)$/.exec(line);
+    const m = /^((?:hollow|nodejs)_[a-z_]+(?:\{[^}]*\})?)\s+([0-9.e+-]+)$/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
+}
+
+/** Lease PUTs answered other than 200 so far (transport failures and timeouts count as code 0). */
+function leasePutFailures(m: Record<string, number>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(m)) {
+    if (k.startsWith('hollow_api_requests_total{verb="put",resource="leases",') && !k.endsWith('code="200"}'))
+      n += v;
+  }
+  return n;
 }
 
 /** p99 upper bound (seconds) of a Prometheus histogram over a window: the bucket deltas m1 - m0. */
@@ -201,6 +211,8 @@ interface Row {
   renewals: number;
   podsRunning?: number;
   rssPerPodKB?: number;
+  /** Where the RSS per pod went: V8 heap in use, V8 heap reserved, memory outside the V8 heap. */
+  perPodKB?: { heapUsed: number; heapTotal: number; external: number };
   /** Cores used over the window by the engine, kube-apiserver and etcd (null: not a local cluster). */
   engineCores: number;
   apiserverCores: number | null;
@@ -211,6 +223,10 @@ interface Row {
   renewGapSeconds: { p50: number | null; p99: number | null; max: number | null; samples: number };
   /** ...and how long after its renewTime a renewal reached the watcher (p99). */
   renewVisibleP99Seconds: number | null;
+  /** Lease PUTs in the window that did not answer 200 (conflicts, timeouts as code 0, 5xx). */
+  leasePutFailures: number;
+  /** Watches that failed and were retried in the window (not the 5-10 minute re-opens). */
+  watchErrors: number;
 }
 
 async function countStaleLeases(client: KubeClient, prefix: string, durationMs: number): Promise<number> {
@@ -322,6 +338,8 @@ async function runSize(
         samples: seen.gapsMs.length,
       },
       renewVisibleP99Seconds: sec(quantile(seen.visibleMs, 0.99)),
+      leasePutFailures: leasePutFailures(m1) - leasePutFailures(m0),
+      watchErrors: (m1["hollow_watch_errors_total"] ?? 0) - (m0["hollow_watch_errors_total"] ?? 0),
     };
     if (podsPerNode > 0) {
       const ns = `bench-${nodes}`;
@@ -359,6 +377,13 @@ async function runSize(
       );
       await new Promise((r) => setTimeout(r, 20_000));
       const s2 = await procStats(pid);
+      const m2 = await scrape(port);
+      const perPod = (k: string): number => ((m2[k] ?? 0) - (m1[k] ?? 0)) / want / 1024;
+      row.perPodKB = {
+        heapUsed: perPod("nodejs_heap_size_used_bytes"),
+        heapTotal: perPod("nodejs_heap_size_total_bytes"),
+        external: perPod("nodejs_external_memory_bytes"),
+      };
       row.podsRunning = want;
       row.rssPerPodKB = (s2.rss - s1.rss) / want / 1024;
       await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
@@ -487,12 +512,12 @@ async function main(): Promise<void> {
     x === null || x === undefined ? "-" : x.toFixed(d);
   console.log(`baseline (1 node): RSS ${f(base.rssMB)} MB`);
   console.log(
-    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | server PUT p99 s | renewTime gap p50/p99/max s | seen after p99 s | cores engine/apiserver/etcd | KB/pod |",
+    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | server PUT p99 s | renewTime gap p50/p99/max s | seen after p99 s | lease PUT failures | watch errors | cores engine/apiserver/etcd | KB/pod |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of table) {
     console.log(
-      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.serverLeasePutP99Seconds, 2)} | ${f(r.renewGapSeconds.p50, 2)}/${f(r.renewGapSeconds.p99, 2)}/${f(r.renewGapSeconds.max, 2)} | ${f(r.renewVisibleP99Seconds, 2)} | ${f(r.engineCores, 2)}/${f(r.apiserverCores, 2)}/${f(r.etcdCores, 2)} | ${f(r.rssPerPodKB)} |`,
+      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.serverLeasePutP99Seconds, 2)} | ${f(r.renewGapSeconds.p50, 2)}/${f(r.renewGapSeconds.p99, 2)}/${f(r.renewGapSeconds.max, 2)} | ${f(r.renewVisibleP99Seconds, 2)} | ${r.leasePutFailures ?? "-"} | ${r.watchErrors ?? "-"} | ${f(r.engineCores, 2)}/${f(r.apiserverCores, 2)}/${f(r.etcdCores, 2)} | ${f(r.rssPerPodKB)} |`,
     );
   }
   console.log(`JSON: ${file}`);

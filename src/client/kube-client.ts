@@ -96,8 +96,11 @@ export function streamFromIterator(
 export interface KubeClientOptions {
   /** Sent as User-Agent; the API server's audit log records it (e.g. `hollow-kubelet`). */
   readonly userAgent?: string;
-  /** TCP connections kept to the server (each carries up to 100 HTTP/2 streams). Default 4. */
-  readonly connections?: number;
+  /**
+   * TCP connections kept to the server (each carries up to 100 HTTP/2 streams). Default 4; null
+   * opens another whenever the open ones are full.
+   */
+  readonly connections?: number | null;
   /** Negotiate HTTP/2 (default true): many watches share one connection, as real kubelets do. */
   readonly http2?: boolean;
   readonly retry?: RetryPolicy;
@@ -200,7 +203,7 @@ export class KubeClient {
       rejectUnauthorized: !access.insecureSkipTLSVerify,
     };
     this.pool = new Pool(url.origin, {
-      connections: opts.connections ?? 4,
+      connections: opts.connections === undefined ? 4 : opts.connections,
       allowH2: opts.http2 ?? true,
       pipelining: 1,
       keepAliveTimeout: 60_000,

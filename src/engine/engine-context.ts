@@ -23,8 +23,9 @@ export interface EngineContext {
   /**
    * Sends a heartbeat (Lease, node status) as a kubelet's heartbeat client does: not subject to
    * the node's client rate limit, with a timeout of the shorter of the status period and the
-   * lease duration. It still counts against the process-wide in-flight limit, which keeps an
-   * overloaded API server from being buried (see results/engine-heartbeats.md).
+   * lease duration, outside the process-wide in-flight limit: the node's loop waits for the
+   * answer, so at most one heartbeat per node is in flight, as with kubelets (see
+   * results/engine-heartbeats.md).
    */
   heartbeat<T>(req: KubeRequest): Promise<T>;
   /** Starts a resilient watch. */

@@ -29,6 +29,11 @@ export interface EngineDeps {
   readonly log: Logger;
   readonly metrics: EngineMetrics;
   readonly random?: () => number;
+  /**
+   * The kubelets' heartbeat client (Leases, node status), a connection pool of its own that grows
+   * with the heartbeats in flight (a kubelet's heartbeat client is separate too); default `client`.
+   */
+  readonly heartbeatClient?: KubeClient | undefined;
   /** The hollow proxy's client (user agent `hollow-proxy`); none = no proxy simulation. */
   readonly proxyClient?: KubeClient | undefined;
   /** Where the process log goes (per-node loggers copy their warnings there). */
@@ -156,8 +161,11 @@ export class Engine {
       },
       metrics: deps.metrics,
       request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
+      // Outside the in-flight window: each node has at most one heartbeat in flight (its loop
+      // waits for the answer), as each kubelet does; a window would make renewals queue in the
+      // engine behind each other where kubelets' queue at the API server.
       heartbeat: <T>(req: KubeRequest) =>
-        limit.run(() => deps.client.request<T>({ ...req, timeoutMs: heartbeatTimeoutMs })),
+        (deps.heartbeatClient ?? deps.client).request<T>({ ...req, timeoutMs: heartbeatTimeoutMs }),
       watch: watchOn(deps.client),
       proxy: deps.proxyClient
         ? {

@@ -492,6 +492,24 @@ test("heartbeat: a slow API server stretches the cadence (the kubelet's sliding 
   assert.equal(metrics.totals.maxLatenessMs, 0, "each renewal starts when due");
 });
 
+test("heartbeat: a renewal waiting for the API server holds no queue worker (other work goes on)", async () => {
+  // One queue worker: had the renewal held it for the 8 s answer, the pod could not start meanwhile.
+  const h = await registered({ traffic: "minimal", maxInFlight: 1 });
+  h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+  h.api.heartbeatDelayMs = 8_000;
+  let put = -1;
+  for (let i = 0; i < 120 && put < 0; i++) {
+    await h.clock.advance(100);
+    put = h.api.requests.findIndex((r) => r.method === "PUT" && r.path === LEASE);
+  }
+  assert.ok(put >= 0, "a renewal was sent");
+  bind(h, makePod("web-0"));
+  await h.clock.advance(1_000);
+  const started = h.api.requests.slice(put + 1).map((r) => `${r.method} ${r.path}`);
+  assert.deepEqual(started, [`PATCH ${podPath("web-0")}/status`], "the pod started while the renewal waited");
+  assert.equal(h.api.requests.filter((r) => r.method === "PUT" && r.path === LEASE).length, 1);
+});
+
 test("heartbeat: an unchanged node status is PATCHed again only after the report interval (5 min)", async () => {
   const { node, api, clock } = harness();
   await node.register();

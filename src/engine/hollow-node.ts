@@ -218,8 +218,28 @@ export class HollowNode {
       const first = this.ctx.clock.now() + this.ctx.random() * this.renewIntervalMs();
       this.nextRenewAt = first;
       this.nextStatusCheckAt = first;
-      this.ctx.queue.schedule(first, () => this.tick());
+      this.ctx.queue.schedule(first, this.tickTask);
     }
+  }
+
+  /**
+   * The queue's task for the heartbeat loops. It starts {@link tick} and returns at once, so a
+   * renewal waiting for the API server holds no queue worker: like a kubelet's lease controller,
+   * each node has at most one heartbeat in flight, and nothing else of the engine's delays it.
+   */
+  private readonly tickTask = (): void => {
+    void this.tick().catch((err: unknown) => {
+      this.log.error({ node: this.id.name, err: describeError(err) }, "heartbeat loop failed; rescheduling");
+      const retryAt = this.ctx.clock.now() + this.renewIntervalMs();
+      this.nextRenewAt = Math.max(this.nextRenewAt, retryAt);
+      this.nextStatusCheckAt = Math.max(this.nextStatusCheckAt, retryAt);
+      this.scheduleTick();
+    });
+  };
+
+  private scheduleTick(): void {
+    if (!this.stopped)
+      this.ctx.queue.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), this.tickTask);
   }
 
   private renewIntervalMs(): number {
@@ -340,9 +360,7 @@ export class HollowNode {
       }
       this.nextStatusCheckAt = clock.now() + this.jittered(cfg.statusUpdateMs);
     }
-    if (!this.stopped) {
-      this.ctx.queue.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), () => this.tick());
-    }
+    this.scheduleTick();
   }
 
   /**

@@ -183,6 +183,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let metricsServer: Server | undefined;
   let kubeletServer: KubeletServer | undefined;
   let proxyClient: KubeClient | undefined;
+  let heartbeatClient: KubeClient | undefined;
   let proxyHealthServer: Server | undefined;
   try {
     const flagCfg = await configFromFlags(flags, process.env);
@@ -221,7 +222,21 @@ export async function main(argv: readonly string[]): Promise<number> {
         onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
       });
     }
-    engine = new Engine(cfg, { client, proxyClient, clock: realClock, log, logStream, metrics });
+    // The kubelets' heartbeat client: its own pool, another connection whenever 100 streams are busy.
+    heartbeatClient = new KubeClient(access, {
+      userAgent: "hollow-kubelet",
+      connections: null,
+      onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
+    });
+    engine = new Engine(cfg, {
+      client,
+      heartbeatClient,
+      proxyClient,
+      clock: realClock,
+      log,
+      logStream,
+      metrics,
+    });
     const proxyHealthPort = parseInteger(flags.proxyHealthzPort, "--proxy-healthz-port", 0, 65535);
     if (proxyHealthPort > 0 && cfg.proxy) {
       proxyHealthServer = await serveProxyHealth(engine, metrics, proxyHealthPort).catch((err: unknown) => {
@@ -285,6 +300,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     proxyHealthServer?.close();
     await kubeletServer?.stop();
     await proxyClient?.close();
+    await heartbeatClient?.close();
     await client?.close();
     log.flush();
   }
