@@ -96,11 +96,8 @@ export function streamFromIterator(
 export interface KubeClientOptions {
   /** Sent as User-Agent; the API server's audit log records it (e.g. `hollow-kubelet`). */
   readonly userAgent?: string;
-  /**
-   * TCP connections kept to the server (each carries up to 100 HTTP/2 streams). Default 4; null
-   * opens another whenever the open ones are full.
-   */
-  readonly connections?: number | null;
+  /** TCP connections kept to the server (each carries up to 100 HTTP/2 streams). Default 4. */
+  readonly connections?: number;
   /** Negotiate HTTP/2 (default true): many watches share one connection, as real kubelets do. */
   readonly http2?: boolean;
   readonly retry?: RetryPolicy;
@@ -203,7 +200,7 @@ export class KubeClient {
       rejectUnauthorized: !access.insecureSkipTLSVerify,
     };
     this.pool = new Pool(url.origin, {
-      connections: opts.connections === undefined ? 4 : opts.connections,
+      connections: opts.connections ?? 4,
       allowH2: opts.http2 ?? true,
       pipelining: 1,
       keepAliveTimeout: 60_000,

@@ -30,8 +30,9 @@ export interface EngineDeps {
   readonly metrics: EngineMetrics;
   readonly random?: () => number;
   /**
-   * The kubelets' heartbeat client (Leases, node status), a connection pool of its own that grows
-   * with the heartbeats in flight (a kubelet's heartbeat client is separate too); default `client`.
+   * The kubelets' heartbeat client (Leases, node status): a connection pool of its own, sized so
+   * that no heartbeat waits for an HTTP/2 stream (a kubelet's heartbeat client is separate too);
+   * default `client`.
    */
   readonly heartbeatClient?: KubeClient | undefined;
   /** The hollow proxy's client (user agent `hollow-proxy`); none = no proxy simulation. */

@@ -222,10 +222,11 @@ export async function main(argv: readonly string[]): Promise<number> {
         onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
       });
     }
-    // The kubelets' heartbeat client: its own pool, another connection whenever 100 streams are busy.
+    // The kubelets' heartbeat client, a pool of its own: at most one heartbeat per node is in
+    // flight, so a connection per 100 nodes (HTTP/2 streams) never makes one wait for a stream.
     heartbeatClient = new KubeClient(access, {
       userAgent: "hollow-kubelet",
-      connections: null,
+      connections: Math.ceil(cfg.nodeNames.length / 100) + 1,
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
     engine = new Engine(cfg, {
