@@ -70,7 +70,11 @@ function program(): Command {
     .option("--job-run-seconds <d>", "how long Job pods run before they succeed", "5s")
     .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
     .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
-    .option("--max-in-flight <n>", "requests in flight at once for the whole process", "200")
+    .option(
+      "--max-in-flight <n>",
+      "requests in flight at once for the whole process (heartbeats aside: one per node)",
+      "200",
+    )
     .option(
       "--kube-api-content-type <type>",
       "encoding of Lease requests, as the kubelet's flag (application/json for JSON)",
