@@ -75,6 +75,16 @@ async function procStats(pid: number): Promise<{ rss: number; cpu: number }> {
   return { rss: rssKb * 1024, cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK };
 }
 
+/**
+ * The machine's CPU time so far (/proc/stat, all CPUs, in ticks) and how much of it the hypervisor
+ * took (steal): on a VM, stolen time stalls every process at once, the engine's timers included.
+ */
+async function machineTicks(): Promise<{ total: number; steal: number }> {
+  const line = (await readFile("/proc/stat", "utf8")).split("\n", 1)[0]!;
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7] ?? 0 };
+}
+
 /** The local control plane's process ids, when the cluster is one of ours. */
 interface ControlPlane {
   readonly apiserver: number;
@@ -227,6 +237,8 @@ interface Row {
   leasePutFailures: number;
   /** Watches that failed and were retried in the window (not the 5-10 minute re-opens). */
   watchErrors: number;
+  /** Share of the machine's CPU time the hypervisor took during the window (VM steal). */
+  stealPercent: number;
 }
 
 async function countStaleLeases(client: KubeClient, prefix: string, durationMs: number): Promise<number> {
@@ -295,8 +307,10 @@ async function runSize(
     const sm0 = await serverLeasePutBuckets(client);
     const observer = observeLeases(client, `${prefix}-`);
     const s0 = await procStats(pid);
+    const ticks0 = await machineTicks();
     await new Promise((r) => setTimeout(r, windowMs));
     const s1 = await procStats(pid);
+    const ticks1 = await machineTicks();
     const seen = await observer.stop();
     const sec = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
     const a1 = cp ? await procStats(cp.apiserver) : undefined;
@@ -340,6 +354,10 @@ async function runSize(
       renewVisibleP99Seconds: sec(quantile(seen.visibleMs, 0.99)),
       leasePutFailures: leasePutFailures(m1) - leasePutFailures(m0),
       watchErrors: (m1["hollow_watch_errors_total"] ?? 0) - (m0["hollow_watch_errors_total"] ?? 0),
+      stealPercent:
+        ticks1.total > ticks0.total
+          ? (100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)
+          : 0,
     };
     if (podsPerNode > 0) {
       const ns = `bench-${nodes}`;
@@ -512,12 +530,12 @@ async function main(): Promise<void> {
     x === null || x === undefined ? "-" : x.toFixed(d);
   console.log(`baseline (1 node): RSS ${f(base.rssMB)} MB`);
   console.log(
-    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | server PUT p99 s | renewTime gap p50/p99/max s | seen after p99 s | lease PUT failures | watch errors | cores engine/apiserver/etcd | KB/pod |",
+    "| nodes | traffic | register s | RSS MB | KB/node | mCPU/node | stale leases | renewals | >1s late | lateness p99 s | renew latency p99 s | server PUT p99 s | renewTime gap p50/p99/max s | seen after p99 s | lease PUT failures | watch errors | steal % | cores engine/apiserver/etcd | KB/pod |",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of table) {
     console.log(
-      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.serverLeasePutP99Seconds, 2)} | ${f(r.renewGapSeconds.p50, 2)}/${f(r.renewGapSeconds.p99, 2)}/${f(r.renewGapSeconds.max, 2)} | ${f(r.renewVisibleP99Seconds, 2)} | ${r.leasePutFailures ?? "-"} | ${r.watchErrors ?? "-"} | ${f(r.engineCores, 2)}/${f(r.apiserverCores, 2)}/${f(r.etcdCores, 2)} | ${f(r.rssPerPodKB)} |`,
+      `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.serverLeasePutP99Seconds, 2)} | ${f(r.renewGapSeconds.p50, 2)}/${f(r.renewGapSeconds.p99, 2)}/${f(r.renewGapSeconds.max, 2)} | ${f(r.renewVisibleP99Seconds, 2)} | ${r.leasePutFailures ?? "-"} | ${r.watchErrors ?? "-"} | ${f(r.stealPercent)} | ${f(r.engineCores, 2)}/${f(r.apiserverCores, 2)}/${f(r.etcdCores, 2)} | ${f(r.rssPerPodKB)} |`,
     );
   }
   console.log(`JSON: ${file}`);
