@@ -272,6 +272,12 @@ async function registered(over: Partial<EngineConfig> = {}): Promise<Harness> {
   return h;
 }
 
+/** The current value of one of the engine's (unlabelled) metrics. */
+async function metricValue(h: Harness, name: string): Promise<number | undefined> {
+  const m = await h.metrics.registry.getSingleMetric(name)?.get();
+  return m?.values[0]?.value;
+}
+
 const routes = (reqs: Recorded[]): string[] => reqs.map((r) => `${r.method} ${r.path}`);
 
 /** A pod bound to this node with one container and a projected service-account token, like most pods. */
@@ -523,6 +529,46 @@ test("heartbeat: an unchanged node status is PATCHed again only after the report
   const last = api.requests.filter((r) => r.path === `/api/v1/nodes/${NAME}/status`).at(-1)!;
   const ready = condition(last.body, "Ready");
   assert.ok(Date.parse(ready?.lastHeartbeatTime ?? "") >= clock.now() - 11_000, "fresh heartbeat time");
+});
+
+test("heartbeat: a controller's Ready=Unknown on the server is corrected within one status period", async () => {
+  const h = await registered();
+  const statusPatches = (): Recorded[] =>
+    h.api.requests.filter((r) => r.method === "PATCH" && r.path === `/api/v1/nodes/${NAME}/status`);
+  // The node lifecycle controller marks the node Unknown (e.g. after an etcd stall): the node's
+  // watch delivers it; the node's own last report is recent.
+  const unknownAt = h.clock.now();
+  h.node.observeNode({
+    metadata: { name: NAME, uid: NODE_UID },
+    status: {
+      conditions: ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((type) => ({
+        type,
+        status: "Unknown",
+        reason: "NodeStatusUnknown",
+        message: "Kubelet stopped posting node status.",
+      })),
+    },
+  });
+  await h.clock.advance(10_500);
+  const sent = statusPatches();
+  assert.equal(sent.length, 1, "one status report within nodeStatusUpdateFrequency (10 s + jitter)");
+  const ready = sent[0]!.body.status.conditions.find((c) => c.type === "Ready") as
+    { status: string; lastTransitionTime: string } | undefined;
+  assert.equal(ready?.status, "True");
+  assert.ok(
+    Date.parse(ready.lastTransitionTime) >= unknownAt - 1_000,
+    "Ready again since now, not since registration",
+  );
+  // The watch then shows the node's own report: nothing more until the report interval.
+  h.node.observeNode({
+    metadata: { name: NAME, uid: NODE_UID },
+    status: {
+      conditions: sent[0]!.body.status.conditions,
+    },
+  });
+  await h.clock.advance(60_000);
+  assert.equal(statusPatches().length, 1, "no further report while the server has the node's status");
+  assert.equal(await metricValue(h, "hollow_node_status_corrections_total"), 1);
 });
 
 test("heartbeat: Lease and node-status requests go through the heartbeat client, nothing else does", async () => {

@@ -29,6 +29,7 @@ import {
   type PodStage,
 } from "./pod-status.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
+import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
 import { Watcher, type Versioned } from "./watcher.ts";
 
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
@@ -36,6 +37,7 @@ const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 export interface NodeObject extends Versioned {
   metadata: { name: string; uid: string; resourceVersion?: string; labels?: Record<string, string> };
   spec?: { podCIDR?: string };
+  status?: ObservedNodeStatus;
 }
 
 /** The refs of every pod that references no ConfigMap or Secret: shared, never written to. */
@@ -76,6 +78,8 @@ export class HollowNode {
   private since = "";
   private lastStatusAt = 0;
   private reportedKey = "";
+  /** How the Node's status as the server last showed it differs from what this node reports. */
+  private drift: StatusDrift = "none";
   private nextRenewAt = 0;
   private nextStatusCheckAt = 0;
   private lastRenewAt = 0;
@@ -350,9 +354,22 @@ export class HollowNode {
     }
     if (now >= this.nextStatusCheckAt) {
       // The kubelet recomputes status every nodeStatusUpdateFrequency and PATCHes it only when
-      // it changed or nodeStatusReportFrequency has passed since the last report.
+      // it differs from the Node as the server has it (its node informer's copy: so a
+      // controller's Ready=Unknown is corrected within one period) or nodeStatusReportFrequency
+      // has passed since the last report.
       try {
-        if (this.statusKey() !== this.reportedKey || now - this.lastStatusAt >= cfg.statusReportMs) {
+        const drift = this.drift;
+        const due = statusReportDue({
+          now,
+          lastReportAt: this.lastStatusAt,
+          reportEveryMs: cfg.statusReportMs,
+          drift,
+          ownChange: this.statusKey() !== this.reportedKey,
+        });
+        if (due) {
+          if (drift !== "none") this.ctx.metrics.statusCorrected();
+          // The conditions turn healthy anew: their transition time is now.
+          if (drift === "transition") this.since = rfc3339(now);
           await this.patchStatus();
         }
       } catch (err) {
@@ -417,6 +434,8 @@ export class HollowNode {
       });
       this.lastStatusAt = now;
       this.reportedKey = this.statusKey();
+      // The server now has this status; its watch event will say so too.
+      this.drift = "none";
     } catch (err) {
       if (isNotFound(err) && this.registered) {
         // The Node was deleted under us (and no watch told us yet): register again.
@@ -461,7 +480,8 @@ export class HollowNode {
 
   /**
    * Follows the Node as the API server has it: its podCIDR (assigned by the controller-manager
-   * after registration, and a new one if the Node was recreated) and its uid.
+   * after registration, and a new one if the Node was recreated), its uid, and whether its
+   * status still is what this node reports (the status sync corrects it when not).
    */
   observeNode(node: NodeObject): void {
     const cidr = node.spec?.podCIDR;
@@ -475,6 +495,7 @@ export class HollowNode {
       }
     }
     if (node.metadata.uid) this.uid = node.metadata.uid;
+    if (node.status) this.drift = statusDrift(node.status);
   }
 
   /** The Node was deleted: register it again at once, as the kubelet's next status update would. */

@@ -23,6 +23,7 @@ export class EngineMetrics {
   private readonly leaseLatency: Histogram;
   private readonly leaseLateness: Histogram;
   private readonly leaseRecreations: Counter;
+  private readonly statusCorrections: Counter;
   private readonly transitions: Counter;
   private readonly startLatency: Histogram;
   private readonly requests: Counter;
@@ -113,6 +114,11 @@ export class EngineMetrics {
       help: "Leases recreated after deletion",
       registers: [r],
     });
+    this.statusCorrections = new Counter({
+      name: "hollow_node_status_corrections_total",
+      help: "Node status reports sent because the Node on the server differed from what the node reports (e.g. a controller's Ready=Unknown)",
+      registers: [r],
+    });
     this.transitions = new Counter({
       name: "hollow_pod_transitions_total",
       help: "Pod status transitions written",
@@ -181,6 +187,11 @@ export class EngineMetrics {
 
   leaseRecreated(): void {
     this.leaseRecreations.inc();
+  }
+
+  /** A status report sent because the Node on the server differed from what the node reports. */
+  statusCorrected(): void {
+    this.statusCorrections.inc();
   }
 
   podTransition(stage: string): void {
