@@ -18,6 +18,7 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "KUBECONFIG"
   | "UNREACHABLE"
+  | "TLS"
   | "FORBIDDEN"
   | "UNAUTHORIZED"
   | "CONFLICT"

@@ -71,6 +71,17 @@ export async function loadClusterAccess(opts: LoadOptions): Promise<ClusterAcces
       cause: err,
     });
   }
+  // Any YAML loads (a scalar gives an empty config): a file with no cluster, context or user is
+  // some other file, not a kubeconfig whose context lacks a server.
+  if (kc.getClusters().length + kc.getContexts().length + kc.getUsers().length === 0) {
+    throw new KubemarkError(
+      "KUBECONFIG",
+      `${path} is not a kubeconfig (it has no clusters, contexts or users)`,
+      {
+        hint: 'pass --kubeconfig with a kubeconfig file (for a local cluster: "$(kubemark-cluster kubeconfig)")',
+      },
+    );
+  }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {
       throw new KubemarkError("KUBECONFIG", `kubeconfig ${path} has no context "${opts.context}"`, {

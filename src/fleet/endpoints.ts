@@ -8,10 +8,13 @@ import {
   DEFAULT_CLUSTER_NAME,
   clusterLayout,
   listClusterNames,
+  nameFlag,
   readRecord,
   validateClusterName,
 } from "../controlplane/cluster-state.ts";
 import { KubemarkError } from "../errors.ts";
+import { isDaemonAlive } from "../host/daemon.ts";
+import { tlsFailureOf, type TlsFailure } from "../client/tls-failure.ts";
 
 /** One cluster the CLI talks to: how it was reached and a client for it. */
 export interface Endpoint {
@@ -64,6 +67,60 @@ async function localClusterAt(server: string, stateDir: string): Promise<string 
   return undefined;
 }
 
+/** Whether a local cluster's kube-apiserver process runs (for "cannot reach" messages). */
+async function localApiserverState(stateDir: string, name: string): Promise<string> {
+  const rec = await readRecord(clusterLayout(stateDir, name));
+  const d = rec?.processes["kube-apiserver"];
+  return d !== undefined && isDaemonAlive(d) ? "runs but does not answer" : "is not running";
+}
+
+/** The error for a server certificate the kubeconfig does not accept: what it is, and the fix. */
+function tlsError(
+  tls: TlsFailure,
+  what: string,
+  flag: string,
+  access: ClusterAccess,
+  local: string | undefined,
+  cause: unknown,
+): KubemarkError {
+  const why = `${tls.code}: ${tls.detail}`;
+  if (tls.kind === "untrusted") {
+    const ca =
+      access.ca === undefined
+        ? "the kubeconfig names no certificate-authority and the system's CAs did not sign the server's certificate"
+        : "the kubeconfig's certificate-authority does not match the server's CA";
+    return new KubemarkError(
+      "TLS",
+      `${what} at ${access.server} presented a certificate that ${access.source} does not trust (${why}): ${ca}`,
+      {
+        hint:
+          local !== undefined
+            ? `the local cluster "${local}" at that address has another CA than this kubeconfig (it was recreated?): pass ${flag} "$(kubemark-cluster kubeconfig${nameFlag(local)})"`
+            : `put the CA that signed the server's certificate in the kubeconfig's certificate-authority-data (get a current kubeconfig for the cluster), or pass another ${flag}`,
+        cause,
+      },
+    );
+  }
+  if (tls.kind === "expired") {
+    return new KubemarkError(
+      "TLS",
+      `${what} at ${access.server} presented a certificate outside its validity period (${why})`,
+      {
+        hint: "renew the API server's certificate, or check this machine's clock",
+        cause,
+      },
+    );
+  }
+  return new KubemarkError(
+    "TLS",
+    `${what} at ${access.server} presented a certificate that does not name that address (${why})`,
+    {
+      hint: `use a server address the certificate names, or set tls-server-name in the kubeconfig (${access.source})`,
+      cause,
+    },
+  );
+}
+
 /**
  * Loads the kubeconfig, checks that the server answers (one quick attempt, so an unreachable
  * cluster fails in seconds with the fix named) and returns the endpoint.
@@ -89,14 +146,23 @@ export async function connect(
   } catch (err) {
     await client.close();
     const what = role === "target" ? "the target cluster" : "the cluster";
+    const flag = `--${role === "target" ? "target-" : ""}kubeconfig`;
+    const tls = tlsFailureOf(err);
+    if (tls) throw tlsError(tls, what, flag, access, await localClusterAt(access.server, stateDir), err);
     if (err instanceof KubeApiError && err.status === 0) {
-      throw new KubemarkError("UNREACHABLE", `cannot reach ${what} at ${access.server} (${access.source})`, {
-        hint:
-          (await localClusterAt(access.server, stateDir)) !== undefined
-            ? "the local control plane is not answering: run 'kubemark-cluster up'"
-            : `check the server address and network, or pass another --${role === "target" ? "target-" : ""}kubeconfig`,
-        cause: err,
-      });
+      const local = await localClusterAt(access.server, stateDir);
+      const apiserver = local === undefined ? undefined : await localApiserverState(stateDir, local);
+      throw new KubemarkError(
+        "UNREACHABLE",
+        `cannot reach ${what} at ${access.server} (${access.source})${local === undefined ? "" : `: the local cluster "${local}"'s kube-apiserver ${apiserver}`}`,
+        {
+          hint:
+            local !== undefined
+              ? `start it again with 'kubemark-cluster up${nameFlag(local)}' (see 'kubemark-cluster status${nameFlag(local)}'), then run this command again`
+              : `check the server address and network, or pass another ${flag}`,
+          cause: err,
+        },
+      );
     }
     if (err instanceof KubeApiError && err.status === 401) {
       throw new KubemarkError(
