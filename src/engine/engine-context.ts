@@ -14,6 +14,13 @@ export interface EngineContext {
   readonly clock: Clock;
   readonly random: () => number;
   readonly queue: DueQueue;
+  /**
+   * The heartbeat schedule (each node's Lease and status loop), apart from {@link queue}: a pod
+   * burst holding every worker of that queue must not delay a renewal, as a kubelet's lease
+   * controller runs apart from its pod workers. Its tasks only start a loop and return, so it
+   * needs no worker limit.
+   */
+  readonly beats: DueQueue;
   readonly log: Logger;
   /** The logger of one node: the process log, plus `<log-dir>/<node>.log` when `--log-dir` is set. */
   nodeLogger(name: string): Logger;

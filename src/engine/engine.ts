@@ -83,6 +83,7 @@ export class Engine {
   private readonly cfg: EngineConfig;
   private readonly deps: EngineDeps;
   private readonly queue: DueQueue;
+  private readonly beats: DueQueue;
   private readonly ctx: EngineContext;
   private readonly shared: Watcher<Versioned>[] = [];
   private readonly watchList: WatchListSupport = { enabled: true };
@@ -101,6 +102,11 @@ export class Engine {
       clock: deps.clock,
       concurrency: cfg.maxInFlight,
       onError: (err) => deps.log.error({ err: describeError(err) }, "task failed"),
+    });
+    this.beats = new DueQueue({
+      clock: deps.clock,
+      concurrency: Infinity,
+      onError: (err) => deps.log.error({ err: describeError(err) }, "heartbeat task failed"),
     });
     const limit = new InFlightLimit(cfg.maxInFlight);
     // The kubelet's heartbeat client: timeout min(nodeStatusUpdateFrequency, nodeLeaseDurationSeconds).
@@ -147,6 +153,7 @@ export class Engine {
       clock: deps.clock,
       random,
       queue: this.queue,
+      beats: this.beats,
       log: deps.log,
       nodeLogger: (name) => {
         if (!cfg.logDir) return deps.log.child({ node: name });
@@ -368,6 +375,7 @@ export class Engine {
   /** Stops every loop and watch; with `deleteNodes`, deletes this process's Nodes and Leases. */
   async stop(opts: { deleteNodes: boolean }): Promise<void> {
     this.queue.stop();
+    this.beats.stop();
     for (const w of [...this.watchers]) w.stop();
     for (const n of this.nodes) n.stop();
     this.sharedProxy?.stop();

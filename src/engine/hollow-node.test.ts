@@ -213,6 +213,8 @@ interface Harness {
   clock: FakeClock;
   watches: OpenedWatch[];
   metrics: EngineMetrics;
+  /** The engine's queue for pod and other work (not heartbeats). */
+  queue: DueQueue;
 }
 
 /** A HollowNode on a fake clock and fake API server. */
@@ -233,6 +235,11 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     clock,
     random: () => 0.5,
     queue,
+    beats: new DueQueue({
+      clock,
+      concurrency: Infinity,
+      onError: (err) => assert.fail(`heartbeat task failed: ${String(err)}`),
+    }),
     log: pino({ level: "silent" }),
     nodeLogger: () => pino({ level: "silent" }),
     proxy: undefined,
@@ -259,7 +266,7 @@ function harness(over: Partial<EngineConfig> = {}): Harness {
     },
     fallbackPodCidr: (index) => nthSubnet(podPool, 24, index),
   };
-  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches, metrics };
+  return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches, metrics, queue };
 }
 
 /** A harness whose node has registered 20 s ago; its requests so far are cleared. */
@@ -514,6 +521,16 @@ test("heartbeat: a renewal waiting for the API server holds no queue worker (oth
   const started = h.api.requests.slice(put + 1).map((r) => `${r.method} ${r.path}`);
   assert.deepEqual(started, [`PATCH ${podPath("web-0")}/status`], "the pod started while the renewal waited");
   assert.equal(h.api.requests.filter((r) => r.method === "PUT" && r.path === LEASE).length, 1);
+});
+
+test("heartbeat: renewals stay on time while pod work holds every queue worker (a pod burst)", async () => {
+  const h = await registered({ maxInFlight: 2 });
+  // A burst: more pod work than workers, each task waiting on a slow API server for a minute.
+  for (let i = 0; i < 10; i++) h.queue.after(0, () => h.clock.sleep(60_000));
+  const puts = (): number => h.api.requests.filter((r) => r.method === "PUT" && r.path === LEASE).length;
+  await h.clock.advance(30_000);
+  assert.ok(puts() >= 2, `renewals went on during the burst (${puts()} in 30 s)`);
+  assert.equal(h.metrics.totals.lateRenewals, 0, "none started late");
 });
 
 test("heartbeat: an unchanged node status is PATCHed again only after the report interval (5 min)", async () => {

@@ -222,7 +222,7 @@ export class HollowNode {
       const first = this.ctx.clock.now() + this.ctx.random() * this.renewIntervalMs();
       this.nextRenewAt = first;
       this.nextStatusCheckAt = first;
-      this.ctx.queue.schedule(first, this.tickTask);
+      this.ctx.beats.schedule(first, this.tickTask);
     }
   }
 
@@ -243,7 +243,7 @@ export class HollowNode {
 
   private scheduleTick(): void {
     if (!this.stopped)
-      this.ctx.queue.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), this.tickTask);
+      this.ctx.beats.schedule(Math.min(this.nextRenewAt, this.nextStatusCheckAt), this.tickTask);
   }
 
   private renewIntervalMs(): number {

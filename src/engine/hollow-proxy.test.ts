@@ -102,6 +102,7 @@ function harness(
     clock,
     random: () => 0.5,
     queue,
+    beats: new DueQueue({ clock, concurrency: Infinity, onError: (err) => assert.fail(String(err)) }),
     log: pino({ level: "silent" }),
     nodeLogger: () => pino({ level: "silent" }),
     metrics: new EngineMetrics({ processMetrics: false }),
