@@ -5,7 +5,7 @@
  *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
  *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
  *                              [--out NAME] [--kube-api-content-type application/json]
- *                              [--identity kubeconfig|fleet]
+ *                              [--identity kubeconfig|fleet] [--soak MINUTES]
  *
  * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
  * state directory and stops it at the end. With --kubeconfig of a local cluster (`--cluster`, default
@@ -14,6 +14,9 @@
  * `--identity fleet` runs the engine as `create` does: as a fleet's least-privilege ServiceAccount
  * (token authentication, RBAC), set up for the run in namespace kubemark-bench and removed after;
  * the default is the kubeconfig's own identity.
+ * `--soak MINUTES` keeps the idle fleet running that long after the window and samples the engine's
+ * RSS every minute: growth after the first 10 minutes tells a leak from start-up residue.
+ * With `--pods-per-node`, the lateness of renewals while the pods start (a burst) is recorded too.
  * Prints a table and writes JSON to results/.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -52,12 +55,18 @@ const { values } = parseArgs({
     out: { type: "string" },
     "kube-api-content-type": { type: "string", default: "application/vnd.kubernetes.protobuf" },
     identity: { type: "string", default: "kubeconfig" },
+    soak: { type: "string", default: "0" },
   },
 });
 const sizes = values.nodes.split(",").map(Number);
 const settleMs = Number(values.settle) * 1000;
 const windowMs = Number(values.window) * 1000;
 const podsPerNode = Number(values["pods-per-node"]);
+const soakMinutes = Number(values.soak);
+if (!Number.isInteger(soakMinutes) || soakMinutes < 0) {
+  process.stderr.write(`error: --soak takes whole minutes (0 for none), got "${values.soak}"\n`);
+  process.exit(2);
+}
 if (values.out !== undefined && !/^[\w.-]+$/.test(values.out)) {
   process.stderr.write(
     `error: --out takes a file name (written to results/<name>.json), got "${values.out}"\n`,
@@ -190,10 +199,13 @@ function leasePutFailures(m: Record<string, number>): number {
   return n;
 }
 
-/** p99 upper bound (seconds) of a Prometheus histogram over a window: the bucket deltas m1 - m0. */
-function histogramP99(m0: Record<string, number>, m1: Record<string, number>, name: string): number | null {
+/** A histogram's sample count and cumulative bucket counts (by upper bound, ascending) over a window m0 -> m1. */
+function bucketDeltas(
+  m0: Record<string, number>,
+  m1: Record<string, number>,
+  name: string,
+): { count: number; buckets: (readonly [number, number])[] } {
   const count = (m1[`${name}_count`] ?? 0) - (m0[`${name}_count`] ?? 0);
-  if (count === 0) return null;
   const buckets = Object.entries(m1)
     .filter(([k]) => k.startsWith(`${name}_bucket{`))
     .map(
@@ -201,7 +213,44 @@ function histogramP99(m0: Record<string, number>, m1: Record<string, number>, na
         [k.includes('"+Inf"') ? Infinity : Number(/le="([^"]+)"/.exec(k)![1]), v - (m0[k] ?? 0)] as const,
     )
     .sort((a, b) => a[0] - b[0]);
+  return { count, buckets };
+}
+
+/** p99 upper bound (seconds) of a Prometheus histogram over a window: the bucket deltas m1 - m0. */
+function histogramP99(m0: Record<string, number>, m1: Record<string, number>, name: string): number | null {
+  const { count, buckets } = bucketDeltas(m0, m1, name);
+  if (count === 0) return null;
   return buckets.find(([, v]) => v >= 0.99 * count)?.[0] ?? null;
+}
+
+/**
+ * Upper bound (seconds) of the highest non-empty bucket of a histogram over a window: the worst
+ * sample is at most this (a bucket bound, not the sample itself); null when the window had none.
+ */
+function histogramMaxBound(
+  m0: Record<string, number>,
+  m1: Record<string, number>,
+  name: string,
+): number | null {
+  const { count, buckets } = bucketDeltas(m0, m1, name);
+  if (count === 0) return null;
+  return buckets.find(([, v]) => v >= count)?.[0] ?? null;
+}
+
+/** Renewals in a window, how many started over 1 s late, and the lateness p99 and worst (bucket bounds). */
+function latenessOver(
+  m0: Record<string, number>,
+  m1: Record<string, number>,
+): { renewals: number; over1s: number; p99Seconds: number | null; maxBoundSeconds: number | null } {
+  const name = "hollow_lease_renew_lateness_seconds";
+  const renewals = (m1[`${name}_count`] ?? 0) - (m0[`${name}_count`] ?? 0);
+  const within1s = (m1[`${name}_bucket{le="1"}`] ?? 0) - (m0[`${name}_bucket{le="1"}`] ?? 0);
+  return {
+    renewals,
+    over1s: renewals - within1s,
+    p99Seconds: histogramP99(m0, m1, name),
+    maxBoundSeconds: histogramMaxBound(m0, m1, name),
+  };
 }
 
 interface Row {
@@ -221,6 +270,10 @@ interface Row {
   renewals: number;
   podsRunning?: number;
   rssPerPodKB?: number;
+  /** Lease renewals while the pods started (Deployment created -> all ready): a pod burst. */
+  burstLateness?: ReturnType<typeof latenessOver> & { seconds: number };
+  /** `--soak`: the engine's RSS (MB) at each minute, and its growth after the first 10 minutes. */
+  soak?: { rssMB: number[]; growthAfter10MinPercent: number | null; staleLeasesAtEnd: number };
   /** Where the RSS per pod went: V8 heap in use, V8 heap reserved, memory outside the V8 heap. */
   perPodKB?: { heapUsed: number; heapTotal: number; external: number };
   /** Cores used over the window by the engine, kube-apiserver and etcd (null: not a local cluster). */
@@ -359,12 +412,32 @@ async function runSize(
           ? (100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)
           : 0,
     };
+    if (soakMinutes > 0) {
+      process.stderr.write(`  soak: ${soakMinutes} min, RSS sampled every minute\n`);
+      const rssMB: number[] = [];
+      for (let i = 0; i < soakMinutes; i++) {
+        await new Promise((r) => setTimeout(r, 60_000));
+        rssMB.push((await procStats(pid)).rss / 1048576);
+        process.stderr.write(`    minute ${i + 1}: RSS ${rssMB.at(-1)!.toFixed(1)} MB\n`);
+      }
+      const at10 = rssMB[9];
+      row.soak = {
+        rssMB,
+        growthAfter10MinPercent:
+          at10 !== undefined && rssMB.length > 10 ? (100 * (rssMB.at(-1)! - at10)) / at10 : null,
+        staleLeasesAtEnd: await countStaleLeases(client, prefix, 40_000),
+      };
+    }
     if (podsPerNode > 0) {
       const ns = `bench-${nodes}`;
       await client
         .request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: ns } } })
         .catch(() => undefined);
       const want = nodes * podsPerNode;
+      // Before the pods (after a soak, if any): per-pod memory is measured from here.
+      const burstM0 = await scrape(port);
+      const sPre = await procStats(pid);
+      const burstT0 = Date.now();
       await client.request({
         method: "POST",
         path: `/apis/apps/v1/namespaces/${ns}/deployments`,
@@ -393,17 +466,21 @@ async function runSize(
         },
         { what: `${want} pods ready`, timeoutMs: 900_000, intervalMs: 2000, clock: realClock },
       );
+      row.burstLateness = {
+        ...latenessOver(burstM0, await scrape(port)),
+        seconds: (Date.now() - burstT0) / 1000,
+      };
       await new Promise((r) => setTimeout(r, 20_000));
       const s2 = await procStats(pid);
       const m2 = await scrape(port);
-      const perPod = (k: string): number => ((m2[k] ?? 0) - (m1[k] ?? 0)) / want / 1024;
+      const perPod = (k: string): number => ((m2[k] ?? 0) - (burstM0[k] ?? 0)) / want / 1024;
       row.perPodKB = {
         heapUsed: perPod("nodejs_heap_size_used_bytes"),
         heapTotal: perPod("nodejs_heap_size_total_bytes"),
         external: perPod("nodejs_external_memory_bytes"),
       };
       row.podsRunning = want;
-      row.rssPerPodKB = (s2.rss - s1.rss) / want / 1024;
+      row.rssPerPodKB = (s2.rss - sPre.rss) / want / 1024;
       await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
     }
     return row;
@@ -537,6 +614,20 @@ async function main(): Promise<void> {
     console.log(
       `| ${r.nodes} | ${r.traffic}${r.proxy ? "+proxy" : ""} | ${f(r.registerSeconds)} | ${f(r.rssMB)} | ${f(r.rssPerNodeKB)} | ${f(r.mCpuPerNode, 3)} | ${r.staleLeases} | ${r.renewals} | ${r.lateRenewals} | ${f(r.leaseLatenessP99Seconds, 2)} | ${f(r.leaseLatencyP99Seconds, 2)} | ${f(r.serverLeasePutP99Seconds, 2)} | ${f(r.renewGapSeconds.p50, 2)}/${f(r.renewGapSeconds.p99, 2)}/${f(r.renewGapSeconds.max, 2)} | ${f(r.renewVisibleP99Seconds, 2)} | ${r.leasePutFailures ?? "-"} | ${r.watchErrors ?? "-"} | ${f(r.stealPercent)} | ${f(r.engineCores, 2)}/${f(r.apiserverCores, 2)}/${f(r.etcdCores, 2)} | ${f(r.rssPerPodKB)} |`,
     );
+  }
+  for (const r of table) {
+    if (r.burstLateness) {
+      const b = r.burstLateness;
+      console.log(
+        `pod burst at ${r.nodes} nodes (${r.podsRunning} pods, ${f(b.seconds)} s): ${b.renewals} renewals, ${b.over1s} over 1 s late, lateness p99 <= ${f(b.p99Seconds, 2)} s, worst <= ${f(b.maxBoundSeconds, 2)} s (bucket bounds)`,
+      );
+    }
+    if (r.soak) {
+      const s = r.soak;
+      console.log(
+        `soak at ${r.nodes} nodes: RSS ${f(s.rssMB[0])} -> ${f(s.rssMB[9])} (10 min) -> ${f(s.rssMB.at(-1))} MB (${s.rssMB.length} min); growth after the first 10 min ${f(s.growthAfter10MinPercent)} %; stale leases at the end ${s.staleLeasesAtEnd}`,
+      );
+    }
   }
   console.log(`JSON: ${file}`);
 }
