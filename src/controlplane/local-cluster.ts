@@ -37,6 +37,7 @@ import {
   type WorkerInfo,
 } from "../workers/workers.ts";
 import { PACKAGE_VERSION } from "../version.ts";
+import { removeLocalFleetsOf } from "../fleet/local-runner.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig-file.ts";
 import { createCertAuthority, createServiceAccountKeys, issueCert } from "../host/pki.ts";
 
@@ -558,6 +559,8 @@ export interface DownResult {
   readonly existed: boolean;
   readonly stopped: readonly string[];
   readonly removed: string | null;
+  /** Hollow-node engine processes of local fleets bound to the cluster that were stopped. */
+  readonly fleetProcesses?: number;
 }
 
 /** Stops a local cluster's processes (waiting until they have exited) and removes its state. */
@@ -569,6 +572,7 @@ export async function downCluster(
   const layout = clusterLayout(deps.paths.stateDir, name);
   const rec = await readRecord(layout);
   if (!rec) return { name, existed: false, stopped: [], removed: null };
+  const fleets = await removeLocalFleetsOf(deps.paths.stateDir, layout, rec, deps.clock);
   const stopped: string[] = await stopWorkers(layout, deps.clock);
   stopped.push(
     ...COMPONENTS.filter((c) => {
@@ -578,7 +582,7 @@ export async function downCluster(
   );
   await stopProcesses(layout, rec, deps.clock);
   await rm(layout.dir, { recursive: true, force: true });
-  return { name, existed: true, stopped, removed: layout.dir };
+  return { name, existed: true, stopped, removed: layout.dir, fleetProcesses: fleets.processes };
 }
 
 /** Health of one local cluster, or of every one when `name` is absent and several exist. */

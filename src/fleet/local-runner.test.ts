@@ -3,9 +3,49 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { realClock } from "../clock.ts";
+import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
+import { caFingerprint } from "./cluster-identity.ts";
 import { chooseKubeconfig } from "./endpoints.ts";
-import { localFleetLayout, shardArgs, writeCredentials } from "./local-runner.ts";
+import {
+  localFleetLayout,
+  readLocalFleet,
+  reconcileLocal,
+  removeLocal,
+  removeLocalFleetsOf,
+  shardArgs,
+  shardArgsHash,
+  writeCredentials,
+  type LocalFleetLayout,
+  type LocalFleetRecord,
+} from "./local-runner.ts";
 import type { FleetSpec } from "./spec.ts";
+
+// Two self-signed test CAs (no keys kept): stand-ins for two clusters' CAs.
+const CA_A = `-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUBuyXZ9peeXRbwThg7WTbWRjZ+fQwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJdGVzdC1jYS14MCAXDTI2MTEzMDExNDExOFoYDzIxMjYxMTA2
+MTE0MTE4WjAUMRIwEAYDVQQDDAl0ZXN0LWNhLXgwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAASut+tXKswYoU0QqlWpX66frYU98dCZfAegl8i3wrVSh2x1vBE3zLxW
+EBiF5T/Bz7A1tS1buumRaeislKBrCmfoo1MwUTAdBgNVHQ4EFgQUwMByLp5JDoIo
+DG3+eYfyFIRZANowHwYDVR0jBBgwFoAUwMByLp5JDoIoDG3+eYfyFIRZANowDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAyJwJdiWUzuISAWcwhuVh
+9lbZHacQ4UVGCtqmlveRdHsCIC1MSd8AhLZiI4RAWfJbFb8JjleJUeNHNYaqkyfi
+58fx
+-----END CERTIFICATE-----
+`;
+const CA_B = `-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUEIyUKxweWY7ln1wobFmMnMH95+owCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJdGVzdC1jYS15MCAXDTI2MTEzMDExNDExOFoYDzIxMjYxMTA2
+MTE0MTE4WjAUMRIwEAYDVQQDDAl0ZXN0LWNhLXkwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARMtyxYVAKoWUKRZ2Mcf/GydUCoSKS6PMw8xAHGcx6wvYXUdPCb1Lc1
+HzbFaZ+oiR3bfAYogYEh4xszUQ1TK3Vho1MwUTAdBgNVHQ4EFgQUEA2VVi05KwyT
+TRMv6z1x0tBkTOEwHwYDVR0jBBgwFoAUEA2VVi05KwyTTRMv6z1x0tBkTOEwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiB4x98WFGVxwvs2khatcrRB
+QQw+hH4KnCITl21fqltYZAIhAJG9H/kplGh8Cz1vwXYaWA6CQ4LYVp/1ondrmCxO
+YjEE
+-----END CERTIFICATE-----
+`;
 
 const spec: FleetSpec = {
   namespace: "kubemark",
@@ -86,5 +126,113 @@ test("chooseKubeconfig: flag, then $KUBECONFIG, then ~/.kube/config, then the lo
     assert.equal(await chooseKubeconfig(undefined, { HOME: home }, state), join(home, ".kube", "config"));
   } finally {
     await rm(home, { recursive: true, force: true });
+  }
+});
+
+/** A process standing for a running engine shard (it only sleeps). */
+function sleeper(log: string): Promise<DaemonRecord> {
+  return startDaemon({ file: process.execPath, args: ["-e", "setTimeout(() => {}, 300000)"], logFile: log });
+}
+
+async function writeRecordWithShard(
+  layout: LocalFleetLayout,
+  rec: Omit<LocalFleetRecord, "shards">,
+  proc: DaemonRecord,
+  argsHash = "x",
+): Promise<void> {
+  await mkdir(layout.dir, { recursive: true });
+  const full: LocalFleetRecord = {
+    ...rec,
+    shards: [{ ...proc, shard: 0, nodes: 3, nodesPerShard: 1000, argsHash, kubeletPort: 40999 }],
+  };
+  await writeFile(layout.record, JSON.stringify(full));
+}
+
+test("reconcileLocal: a process started for another cluster at the same address is replaced, never adopted", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "reconcile-"));
+  const server = "https://127.0.0.1:1";
+  const layout = localFleetLayout(dir, server, "kubemark");
+  const small: FleetSpec = { ...spec, nodes: 3, targetServer: server };
+  const old = await sleeper(join(dir, "old.log"));
+  const same = await sleeper(join(dir, "same.log"));
+  try {
+    const clusterA = { kubeSystemUid: "uid-a", caFingerprint: caFingerprint(CA_A) };
+    const clusterB = { kubeSystemUid: "uid-b", caFingerprint: caFingerprint(CA_B) };
+    const argsHash = shardArgsHash(small, layout, 0, 40999);
+    // The same cluster: the running process with the same flags is kept.
+    await writeRecordWithShard(
+      layout,
+      { hostingServer: server, cluster: clusterA, spec: small },
+      same,
+      argsHash,
+    );
+    const kept = await reconcileLocal(layout, server, small, realClock, { cluster: clusterA });
+    assert.deepEqual([kept.started, kept.restarted, kept.replaced], [[], [], []]);
+    assert.ok(isDaemonAlive(same));
+    // Another cluster answers at the address now: same flags, but the process goes.
+    await writeRecordWithShard(
+      layout,
+      { hostingServer: server, cluster: clusterA, spec: small },
+      old,
+      argsHash,
+    );
+    const change = await reconcileLocal(layout, server, small, realClock, {
+      cluster: clusterB,
+      credentials: { server, caCrt: CA_B, token: "t" },
+    });
+    assert.deepEqual(change.replaced, [0]);
+    assert.match(change.clusterChange ?? "", /kube-system namespace UID was uid-a, now uid-b/);
+    assert.ok(!isDaemonAlive(old), "the old cluster's process is stopped");
+    const rec = await readLocalFleet(layout);
+    assert.deepEqual(rec?.cluster, clusterB, "the fleet is recorded for the new cluster");
+    assert.notEqual(rec?.shards[0]?.pid, old.pid);
+    assert.equal(await readFile(join(layout.credentials, "ca.crt"), "utf8"), CA_B);
+  } finally {
+    await removeLocal(layout, realClock);
+    await stopDaemon(old, realClock);
+    await stopDaemon(same, realClock);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("removeLocalFleetsOf: down stops the fleets started with the cluster's CA, and no other", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "down-fleets-"));
+  const server = "https://127.0.0.1:6443";
+  const mine = localFleetLayout(dir, server, "kubemark");
+  const other = localFleetLayout(dir, server, "other");
+  const old = localFleetLayout(dir, "https://127.0.0.1:7443", "kubemark");
+  const procs = await Promise.all([mine, other, old].map((l, i) => sleeper(join(dir, `p${i}.log`))));
+  try {
+    const pki = join(dir, "pki");
+    await mkdir(pki);
+    await writeFile(join(pki, "ca.crt"), CA_A);
+    await writeRecordWithShard(
+      mine,
+      { hostingServer: server, cluster: { caFingerprint: caFingerprint(CA_A) }, spec },
+      procs[0]!,
+    );
+    // Same address, another cluster's CA: a fleet of a cluster that is gone, not this one's.
+    await writeRecordWithShard(
+      other,
+      { hostingServer: server, cluster: { caFingerprint: caFingerprint(CA_B) }, spec },
+      procs[1]!,
+    );
+    // A record of an older version: no identity, but it was given the cluster's CA.
+    await writeRecordWithShard(old, { hostingServer: "https://127.0.0.1:7443", spec }, procs[2]!);
+    await writeCredentials(old, { server: "https://127.0.0.1:7443", caCrt: CA_A, token: "t" });
+    const r = await removeLocalFleetsOf(
+      dir,
+      { pki },
+      { ports: { apiserver: 6443, etcdClient: 0, etcdPeer: 0, controllerManager: 0, scheduler: 0 } },
+      realClock,
+    );
+    assert.deepEqual(r, { fleets: 2, processes: 2 });
+    assert.ok(!isDaemonAlive(procs[0]!) && !isDaemonAlive(procs[2]!), "the cluster's engines are stopped");
+    assert.ok(isDaemonAlive(procs[1]!), "another cluster's fleet is left alone");
+    assert.equal(await readLocalFleet(mine), undefined, "its state is removed");
+    assert.ok(await readLocalFleet(other));
+  } finally {
+    for (const p of procs) await stopDaemon(p, realClock);
+    await rm(dir, { recursive: true, force: true });
   }
 });

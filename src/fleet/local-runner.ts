@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { chmod, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Clock } from "../clock.ts";
@@ -7,6 +7,8 @@ import { KubemarkError, describeError } from "../errors.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
 import { pickFreePorts } from "../host/ports.ts";
 import type { TargetCredentials } from "./objects.ts";
+import type { ClusterLayout, ClusterRecord } from "../controlplane/cluster-state.ts";
+import { caFingerprint, clusterChange, type ClusterIdentity } from "./cluster-identity.ts";
 import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
 
 /** One running engine process of a local fleet. */
@@ -19,11 +21,15 @@ export interface LocalShard extends DaemonRecord {
   readonly argsHash: string;
   /** Loopback port of its kubelet endpoint (logs and /pods of its nodes' pods); kept across restarts. */
   readonly kubeletPort?: number;
+  /** When it was started (ms since the epoch): its nodes count as up once their Leases are newer. */
+  readonly startedAt?: number;
 }
 
 /** What `fleet.json` in a local fleet's directory records. */
 export interface LocalFleetRecord {
   readonly hostingServer: string;
+  /** The cluster its processes talk to (absent in records of older versions). */
+  readonly cluster?: ClusterIdentity;
   readonly spec: FleetSpec;
   readonly shards: LocalShard[];
 }
@@ -44,7 +50,14 @@ export function localFleetLayout(
   namespace: string,
 ): LocalFleetLayout {
   const id = createHash("sha256").update(hostingServer).digest("hex").slice(0, 10);
-  const dir = join(stateDir, "fleets", `${namespace}-${id}`);
+  return fleetLayoutAt(join(fleetsDir(stateDir), `${namespace}-${id}`));
+}
+
+function fleetsDir(stateDir: string): string {
+  return join(stateDir, "fleets");
+}
+
+function fleetLayoutAt(dir: string): LocalFleetLayout {
   return {
     dir,
     record: join(dir, "fleet.json"),
@@ -124,35 +137,83 @@ function hashArgs(args: readonly string[]): string {
   return createHash("sha256").update(args.join("\n")).digest("hex").slice(0, 16);
 }
 
+/** The `argsHash` shard `i` is recorded with: a running shard with another one is restarted. */
+export function shardArgsHash(
+  spec: FleetSpec,
+  layout: LocalFleetLayout,
+  i: number,
+  kubeletPort: number,
+): string {
+  return hashArgs(shardArgs(spec, layout, i, kubeletPort));
+}
+
 /** What reconciling a local fleet did. */
 export interface LocalChange {
   readonly started: number[];
   readonly restarted: number[];
   readonly stopped: number[];
+  /** Shards that ran for another cluster (one that answered at the same address before) and were replaced. */
+  readonly replaced: number[];
+  /** How the cluster differs from the one the replaced processes were started for. */
+  readonly clusterChange?: string | undefined;
+}
+
+/** The cluster a local fleet's processes were started for (older records: the CA they were given). */
+export async function recordedCluster(
+  layout: LocalFleetLayout,
+  rec: LocalFleetRecord,
+): Promise<ClusterIdentity> {
+  if (rec.cluster) return rec.cluster;
+  const ca = await readFile(join(layout.credentials, "ca.crt")).catch(() => undefined);
+  return { caFingerprint: caFingerprint(ca) };
+}
+
+/** The cluster a fleet's processes run for, and what changed if it is not `current` (else undefined). */
+export async function localClusterChange(
+  layout: LocalFleetLayout,
+  rec: LocalFleetRecord,
+  current: ClusterIdentity,
+): Promise<string | undefined> {
+  return clusterChange(await recordedCluster(layout, rec), current);
 }
 
 /**
- * Makes the running processes match `spec`: starts missing shards, restarts those whose flags
- * changed (a shard that grows or shrinks, a new kubelet version), stops those past the end, and
- * waits until stopped ones have exited (so their Nodes can be removed without being re-registered).
+ * Makes the running processes match `spec` for the cluster `target.cluster`: replaces every
+ * process started for another cluster (one that answered at the same address before), starts
+ * missing shards, restarts those whose flags changed (a shard that grows or shrinks, a new kubelet
+ * version), stops those past the end, and waits until stopped ones have exited (so their Nodes can
+ * be removed without being re-registered). Writes the credentials the processes read.
  */
 export async function reconcileLocal(
   layout: LocalFleetLayout,
   hostingServer: string,
   spec: FleetSpec,
   clock: Clock,
+  target: { readonly cluster: ClusterIdentity; readonly credentials?: TargetCredentials | undefined },
 ): Promise<LocalChange> {
   await mkdir(layout.dir, { recursive: true });
   await mkdir(layout.nodeLogs, { recursive: true });
   const prev = await readLocalFleet(layout);
+  // Before the credentials are overwritten: an older record names its cluster only by them.
+  const moved = prev ? await localClusterChange(layout, prev, target.cluster) : undefined;
   const running = new Map<number, LocalShard>();
   for (const s of prev?.shards ?? []) if (isDaemonAlive(s)) running.set(s.shard, s);
+  const change: LocalChange = { started: [], restarted: [], stopped: [], replaced: [], clusterChange: moved };
+  if (moved) {
+    // They read the old cluster's CA and token at start: no reuse, whatever their flags.
+    for (const [i, s] of running) {
+      await stopDaemon(s, clock);
+      change.replaced.push(i);
+    }
+    running.clear();
+  }
+  if (target.credentials) await writeCredentials(layout, target.credentials);
   const want = shardCount(spec);
-  const change: LocalChange = { started: [], restarted: [], stopped: [] };
   const next: LocalShard[] = [];
   const save = (): Promise<void> =>
     writeLocalFleet(layout, {
       hostingServer,
+      cluster: target.cluster,
       spec,
       shards: [...next, ...running.values()].sort((a, b) => a.shard - b.shard),
     });
@@ -182,9 +243,10 @@ export async function reconcileLocal(
       await stopDaemon(cur, clock);
       running.delete(i);
       change.restarted.push(i);
-    } else {
+    } else if (!change.replaced.includes(i)) {
       change.started.push(i);
     }
+    const startedAt = clock.now();
     const rec = await startDaemon({
       file: process.execPath,
       args: [...ENGINE_NODE_FLAGS, engineEntry(), ...args],
@@ -197,6 +259,7 @@ export async function reconcileLocal(
       nodesPerShard: spec.nodesPerShard,
       argsHash,
       kubeletPort,
+      startedAt,
     });
     await save();
   }
@@ -215,6 +278,41 @@ export async function removeLocal(layout: LocalFleetLayout, clock: Clock): Promi
   for (const s of rec?.shards ?? []) if (await stopDaemon(s, clock)) stopped++;
   await rm(layout.dir, { recursive: true, force: true });
   return stopped;
+}
+
+/**
+ * `down`'s part: stops every local fleet whose processes talk to the local cluster being removed,
+ * and removes its directory, so no engine keeps retrying a cluster that is gone (for a later
+ * cluster at the same address to adopt). A fleet is the cluster's when it was started with the
+ * cluster's CA; a fleet whose record names no CA, when it talks to or is recorded in the
+ * cluster's address. Returns how many fleets and running processes there were.
+ */
+export async function removeLocalFleetsOf(
+  stateDir: string,
+  cluster: Pick<ClusterLayout, "pki">,
+  rec: Pick<ClusterRecord, "ports">,
+  clock: Clock,
+): Promise<{ fleets: number; processes: number }> {
+  const ca = caFingerprint(await readFile(join(cluster.pki, "ca.crt")).catch(() => undefined));
+  const port = rec.ports.apiserver;
+  const servers = new Set([`https://127.0.0.1:${port}`, `https://localhost:${port}`]);
+  const out = { fleets: 0, processes: 0 };
+  const dirs = await readdir(fleetsDir(stateDir), { withFileTypes: true }).catch(() => []);
+  for (const d of dirs) {
+    if (!d.isDirectory()) continue;
+    const layout = fleetLayoutAt(join(fleetsDir(stateDir), d.name));
+    const fleet = await readLocalFleet(layout).catch(() => undefined);
+    if (!fleet) continue;
+    const recorded = (await recordedCluster(layout, fleet)).caFingerprint;
+    const ours =
+      recorded !== undefined && ca !== undefined
+        ? recorded === ca
+        : servers.has(fleet.spec.targetServer) || servers.has(fleet.hostingServer);
+    if (!ours) continue;
+    out.fleets++;
+    out.processes += await removeLocal(layout, clock);
+  }
+  return out;
 }
 
 /** The last lines of a shard's log (for error messages). */

@@ -16,18 +16,22 @@ import {
   type Permission,
 } from "./apply.ts";
 import { engineBundle } from "./bundle.ts";
+import { MAX_KUBELET_MINORS_BEHIND, kubeletSkew } from "./version-skew.ts";
+import { readClusterIdentity, type ClusterIdentity } from "./cluster-identity.ts";
+import { suggestCommand } from "./command-hint.ts";
 import { connect, type ClusterFlags, type Endpoint } from "./endpoints.ts";
 import { SERVICE_IP } from "../workers/workers.ts";
 import {
   deadShards,
+  localClusterChange,
   localFleetLayout,
   logTail,
   readLocalFleet,
   reconcileLocal,
   removeLocal,
-  writeCredentials,
   type LocalFleetLayout,
   type LocalFleetRecord,
+  type LocalShard,
 } from "./local-runner.ts";
 import {
   ENGINE_CONFIGMAP,
@@ -85,6 +89,10 @@ export interface Session {
   readonly twoCluster: boolean;
   /** The fleet's name (the value of its ownership label on Nodes and objects). */
   readonly fleet: string;
+  /** `kubemark-cluster <verbAndArgs>` with the flags the user gave (for hints). */
+  suggest(verbAndArgs: string): string;
+  /** The target cluster's identity (read once): local processes are bound to it. */
+  targetIdentity(): Promise<ClusterIdentity>;
   close(): Promise<void>;
 }
 
@@ -106,6 +114,14 @@ export async function openSession(deps: FleetDeps, scope: FleetScope): Promise<S
     }
   }
   const twoCluster = target !== hosting && target.access.server !== hosting.access.server;
+  const flags = {
+    kubeconfig: scope.hosting.kubeconfig,
+    context: scope.hosting.context,
+    namespace: scope.namespace,
+    targetKubeconfig: scope.target?.kubeconfig,
+    targetContext: scope.target?.context,
+  };
+  let identity: Promise<ClusterIdentity> | undefined;
   return {
     deps,
     hosting,
@@ -113,6 +129,8 @@ export async function openSession(deps: FleetDeps, scope: FleetScope): Promise<S
     namespace: scope.namespace,
     twoCluster,
     fleet: scope.namespace,
+    suggest: (verbAndArgs) => suggestCommand(flags, verbAndArgs),
+    targetIdentity: () => (identity ??= readClusterIdentity(target.client, target.access.ca)),
     close: async () => {
       await hosting.client.close();
       if (target !== hosting) await target.client.close();
@@ -144,7 +162,7 @@ export async function readFleet(s: Session): Promise<FleetSpec | undefined> {
     return JSON.parse(text) as FleetSpec;
   } catch {
     throw new KubemarkError("API_ERROR", `configmap/${FLEET_CONFIGMAP} -n ${s.namespace} is damaged`, {
-      hint: "run 'kubemark-cluster cleanup' and create the fleet again",
+      hint: `run '${s.suggest("cleanup")}' and create the fleet again`,
     });
   }
 }
@@ -320,6 +338,8 @@ export interface CreateOptions {
   readonly dryRun?: "server" | "client" | undefined;
   /** `scale` (the fleet must exist) or `create`. */
   readonly verb: "create" | "scale";
+  /** Start kubelets newer than the API server although the version skew policy forbids it. */
+  readonly force?: boolean | undefined;
 }
 
 /** What `create`/`scale` did. */
@@ -331,6 +351,8 @@ export interface CreateResult {
   readonly seconds: number;
   /** Objects of a dry run. */
   readonly objects?: KubeObject[];
+  /** What the user should know although it did not stop the command (version skew). */
+  readonly warnings: string[];
 }
 
 /** Builds the spec `create` asks for, over the existing fleet's settings. */
@@ -341,7 +363,7 @@ function desiredSpec(s: Session, opts: CreateOptions, existing: FleetSpec | unde
       "CONFLICT",
       `the fleet in namespace ${s.namespace} runs ${existing.mode}; it cannot be switched to ${opts.mode}`,
       {
-        hint: "run 'kubemark-cluster cleanup' first, or use another -n/--namespace",
+        hint: `run '${s.suggest("cleanup")}' first, or use another -n/--namespace`,
       },
     );
   }
@@ -351,7 +373,7 @@ function desiredSpec(s: Session, opts: CreateOptions, existing: FleetSpec | unde
       "CONFLICT",
       `the fleet in namespace ${s.namespace} runs ${existing.engine}, not ${opts.engine}`,
       {
-        hint: "run 'kubemark-cluster cleanup' first, or use another -n/--namespace",
+        hint: `run '${s.suggest("cleanup")}' first, or use another -n/--namespace`,
       },
     );
   }
@@ -469,6 +491,7 @@ interface PodItem {
       state?: {
         waiting?: { reason?: string; message?: string };
         terminated?: { reason?: string; exitCode?: number };
+        running?: { startedAt?: string };
       };
     }>;
   };
@@ -506,6 +529,9 @@ async function diagnose(s: Session, spec: FleetSpec): Promise<string | undefined
     const layout = localLayout(s);
     const rec = await readLocalFleet(layout);
     if (!rec) return "no local engine processes are recorded";
+    const moved = await localClusterChange(layout, rec, await s.targetIdentity());
+    if (moved)
+      return `its engine processes were started for another cluster at ${s.target.access.server} (${moved})`;
     const dead = deadShards(rec);
     if (dead.length === 0) return undefined;
     const first = dead[0]!;
@@ -518,6 +544,54 @@ async function diagnose(s: Session, spec: FleetSpec): Promise<string | undefined
     .slice(0, 3)
     .map((p) => `${p.metadata.name} ${podState(p)}`)
     .join("; ")}${bad.length > 3 ? ` and ${bad.length - 3} more` : ""}`;
+}
+
+/**
+ * How many of the census's Ready Nodes the running engine backs: those whose Lease was renewed
+ * after the process (or pod) that runs them started. A Node of a process that crashed stays Ready
+ * until the node controller notices (40 s), and a restarted process takes a while to renew every
+ * Lease: counting those Nodes would end the wait before the new process has taken them over.
+ */
+export function readyAfterStart(
+  spec: Pick<FleetSpec, "nodes" | "nodesPerShard" | "namePrefix">,
+  nodes: ReadonlyArray<{ readonly name: string; readonly ready: boolean }>,
+  renewedAt: ReadonlyMap<string, number>,
+  shardStartedAt: ReadonlyMap<number, number>,
+): number {
+  let n = 0;
+  for (const node of nodes) {
+    const idx = nodeIndex(node.name, spec.namePrefix);
+    if (!node.ready || idx === undefined || idx >= spec.nodes) continue;
+    const start = shardStartedAt.get(Math.floor(idx / spec.nodesPerShard));
+    const renewed = renewedAt.get(node.name);
+    if (start !== undefined && renewed !== undefined && renewed > start) n++;
+  }
+  return n;
+}
+
+/** When each shard's running process or pod started (ms since the epoch); absent when none runs. */
+async function shardStartTimes(s: Session, spec: FleetSpec): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (spec.mode === "local") {
+    const rec = await readLocalFleet(localLayout(s));
+    // Records of older versions have no start time: their processes count from the epoch.
+    for (const sh of rec?.shards ?? []) if (isDaemonAlive(sh)) out.set(sh.shard, sh.startedAt ?? 0);
+    return out;
+  }
+  for (const p of await workloadPods(s)) {
+    const at = p.status?.containerStatuses?.[0]?.state?.running?.startedAt;
+    if (at && !p.metadata.deletionTimestamp) out.set(podOrdinal(p.metadata.name), Date.parse(at));
+  }
+  return out;
+}
+
+async function readyOfCurrentEngine(s: Session, spec: FleetSpec, census: NodeCensus): Promise<number> {
+  const leases = await s.target.client.get<{ items: LeaseItem[] }>(NODE_LEASES);
+  const renewedAt = new Map<string, number>();
+  for (const l of leases.items) {
+    if (l.spec?.renewTime) renewedAt.set(l.metadata.name, Date.parse(l.spec.renewTime));
+  }
+  return readyAfterStart(spec, census.nodes, renewedAt, await shardStartTimes(s, spec));
 }
 
 /**
@@ -538,21 +612,19 @@ async function waitForFleet(
   try {
     for (;;) {
       let census: NodeCensus | undefined;
+      let current: number | undefined;
       try {
         census = await nodeCensus(s, spec);
+        // Ready as the running engine reports it: a Node stays Ready for a while after its process died.
+        current = census.ready > 0 ? await readyOfCurrentEngine(s, spec, census) : 0;
       } catch (err) {
         if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) throw err;
       }
-      const ready = census?.ready ?? best;
+      const ready = current ?? best;
       const secs = Math.round((clock.now() - started) / 1000);
-      if (census) {
-        progress.count(
-          "nodes Ready",
-          census.ready,
-          spec.nodes,
-          `(registered ${census.registered}, ${secs}s)`,
-        );
-        if (census.ready === spec.nodes && census.registered === spec.nodes) return census.ready;
+      if (census && current !== undefined) {
+        progress.count("nodes Ready", current, spec.nodes, `(registered ${census.registered}, ${secs}s)`);
+        if (current === spec.nodes && census.registered === spec.nodes) return current;
       }
       if (ready > best) {
         best = ready;
@@ -568,14 +640,16 @@ async function waitForFleet(
         throw new KubemarkError(
           "TIMEOUT",
           `no progress for ${Math.round(stallMs / 1000)}s at ${Math.max(best, 0)}/${spec.nodes} nodes Ready${why ? `: ${why}` : ""}`,
-          { hint: "see 'kubemark-cluster logs' and 'kubemark-cluster list'; the same command resumes" },
+          {
+            hint: `see '${s.suggest("logs")}' and '${s.suggest("list -o wide")}'; the same command resumes`,
+          },
         );
       }
       if (clock.now() - started > timeoutMs) {
         throw new KubemarkError(
           "TIMEOUT",
           `timed out after ${Math.round(timeoutMs / 1000)}s at ${Math.max(best, 0)}/${spec.nodes} nodes Ready${why ? `: ${why}` : ""}`,
-          { hint: "raise --timeout, or see 'kubemark-cluster verify'" },
+          { hint: `raise --timeout, or see '${s.suggest("verify")}'` },
         );
       }
       await clock.sleep(interval, s.deps.signal);
@@ -672,7 +746,7 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
       "NOT_FOUND",
       `no hollow-node fleet in namespace ${s.namespace} of ${s.hosting.access.server}`,
       {
-        hint: `create one with 'kubemark-cluster create ${opts.nodes}'`,
+        hint: `create one with '${s.suggest(`create ${opts.nodes}`)}'`,
       },
     );
   }
@@ -681,11 +755,13 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
       "CONFLICT",
       `the fleet in namespace ${s.namespace} registers into ${existing.targetServer}, not ${s.target.access.server}`,
       {
-        hint: "pass the same --target-kubeconfig as at create, or run 'kubemark-cluster cleanup' first",
+        hint: `pass the same --target-kubeconfig as at create, or run '${s.suggest("cleanup")}' first`,
       },
     );
   }
   const spec = desiredSpec(s, opts, existing);
+  const warnings = versionSkewWarnings(s, spec, opts.force === true);
+  for (const w of warnings) progress.line(`warning: ${w}`);
   const seconds = (): number => Math.round((clock.now() - started) / 100) / 10;
   if (opts.dryRun) {
     const planned = await plannedObjects(s, spec);
@@ -695,7 +771,7 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
           "NOT_FOUND",
           `namespace ${s.namespace} does not exist, so its objects cannot be dry-run`,
           {
-            hint: "run 'kubemark-cluster setup' first (it makes only the namespace and the hollow nodes' identity)",
+            hint: `run '${s.suggest("setup")}' first (it makes only the namespace and the hollow nodes' identity)`,
           },
         );
       }
@@ -718,6 +794,7 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
       removedNodes: 0,
       seconds: seconds(),
       objects: planned.map((p) => p.obj),
+      warnings,
     };
   }
   if (existing && sameSpec(existing, spec)) {
@@ -729,7 +806,14 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
       census.registered === spec.nodes &&
       census.extra.length === 0
     ) {
-      return { spec, action: "unchanged", ready: census.ready, removedNodes: 0, seconds: seconds() };
+      return {
+        spec,
+        action: "unchanged",
+        ready: census.ready,
+        removedNodes: 0,
+        seconds: seconds(),
+        warnings,
+      };
     }
   }
   progress.line(
@@ -745,8 +829,15 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
     let removedNodes = 0;
     if (spec.mode === "local") {
       const layout = localLayout(s);
-      if (result.credentials) await writeCredentials(layout, result.credentials);
-      const change = await reconcileLocal(layout, s.hosting.access.server, spec, clock);
+      const change = await reconcileLocal(layout, s.hosting.access.server, spec, clock, {
+        cluster: await s.targetIdentity(),
+        credentials: result.credentials,
+      });
+      if (change.replaced.length > 0) {
+        progress.line(
+          `  replaced ${plural(change.replaced.length, "engine process", "engine processes")} started for another cluster at ${s.target.access.server} (${change.clusterChange ?? "another cluster"})`,
+        );
+      }
       if (change.started.length + change.restarted.length + change.stopped.length > 0) {
         progress.line(
           `  engine processes: ${[
@@ -787,6 +878,7 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
       ready,
       removedNodes,
       seconds: seconds(),
+      warnings,
     };
   } catch (err) {
     if (made && !(err instanceof KubemarkError && (err.code === "TIMEOUT" || err.code === "START_FAILED"))) {
@@ -796,6 +888,41 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
     }
     throw err;
   }
+}
+
+/**
+ * Applies the version skew policy to the kubelets a fleet would start: newer than the target's API
+ * server is refused unless forced; more than three minor versions older is a warning. Returns the
+ * warnings.
+ */
+function versionSkewWarnings(s: Session, spec: FleetSpec, force: boolean): string[] {
+  if (!spec.kubeletVersion) return [];
+  const kubelet = spec.kubeletVersion;
+  const server = s.target.version;
+  const skew = kubeletSkew(kubelet, server);
+  const apiMinor = /^v?\d+\.\d+/.exec(server)?.[0] ?? server;
+  if (skew.kind === "newer") {
+    const what = `kubelet version ${kubelet} is newer than the API server's ${server} at ${s.target.access.server}`;
+    if (force)
+      return [`${what}; starting them anyway (--force), although the version skew policy forbids it`];
+    throw new KubemarkError(
+      "BAD_INPUT",
+      `${what}: the Kubernetes version skew policy forbids kubelets newer than kube-apiserver`,
+      {
+        hint: `simulate a kubelet of ${apiMinor} or up to ${MAX_KUBELET_MINORS_BEHIND} minor versions older (e.g. 'create --kubelet-version ${server}', or KUBEMARK_VERSION=${server}), or pass --force to start them anyway`,
+      },
+    );
+  }
+  if (skew.kind === "too-old") {
+    return [
+      `kubelet version ${kubelet} is ${Number.isFinite(skew.minorsBehind) ? `${skew.minorsBehind} minor versions` : "a major version"} older than the API server's ${server}; the version skew policy supports kubelets up to ${MAX_KUBELET_MINORS_BEHIND} minor versions older`,
+    ];
+  }
+  return [];
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 function sameSpec(a: FleetSpec, b: FleetSpec): boolean {
@@ -815,8 +942,20 @@ export interface VerifyReport {
   readonly unbacked: string[];
   readonly staleLeases: string[];
   readonly missingLeases: string[];
-  readonly workload: { readonly desired: number; readonly running: number; readonly detail: string[] };
+  readonly workload: WorkloadHealth;
   readonly problems: string[];
+  /** Commands that fix the problems, with the flags the user gave. */
+  readonly fixes: string[];
+}
+
+/** Running vs desired engine processes or pods. */
+export interface WorkloadHealth {
+  readonly desired: number;
+  readonly running: number;
+  /** One line per process or pod. */
+  readonly detail: string[];
+  /** The lines of those not running (or running for another cluster). */
+  readonly down: string[];
 }
 
 interface LeaseItem {
@@ -828,11 +967,24 @@ interface LeaseItem {
 export async function verifyFleet(s: Session): Promise<VerifyReport> {
   const spec = await readFleet(s);
   if (!spec) {
+    // Processes recorded here for this address, while the cluster has no fleet: a previous cluster's.
+    const rec = await readLocalFleet(localLayout(s));
+    const alive = rec ? rec.shards.filter((x) => isDaemonAlive(x)) : [];
+    if (rec && alive.length > 0) {
+      const moved = await localClusterChange(localLayout(s), rec, await s.targetIdentity());
+      throw new KubemarkError(
+        "NOT_FOUND",
+        `no hollow-node fleet in namespace ${s.namespace} of ${s.hosting.access.server}, yet ${plural(alive.length, "local engine process", "local engine processes")} recorded for that namespace and address ${alive.length === 1 ? "runs" : "run"} (pid ${alive.map((x) => x.pid).join(", ")})${moved ? `: started for another cluster at this address (${moved})` : ""}`,
+        {
+          hint: `stop them with '${s.suggest("cleanup")}', or replace them with '${s.suggest(`create ${rec.spec.nodes}`)}'`,
+        },
+      );
+    }
     throw new KubemarkError(
       "NOT_FOUND",
       `no hollow-node fleet in namespace ${s.namespace} of ${s.hosting.access.server}`,
       {
-        hint: "create one with 'kubemark-cluster create', or pass the -n/--namespace it was created in",
+        hint: `create one with '${s.suggest("create")}', or pass the -n/--namespace it was created in`,
       },
     );
   }
@@ -870,13 +1022,19 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
     );
   if (missingLeases.length > 0)
     problems.push(`${missingLeases.length} nodes without a Lease (${missingLeases.slice(0, 3).join(", ")})`);
-  if (workload.running < workload.desired)
+  const fixes: string[] = [];
+  if (workload.running < workload.desired) {
     problems.push(
-      `${workload.desired - workload.running} of ${workload.desired} ${spec.mode === "local" ? "engine processes" : "pods"} not running: ${workload.detail
-        .filter((d) => !/ Running$| running$/.test(d))
-        .slice(0, 3)
-        .join("; ")}`,
+      `${workload.desired - workload.running} of ${workload.desired} ${spec.mode === "local" ? "engine processes" : "pods"} not running: ${workload.down.slice(0, 3).join("; ")}${workload.down.length > 3 ? `; and ${workload.down.length - 3} more` : ""}`,
     );
+    fixes.push(
+      spec.mode === "local"
+        ? `'${s.suggest(`create ${spec.nodes}`)}' restarts them (their Nodes are adopted, not duplicated); '${s.suggest("logs")}' shows why they stopped`
+        : `'${s.suggest("logs")}' and 'kubectl describe pod -n ${s.namespace} -l name=hollow-node' show why`,
+    );
+  }
+  if (problems.length > 0 && fixes.length === 0)
+    fixes.push(`see '${s.suggest("list -o wide")}' and '${s.suggest("logs")}'`);
   return {
     healthy: problems.length === 0,
     fleet: s.fleet,
@@ -891,44 +1049,78 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
     missingLeases,
     workload,
     problems,
+    fixes,
   };
 }
 
+/**
+ * A local fleet's processes against its spec: each one running, not running, or running for
+ * another cluster than the current one (`moved` says how it differs).
+ */
+export function localWorkloadHealth(
+  spec: Pick<FleetSpec, "nodes" | "nodesPerShard">,
+  rec: Pick<LocalFleetRecord, "shards"> | undefined,
+  isAlive: (shard: LocalShard) => boolean,
+  moved: string | undefined,
+): WorkloadHealth {
+  const desired = shardCount(spec);
+  const detail: string[] = [];
+  const down: string[] = [];
+  let running = 0;
+  for (let i = 0; i < desired; i++) {
+    const sh = rec?.shards.find((x) => x.shard === i);
+    const alive = sh !== undefined && isAlive(sh);
+    const what = `process ${i} (pid ${sh?.pid ?? "-"}, ${shardNodes(spec, i)} nodes)`;
+    if (alive && !moved) {
+      running++;
+      detail.push(`${what} running`);
+      continue;
+    }
+    const line = alive ? `${what} runs for another cluster (${moved})` : `${what} not running`;
+    detail.push(line);
+    down.push(line);
+  }
+  return { desired, running, detail, down };
+}
+
 /** Running vs desired engine processes or pods, one detail line each. */
-async function workloadHealth(s: Session, spec: FleetSpec): Promise<VerifyReport["workload"]> {
+async function workloadHealth(s: Session, spec: FleetSpec): Promise<WorkloadHealth> {
   const desired = shardCount(spec);
   if (spec.mode === "local") {
-    const rec = await readLocalFleet(localLayout(s));
-    const detail: string[] = [];
-    let running = 0;
-    for (let i = 0; i < desired; i++) {
-      const sh = rec?.shards.find((x) => x.shard === i);
-      const alive = sh !== undefined && isDaemonAlive(sh);
-      if (alive) running++;
-      detail.push(
-        `process ${i} (pid ${sh?.pid ?? "-"}, ${shardNodes(spec, i)} nodes) ${alive ? "running" : "not running"}`,
-      );
-    }
-    return { desired, running, detail };
+    const layout = localLayout(s);
+    const rec = await readLocalFleet(layout);
+    const moved = rec ? await localClusterChange(layout, rec, await s.targetIdentity()) : undefined;
+    return localWorkloadHealth(spec, rec, isDaemonAlive, moved);
   }
   const pods = await workloadPods(s);
   let running = 0;
-  const detail = pods
-    .sort((a, b) => podOrdinal(a.metadata.name) - podOrdinal(b.metadata.name))
-    .map((p) => {
-      const st = podState(p);
-      if (st === "Running") running++;
-      const restarts = p.status?.containerStatuses?.[0]?.restartCount ?? 0;
-      return `pod ${p.metadata.name} (${shardNodes(spec, podOrdinal(p.metadata.name))} nodes${restarts ? `, ${restarts} restarts` : ""}) ${st}`;
-    });
-  return { desired, running, detail };
+  const detail: string[] = [];
+  const down: string[] = [];
+  const sorted = pods.sort((a, b) => podOrdinal(a.metadata.name) - podOrdinal(b.metadata.name));
+  for (let i = 0; i < desired; i++) {
+    const p = sorted.find((x) => podOrdinal(x.metadata.name) === i);
+    if (!p) {
+      const line = `pod ${WORKLOAD_NAME}-${i} (${shardNodes(spec, i)} nodes) missing`;
+      detail.push(line);
+      down.push(line);
+    }
+  }
+  for (const p of sorted) {
+    const st = podState(p);
+    const restarts = p.status?.containerStatuses?.[0]?.restartCount ?? 0;
+    const line = `pod ${p.metadata.name} (${shardNodes(spec, podOrdinal(p.metadata.name))} nodes${restarts ? `, ${restarts} restarts` : ""}) ${st}`;
+    detail.push(line);
+    if (st === "Running") running++;
+    else down.push(line);
+  }
+  return { desired, running, detail, down };
 }
 
 /** What `list` shows. */
 export interface ListReport {
   readonly spec: FleetSpec | undefined;
   readonly namespace: string;
-  readonly workload: VerifyReport["workload"];
+  readonly workload: WorkloadHealth;
   readonly ready: number;
   readonly notReady: number;
   readonly nodes: NodeCensus["nodes"];
@@ -942,7 +1134,7 @@ export async function listFleet(s: Session): Promise<ListReport> {
     return {
       spec,
       namespace: s.namespace,
-      workload: { desired: 0, running: 0, detail: [] },
+      workload: { desired: 0, running: 0, detail: [], down: [] },
       ready: 0,
       notReady: 0,
       nodes: [],
@@ -966,7 +1158,7 @@ export async function fleetLogs(s: Session, node: string | undefined, tail: numb
   const spec = await readFleet(s);
   if (!spec) {
     throw new KubemarkError("NOT_FOUND", `no hollow-node fleet in namespace ${s.namespace}`, {
-      hint: "run 'kubemark-cluster list' to see what exists",
+      hint: `run '${s.suggest("list")}' to see what exists`,
     });
   }
   const last = (text: string): string => {
@@ -981,7 +1173,7 @@ export async function fleetLogs(s: Session, node: string | undefined, tail: numb
         "NOT_FOUND",
         `${node} is not a node of fleet ${s.fleet} (${spec.namePrefix}-0 .. ${spec.namePrefix}-${spec.nodes - 1})`,
         {
-          hint: "'kubemark-cluster list -o wide' lists its nodes",
+          hint: `'${s.suggest("list -o wide")}' lists its nodes`,
         },
       );
     }

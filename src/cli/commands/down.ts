@@ -21,8 +21,12 @@ export function registerDown(program: Command, ctx: () => CliContext): void {
       } else if (!r.existed) {
         c.stdout(`no local cluster named "${r.name}": nothing to do\n`);
       } else {
+        const engines = r.fleetProcesses ?? 0;
         c.stdout(
           `cluster "${r.name}" is down (${r.stopped.length ? `stopped ${r.stopped.join(", ")}` : "nothing was running"}); removed ${r.removed}\n` +
+            (engines > 0
+              ? `stopped ${engines} hollow-node engine ${engines === 1 ? "process" : "processes"} of its local fleets (and removed their state)\n`
+              : "") +
             `next: kubemark-cluster up${nameFlag(r.name)}   (to start again)\n`,
         );
       }

@@ -15,6 +15,7 @@ import {
   type Session,
 } from "../../fleet/operations.ts";
 import { parseNodeCount, validateNamespace, type FleetEngine, type FleetMode } from "../../fleet/spec.ts";
+import { DEFAULT_FLEET_NAMESPACE, scopeFlags } from "../../fleet/command-hint.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData, renderTable } from "../output.ts";
 import { parseInteger, parseSeconds } from "../parse.ts";
@@ -37,7 +38,7 @@ function withScope(cmd: Command): Command {
       "kubeconfig of the hosting cluster (default $KUBECONFIG, ~/.kube/config, else the local cluster of 'up')",
     )
     .option("--context <name>", "kubeconfig context of the hosting cluster")
-    .option("-n, --namespace <ns>", "namespace of the hollow-node workload", "kubemark")
+    .option("-n, --namespace <ns>", "namespace of the hollow-node workload", DEFAULT_FLEET_NAMESPACE)
     .option(
       "--target-kubeconfig <path>",
       "kubeconfig of the cluster the nodes register into, when it is not the hosting one",
@@ -50,13 +51,7 @@ function withScope(cmd: Command): Command {
 
 /** ` -n NS` (and kubeconfig flags) for suggested commands, empty for the defaults. */
 function scopeHint(f: ScopeFlags): string {
-  const parts: string[] = [];
-  if (f.kubeconfig) parts.push(`--kubeconfig ${f.kubeconfig}`);
-  if (f.context) parts.push(`--context ${f.context}`);
-  if (f.namespace !== "kubemark") parts.push(`-n ${f.namespace}`);
-  if (f.targetKubeconfig) parts.push(`--target-kubeconfig ${f.targetKubeconfig}`);
-  if (f.targetContext) parts.push(`--target-context ${f.targetContext}`);
-  return parts.length ? ` ${parts.join(" ")}` : "";
+  return scopeFlags(f);
 }
 
 async function withSession<T>(
@@ -112,6 +107,7 @@ interface CreateFlags extends ScopeFlags {
   stallTimeout: string;
   wait: boolean;
   dryRun?: string;
+  force?: boolean;
 }
 
 async function runCreate(
@@ -156,6 +152,7 @@ async function runCreate(
       proxy: f.proxy === false ? false : undefined,
       wait: f.wait,
       dryRun: f.dryRun as "server" | "client" | undefined,
+      force: f.force === true,
     });
     if (r.action === "dry-run") {
       if (format === "json")
@@ -180,6 +177,7 @@ async function runCreate(
             ready: r.ready,
             removedNodes: r.removedNodes,
             seconds: r.seconds,
+            warnings: r.warnings,
           },
           format,
         ),
@@ -275,6 +273,10 @@ Examples:
       .option("--stall-timeout <seconds>", "give up when no further node becomes Ready for this long", "120")
       .option("--no-wait", "return once the workload is applied")
       .option(
+        "--force",
+        "start kubelets newer than the API server although the Kubernetes version skew policy forbids it",
+      )
+      .option(
         "--dry-run <mode>",
         "server: the API server validates every object and stores none; client: print them",
       )
@@ -303,6 +305,10 @@ Examples:
       .option("--timeout <seconds>", "give up waiting for Ready nodes after this long", "600")
       .option("--stall-timeout <seconds>", "give up when no further node becomes Ready for this long", "120")
       .option("--no-wait", "return once the workload is changed")
+      .option(
+        "--force",
+        "start kubelets newer than the API server although the Kubernetes version skew policy forbids it",
+      )
       .option("-o, --output <format>", "table, json or yaml"),
   )
     .addHelpText(
@@ -365,7 +371,7 @@ Examples:
       }
       if (!r.healthy) {
         throw new KubemarkError("API_ERROR", `fleet ${r.fleet} is unhealthy: ${r.problems.join("; ")}`, {
-          hint: "see 'kubemark-cluster list -o wide' and 'kubemark-cluster logs'",
+          hint: r.fixes.join("; "),
         });
       }
     });
