@@ -462,8 +462,14 @@ async function podPhase(
             initContainers: [
               { name: "init", image: "registry.k8s.io/pause:3.10", imagePullPolicy: "IfNotPresent" },
             ],
+            // A container that exits (pause never does, on a kubelet as on hollow nodes).
             containers: [
-              { name: "main", image: "registry.k8s.io/pause:3.10", imagePullPolicy: "IfNotPresent" },
+              {
+                name: "main",
+                image: "busybox:1.36",
+                imagePullPolicy: "IfNotPresent",
+                command: ["sh", "-c", "sleep 1"],
+              },
             ],
           },
         },

@@ -48,7 +48,10 @@ export interface EngineConfig {
   readonly statusReportMs: number;
   /** Fraction of random jitter on every interval (default 0.04, as the kubelet's lease loop). */
   readonly jitter: number;
-  /** Run time of Job pods (and of pods annotated `kubemark-cluster.io/run-seconds`), default 5 s. */
+  /**
+   * Run time of a Job's pods whose image and command tell nothing of it (default 5 s); see
+   * `podOutcome` in container-run.ts for the whole run model.
+   */
   readonly jobRunMs: number;
   /** Pool that node InternalIPs are taken from, one per node (default 100.64.0.0/10). */
   readonly nodeIpPool: string;

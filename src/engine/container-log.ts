@@ -29,8 +29,10 @@ export interface HostedPod {
   readonly startedAt: string;
   /** RFC 3339: when the main containers started. */
   readonly runningAt: string;
-  /** RFC 3339: when the containers finished (succeeded or terminated stages), if known. */
+  /** RFC 3339: when the containers finished (succeeded, failed or terminated stages), if known. */
   readonly finishedAt: string | undefined;
+  /** Exit code of the containers' last run (succeeded, failed, back-off), if they exited. */
+  readonly exitCode?: number | undefined;
 }
 
 /** One line of a container's log. */
@@ -65,16 +67,23 @@ function startedLine(pod: HostedPod, c: HostedContainer, init: boolean, time: st
 }
 
 function exitLine(pod: HostedPod, c: HostedContainer, init: boolean): LogLine {
-  const why = pod.stage === "terminated" ? "stopped: the pod is being deleted" : "completed";
+  const stopped = pod.stage === "terminated";
+  const code = stopped || init ? 0 : (pod.exitCode ?? 0);
+  const why = stopped ? "stopped: the pod is being deleted" : code === 0 ? "completed" : "failed";
   return {
     time: pod.finishedAt ?? pod.runningAt,
-    message: `hollow ${init ? "init container" : "container"} ${c.name} ${why} (exit code 0)`,
+    message: `hollow ${init ? "init container" : "container"} ${c.name} ${why} (exit code ${code})`,
   };
 }
 
 /** The log lines container `name` of `pod` has written so far. */
 export function containerLog(pod: HostedPod, name: string): ContainerLog {
-  const done = pod.stage === "succeeded" || pod.stage === "terminated";
+  // In back-off the last run has exited: its log is what the kubelet serves until the restart.
+  const done =
+    pod.stage === "succeeded" ||
+    pod.stage === "failed" ||
+    pod.stage === "terminated" ||
+    pod.stage === "backoff";
   const main = pod.containers.find((c) => c.name === name);
   if (main) {
     if (pod.stage === "new" || pod.stage === "creating" || pod.stage === "initializing") {

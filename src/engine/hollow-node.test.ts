@@ -753,7 +753,15 @@ test("pods: a pod bound to another node is never touched", async () => {
 
 test("pods: a Job pod succeeds after jobRunMs", async () => {
   const h = await registered({ traffic: "kubelet", jobRunMs: 5_000 });
-  bind(h, makePod("pi-x7k2", {}, { ownerReferences: [{ kind: "Job", name: "pi", controller: true }] }));
+  // A Job's pod template must say Never or OnFailure (the API server refuses Always for Jobs).
+  bind(
+    h,
+    makePod(
+      "pi-x7k2",
+      { restartPolicy: "Never" },
+      { ownerReferences: [{ kind: "Job", name: "pi", controller: true }] },
+    ),
+  );
   await h.clock.advance(0);
   assert.deepEqual(
     statusPatches(h.api, "pi-x7k2").map((p) => p.phase),
@@ -781,6 +789,113 @@ test("pods: a Job pod succeeds after jobRunMs", async () => {
   assert.deepEqual(
     statusPatches(h.api, "web-0").map((p) => p.phase),
     ["Pending", "Running"],
+  );
+});
+
+/** The pod statuses written for `name`, in order (their bodies). */
+function writtenStatuses(api: FakeApi, name: string): Body["status"][] {
+  return api.requests
+    .filter((r) => r.method === "PATCH" && r.path === `${podPath(name)}/status`)
+    .map((r) => r.body.status);
+}
+
+test("pods: a Job of pause pods runs until deleted; `exit 3` with restartPolicy Never fails the pod", async () => {
+  const h = await registered({ traffic: "minimal", jobRunMs: 5_000 });
+  const job = { ownerReferences: [{ kind: "Job", name: "j", controller: true }] };
+  bind(
+    h,
+    makePod(
+      "pause-1",
+      { restartPolicy: "Never", containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }] },
+      job,
+    ),
+  );
+  bind(
+    h,
+    makePod(
+      "fail-1",
+      {
+        restartPolicy: "Never",
+        containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "sleep 2; exit 3"] }],
+      },
+      job,
+    ),
+  );
+  await h.clock.advance(60_000);
+  assert.deepEqual(
+    writtenStatuses(h.api, "pause-1").map((s) => s.phase),
+    ["Running"],
+    "pause never exits",
+  );
+  const failed = writtenStatuses(h.api, "fail-1");
+  assert.deepEqual(
+    failed.map((s) => s.phase),
+    ["Running", "Failed"],
+  );
+  assert.deepEqual(failed[1]!.containerStatuses[0]!.state.terminated, {
+    exitCode: 3,
+    reason: "Error",
+    startedAt: failed[0]!.containerStatuses[0]!.state.running!.startedAt,
+    finishedAt: new Date(Date.parse(failed[0]!.containerStatuses[0]!.state.running!.startedAt) + 2_000)
+      .toISOString()
+      .replace(/\.\d+Z$/, "Z"),
+  });
+});
+
+test("pods: a crashing container restarts with the kubelet's back-off (at once, 10 s, 20 s) in CrashLoopBackOff", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(
+    h,
+    makePod("crash-1", {
+      restartPolicy: "Always",
+      containers: [{ name: "app", image: "busybox", command: ["sh", "-c", "sleep 2; exit 1"] }],
+    }),
+  );
+  const t0 = h.clock.now();
+  const seen: string[] = [];
+  const record = (): void => {
+    const all = writtenStatuses(h.api, "crash-1");
+    for (const s of all.slice(seen.length)) {
+      const c = s.containerStatuses[0] as unknown as {
+        restartCount: number;
+        state: ContainerState;
+        lastState: { terminated?: { exitCode: number } };
+      };
+      const state = c.state.running ? "running" : (c.state.waiting?.reason ?? "terminated");
+      seen.push(
+        `${Math.round((h.clock.now() - t0) / 1000)}s ${s.phase} ${state} restarts=${c.restartCount} last=${c.lastState.terminated?.exitCode ?? "-"}`,
+      );
+    }
+  };
+  for (let i = 0; i < 40; i++) {
+    await h.clock.advance(1_000);
+    record();
+  }
+  assert.deepEqual(seen, [
+    "1s Running running restarts=0 last=-",
+    "2s Running running restarts=1 last=1", // first exit at 2 s: restarted at once
+    "4s Running CrashLoopBackOff restarts=1 last=1", // second exit: back-off 10 s
+    "14s Running running restarts=2 last=1",
+    "16s Running CrashLoopBackOff restarts=2 last=1", // third exit: back-off 20 s
+    "36s Running running restarts=3 last=1",
+    "38s Running CrashLoopBackOff restarts=3 last=1", // fourth exit: back-off 40 s
+  ]);
+  const waiting = writtenStatuses(h.api, "crash-1")[2]!.containerStatuses[0]!.state.waiting as unknown as {
+    message: string;
+  };
+  assert.equal(
+    waiting.message,
+    "back-off 10s restarting failed container=app pod=crash-1_default(uid-crash-1)",
+  );
+});
+
+test("pods: restartPolicy OnFailure: exit 0 succeeds the pod", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(h, makePod("ok-1", { restartPolicy: "OnFailure", containers: [{ name: "c", command: ["true"] }] }));
+  await h.clock.advance(2_000);
+  assert.deepEqual(
+    writtenStatuses(h.api, "ok-1").map((s) => s.phase),
+    ["Running", "Succeeded"],
   );
 });
 

@@ -22,12 +22,13 @@ import {
   intern,
   referencedObjects,
   renderPodStatus,
-  runDurationMs,
   slimPod,
   tokenRequests,
   type PodObject,
+  type PodRun,
   type PodStage,
 } from "./pod-status.ts";
+import { afterExit, podOutcome, resetsBackoff, restartDelayMs } from "./container-run.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
 import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
 import { Watcher, type Versioned } from "./watcher.ts";
@@ -54,8 +55,17 @@ interface PodState {
   ip: string;
   startedAt: string;
   runningAt: string;
-  /** When the containers finished (succeeded or terminated), for the kubelet endpoint's logs. */
+  /** When the containers finished (succeeded, failed or terminated), for the kubelet endpoint's logs. */
   finishedAt?: string;
+  /** Exit code of the containers' last run (succeeded, failed, backoff). */
+  exitCode?: number;
+  /** Container restarts so far, and exits in the current back-off streak. */
+  restarts: number;
+  exits: number;
+  /** The containers' previous run, once they exited and were restarted (lastState). */
+  lastRun?: { exitCode: number; startedAt: string; finishedAt: string };
+  /** In `backoff`: the wait before the restart (ms). */
+  backoffMs?: number;
   /** Bound-to-Running latency start (ms): when the engine first saw the pod. */
   seenAt: number;
   deleting: boolean;
@@ -599,7 +609,7 @@ export class HollowNode {
     }
     if (isNew) {
       if (s.stage === "new") this.ctx.queue.after(0, () => this.startPod(s));
-      else this.scheduleCompletion(s);
+      else this.scheduleExit(s);
     }
   }
 
@@ -625,6 +635,8 @@ export class HollowNode {
       name: pod.metadata.name,
       pod: slimPod(pod),
       stage: known ? (phase === "Succeeded" ? "succeeded" : "running") : "new",
+      restarts: 0,
+      exits: 0,
       ip,
       startedAt: start,
       runningAt: start,
@@ -662,6 +674,7 @@ export class HollowNode {
 
   /** PATCHes a pod's status for a stage; in kubelet traffic GETs the pod first, as the status manager does. */
   private async writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean> {
+    if (finishedAt) st.finishedAt = finishedAt;
     if (this.ctx.cfg.traffic === "kubelet") {
       try {
         const latest = await this.api<PodObject>({ method: "GET", path: this.podPath(st) });
@@ -675,13 +688,7 @@ export class HollowNode {
         throw err;
       }
     }
-    const status = renderPodStatus(st.pod, stage, {
-      hostIP: this.id.ip,
-      podIP: st.ip,
-      startedAt: st.startedAt,
-      runningAt: st.runningAt,
-      ...(finishedAt ? { finishedAt } : {}),
-    });
+    const status = renderPodStatus(st.pod, stage, this.runOf(st));
     try {
       await this.api({
         method: "PATCH",
@@ -698,7 +705,6 @@ export class HollowNode {
       throw err;
     }
     st.stage = stage;
-    if (finishedAt) st.finishedAt = finishedAt;
     this.ctx.metrics.podTransition(stage);
     return true;
   }
@@ -748,7 +754,7 @@ export class HollowNode {
       if (!st.alive || st.deleting) return;
       if (!(await this.writePodStatus(st, "running"))) return;
       this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
-      this.scheduleCompletion(st);
+      this.scheduleExit(st);
     } catch (err) {
       this.log.warn(
         { node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
@@ -759,31 +765,101 @@ export class HollowNode {
     }
   }
 
-  /** Job pods (and pods with the run-seconds annotation) finish with exit code 0 after their run time. */
-  private scheduleCompletion(st: PodState): void {
+  /** The facts of a pod's run that its status is rendered from. */
+  private runOf(st: PodState): PodRun {
+    return {
+      hostIP: this.id.ip,
+      podIP: st.ip,
+      startedAt: st.startedAt,
+      runningAt: st.runningAt,
+      ...(st.finishedAt ? { finishedAt: st.finishedAt } : {}),
+      ...(st.exitCode !== undefined ? { exitCode: st.exitCode } : {}),
+      ...(st.restarts > 0 ? { restarts: st.restarts } : {}),
+      ...(st.lastRun ? { lastRun: st.lastRun } : {}),
+      ...(st.backoffMs !== undefined ? { backoffMs: st.backoffMs } : {}),
+    };
+  }
+
+  /**
+   * When the pod's containers exit on their own ({@link podOutcome}: annotation, image and command,
+   * fleet default), the kubelet's restartPolicy decides: the pod ends Succeeded or Failed, or the
+   * containers restart with the kubelet's back-off (at once, then 10 s doubling to 5 min, as
+   * CrashLoopBackOff in between).
+   */
+  private scheduleExit(st: PodState): void {
     if (st.stage !== "running") return;
-    const runMs = runDurationMs(st.pod, this.ctx.cfg.jobRunMs);
-    if (runMs === undefined) return;
-    const at = Date.parse(st.runningAt) + runMs;
-    this.ctx.queue.schedule(at, async () => {
-      if (!st.alive || st.deleting || st.stage !== "running") return;
+    const out = podOutcome(st.pod, this.ctx.cfg);
+    if (out.afterMs === null) return;
+    const runningAt = st.runningAt;
+    this.ctx.queue.schedule(Date.parse(runningAt) + out.afterMs, () => {
+      if (!st.alive || st.deleting || st.stage !== "running" || st.runningAt !== runningAt) return;
+      const now = this.ctx.clock.now();
+      const finishedAt = rfc3339(now);
+      st.exitCode = out.exitCode;
+      const next = afterExit(st.pod.spec.restartPolicy, out.exitCode);
+      if (next !== "restart") {
+        this.retrying(st, "pod completion", () =>
+          this.writePodStatus(st, next === "succeed" ? "succeeded" : "failed", finishedAt),
+        );
+        return;
+      }
+      st.exits = resetsBackoff(now - Date.parse(runningAt)) ? 1 : st.exits + 1;
+      st.lastRun = { exitCode: out.exitCode, startedAt: runningAt, finishedAt };
+      st.finishedAt = finishedAt;
+      const delay = restartDelayMs(st.exits);
+      if (delay === 0) {
+        this.restartContainers(st);
+        return;
+      }
+      st.backoffMs = delay;
+      this.retrying(st, "back-off status", async () => {
+        if (await this.writePodStatus(st, "backoff")) {
+          this.ctx.queue.after(delay, () => this.restartContainers(st));
+        }
+        return true;
+      });
+    });
+  }
+
+  /** The containers start again after an exit: one more restart, running from now. */
+  private restartContainers(st: PodState): void {
+    if (!st.alive || st.deleting) return;
+    st.restarts++;
+    st.backoffMs = undefined;
+    st.runningAt = rfc3339(this.ctx.clock.now());
+    this.retrying(st, "container restart", async () => {
+      if (await this.writePodStatus(st, "running")) this.scheduleExit(st);
+      return true;
+    });
+  }
+
+  /** Runs a status write now, and again after a back-off while it fails (as long as the pod lives). */
+  private retrying(st: PodState, what: string, write: () => Promise<boolean>): void {
+    const attempt = async (): Promise<void> => {
+      if (!st.alive || st.deleting) return;
       try {
-        await this.writePodStatus(st, "succeeded", rfc3339(this.ctx.clock.now()));
+        await write();
       } catch (err) {
         this.log.warn(
           { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
-          "pod completion failed; retrying",
+          `${what} failed; retrying`,
         );
-        this.ctx.queue.after(2_000, () => this.scheduleCompletion(st));
+        this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, attempt);
       }
-    });
+    };
+    this.ctx.queue.after(0, attempt);
   }
 
   /** Graceful deletion: containers terminate, then the pod is deleted with grace period 0 and a UID precondition. */
   private async terminatePod(st: PodState): Promise<void> {
     if (!st.alive) return;
     try {
-      if (st.stage === "running" || st.stage === "initializing" || st.stage === "creating") {
+      if (
+        st.stage === "running" ||
+        st.stage === "backoff" ||
+        st.stage === "initializing" ||
+        st.stage === "creating"
+      ) {
         if (!(await this.writePodStatus(st, "terminated", rfc3339(this.ctx.clock.now())))) return;
       }
       if (this.ctx.cfg.traffic === "kubelet") {
@@ -834,6 +910,7 @@ export class HollowNode {
         startedAt: st.startedAt,
         runningAt: st.runningAt,
         finishedAt: st.finishedAt,
+        exitCode: st.exitCode,
       };
     }
     return undefined;
@@ -844,16 +921,7 @@ export class HollowNode {
     return [...this.pods.values()].map((st) =>
       st.stage === "new"
         ? { ...st.pod }
-        : {
-            ...st.pod,
-            status: renderPodStatus(st.pod, st.stage, {
-              hostIP: this.id.ip,
-              podIP: st.ip,
-              startedAt: st.startedAt,
-              runningAt: st.runningAt,
-              ...(st.finishedAt ? { finishedAt: st.finishedAt } : {}),
-            }),
-          },
+        : { ...st.pod, status: renderPodStatus(st.pod, st.stage, this.runOf(st)) },
     );
   }
 

@@ -67,7 +67,11 @@ function program(): Command {
     .option("--lease-duration <seconds>", "Lease duration; renewed every quarter of it", "40")
     .option("--node-status-update-frequency <d>", "how often status is recomputed", "10s")
     .option("--node-status-report-frequency <d>", "how often an unchanged status is reported", "5m")
-    .option("--job-run-seconds <d>", "how long Job pods run before they succeed", "5s")
+    .option(
+      "--job-run-seconds <d>",
+      "how long a Job's pods run when their image and command do not tell (pause: never; sleep N: N s)",
+      "5s",
+    )
     .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
     .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
     .option(

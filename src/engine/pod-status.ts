@@ -3,6 +3,18 @@
  * Shapes follow what a kubelet writes (a kubelet's pod status manager).
  */
 import { RUNTIME_NAME } from "./node-object.ts";
+import {
+  EXIT_CODE_ANNOTATION,
+  RUN_SECONDS_ANNOTATION,
+  commandOutcome,
+  podOutcome,
+  type RunOutcome,
+} from "./container-run.ts";
+
+export { RUN_SECONDS_ANNOTATION };
+
+/** The pod annotations the run model reads (kept by {@link slimPod}). */
+const RUN_ANNOTATIONS = [RUN_SECONDS_ANNOTATION, EXIT_CODE_ANNOTATION] as const;
 
 /** The parts of a Pod the engine reads (JSON as the API server sends it). */
 export interface PodObject {
@@ -33,6 +45,10 @@ export interface PodObject {
 export interface ContainerSpec {
   name: string;
   image?: string;
+  command?: string[];
+  args?: string[];
+  /** What the image and command tell of the run ({@link commandOutcome}), kept by {@link slimPod}. */
+  run?: RunOutcome;
   restartPolicy?: string;
   env?: { valueFrom?: { configMapKeyRef?: { name: string }; secretKeyRef?: { name: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
@@ -52,11 +68,13 @@ export interface VolumeSpec {
   };
 }
 
-/** Where a hollow pod is in its life. */
-export type PodStage = "creating" | "initializing" | "running" | "succeeded" | "terminated";
-
-/** Annotation that makes any pod finish successfully after that many seconds. */
-export const RUN_SECONDS_ANNOTATION = "kubemark-cluster.io/run-seconds";
+/**
+ * Where a hollow pod is in its life: `backoff` is between runs of containers that exited and are
+ * restarted (CrashLoopBackOff); `succeeded` and `failed` are its ends after the containers exit;
+ * `terminated` is the end of a deleted pod.
+ */
+export type PodStage =
+  "creating" | "initializing" | "running" | "backoff" | "succeeded" | "failed" | "terminated";
 
 /** Facts about the pod's run, fixed when it starts. */
 export interface PodRun {
@@ -66,22 +84,31 @@ export interface PodRun {
   readonly startedAt: string;
   /** When the main containers started. */
   readonly runningAt: string;
-  /** When containers finished (succeeded/terminated stages). */
+  /** When containers finished (succeeded/failed/terminated stages). */
   readonly finishedAt?: string;
+  /** The exit code of the finished containers (succeeded/failed; default 0). */
+  readonly exitCode?: number;
+  /** How often the containers were restarted. */
+  readonly restarts?: number;
+  /** The containers' previous run, once they were restarted or are waiting to be. */
+  readonly lastRun?: { readonly exitCode: number; readonly startedAt: string; readonly finishedAt: string };
+  /** While in `backoff`: how long the kubelet waits before it restarts them (ms). */
+  readonly backoffMs?: number;
 }
 
 /**
- * How long the pod runs before it completes on its own, in ms: Job pods for `jobRunMs`, pods with
- * the run-seconds annotation for that long; undefined = runs until deleted (as on kubemark).
+ * How long the pod runs before its containers exit on their own, in ms ({@link podOutcome}: the
+ * annotation, then what the image and command tell, then Job pods for `jobRunMs`); undefined =
+ * runs until deleted.
  */
 export function runDurationMs(pod: PodObject, jobRunMs: number): number | undefined {
-  const annotated = pod.metadata.annotations?.[RUN_SECONDS_ANNOTATION];
-  if (annotated !== undefined) {
-    const s = Number(annotated);
-    if (Number.isFinite(s) && s >= 0) return s * 1000;
-  }
-  if (pod.metadata.ownerReferences?.some((o) => o.kind === "Job")) return jobRunMs;
-  return undefined;
+  return podOutcome(pod, { jobRunMs }).afterMs ?? undefined;
+}
+
+/** A Go duration as the kubelet prints it in messages (`10s`, `1m20s`, `5m0s`). */
+function goDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
 /** Image reference as a container runtime reports it (`nginx` becomes `docker.io/library/nginx:latest`). */
@@ -153,19 +180,24 @@ function isSidecar(c: ContainerSpec): boolean {
  * The pod status for a stage. `creating` is the kubelet's first report while it sets up the pod
  * sandbox (Pending, containers waiting in ContainerCreating or PodInitializing, no pod IP yet);
  * `initializing` shows the first init container running; `running`
- * has every init container Completed and every container running and ready; `succeeded` and
- * `terminated` have every container terminated with exit code 0 (phase Succeeded).
+ * has every init container Completed and every container running and ready; `backoff` has the
+ * containers waiting in CrashLoopBackOff after their last run; `succeeded`, `failed` and
+ * `terminated` have every container terminated (phase Succeeded, or Failed with the exit code).
+ * Restarted containers carry their restart count and their previous run as `lastState`.
  */
 export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): Record<string, unknown> {
   const gen = pod.metadata.generation;
   const inits = pod.spec.initContainers ?? [];
-  const done = stage === "succeeded" || stage === "terminated";
+  const done = stage === "succeeded" || stage === "failed" || stage === "terminated";
+  const backoff = stage === "backoff";
   const creating = stage === "creating";
   const initialized = stage !== "initializing" && !(creating && inits.length > 0);
   const ready = stage === "running";
   const finishedAt = run.finishedAt ?? run.runningAt;
   const notInit = inits.filter((c) => !isSidecar(c)).map((c) => c.name);
   const notReady = pod.spec.containers.map((c) => c.name);
+  // When the containers stopped being ready: the end of their run (done, or waiting to restart).
+  const unreadySince = done ? finishedAt : backoff && run.lastRun ? run.lastRun.finishedAt : run.startedAt;
   const conditions: Condition[] = [
     condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen),
     condition(
@@ -179,7 +211,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     condition(
       "Ready",
       ready,
-      ready ? run.runningAt : done ? finishedAt : run.startedAt,
+      ready ? run.runningAt : unreadySince,
       gen,
       done ? "PodCompleted" : "ContainersNotReady",
       done ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
@@ -187,27 +219,40 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     condition(
       "ContainersReady",
       ready,
-      ready ? run.runningAt : done ? finishedAt : run.startedAt,
+      ready ? run.runningAt : unreadySince,
       gen,
       done ? "PodCompleted" : "ContainersNotReady",
       done ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
     ),
     condition("PodScheduled", true, run.startedAt, gen),
   ];
-  const status = (c: ContainerSpec, state: Record<string, unknown>, isReady: boolean, started: boolean) => ({
+  const terminated = (code: number, from: string, to: string): Record<string, unknown> => ({
+    terminated: {
+      exitCode: code,
+      reason: code === 0 ? "Completed" : "Error",
+      startedAt: from,
+      finishedAt: to,
+    },
+  });
+  const last = run.lastRun;
+  const status = (
+    c: ContainerSpec,
+    state: Record<string, unknown>,
+    isReady: boolean,
+    started: boolean,
+    main = false,
+  ) => ({
     name: c.name,
     state,
-    lastState: {},
+    lastState: main && last ? terminated(last.exitCode, last.startedAt, last.finishedAt) : {},
     ready: isReady,
     started,
-    restartCount: 0,
+    restartCount: main ? (run.restarts ?? 0) : 0,
     image: normalizeImage(c.image),
     imageID: normalizeImage(c.image),
     containerID: containerId(pod.metadata.uid, c.name),
   });
-  const completed = (from: string, to: string): Record<string, unknown> => ({
-    terminated: { exitCode: 0, reason: "Completed", startedAt: from, finishedAt: to },
-  });
+  const completed = (from: string, to: string): Record<string, unknown> => terminated(0, from, to);
   let initFirstPending = stage === "initializing";
   const initContainerStatuses = inits.map((c) => {
     if (creating) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
@@ -231,12 +276,24 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       return status(c, { waiting: { reason } }, false, false);
     }
     if (stage === "initializing") return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
-    if (done) return status(c, completed(run.runningAt, finishedAt), false, false);
-    return status(c, { running: { startedAt: run.runningAt } }, true, true);
+    if (backoff) {
+      const message = `back-off ${goDuration(run.backoffMs ?? 0)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+      return status(c, { waiting: { reason: "CrashLoopBackOff", message } }, false, false, true);
+    }
+    const code = stage === "terminated" ? 0 : (run.exitCode ?? 0);
+    if (done) return status(c, terminated(code, run.runningAt, finishedAt), false, false, true);
+    return status(c, { running: { startedAt: run.runningAt } }, true, true, true);
   });
   return {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
-    phase: stage === "initializing" || creating ? "Pending" : done ? "Succeeded" : "Running",
+    phase:
+      stage === "initializing" || creating
+        ? "Pending"
+        : stage === "failed"
+          ? "Failed"
+          : done
+            ? "Succeeded"
+            : "Running",
     conditions,
     hostIP: run.hostIP,
     hostIPs: [{ ip: run.hostIP }],
@@ -288,10 +345,13 @@ export function intern(s: string): string {
 }
 
 function slimContainer(c: ContainerSpec): ContainerSpec {
+  // The command is read once, here: the slim pod keeps what it tells of the run (shared objects).
+  const run = c.run ?? commandOutcome(c);
   return {
     name: intern(c.name),
     ...(c.image !== undefined ? { image: intern(c.image) } : {}),
     ...(c.restartPolicy !== undefined ? { restartPolicy: intern(c.restartPolicy) } : {}),
+    ...(run !== undefined ? { run } : {}),
   };
 }
 
@@ -302,7 +362,11 @@ function slimContainer(c: ContainerSpec): ContainerSpec {
  */
 export function slimPod(pod: PodObject): PodObject {
   const m = pod.metadata;
-  const run = m.annotations?.[RUN_SECONDS_ANNOTATION];
+  const kept: Record<string, string> = {};
+  for (const key of RUN_ANNOTATIONS) {
+    const v = m.annotations?.[key];
+    if (v !== undefined) kept[key] = v;
+  }
   const jobs = m.ownerReferences?.filter((o) => o.kind === "Job");
   const tokenVolumes: VolumeSpec[] = [];
   for (const v of pod.spec.volumes ?? []) {
@@ -334,7 +398,7 @@ export function slimPod(pod: PodObject): PodObject {
       uid: m.uid,
       ...(m.generation !== undefined ? { generation: m.generation } : {}),
       ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
-      ...(run !== undefined ? { annotations: { [RUN_SECONDS_ANNOTATION]: run } } : {}),
+      ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}),
       ...(jobs && jobs.length > 0
         ? {
             ownerReferences: jobs.map((o) => ({

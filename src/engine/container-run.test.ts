@@ -1,0 +1,134 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  RUNS_FOREVER,
+  afterExit,
+  commandOutcome,
+  podOutcome,
+  resetsBackoff,
+  restartDelayMs,
+  type RunOutcome,
+} from "./container-run.ts";
+
+test("commandOutcome: what an image and command tell of a container's run", () => {
+  const cases: Array<[string, Parameters<typeof commandOutcome>[0], RunOutcome | undefined]> = [
+    ["pause image", { image: "registry.k8s.io/pause:3.10" }, RUNS_FOREVER],
+    ["pause by digest", { image: "k8s.gcr.io/pause@sha256:abc" }, RUNS_FOREVER],
+    ["a server image tells nothing", { image: "nginx:1.27" }, undefined],
+    ["no image, no command", {}, undefined],
+    ["sleep infinity", { image: "busybox", command: ["sleep", "infinity"] }, RUNS_FOREVER],
+    ["sleep 30", { command: ["sleep"], args: ["30"] }, { afterMs: 30_000, exitCode: 0 }],
+    ["sleep 1m 30s", { command: ["/bin/sleep", "1m", "30s"] }, { afterMs: 90_000, exitCode: 0 }],
+    ["sleep 0.5", { command: ["sleep", "0.5"] }, { afterMs: 500, exitCode: 0 }],
+    ["true", { command: ["true"] }, { afterMs: 0, exitCode: 0 }],
+    ["false", { command: ["/bin/false"] }, { afterMs: 0, exitCode: 1 }],
+    ["sh -c 'exit 0'", { command: ["sh", "-c", "exit 0"] }, { afterMs: 0, exitCode: 0 }],
+    ["sh -c 'exit 3'", { command: ["/bin/sh", "-c"], args: ["exit 3"] }, { afterMs: 0, exitCode: 3 }],
+    [
+      "sh -c 'sleep 5; exit 1'",
+      { command: ["sh", "-c", "sleep 5; exit 1"] },
+      { afterMs: 5_000, exitCode: 1 },
+    ],
+    [
+      "bash -c 'echo hi && sleep 2'",
+      { command: ["bash", "-c", "echo hi && sleep 2"] },
+      { afterMs: 2_000, exitCode: 0 },
+    ],
+    ["sh -c 'false && sleep 9'", { command: ["sh", "-c", "false && sleep 9"] }, { afterMs: 0, exitCode: 1 }],
+    ["sh -c 'false; sleep 2'", { command: ["sh", "-c", "false; sleep 2"] }, { afterMs: 2_000, exitCode: 0 }],
+    ["sh -c 'sleep infinity'", { command: ["sh", "-c", "sleep infinity"] }, RUNS_FOREVER],
+    [
+      "busybox sh -c 'sleep 3'",
+      { command: ["busybox", "sh", "-c", "sleep 3"] },
+      { afterMs: 3_000, exitCode: 0 },
+    ],
+    ["a loop tells nothing", { command: ["sh", "-c", "while true; do sleep 1; done"] }, undefined],
+    ["a pipe tells nothing", { command: ["sh", "-c", "cat /x | wc -l"] }, undefined],
+    ["an unknown program", { command: ["/app/server", "--port=80"] }, undefined],
+    ["sleep with a bad operand", { command: ["sleep", "soon"] }, undefined],
+    ["sh without -c", { command: ["sh", "/script.sh"] }, undefined],
+    ["exit 256 wraps", { command: ["sh", "-c", "exit 257"] }, { afterMs: 0, exitCode: 1 }],
+  ];
+  for (const [name, c, want] of cases) assert.deepEqual(commandOutcome(c), want, name);
+});
+
+const pod = (
+  runs: Array<RunOutcome | undefined>,
+  meta: { annotations?: Record<string, string>; job?: boolean } = {},
+): Parameters<typeof podOutcome>[0] => ({
+  metadata: {
+    ...(meta.annotations ? { annotations: meta.annotations } : {}),
+    ...(meta.job ? { ownerReferences: [{ kind: "Job" }] } : {}),
+  },
+  spec: { containers: runs.map((run) => ({ run })) },
+});
+
+test("podOutcome: annotation, then command, then the fleet default; the last container ends the pod", () => {
+  const d = { jobRunMs: 5_000 };
+  assert.deepEqual(podOutcome(pod([undefined]), d), RUNS_FOREVER, "a Deployment's server runs until deleted");
+  assert.deepEqual(
+    podOutcome(pod([undefined], { job: true }), d),
+    { afterMs: 5_000, exitCode: 0 },
+    "Job default",
+  );
+  assert.deepEqual(
+    podOutcome(pod([RUNS_FOREVER], { job: true }), d),
+    RUNS_FOREVER,
+    "a Job of pause pods runs on",
+  );
+  assert.deepEqual(podOutcome(pod([{ afterMs: 2_000, exitCode: 1 }]), d), { afterMs: 2_000, exitCode: 1 });
+  assert.deepEqual(
+    podOutcome(
+      pod([
+        { afterMs: 2_000, exitCode: 0 },
+        { afterMs: 7_000, exitCode: 3 },
+      ]),
+      d,
+    ),
+    { afterMs: 7_000, exitCode: 3 },
+    "the last one ends the pod; the first non-zero code",
+  );
+  assert.deepEqual(podOutcome(pod([{ afterMs: 1_000, exitCode: 0 }, RUNS_FOREVER]), d), RUNS_FOREVER);
+  assert.deepEqual(
+    podOutcome(pod([RUNS_FOREVER], { annotations: { "kubemark-cluster.io/run-seconds": "4" } }), d),
+    { afterMs: 4_000, exitCode: 0 },
+    "the annotation overrides the model",
+  );
+  assert.deepEqual(
+    podOutcome(
+      pod([undefined], {
+        annotations: { "kubemark-cluster.io/run-seconds": "1", "kubemark-cluster.io/exit-code": "2" },
+      }),
+      d,
+    ),
+    { afterMs: 1_000, exitCode: 2 },
+  );
+  assert.deepEqual(
+    podOutcome(pod([undefined], { job: true, annotations: { "kubemark-cluster.io/exit-code": "1" } }), d),
+    { afterMs: 5_000, exitCode: 1 },
+    "an exit code alone applies to the default run",
+  );
+  assert.deepEqual(
+    podOutcome(pod([undefined], { annotations: { "kubemark-cluster.io/run-seconds": "x" } }), d),
+    RUNS_FOREVER,
+    "a bad annotation is ignored",
+  );
+});
+
+test("afterExit: the kubelet's restartPolicy rules", () => {
+  assert.equal(afterExit(undefined, 0), "restart", "Always is the default");
+  assert.equal(afterExit("Always", 1), "restart");
+  assert.equal(afterExit("OnFailure", 0), "succeed");
+  assert.equal(afterExit("OnFailure", 2), "restart");
+  assert.equal(afterExit("Never", 0), "succeed");
+  assert.equal(afterExit("Never", 137), "fail");
+});
+
+test("restartDelayMs: at once, then 10 s doubling to 5 min; a run over 10 min resets", () => {
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 8, 20].map(restartDelayMs),
+    [0, 10_000, 20_000, 40_000, 80_000, 160_000, 300_000, 300_000, 300_000],
+  );
+  assert.equal(resetsBackoff(600_000), false);
+  assert.equal(resetsBackoff(600_001), true);
+});
