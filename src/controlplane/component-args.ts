@@ -1,11 +1,16 @@
 import { join } from "node:path";
 import type { ClusterLayout, ClusterRecord, Component } from "./cluster-state.ts";
+import { etcdTlsFiles } from "./etcd-tls.ts";
 
 /** Command-line flags of each control-plane component (REFERENCE section 4; all on loopback). */
 export function componentArgs(component: Component, rec: ClusterRecord, layout: ClusterLayout): string[] {
   const pki = (f: string): string => join(layout.pki, f);
   const p = rec.ports;
-  const etcdUrl = `http://127.0.0.1:${p.etcdClient}`;
+  // etcd as kubeadm runs it: TLS on both ports, and only clients with a certificate its own CA
+  // signed (the API server's) may connect; without it any local user could read every Secret.
+  const etcdTls = etcdTlsFiles(layout.pki);
+  const etcdUrl = `https://127.0.0.1:${p.etcdClient}`;
+  const etcdPeerUrl = `https://127.0.0.1:${p.etcdPeer}`;
   switch (component) {
     case "etcd":
       return [
@@ -13,15 +18,26 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--data-dir=${layout.etcdData}`,
         `--listen-client-urls=${etcdUrl}`,
         `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
-        `--initial-advertise-peer-urls=http://127.0.0.1:${p.etcdPeer}`,
-        `--initial-cluster=default=http://127.0.0.1:${p.etcdPeer}`,
+        `--listen-peer-urls=${etcdPeerUrl}`,
+        `--initial-advertise-peer-urls=${etcdPeerUrl}`,
+        `--initial-cluster=default=${etcdPeerUrl}`,
+        `--cert-file=${etcdTls.server.certFile}`,
+        `--key-file=${etcdTls.server.keyFile}`,
+        "--client-cert-auth=true",
+        `--trusted-ca-file=${etcdTls.ca.certFile}`,
+        `--peer-cert-file=${etcdTls.peer.certFile}`,
+        `--peer-key-file=${etcdTls.peer.keyFile}`,
+        "--peer-client-cert-auth=true",
+        `--peer-trusted-ca-file=${etcdTls.ca.certFile}`,
         "--quota-backend-bytes=8589934592",
         "--auto-compaction-retention=1",
       ];
     case "kube-apiserver": {
       const args = [
         `--etcd-servers=${etcdUrl}`,
+        `--etcd-cafile=${etcdTls.ca.certFile}`,
+        `--etcd-certfile=${etcdTls.apiserverClient.certFile}`,
+        `--etcd-keyfile=${etcdTls.apiserverClient.keyFile}`,
         "--bind-address=127.0.0.1",
         "--advertise-address=127.0.0.1",
         `--secure-port=${p.apiserver}`,

@@ -9,8 +9,13 @@ import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../ho
 import { isPortFree, pickFreePorts } from "../host/ports.ts";
 import { lastLines } from "../host/run-command.ts";
 import type { Paths } from "../paths.ts";
-import { waitUntil } from "../wait.ts";
-import { CONTROL_PLANE_BINARIES, resolveBinaries, type BinarySource } from "./binaries.ts";
+import { waitUntil, type PollResult } from "../wait.ts";
+import {
+  CONTROL_PLANE_BINARIES,
+  resolveBinaries,
+  type BinarySource,
+  type ResolvedBinary,
+} from "./binaries.ts";
 import {
   COMPONENTS,
   DEFAULT_CLUSTER_NAME,
@@ -40,6 +45,8 @@ import { PACKAGE_VERSION } from "../version.ts";
 import { removeLocalFleetsOf } from "../fleet/local-runner.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig-file.ts";
 import { createCertAuthority, createServiceAccountKeys, issueCert } from "../host/pki.ts";
+import { ensureEtcdTls, etcdClientAgent } from "./etcd-tls.ts";
+import { restartPlan, type ComponentAction } from "./restart-plan.ts";
 
 /** Progress of `up`, for the CLI to draw. */
 export type UpEvent =
@@ -105,6 +112,17 @@ export interface ClusterInfo {
   /** Images loaded into the workers (when `up` started them). */
   readonly workerImages?: WorkerImages;
   readonly workersReadySeconds?: number;
+  /**
+   * What `up` restarted in a cluster that was not wholly healthy, and why; the other components
+   * kept running. Absent for a new cluster and one that was already running.
+   */
+  readonly restarted?: readonly RestartedComponent[];
+}
+
+/** A component `up` restarted, and why. */
+export interface RestartedComponent {
+  readonly component: Component;
+  readonly reason: string;
 }
 
 /** The admin client of a local cluster (client-certificate access, no kubeconfig parsing). */
@@ -124,24 +142,54 @@ export async function adminClient(layout: ClusterLayout, rec: ClusterRecord): Pr
 
 const insecureAgent = new Agent({ connect: { rejectUnauthorized: false }, connections: 4 });
 
-/** Probes a component's health endpoint. */
-async function probe(
-  component: Component,
+/** Clients of the health probes: the admin's for the API server, the API server's own for etcd. */
+interface ProbeClients {
+  readonly admin: KubeClient | undefined;
+  /** etcd answers only clients with a certificate of its CA (undefined: the files are missing). */
+  readonly etcd: Agent | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens the probes' clients; `required`: fail when their certificates cannot be read. */
+async function openProbeClients(
+  layout: ClusterLayout,
   rec: ClusterRecord,
-  admin: KubeClient | undefined,
-): Promise<string> {
+  opts: { required?: boolean } = {},
+): Promise<ProbeClients> {
+  const optional = <T>(p: Promise<T>): Promise<T | undefined> =>
+    opts.required ? p : p.catch(() => undefined);
+  const admin = await optional(adminClient(layout, rec));
+  const etcd = await optional(etcdClientAgent(layout.pki));
+  return {
+    admin,
+    etcd,
+    close: async () => {
+      await admin?.close();
+      await etcd?.close();
+    },
+  };
+}
+
+/** Probes a component's health endpoint. */
+async function probe(component: Component, rec: ClusterRecord, clients: ProbeClients): Promise<string> {
   const p = rec.ports;
+  const timeouts = { headersTimeout: 3_000, bodyTimeout: 3_000 };
   if (component === "kube-apiserver") {
-    if (!admin) return "no client";
-    return (await admin.getText("/readyz")).trim();
+    if (!clients.admin) return "no client";
+    return (await clients.admin.getText("/readyz")).trim();
   }
-  const url =
-    component === "etcd"
-      ? `http://127.0.0.1:${p.etcdClient}/health`
-      : `https://127.0.0.1:${component === "kube-scheduler" ? p.scheduler : p.controllerManager}/healthz`;
-  const res = await request(url, { dispatcher: insecureAgent, headersTimeout: 3_000, bodyTimeout: 3_000 });
+  if (component === "etcd") {
+    if (!clients.etcd) return "no etcd client certificate";
+    const res = await request(`https://127.0.0.1:${p.etcdClient}/health`, {
+      dispatcher: clients.etcd,
+      ...timeouts,
+    });
+    const text = (await res.body.text()).trim();
+    return /"health":\s*"true"/.test(text) ? "ok" : text;
+  }
+  const url = `https://127.0.0.1:${component === "kube-scheduler" ? p.scheduler : p.controllerManager}/healthz`;
+  const res = await request(url, { dispatcher: insecureAgent, ...timeouts });
   const text = (await res.body.text()).trim();
-  if (component === "etcd") return /"health":\s*"true"/.test(text) ? "ok" : text;
   return res.statusCode === 200 ? text : `${res.statusCode} ${text}`;
 }
 
@@ -213,6 +261,7 @@ async function makePki(layout: ClusterLayout, name: string): Promise<void> {
     usage: "client",
   });
   await createServiceAccountKeys(dir);
+  await ensureEtcdTls(dir, name);
 }
 
 async function writeKubeconfigs(layout: ClusterLayout, rec: ClusterRecord): Promise<void> {
@@ -260,12 +309,7 @@ async function stopProcesses(
 
 /** Status of each component of a recorded cluster. */
 async function componentStatuses(layout: ClusterLayout, rec: ClusterRecord): Promise<ComponentStatus[]> {
-  let admin: KubeClient | undefined;
-  try {
-    admin = await adminClient(layout, rec);
-  } catch {
-    admin = undefined;
-  }
+  const clients = await openProbeClients(layout, rec);
   try {
     return await Promise.all(
       COMPONENTS.map(async (c): Promise<ComponentStatus> => {
@@ -275,7 +319,7 @@ async function componentStatuses(layout: ClusterLayout, rec: ClusterRecord): Pro
         let healthy = false;
         if (running) {
           try {
-            detail = await probe(c, rec, admin);
+            detail = await probe(c, rec, clients);
             healthy = detail === "ok";
           } catch (err) {
             detail = describeError(err);
@@ -292,7 +336,7 @@ async function componentStatuses(layout: ClusterLayout, rec: ClusterRecord): Pro
       }),
     );
   } finally {
-    await admin?.close();
+    await clients.close();
   }
 }
 
@@ -316,14 +360,24 @@ function info(
   };
 }
 
-/**
- * Starts a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on
- * loopback, or reports that it already runs. A cluster whose processes died is restarted with its
- * data. On failure everything this call started is stopped again, a cluster that did not exist
- * before is removed, and the error carries the failing component's last log lines.
- */
-export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promise<ClusterInfo> {
-  const { clock, paths } = deps;
+/** How long a component that runs but is unhealthy gets to recover once what it needs is back. */
+const RECOVERY_GRACE_MS = 20_000;
+
+/** The binary each component runs. */
+const BINARY_OF: Record<Component, BinaryName> = {
+  etcd: "etcd",
+  "kube-apiserver": "kube-apiserver",
+  "kube-controller-manager": "kube-controller-manager",
+  "kube-scheduler": "kube-scheduler",
+};
+
+/** Every port a component listens on. */
+function portsOf(component: Component, p: ClusterPorts): number[] {
+  return component === "etcd" ? [p.etcdClient, p.etcdPeer] : [portOf(component, p)];
+}
+
+/** Checks `up`'s options: the cluster name and release they ask for. */
+function checkUpOptions(opts: UpOptions): { name: string; version: KubeVersion } {
   const name = validateClusterName(opts.name ?? DEFAULT_CLUSTER_NAME);
   const version = parseKubeVersion(opts.kubeVersion ?? DEFAULT_KUBE_VERSION);
   if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535)) {
@@ -335,9 +389,287 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
       },
     );
   }
+  return { name, version };
+}
+
+/** `up` of a cluster whose control plane is healthy: says so, and starts workers it lacks. */
+async function upHealthyCluster(
+  deps: ControlPlaneDeps,
+  layout: ClusterLayout,
+  existing: ClusterRecord,
+  statuses: ComponentStatus[],
+  opts: UpOptions,
+): Promise<ClusterInfo> {
+  const name = existing.name;
+  const workers = await workerInfos(layout);
+  const wanted = opts.workers ?? workers.length;
+  if (wanted < workers.length) {
+    throw new KubemarkError(
+      "BAD_INPUT",
+      `cluster "${name}" runs ${workers.length} workers; fewer cannot be asked of a running cluster`,
+      {
+        hint: `'kubemark-cluster down${name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`}' and up again with --workers ${wanted}`,
+        exitCode: 2,
+      },
+    );
+  }
+  if (wanted === workers.length && workers.every((w) => w.running)) {
+    return info(layout, existing, statuses, {
+      alreadyRunning: true,
+      ...(workers.length ? { workers } : {}),
+    });
+  }
+  const w = await upWorkers(deps, layout, existing, parseKubeVersion(existing.version), wanted, opts).catch(
+    async (err: unknown) => {
+      // Leave no half-made worker behind (the control plane keeps running).
+      await stopWorkers(layout, deps.clock).catch(() => undefined);
+      throw err;
+    },
+  );
+  return info(layout, existing, await componentStatuses(layout, existing), {
+    alreadyRunning: true,
+    ...w,
+  });
+}
+
+/** A new cluster: its ports, certificates, record and kubeconfigs. */
+async function createCluster(
+  deps: ControlPlaneDeps,
+  layout: ClusterLayout,
+  name: string,
+  version: KubeVersion,
+  opts: UpOptions,
+): Promise<ClusterRecord> {
+  if (opts.port !== undefined && !(await isPortFree(opts.port))) {
+    throw new KubemarkError("PORT_IN_USE", `port ${opts.port} is already in use on 127.0.0.1`, {
+      hint: "choose another with --port, or omit --port to pick a free one",
+    });
+  }
+  const avoid = await portsClaimedByOthers(deps.paths.stateDir, name);
+  const [apiserver] =
+    opts.port !== undefined ? [opts.port] : await pickFreePorts(1, { preferred: [6443], avoid });
+  avoid.add(apiserver!);
+  const [etcdClient, etcdPeer, controllerManager, scheduler] = await pickFreePorts(4, { avoid });
+  deps.onEvent?.({ kind: "step", message: "making certificates" });
+  await mkdir(layout.logs, { recursive: true });
+  await makePki(layout, name);
+  const rec: ClusterRecord = {
+    name,
+    version: version.git,
+    ports: {
+      etcdClient: etcdClient!,
+      etcdPeer: etcdPeer!,
+      apiserver: apiserver!,
+      controllerManager: controllerManager!,
+      scheduler: scheduler!,
+    },
+    audit: opts.audit ?? false,
+    loadTest: opts.loadTest ?? false,
+    serviceCIDR: "10.0.0.0/16",
+    clusterCIDR: "10.128.0.0/9",
+    createdAt: new Date(deps.clock.now()).toISOString(),
+    processes: {},
+  };
+  await writeRecord(layout, rec);
+  await writeKubeconfigs(layout, rec);
+  if (rec.audit) await writeFile(layout.auditPolicy, AUDIT_POLICY);
+  return rec;
+}
+
+/**
+ * What to restart in an existing cluster that is not wholly healthy: what is down, what `--audit`
+ * or `--load-test` give other flags, and etcd with its API server when etcd's certificates had to
+ * be made (a cluster from a version that ran etcd without TLS).
+ */
+async function planRestart(
+  layout: ClusterLayout,
+  existing: ClusterRecord,
+  statuses: readonly ComponentStatus[],
+  opts: UpOptions,
+): Promise<{ rec: ClusterRecord; plan: Record<Component, ComponentAction> }> {
+  const rec = {
+    ...existing,
+    audit: opts.audit ?? existing.audit,
+    loadTest: opts.loadTest ?? existing.loadTest,
+  };
+  if (rec.audit) await writeFile(layout.auditPolicy, AUDIT_POLICY);
+  const mustRestart = new Map<Component, string>();
+  const made = await ensureEtcdTls(layout.pki, rec.name);
+  if (made.length > 0) {
+    const reason = `etcd's TLS certificates were missing (made ${made.join(", ")})`;
+    mustRestart.set("etcd", reason);
+    mustRestart.set("kube-apiserver", reason);
+  }
+  const changed = [
+    rec.audit !== existing.audit ? "--audit" : "",
+    rec.loadTest !== existing.loadTest ? "--load-test" : "",
+  ].filter((f) => f !== "");
+  for (const c of COMPONENTS) {
+    const before = componentArgs(c, existing, layout).join("\0");
+    if (!mustRestart.has(c) && componentArgs(c, rec, layout).join("\0") !== before) {
+      mustRestart.set(c, `${changed.join(" and ")} changed its flags`);
+    }
+  }
+  return { rec, plan: restartPlan(statuses, mustRestart) };
+}
+
+/** One `up`'s start of components, and what it started (undone if `up` fails). */
+interface StartRun {
+  readonly deps: ControlPlaneDeps;
+  readonly layout: ClusterLayout;
+  readonly bins: Record<BinaryName, ResolvedBinary>;
+  readonly deadline: number;
+  readonly probes: ProbeClients;
+  /** Restarting an existing cluster: its recorded ports must be free again before each start. */
+  readonly restart: boolean;
+  rec: ClusterRecord;
+  readonly started: Partial<Record<Component, DaemonRecord>>;
+}
+
+/** Waits until a component's health endpoint answers ok; gives up at once if its process exits. */
+function waitHealthy(run: StartRun, c: Component, d: DaemonRecord, timeoutMs: number): Promise<PollResult> {
+  const { deps } = run;
+  const rec = run.rec;
+  return waitUntil(
+    async () => {
+      const text = await probe(c, rec, run.probes);
+      return {
+        done: text === "ok",
+        status:
+          text
+            .split("\n")
+            .filter((l) => l.includes("[-]"))
+            .join(", ") || text,
+      };
+    },
+    {
+      what: `${c} to become healthy`,
+      timeoutMs,
+      intervalMs: 250,
+      clock: deps.clock,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      onPoll: (r) => deps.onEvent?.({ kind: "wait", component: c, status: r.status }),
+      failFast: () => (isDaemonAlive(d) ? undefined : `${c} exited`),
+    },
+  );
+}
+
+/** Stops a component's recorded process, if any, and forgets it. */
+async function stopComponent(run: StartRun, c: Component): Promise<void> {
+  const d = run.rec.processes[c];
+  if (!d) return;
+  await stopDaemon(d, run.deps.clock);
+  const processes = { ...run.rec.processes };
+  delete processes[c];
+  run.rec = { ...run.rec, processes };
+  await writeRecord(run.layout, run.rec);
+}
+
+/** Starts one component and waits until it is healthy; the error carries its last log lines. */
+async function startComponent(run: StartRun, c: Component): Promise<void> {
+  const { deps, layout } = run;
+  if (run.restart) {
+    for (const port of portsOf(c, run.rec.ports)) {
+      if (!(await isPortFree(port))) {
+        throw new KubemarkError(
+          "PORT_IN_USE",
+          `port ${port} of cluster "${run.rec.name}" (${c}) is taken by another program`,
+          {
+            hint: `stop that program, or 'kubemark-cluster down --name ${run.rec.name}' and up again`,
+          },
+        );
+      }
+    }
+  }
+  deps.signal?.throwIfAborted();
+  deps.onEvent?.({ kind: "step", message: `starting ${c}` });
+  const d = await startDaemon({
+    file: run.bins[BINARY_OF[c]].path,
+    args: componentArgs(c, run.rec, layout),
+    logFile: layout.log(c),
+    env: deps.env,
+  });
+  run.started[c] = d;
+  run.rec = { ...run.rec, processes: { ...run.rec.processes, [c]: d } };
+  await writeRecord(layout, run.rec);
+  await waitHealthy(run, c, d, Math.max(5_000, run.deadline - deps.clock.now())).catch(
+    async (err: unknown) => {
+      if (deps.signal?.aborted) throw err;
+      const tail = await readLogTail(layout.log(c));
+      throw new KubemarkError(
+        "START_FAILED",
+        `${describeError(err)}\nlast lines of ${layout.log(c)}:\n${tail}`,
+        {
+          cause: err,
+        },
+      );
+    },
+  );
+}
+
+/**
+ * Carries out the plan for one component: keeps it, (re)starts it, or gives it
+ * {@link RECOVERY_GRACE_MS} to recover behind a restarted dependency before restarting it.
+ * Returns why it was restarted, or undefined when it kept running.
+ */
+async function bringUp(run: StartRun, c: Component, action: ComponentAction): Promise<string | undefined> {
+  if (action.action === "keep") return undefined;
+  let reason = action.reason;
+  const d = run.rec.processes[c];
+  if (action.action === "recheck" && d) {
+    const { deps } = run;
+    deps.onEvent?.({ kind: "step", message: `waiting for ${c} to recover` });
+    const timeoutMs = Math.min(RECOVERY_GRACE_MS, Math.max(5_000, run.deadline - deps.clock.now()));
+    const recovered = await waitHealthy(run, c, d, timeoutMs).then(
+      () => true,
+      (err: unknown) => {
+        if (deps.signal?.aborted) throw err;
+        return false;
+      },
+    );
+    if (recovered) return undefined;
+    reason = `${reason}, and still after ${Math.round(timeoutMs / 1000)}s`;
+  }
+  await stopComponent(run, c);
+  await startComponent(run, c);
+  return reason;
+}
+
+/** Ready means usable: the controllers have made the default ServiceAccount pods need. */
+async function waitForControllers(run: StartRun): Promise<void> {
+  const { deps } = run;
+  const admin = run.probes.admin;
+  if (!admin) throw new KubemarkError("START_FAILED", "no admin client to check the controllers with");
+  await waitUntil(
+    async () => {
+      await admin.get("/api/v1/namespaces/default/serviceaccounts/default");
+      return { done: true, status: "ok" };
+    },
+    {
+      what: "the controller-manager to create the default ServiceAccount",
+      timeoutMs: Math.max(5_000, run.deadline - deps.clock.now()),
+      intervalMs: 250,
+      clock: deps.clock,
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      onPoll: (r) => deps.onEvent?.({ kind: "wait", component: "controllers", status: r.status }),
+    },
+  );
+}
+
+/**
+ * Starts a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on
+ * loopback, or reports that it already runs. In a cluster where some components died or are
+ * unhealthy, only those are restarted, with its data; healthy ones keep running. On failure
+ * everything this call started is stopped again, a cluster that did not exist before is removed,
+ * and the error carries the failing component's last log lines.
+ */
+export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promise<ClusterInfo> {
+  const { clock, paths } = deps;
+  const { name, version } = checkUpOptions(opts);
   const layout = clusterLayout(paths.stateDir, name);
   await ensureWritableDir(paths.stateDir);
   const existing = await readRecord(layout);
+  let statuses: ComponentStatus[] = [];
   if (existing) {
     if (existing.version !== version.git && opts.kubeVersion !== undefined) {
       throw new KubemarkError("BAD_INPUT", `cluster "${name}" runs ${existing.version}, not ${version.git}`, {
@@ -345,48 +677,14 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
         exitCode: 2,
       });
     }
-    const statuses = await componentStatuses(layout, existing);
-    if (statuses.every((s) => s.healthy)) {
-      const workers = await workerInfos(layout);
-      const wanted = opts.workers ?? workers.length;
-      if (wanted < workers.length) {
-        throw new KubemarkError(
-          "BAD_INPUT",
-          `cluster "${name}" runs ${workers.length} workers; fewer cannot be asked of a running cluster`,
-          {
-            hint: `'kubemark-cluster down${name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`}' and up again with --workers ${wanted}`,
-            exitCode: 2,
-          },
-        );
-      }
-      if (wanted === workers.length && workers.every((w) => w.running)) {
-        return info(layout, existing, statuses, {
-          alreadyRunning: true,
-          ...(workers.length ? { workers } : {}),
-        });
-      }
-      const w = await upWorkers(
-        deps,
-        layout,
-        existing,
-        parseKubeVersion(existing.version),
-        wanted,
-        opts,
-      ).catch(async (err: unknown) => {
-        // Leave no half-made worker behind (the control plane keeps running).
-        await stopWorkers(layout, clock).catch(() => undefined);
-        throw err;
-      });
-      return info(layout, existing, await componentStatuses(layout, existing), {
-        alreadyRunning: true,
-        ...w,
-      });
-    }
+    statuses = await componentStatuses(layout, existing);
+    if (statuses.every((s) => s.healthy)) return upHealthyCluster(deps, layout, existing, statuses, opts);
   }
   await ensureWritableDir(layout.dir);
   const fresh = existing === undefined;
   const started: Partial<Record<Component, DaemonRecord>> = {};
   let rec: ClusterRecord | undefined = existing;
+  let run: StartRun | undefined;
   try {
     const runVersion = existing ? parseKubeVersion(existing.version) : version;
     const bins = await resolveBinaries({
@@ -400,154 +698,62 @@ export async function upCluster(deps: ControlPlaneDeps, opts: UpOptions): Promis
     });
     deps.signal?.throwIfAborted();
     const t0 = clock.now();
-    if (rec) {
-      // Restart after a crash: stop what is left, keep data, certificates and ports.
-      rec = await stopProcesses(layout, rec, clock);
-      for (const c of COMPONENTS) {
-        if (!(await isPortFree(portOf(c, rec.ports)))) {
-          throw new KubemarkError(
-            "PORT_IN_USE",
-            `port ${portOf(c, rec.ports)} of cluster "${name}" (${c}) is taken by another program`,
-            {
-              hint: `stop that program, or 'kubemark-cluster down --name ${name}' and up again`,
-            },
-          );
-        }
-      }
+    let plan: Record<Component, ComponentAction>;
+    if (existing) {
+      // Restart after a crash: keep data, certificates, ports and every healthy component.
+      ({ rec, plan } = await planRestart(layout, existing, statuses, opts));
     } else {
-      if (opts.port !== undefined && !(await isPortFree(opts.port))) {
-        throw new KubemarkError("PORT_IN_USE", `port ${opts.port} is already in use on 127.0.0.1`, {
-          hint: "choose another with --port, or omit --port to pick a free one",
-        });
-      }
-      const avoid = await portsClaimedByOthers(paths.stateDir, name);
-      const [apiserver] =
-        opts.port !== undefined ? [opts.port] : await pickFreePorts(1, { preferred: [6443], avoid });
-      avoid.add(apiserver!);
-      const [etcdClient, etcdPeer, controllerManager, scheduler] = await pickFreePorts(4, { avoid });
-      deps.onEvent?.({ kind: "step", message: "making certificates" });
-      await mkdir(layout.logs, { recursive: true });
-      await makePki(layout, name);
-      rec = {
-        name,
-        version: version.git,
-        ports: {
-          etcdClient: etcdClient!,
-          etcdPeer: etcdPeer!,
-          apiserver: apiserver!,
-          controllerManager: controllerManager!,
-          scheduler: scheduler!,
-        },
-        audit: opts.audit ?? false,
-        loadTest: opts.loadTest ?? false,
-        serviceCIDR: "10.0.0.0/16",
-        clusterCIDR: "10.128.0.0/9",
-        createdAt: new Date(clock.now()).toISOString(),
-        processes: {},
-      };
-      await writeRecord(layout, rec);
-      await writeKubeconfigs(layout, rec);
-      if (rec.audit) await writeFile(layout.auditPolicy, AUDIT_POLICY);
-    }
-    if (opts.audit !== undefined || opts.loadTest !== undefined) {
-      rec = { ...rec, audit: opts.audit ?? rec.audit, loadTest: opts.loadTest ?? rec.loadTest };
-      if (rec.audit) await writeFile(layout.auditPolicy, AUDIT_POLICY);
+      rec = await createCluster(deps, layout, name, version, opts);
+      plan = restartPlan([]);
     }
     await mkdir(layout.logs, { recursive: true });
-    const deadline = t0 + (opts.timeoutMs ?? 120_000);
-    const binaryOf: Record<Component, BinaryName> = {
-      etcd: "etcd",
-      "kube-apiserver": "kube-apiserver",
-      "kube-controller-manager": "kube-controller-manager",
-      "kube-scheduler": "kube-scheduler",
+    const probes = await openProbeClients(layout, rec, { required: true });
+    run = {
+      deps,
+      layout,
+      bins,
+      deadline: t0 + (opts.timeoutMs ?? 120_000),
+      probes,
+      restart: !fresh,
+      rec,
+      started,
     };
-    let admin: KubeClient | undefined;
     try {
+      const restarted: RestartedComponent[] = [];
       for (const c of COMPONENTS) {
         deps.signal?.throwIfAborted();
-        deps.onEvent?.({ kind: "step", message: `starting ${c}` });
-        const d = await startDaemon({
-          file: bins[binaryOf[c]].path,
-          args: componentArgs(c, rec, layout),
-          logFile: layout.log(c),
-          env: deps.env,
-        });
-        started[c] = d;
-        rec = { ...rec, processes: { ...rec.processes, [c]: d } };
-        await writeRecord(layout, rec);
-        if (c === "kube-apiserver") admin = await adminClient(layout, rec);
-        const current = rec;
-        await waitUntil(
-          async () => {
-            const text = await probe(c, current, admin);
-            return {
-              done: text === "ok",
-              status:
-                text
-                  .split("\n")
-                  .filter((l) => l.includes("[-]"))
-                  .join(", ") || text,
-            };
-          },
-          {
-            what: `${c} to become healthy`,
-            timeoutMs: Math.max(5_000, deadline - clock.now()),
-            intervalMs: 250,
-            clock,
-            ...(deps.signal ? { signal: deps.signal } : {}),
-            onPoll: (r) => deps.onEvent?.({ kind: "wait", component: c, status: r.status }),
-            failFast: () => (isDaemonAlive(d) ? undefined : `${c} exited`),
-          },
-        ).catch(async (err: unknown) => {
-          if (deps.signal?.aborted) throw err;
-          const tail = await readLogTail(layout.log(c));
-          throw new KubemarkError(
-            "START_FAILED",
-            `${describeError(err)}\nlast lines of ${layout.log(c)}:\n${tail}`,
-            {
-              cause: err,
-            },
-          );
-        });
+        const reason = await bringUp(run, c, plan[c]);
+        if (reason !== undefined) restarted.push({ component: c, reason });
       }
-      // Ready means usable: the controllers have made the default ServiceAccount pods need.
-      await waitUntil(
-        async () => {
-          await admin!.get("/api/v1/namespaces/default/serviceaccounts/default");
-          return { done: true, status: "ok" };
-        },
-        {
-          what: "the controller-manager to create the default ServiceAccount",
-          timeoutMs: Math.max(5_000, deadline - clock.now()),
-          intervalMs: 250,
-          clock,
-          ...(deps.signal ? { signal: deps.signal } : {}),
-          onPoll: (r) => deps.onEvent?.({ kind: "wait", component: "controllers", status: r.status }),
-        },
-      );
+      rec = run.rec;
+      await waitForControllers(run);
       const readySeconds = Math.round((clock.now() - t0) / 100) / 10;
       const wanted = opts.workers ?? (await readWorkers(layout)).workers.length;
-      const w = wanted > 0 ? await upWorkers(deps, layout, rec, runVersion, wanted, opts, admin) : {};
+      const w = wanted > 0 ? await upWorkers(deps, layout, rec, runVersion, wanted, opts, probes.admin) : {};
       const statuses = await componentStatuses(layout, rec);
       return info(layout, rec, statuses, {
         binaries: Object.fromEntries(Object.entries(bins).map(([k, v]) => [k, v.source])),
         readySeconds,
+        ...(fresh ? {} : { restarted }),
         ...w,
       });
     } finally {
-      await admin?.close();
+      await probes.close();
     }
   } catch (err) {
-    // Leave nothing running and, for a new cluster, nothing behind.
+    // Leave nothing running that this call started and, for a new cluster, nothing behind.
     await stopWorkers(layout, clock).catch(() => undefined);
     for (const c of [...COMPONENTS].reverse()) {
       const d = started[c];
       if (d) await stopDaemon(d, clock).catch(() => undefined);
     }
+    const last = run?.rec ?? rec;
     if (fresh) {
       await rm(layout.dir, { recursive: true, force: true }).catch(() => undefined);
-    } else if (rec) {
-      await writeRecord(layout, { ...rec, processes: {} }).catch(() => undefined);
+    } else if (last) {
+      const processes = { ...last.processes };
+      for (const c of COMPONENTS) if (started[c]) delete processes[c];
+      await writeRecord(layout, { ...last, processes }).catch(() => undefined);
     }
     throw err;
   }

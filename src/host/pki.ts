@@ -23,7 +23,8 @@ export interface CertRequest {
   readonly organizations?: readonly string[];
   /** Subject alternative names, e.g. `IP:127.0.0.1`, `DNS:localhost`. */
   readonly altNames?: readonly string[];
-  readonly usage: "client" | "server";
+  /** `server-client` for a peer that both serves and dials (etcd's server and peer certificates). */
+  readonly usage: "client" | "server" | "server-client";
   readonly days?: number;
 }
 
@@ -93,6 +94,12 @@ export async function createCertAuthority(dir: string, commonName: string): Prom
   return ca;
 }
 
+const EXTENDED_KEY_USAGE: Record<CertRequest["usage"], string> = {
+  client: "clientAuth",
+  server: "serverAuth",
+  "server-client": "serverAuth,clientAuth",
+};
+
 /** Issues a certificate signed by `ca` into `dir` (EC P-256 key: cheap TLS handshakes). */
 export async function issueCert(dir: string, ca: CertAuthority, req: CertRequest): Promise<CertPair> {
   const pair = { certFile: join(dir, `${req.name}.crt`), keyFile: join(dir, `${req.name}.key`) };
@@ -101,7 +108,7 @@ export async function issueCert(dir: string, ca: CertAuthority, req: CertRequest
   const lines = [
     "basicConstraints=critical,CA:FALSE",
     "keyUsage=critical,digitalSignature,keyEncipherment",
-    `extendedKeyUsage=${req.usage === "server" ? "serverAuth" : "clientAuth"}`,
+    `extendedKeyUsage=${EXTENDED_KEY_USAGE[req.usage]}`,
   ];
   if (req.altNames && req.altNames.length > 0) lines.push(`subjectAltName=${req.altNames.join(",")}`);
   await writeFile(ext, lines.join("\n") + "\n");

@@ -5,11 +5,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile, mkdtemp } from "node:fs/promises";
+import { readdir, readFile, writeFile, mkdtemp, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { Agent, request } from "undici";
 import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
+import { clusterLayout, readRecord, type ClusterRecord } from "../../src/controlplane/cluster-state.ts";
+import { etcdTlsFiles } from "../../src/controlplane/etcd-tls.ts";
+import { isDaemonAlive } from "../../src/host/daemon.ts";
 
 interface NodeObj {
   metadata: { name: string; uid: string };
@@ -249,4 +253,152 @@ test("bad input to 'up' gives a one-line error naming the fix and leaves nothing
   for (const n of ["bad1", "bad2", "bad3", "bad4"]) {
     assert.deepEqual(await processesMentioning(`clusters/${n}/`), [], `nothing of ${n} runs`);
   }
+});
+
+/** The test cluster's record (ports, pids). */
+async function testRecord(): Promise<ClusterRecord> {
+  const c = testCluster();
+  const rec = await readRecord(clusterLayout(c.stateDir, c.name));
+  assert.ok(rec, "the test cluster has a record");
+  return rec;
+}
+
+/** What etcd's key-range API answers over `url` with `dispatcher`: status and body, or the error. */
+async function etcdRange(url: string, dispatcher?: Agent): Promise<string> {
+  // Every key under /registry/secrets/ (base64 of the prefix and of its range end).
+  const body = JSON.stringify({
+    key: Buffer.from("/registry/secrets/").toString("base64"),
+    range_end: Buffer.from("/registry/secrets0").toString("base64"),
+    keys_only: true,
+  });
+  try {
+    const res = await request(`${url}/v3/kv/range`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+      headersTimeout: 5_000,
+      bodyTimeout: 5_000,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
+    return `${res.statusCode} ${await res.body.text()}`;
+  } catch (err) {
+    return `refused: ${err instanceof Error ? `${(err as NodeJS.ErrnoException).code ?? ""} ${err.message}` : String(err)}`;
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+test("etcd answers only the API server's client certificate; the control plane works through it", async () => {
+  const c = testCluster();
+  const rec = await testRecord();
+  const layout = clusterLayout(c.stateDir, c.name);
+  const tls = etcdTlsFiles(layout.pki);
+  const port = rec.ports.etcdClient;
+  const client = await adminClientFor();
+  const ns = `it-etcd-${process.pid}`;
+  try {
+    // A Secret written through the API server lands in etcd (over TLS with its client certificate).
+    await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: ns } } });
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${ns}/secrets`,
+      body: { metadata: { name: "s" }, stringData: { password: "hunter2" } },
+    });
+    const read = await client.get<{ data: { password: string } }>(`/api/v1/namespaces/${ns}/secrets/s`);
+    assert.equal(Buffer.from(read.data.password, "base64").toString(), "hunter2");
+
+    const plain = await etcdRange(`http://127.0.0.1:${port}`);
+    process.stderr.write(`etcd on ${port}: plain http -> ${plain.slice(0, 120)}\n`);
+    assert.doesNotMatch(plain, /^200 /, `plain http must be refused, got: ${plain.slice(0, 200)}`);
+    const ca = await readFile(tls.ca.certFile);
+    const anonymous = await etcdRange(`https://127.0.0.1:${port}`, new Agent({ connect: { ca } }));
+    const clusterCaCert = await etcdRange(
+      `https://127.0.0.1:${port}`,
+      new Agent({
+        connect: {
+          ca,
+          cert: await readFile(join(layout.pki, "admin.crt")),
+          key: await readFile(join(layout.pki, "admin.key")),
+        },
+      }),
+    );
+    const apiserver = await etcdRange(
+      `https://127.0.0.1:${port}`,
+      new Agent({
+        connect: {
+          ca,
+          cert: await readFile(tls.apiserverClient.certFile),
+          key: await readFile(tls.apiserverClient.keyFile),
+        },
+      }),
+    );
+    process.stderr.write(
+      `  https without a certificate -> ${anonymous.slice(0, 120)}\n` +
+        `  https with an admin certificate of the cluster CA -> ${clusterCaCert.slice(0, 120)}\n`,
+    );
+    for (const [what, answer] of [
+      ["plain http", plain],
+      ["https without a client certificate", anonymous],
+      ["https with a certificate of the cluster CA (system:masters)", clusterCaCert],
+    ] as const) {
+      assert.doesNotMatch(answer, /^200 /, `${what} must be refused, got: ${answer.slice(0, 200)}`);
+      assert.doesNotMatch(answer, /"kvs"/, `${what} must read no key`);
+    }
+    // The same request with the API server's certificate reads the Secret's key: the port is etcd's.
+    assert.match(apiserver, /^200 /);
+    const kvs = (JSON.parse(apiserver.slice(4)) as { kvs?: { key: string }[] }).kvs ?? [];
+    assert.ok(
+      kvs.some((kv) => Buffer.from(kv.key, "base64").toString() === `/registry/secrets/${ns}/s`),
+      "etcd holds the Secret",
+    );
+
+    // Every private key of the cluster is readable by its owner only.
+    const keys = (await readdir(layout.pki, { recursive: true })).filter((f) => f.endsWith(".key"));
+    assert.ok(keys.includes(relative(layout.pki, tls.ca.keyFile)), "etcd's CA key is among them");
+    for (const k of keys) {
+      assert.equal((await stat(join(layout.pki, k))).mode & 0o777, 0o600, `${k} is mode 0600`);
+    }
+  } finally {
+    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
+    await client.close();
+  }
+});
+
+test("'up' of a cluster whose scheduler was killed restarts only the scheduler", async () => {
+  const c = testCluster();
+  const before = await testRecord();
+  const scheduler = before.processes["kube-scheduler"];
+  assert.ok(scheduler && isDaemonAlive(scheduler), "the scheduler runs");
+  process.kill(scheduler.pid, "SIGKILL");
+  await eventually("the killed scheduler to be gone", 10_000, () =>
+    Promise.resolve({ done: !isDaemonAlive(scheduler), status: `pid ${scheduler.pid}` }),
+  );
+  const t0 = Date.now();
+  const up = await cli(["up", "--name", c.name]);
+  const seconds = (Date.now() - t0) / 1000;
+  assert.equal(up.code, 0, up.stderr);
+  process.stderr.write(`'up' after kill -9 of the scheduler took ${seconds.toFixed(1)}s:\n${up.stdout}`);
+  assert.match(up.stdout, /^restarted kube-scheduler: not running$/m);
+  assert.match(up.stdout, /^kept running: etcd, kube-apiserver, kube-controller-manager$/m);
+  assert.doesNotMatch(up.stdout, /restarted (etcd|kube-apiserver|kube-controller-manager)/);
+
+  const after = await testRecord();
+  for (const k of ["etcd", "kube-apiserver", "kube-controller-manager"] as const) {
+    assert.equal(after.processes[k]?.pid, before.processes[k]?.pid, `${k} keeps its pid`);
+    assert.ok(isDaemonAlive(after.processes[k]!), `${k} still runs`);
+  }
+  const restarted = after.processes["kube-scheduler"];
+  assert.ok(restarted && isDaemonAlive(restarted), "a new scheduler runs");
+  assert.notEqual(restarted.pid, scheduler.pid);
+  const status = await cli(["status", "--name", c.name, "-o", "json"]);
+  assert.equal(status.code, 0, status.stderr);
+  const [info] = JSON.parse(status.stdout) as {
+    healthy: boolean;
+    components: { component: string; pid: number; healthy: boolean }[];
+  }[];
+  assert.ok(info?.healthy, status.stdout);
+  assert.deepEqual(
+    info.components.find((x) => x.component === "kube-scheduler"),
+    { ...info.components.find((x) => x.component === "kube-scheduler"), pid: restarted.pid, healthy: true },
+  );
 });

@@ -28,6 +28,13 @@ export function describeCluster(c: ClusterInfo): string {
       : `cluster "${c.name}" (${c.version}) is ready at ${c.server}${c.readySeconds !== undefined ? ` (${c.readySeconds}s to ready)` : ""}`,
     `kubeconfig: ${c.kubeconfig}`,
   ];
+  if (c.restarted) {
+    for (const r of c.restarted) lines.push(`restarted ${r.component}: ${r.reason}`);
+    const kept = c.components
+      .map((x) => x.component)
+      .filter((x) => !c.restarted?.some((r) => r.component === x));
+    if (kept.length > 0) lines.push(`kept running: ${kept.join(", ")}`);
+  }
   if (c.auditLog) lines.push(`audit log: ${c.auditLog}`);
   for (const w of c.workers ?? []) {
     lines.push(
