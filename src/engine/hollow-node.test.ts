@@ -889,6 +889,44 @@ test("pods: a crashing container restarts with the kubelet's back-off (at once, 
   );
 });
 
+test("pods: startup and readiness probes: started, then ready, each when its probe first passes", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(
+    h,
+    makePod("probed", {
+      containers: [
+        {
+          name: "app",
+          image: "nginx",
+          startupProbe: { initialDelaySeconds: 2, periodSeconds: 1 },
+          readinessProbe: { initialDelaySeconds: 5, periodSeconds: 1 },
+        },
+      ],
+    }),
+  );
+  const t0 = h.clock.now();
+  const seen: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    await h.clock.advance(1_000);
+    for (const s of writtenStatuses(h.api, "probed").slice(seen.length)) {
+      const c = s.containerStatuses[0] as unknown as { started: boolean; ready: boolean };
+      const ready = s.conditions.find((x) => x.type === "Ready") as unknown as {
+        status: string;
+        lastTransitionTime: string;
+      };
+      const since = (Date.parse(ready.lastTransitionTime) - Math.floor(t0 / 1000) * 1000) / 1000;
+      seen.push(
+        `${(h.clock.now() - t0) / 1000}s started=${c.started} ready=${c.ready} Ready=${ready.status} since ${since}s`,
+      );
+    }
+  }
+  assert.deepEqual(seen, [
+    "1s started=false ready=false Ready=False since 0s",
+    "2s started=true ready=false Ready=False since 0s",
+    "5s started=true ready=true Ready=True since 5s",
+  ]);
+});
+
 test("pods: restartPolicy OnFailure: exit 0 succeeds the pod", async () => {
   const h = await registered({ traffic: "minimal" });
   bind(h, makePod("ok-1", { restartPolicy: "OnFailure", containers: [{ name: "c", command: ["true"] }] }));

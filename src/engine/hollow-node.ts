@@ -29,6 +29,7 @@ import {
   type PodStage,
 } from "./pod-status.ts";
 import { afterExit, podOutcome, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import { podGate } from "./probes.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
 import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
 import { Watcher, type Versioned } from "./watcher.ts";
@@ -66,6 +67,10 @@ interface PodState {
   lastRun?: { exitCode: number; startedAt: string; finishedAt: string };
   /** In `backoff`: the wait before the restart (ms). */
   backoffMs?: number;
+  /** Running while the startup or readiness probe has not passed yet, and when they let it be ready. */
+  notStarted?: boolean;
+  unready?: boolean;
+  readyAt?: string;
   /** Bound-to-Running latency start (ms): when the engine first saw the pod. */
   seenAt: number;
   deleting: boolean;
@@ -752,9 +757,8 @@ export class HollowNode {
       }
       st.runningAt = rfc3339(this.ctx.clock.now());
       if (!st.alive || st.deleting) return;
-      if (!(await this.writePodStatus(st, "running"))) return;
+      if (!(await this.enterRunning(st))) return;
       this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
-      this.scheduleExit(st);
     } catch (err) {
       this.log.warn(
         { node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
@@ -763,6 +767,41 @@ export class HollowNode {
       if (st.alive && !st.deleting)
         this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.startPod(st));
     }
+  }
+
+  /**
+   * The containers run from now (`runningAt`): the Running status, `started` and `ready` as far as
+   * the startup and readiness probes allow ({@link podGate}), a status when each probe passes (as
+   * the kubelet's status manager writes one per change), then the exit when the run model has one.
+   */
+  private async enterRunning(st: PodState): Promise<boolean> {
+    const gate = podGate(st.pod.spec.containers);
+    st.notStarted = gate.startedAfterMs > 0 || undefined;
+    st.unready = gate.readyAfterMs > 0 || undefined;
+    st.readyAt = undefined;
+    if (!(await this.writePodStatus(st, "running"))) return false;
+    const runningAt = st.runningAt;
+    const start = Date.parse(runningAt);
+    const same = (): boolean =>
+      st.alive && !st.deleting && st.stage === "running" && st.runningAt === runningAt;
+    if (st.notStarted && gate.startedAfterMs < gate.readyAfterMs) {
+      this.ctx.queue.schedule(start + gate.startedAfterMs, () => {
+        if (!same()) return;
+        st.notStarted = undefined;
+        this.retrying(st, "startup probe status", () => this.writePodStatus(st, "running"));
+      });
+    }
+    if (st.unready) {
+      this.ctx.queue.schedule(start + gate.readyAfterMs, () => {
+        if (!same()) return;
+        st.notStarted = undefined;
+        st.unready = undefined;
+        st.readyAt = rfc3339(start + gate.readyAfterMs);
+        this.retrying(st, "readiness probe status", () => this.writePodStatus(st, "running"));
+      });
+    }
+    this.scheduleExit(st);
+    return true;
   }
 
   /** The facts of a pod's run that its status is rendered from. */
@@ -777,6 +816,9 @@ export class HollowNode {
       ...(st.restarts > 0 ? { restarts: st.restarts } : {}),
       ...(st.lastRun ? { lastRun: st.lastRun } : {}),
       ...(st.backoffMs !== undefined ? { backoffMs: st.backoffMs } : {}),
+      ...(st.notStarted ? { notStarted: true } : {}),
+      ...(st.unready ? { unready: true } : {}),
+      ...(st.readyAt ? { readyAt: st.readyAt } : {}),
     };
   }
 
@@ -827,10 +869,7 @@ export class HollowNode {
     st.restarts++;
     st.backoffMs = undefined;
     st.runningAt = rfc3339(this.ctx.clock.now());
-    this.retrying(st, "container restart", async () => {
-      if (await this.writePodStatus(st, "running")) this.scheduleExit(st);
-      return true;
-    });
+    this.retrying(st, "container restart", () => this.enterRunning(st));
   }
 
   /** Runs a status write now, and again after a back-off while it fails (as long as the pod lives). */

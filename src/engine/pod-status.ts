@@ -3,6 +3,7 @@
  * Shapes follow what a kubelet writes (a kubelet's pod status manager).
  */
 import { RUNTIME_NAME } from "./node-object.ts";
+import { NO_GATE, probeGate, type ProbeGate, type ProbeTiming } from "./probes.ts";
 import {
   EXIT_CODE_ANNOTATION,
   RUN_SECONDS_ANNOTATION,
@@ -49,6 +50,10 @@ export interface ContainerSpec {
   args?: string[];
   /** What the image and command tell of the run ({@link commandOutcome}), kept by {@link slimPod}. */
   run?: RunOutcome;
+  startupProbe?: ProbeTiming;
+  readinessProbe?: ProbeTiming;
+  /** When the probes let the kubelet report it started and ready ({@link probeGate}), kept by {@link slimPod}. */
+  gate?: ProbeGate;
   restartPolicy?: string;
   env?: { valueFrom?: { configMapKeyRef?: { name: string }; secretKeyRef?: { name: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
@@ -94,6 +99,12 @@ export interface PodRun {
   readonly lastRun?: { readonly exitCode: number; readonly startedAt: string; readonly finishedAt: string };
   /** While in `backoff`: how long the kubelet waits before it restarts them (ms). */
   readonly backoffMs?: number;
+  /** Running, but the startup probe has not passed yet (`started: false`). */
+  readonly notStarted?: boolean;
+  /** Running, but the readiness probe has not passed yet (`ready: false`). */
+  readonly unready?: boolean;
+  /** When the probes let the containers be ready (default: when they started running). */
+  readonly readyAt?: string;
 }
 
 /**
@@ -192,12 +203,19 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   const backoff = stage === "backoff";
   const creating = stage === "creating";
   const initialized = stage !== "initializing" && !(creating && inits.length > 0);
-  const ready = stage === "running";
+  const ready = stage === "running" && !run.unready;
   const finishedAt = run.finishedAt ?? run.runningAt;
   const notInit = inits.filter((c) => !isSidecar(c)).map((c) => c.name);
   const notReady = pod.spec.containers.map((c) => c.name);
-  // When the containers stopped being ready: the end of their run (done, or waiting to restart).
-  const unreadySince = done ? finishedAt : backoff && run.lastRun ? run.lastRun.finishedAt : run.startedAt;
+  // When the containers stopped being ready: the end of their run (done, or waiting to restart),
+  // or their start while the probes have not passed.
+  const unreadySince = done
+    ? finishedAt
+    : backoff && run.lastRun
+      ? run.lastRun.finishedAt
+      : stage === "running"
+        ? run.runningAt
+        : run.startedAt;
   const conditions: Condition[] = [
     condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen),
     condition(
@@ -211,7 +229,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     condition(
       "Ready",
       ready,
-      ready ? run.runningAt : unreadySince,
+      ready ? (run.readyAt ?? run.runningAt) : unreadySince,
       gen,
       done ? "PodCompleted" : "ContainersNotReady",
       done ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
@@ -219,7 +237,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     condition(
       "ContainersReady",
       ready,
-      ready ? run.runningAt : unreadySince,
+      ready ? (run.readyAt ?? run.runningAt) : unreadySince,
       gen,
       done ? "PodCompleted" : "ContainersNotReady",
       done ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
@@ -282,7 +300,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     }
     const code = stage === "terminated" ? 0 : (run.exitCode ?? 0);
     if (done) return status(c, terminated(code, run.runningAt, finishedAt), false, false, true);
-    return status(c, { running: { startedAt: run.runningAt } }, true, true, true);
+    return status(c, { running: { startedAt: run.runningAt } }, ready, !run.notStarted, true);
   });
   return {
     ...(gen !== undefined ? { observedGeneration: gen } : {}),
@@ -347,11 +365,13 @@ export function intern(s: string): string {
 function slimContainer(c: ContainerSpec): ContainerSpec {
   // The command is read once, here: the slim pod keeps what it tells of the run (shared objects).
   const run = c.run ?? commandOutcome(c);
+  const gate = c.gate ?? probeGate(c);
   return {
     name: intern(c.name),
     ...(c.image !== undefined ? { image: intern(c.image) } : {}),
     ...(c.restartPolicy !== undefined ? { restartPolicy: intern(c.restartPolicy) } : {}),
     ...(run !== undefined ? { run } : {}),
+    ...(gate !== NO_GATE ? { gate } : {}),
   };
 }
 
