@@ -159,7 +159,10 @@ async function openProbeClients(
   const optional = <T>(p: Promise<T>): Promise<T | undefined> =>
     opts.required ? p : p.catch(() => undefined);
   const admin = await optional(adminClient(layout, rec));
-  const etcd = await optional(etcdClientAgent(layout.pki));
+  const etcd = await optional(etcdClientAgent(layout.pki)).catch(async (err: unknown) => {
+    await admin?.close();
+    throw err;
+  });
   return {
     admin,
     etcd,
