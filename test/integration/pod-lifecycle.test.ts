@@ -1,0 +1,218 @@
+/**
+ * Pods as a kubelet runs them, on a real control plane (Job and ReplicaSet controllers): a Job of
+ * pause pods runs until deleted, a failing Job ends Failed after its backoffLimit, a crashing
+ * container reaches CrashLoopBackOff with its restart count.
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
+import type { KubeClient } from "../../src/client/kube-client.ts";
+
+const FLEET = "it-lifecycle";
+const NS = `it-lifecycle-${process.pid}`;
+
+interface Pod {
+  metadata: { name: string };
+  status?: {
+    phase?: string;
+    containerStatuses?: {
+      restartCount: number;
+      state: { waiting?: { reason: string }; terminated?: { exitCode: number; reason: string } };
+      lastState: { terminated?: { exitCode: number } };
+    }[];
+  };
+}
+interface ProbedPod {
+  status?: {
+    conditions?: { type: string; lastTransitionTime: string }[];
+    containerStatuses?: { state: { running?: { startedAt: string } } }[];
+  };
+}
+interface Job {
+  status?: { succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] };
+}
+
+describe("pod lifecycle on a real control plane", () => {
+  let client: KubeClient;
+  let engine: EngineProcess;
+
+  const pods = async (selector: string): Promise<Pod[]> =>
+    (await client.get<{ items: Pod[] }>(`/api/v1/namespaces/${NS}/pods`, { labelSelector: selector })).items;
+  const job = (
+    name: string,
+    backoffLimit: number,
+    container: Record<string, unknown>,
+  ): Record<string, unknown> => ({
+    metadata: { name },
+    spec: {
+      backoffLimit,
+      template: {
+        metadata: { labels: { job: name } },
+        spec: {
+          restartPolicy: "Never",
+          nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+          containers: [{ name: "c", ...container }],
+        },
+      },
+    },
+  });
+
+  before(async () => {
+    client = await adminClientFor();
+    await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
+    engine = startEngine([
+      "--kubeconfig",
+      testCluster().kubeconfig,
+      "--nodes",
+      "5",
+      "--name-prefix",
+      "it-lifecycle",
+      "--fleet",
+      FLEET,
+      "--job-run-seconds",
+      "2s",
+      "--stats-interval",
+      "0",
+    ]);
+    await eventually("5 nodes Ready", 90_000, async () => {
+      const nodes = await client.get<{
+        items: { status?: { conditions?: { type: string; status: string }[] } }[];
+      }>("/api/v1/nodes", { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` });
+      const ready = nodes.items.filter((n) =>
+        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      ).length;
+      return { done: ready === 5, status: `${ready}/5 Ready` };
+    });
+    await eventually("the namespace's default ServiceAccount", 30_000, async () => {
+      await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`);
+      return { done: true, status: "ok" };
+    });
+  });
+
+  after(async () => {
+    await engine?.stop();
+    await removeTestObjects(client, NS, FLEET);
+  });
+
+  test("a Job of pause pods runs until deleted (the default run time does not apply); a failing Job ends Failed after backoffLimit 2 with 3 pods", async () => {
+    const post = (body: Record<string, unknown>) =>
+      client.request({ method: "POST", path: `/apis/batch/v1/namespaces/${NS}/jobs`, body });
+    await post(job("pause", 6, { image: "registry.k8s.io/pause:3.10" }));
+    await post(job("failing", 2, { image: "busybox", command: ["sh", "-c", "sleep 1; exit 3"] }));
+    await eventually("the failing Job to end Failed", 180_000, async () => {
+      const j = await client.get<Job>(`/apis/batch/v1/namespaces/${NS}/jobs/failing`);
+      const failed = j.status?.conditions?.some((c) => c.type === "Failed" && c.status === "True") ?? false;
+      return { done: failed, status: `failed pods ${j.status?.failed ?? 0}` };
+    });
+    const failedPods = await pods("job=failing");
+    assert.equal(failedPods.length, 3, "backoffLimit 2: three pods ran");
+    for (const p of failedPods) {
+      assert.equal(p.status?.phase, "Failed");
+      assert.deepEqual(
+        [
+          p.status?.containerStatuses?.[0]?.state.terminated?.exitCode,
+          p.status?.containerStatuses?.[0]?.state.terminated?.reason,
+        ],
+        [3, "Error"],
+      );
+    }
+    // By now (well past the 2 s default run time) the pause Job's pod still runs.
+    const pausePods = await pods("job=pause");
+    assert.equal(pausePods.length, 1);
+    assert.equal(pausePods[0]!.status?.phase, "Running");
+    const pauseJob = await client.get<Job>(`/apis/batch/v1/namespaces/${NS}/jobs/pause`);
+    assert.equal(pauseJob.status?.succeeded ?? 0, 0);
+  });
+
+  test("a readinessProbe with initialDelaySeconds 5: Ready no sooner than 5 s after the start, the EndpointSlice follows", async () => {
+    const labels = { app: "probed" };
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${NS}/services`,
+      body: { metadata: { name: "probed" }, spec: { selector: labels, ports: [{ port: 80 }] } },
+    });
+    await client.request({
+      method: "POST",
+      path: `/apis/apps/v1/namespaces/${NS}/deployments`,
+      body: {
+        metadata: { name: "probed" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+              containers: [
+                {
+                  name: "web",
+                  image: "nginx:1.27",
+                  readinessProbe: {
+                    httpGet: { path: "/", port: 80 },
+                    initialDelaySeconds: 5,
+                    periodSeconds: 1,
+                  },
+                },
+              ],
+            },
+          },
+        },
+      },
+    });
+    const endpointStates = new Set<string>();
+    await eventually("the probed pod Ready and its endpoint ready", 60_000, async () => {
+      const slices = await client.get<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
+        `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`,
+        { labelSelector: "kubernetes.io/service-name=probed" },
+      );
+      const ep = slices.items.flatMap((sl) => sl.endpoints ?? [])[0];
+      if (ep) endpointStates.add(ep.conditions?.ready ? "ready" : "not ready");
+      return {
+        done: ep?.conditions?.ready === true,
+        status: ep ? `endpoint ready=${ep.conditions?.ready}` : "no endpoint",
+      };
+    });
+    assert.ok(endpointStates.has("not ready"), "the endpoint was listed not ready while the probe waited");
+    const [p] = await client
+      .get<{ items: ProbedPod[] }>(`/api/v1/namespaces/${NS}/pods`, { labelSelector: "app=probed" })
+      .then((l) => l.items);
+    const started = Date.parse(p!.status!.containerStatuses![0]!.state.running!.startedAt);
+    const readyAt = Date.parse(p!.status!.conditions!.find((c) => c.type === "Ready")!.lastTransitionTime);
+    process.stderr.write(`readiness: Ready ${(readyAt - started) / 1000} s after the container started\n`);
+    assert.ok(readyAt - started >= 5_000, `Ready ${readyAt - started} ms after the start`);
+  });
+
+  test("a Deployment whose container exits reaches CrashLoopBackOff, its restart count rising", async () => {
+    await client.request({
+      method: "POST",
+      path: `/apis/apps/v1/namespaces/${NS}/deployments`,
+      body: {
+        metadata: { name: "crash" },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: "crash" } },
+          template: {
+            metadata: { labels: { app: "crash" } },
+            spec: {
+              nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+              containers: [{ name: "app", image: "busybox", command: ["sh", "-c", "sleep 1; exit 1"] }],
+            },
+          },
+        },
+      },
+    });
+    await eventually("the pod in CrashLoopBackOff after restarts", 90_000, async () => {
+      const [p] = await pods("app=crash");
+      const c = p?.status?.containerStatuses?.[0];
+      return {
+        done: c?.state.waiting?.reason === "CrashLoopBackOff" && c.restartCount >= 1,
+        status: `${p?.status?.phase ?? "none"}, ${c?.state.waiting?.reason ?? "running"}, restarts ${c?.restartCount ?? 0}`,
+      };
+    });
+    const [p] = await pods("app=crash");
+    const c = p!.status!.containerStatuses![0]!;
+    assert.equal(p!.status!.phase, "Running", "a restarting pod stays Running");
+    assert.equal(c.lastState.terminated?.exitCode, 1);
+  });
+});
