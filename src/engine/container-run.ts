@@ -198,3 +198,60 @@ export function restartDelayMs(exits: number): number {
 export function resetsBackoff(ranMs: number): boolean {
   return ranMs > 2 * BACKOFF.maxMs;
 }
+
+/** Annotation: the pod's containers take that many seconds to stop after SIGTERM (capped by the grace period). */
+export const STOP_SECONDS_ANNOTATION = "kubemark-cluster.io/stop-seconds";
+
+/**
+ * How a container stops when the kubelet kills it: its preStop hook's time (an exec `sleep N`
+ * hook takes N s; other hooks return at once), then after SIGTERM at once, or never (`null`: it
+ * ignores SIGTERM and is killed when the grace period ends). A `sleep` or a shell script as the
+ * container's process is PID 1 without a signal handler, which ignores SIGTERM; the `pause`
+ * image handles it; other images are taken to stop promptly, as most servers do.
+ */
+export interface StopModel {
+  readonly preStopMs: number;
+  readonly ignoresTerm: boolean;
+}
+
+/** Stops at once on SIGTERM, no hook. */
+export const STOPS_PROMPTLY: StopModel = { preStopMs: 0, ignoresTerm: false };
+
+/** The {@link StopModel} of a container from its command and preStop hook. */
+export function stopModel(c: {
+  command?: readonly string[] | undefined;
+  args?: readonly string[] | undefined;
+  lifecycle?: { preStop?: { exec?: { command?: readonly string[] } } } | undefined;
+}): StopModel {
+  const hook = c.lifecycle?.preStop?.exec?.command;
+  const hookRun = hook ? commandOutcome({ command: hook }) : undefined;
+  // A hook that never returns runs until the grace period ends.
+  const preStopMs = hookRun === undefined ? 0 : (hookRun.afterMs ?? Infinity);
+  const argv0 = [...(c.command ?? []), ...(c.args ?? [])][0];
+  const name = argv0 === undefined ? "" : basename(argv0);
+  const ignoresTerm = name === "sleep" || SHELLS.has(name);
+  if (preStopMs === 0 && !ignoresTerm) return STOPS_PROMPTLY;
+  return { preStopMs, ignoresTerm };
+}
+
+/**
+ * How long the pod's containers take to stop once the kubelet starts killing them, capped by
+ * the grace period: the stop-seconds annotation, else the slowest container's preStop hook plus,
+ * for a container that ignores SIGTERM, the rest of the grace period.
+ */
+export function podStopMs(
+  pod: {
+    metadata: { annotations?: Record<string, string> };
+    spec: { containers: readonly { stop?: StopModel | undefined }[] };
+  },
+  graceMs: number,
+): number {
+  const annotated = Number(pod.metadata.annotations?.[STOP_SECONDS_ANNOTATION] ?? NaN);
+  if (Number.isFinite(annotated) && annotated >= 0) return Math.min(graceMs, annotated * 1000);
+  let ms = 0;
+  for (const c of pod.spec.containers) {
+    const s = c.stop ?? STOPS_PROMPTLY;
+    ms = Math.max(ms, s.ignoresTerm ? graceMs : Math.min(graceMs, s.preStopMs));
+  }
+  return ms;
+}

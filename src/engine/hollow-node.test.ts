@@ -972,6 +972,33 @@ test("pods: graceful deletion writes terminated status, then DELETEs with grace 
   }
 });
 
+test("pods: a container that ignores SIGTERM (sleep as PID 1) keeps the pod Terminating for its grace period, then exits 137", async () => {
+  const h = await registered({ traffic: "minimal" });
+  const pod = makePod("sleeper", {
+    terminationGracePeriodSeconds: 30,
+    containers: [{ name: "c", image: "busybox", command: ["sleep", "3600"] }],
+  });
+  bind(h, pod);
+  await h.clock.advance(1_000);
+  h.api.requests.length = 0;
+  const deleting: PodObject = {
+    ...pod,
+    metadata: { ...pod.metadata, deletionTimestamp: "2026-01-01T00:00:30Z", deletionGracePeriodSeconds: 30 },
+  };
+  h.api.pods.set(podPath("sleeper"), deleting);
+  h.node.onPod("MODIFIED", deleting);
+  const podRequests = (): Recorded[] => h.api.requests.filter((r) => !r.path.startsWith(LEASES));
+  await h.clock.advance(29_000);
+  assert.deepEqual(routes(podRequests()), [], "still running within the grace period");
+  await h.clock.advance(1_500);
+  assert.deepEqual(routes(podRequests()), [
+    `PATCH ${podPath("sleeper")}/status`,
+    `DELETE ${podPath("sleeper")}`,
+  ]);
+  const term = podRequests()[0]!.body.status.containerStatuses[0]!.state.terminated;
+  assert.equal(term?.exitCode, 137, "killed when the grace period ended");
+});
+
 test("pods: a pod already being deleted when first seen is deleted without being started", async () => {
   const h = await registered({ traffic: "minimal" });
   const pod = makePod("web-0", {}, { deletionTimestamp: "2026-01-01T00:00:00Z" });

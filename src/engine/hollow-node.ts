@@ -28,7 +28,7 @@ import {
   type PodRun,
   type PodStage,
 } from "./pod-status.ts";
-import { afterExit, podOutcome, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import { afterExit, podOutcome, podStopMs, resetsBackoff, restartDelayMs } from "./container-run.ts";
 import { podGate } from "./probes.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
 import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
@@ -67,6 +67,8 @@ interface PodState {
   lastRun?: { exitCode: number; startedAt: string; finishedAt: string };
   /** In `backoff`: the wait before the restart (ms). */
   backoffMs?: number;
+  /** Being deleted: when its containers will have stopped (epoch ms). */
+  stopDue?: number;
   /** Running while the startup or readiness probe has not passed yet, and when they let it be ready. */
   notStarted?: boolean;
   unready?: boolean;
@@ -892,6 +894,21 @@ export class HollowNode {
   /** Graceful deletion: containers terminate, then the pod is deleted with grace period 0 and a UID precondition. */
   private async terminatePod(st: PodState): Promise<void> {
     if (!st.alive) return;
+    const now = this.ctx.clock.now();
+    if (st.stopDue === undefined) {
+      // The kubelet kills the containers: preStop hooks, SIGTERM, and SIGKILL when the grace
+      // period ends; meanwhile the pod stays as it is (Terminating, as its deletionTimestamp says).
+      const m = st.pod.metadata;
+      const graceS = m.deletionGracePeriodSeconds ?? st.pod.spec.terminationGracePeriodSeconds ?? 30;
+      const stopMs = st.stage === "running" ? podStopMs(st.pod, graceS * 1000) : 0;
+      st.stopDue = now + stopMs;
+      // Killed at the end of the grace period: SIGKILL's exit code; a prompt stop exits 0.
+      if (st.stage === "running") st.exitCode = stopMs > 0 && stopMs >= graceS * 1000 ? 137 : 0;
+      if (stopMs > 0) {
+        this.ctx.queue.after(stopMs, () => this.terminatePod(st));
+        return;
+      }
+    }
     try {
       if (
         st.stage === "running" ||
@@ -899,7 +916,7 @@ export class HollowNode {
         st.stage === "initializing" ||
         st.stage === "creating"
       ) {
-        if (!(await this.writePodStatus(st, "terminated", rfc3339(this.ctx.clock.now())))) return;
+        if (!(await this.writePodStatus(st, "terminated", rfc3339(now)))) return;
       }
       if (this.ctx.cfg.traffic === "kubelet") {
         // The status manager reads the pod once more before it may delete it.

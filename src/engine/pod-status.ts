@@ -7,15 +7,19 @@ import { NO_GATE, probeGate, type ProbeGate, type ProbeTiming } from "./probes.t
 import {
   EXIT_CODE_ANNOTATION,
   RUN_SECONDS_ANNOTATION,
+  STOPS_PROMPTLY,
+  STOP_SECONDS_ANNOTATION,
   commandOutcome,
   podOutcome,
+  stopModel,
   type RunOutcome,
+  type StopModel,
 } from "./container-run.ts";
 
 export { RUN_SECONDS_ANNOTATION };
 
 /** The pod annotations the run model reads (kept by {@link slimPod}). */
-const RUN_ANNOTATIONS = [RUN_SECONDS_ANNOTATION, EXIT_CODE_ANNOTATION] as const;
+const RUN_ANNOTATIONS = [RUN_SECONDS_ANNOTATION, EXIT_CODE_ANNOTATION, STOP_SECONDS_ANNOTATION] as const;
 
 /** The parts of a Pod the engine reads (JSON as the API server sends it). */
 export interface PodObject {
@@ -26,6 +30,7 @@ export interface PodObject {
     resourceVersion?: string;
     generation?: number;
     deletionTimestamp?: string;
+    deletionGracePeriodSeconds?: number;
     annotations?: Record<string, string>;
     ownerReferences?: { kind: string; name: string; controller?: boolean }[];
   };
@@ -33,6 +38,7 @@ export interface PodObject {
     nodeName?: string;
     hostNetwork?: boolean;
     restartPolicy?: string;
+    terminationGracePeriodSeconds?: number;
     serviceAccountName?: string;
     containers: ContainerSpec[];
     initContainers?: ContainerSpec[];
@@ -50,6 +56,9 @@ export interface ContainerSpec {
   args?: string[];
   /** What the image and command tell of the run ({@link commandOutcome}), kept by {@link slimPod}. */
   run?: RunOutcome;
+  lifecycle?: { preStop?: { exec?: { command?: string[] } } };
+  /** How it stops when killed ({@link stopModel}), kept by {@link slimPod}. */
+  stop?: StopModel;
   startupProbe?: ProbeTiming;
   readinessProbe?: ProbeTiming;
   /** When the probes let the kubelet report it started and ready ({@link probeGate}), kept by {@link slimPod}. */
@@ -298,7 +307,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       const message = `back-off ${goDuration(run.backoffMs ?? 0)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
       return status(c, { waiting: { reason: "CrashLoopBackOff", message } }, false, false, true);
     }
-    const code = stage === "terminated" ? 0 : (run.exitCode ?? 0);
+    const code = run.exitCode ?? 0;
     if (done) return status(c, terminated(code, run.runningAt, finishedAt), false, false, true);
     return status(c, { running: { startedAt: run.runningAt } }, ready, !run.notStarted, true);
   });
@@ -366,12 +375,14 @@ function slimContainer(c: ContainerSpec): ContainerSpec {
   // The command is read once, here: the slim pod keeps what it tells of the run (shared objects).
   const run = c.run ?? commandOutcome(c);
   const gate = c.gate ?? probeGate(c);
+  const stop = c.stop ?? stopModel(c);
   return {
     name: intern(c.name),
     ...(c.image !== undefined ? { image: intern(c.image) } : {}),
     ...(c.restartPolicy !== undefined ? { restartPolicy: intern(c.restartPolicy) } : {}),
     ...(run !== undefined ? { run } : {}),
     ...(gate !== NO_GATE ? { gate } : {}),
+    ...(stop !== STOPS_PROMPTLY ? { stop } : {}),
   };
 }
 
@@ -418,6 +429,9 @@ export function slimPod(pod: PodObject): PodObject {
       uid: m.uid,
       ...(m.generation !== undefined ? { generation: m.generation } : {}),
       ...(m.deletionTimestamp !== undefined ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      ...(m.deletionGracePeriodSeconds !== undefined
+        ? { deletionGracePeriodSeconds: m.deletionGracePeriodSeconds }
+        : {}),
       ...(Object.keys(kept).length > 0 ? { annotations: kept } : {}),
       ...(jobs && jobs.length > 0
         ? {
@@ -433,6 +447,9 @@ export function slimPod(pod: PodObject): PodObject {
       ...(s.nodeName !== undefined ? { nodeName: intern(s.nodeName) } : {}),
       ...(s.hostNetwork ? { hostNetwork: true } : {}),
       ...(s.restartPolicy !== undefined ? { restartPolicy: intern(s.restartPolicy) } : {}),
+      ...(s.terminationGracePeriodSeconds !== undefined
+        ? { terminationGracePeriodSeconds: s.terminationGracePeriodSeconds }
+        : {}),
       ...(s.serviceAccountName !== undefined ? { serviceAccountName: intern(s.serviceAccountName) } : {}),
       containers: s.containers.map(slimContainer),
       ...(s.initContainers && s.initContainers.length > 0
