@@ -927,6 +927,65 @@ test("pods: startup and readiness probes: started, then ready, each when its pro
   ]);
 });
 
+test("pods: probe-fail-after: readiness lost after its failure threshold; a failing liveness probe restarts the container", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(
+    h,
+    makePod(
+      "sick",
+      {
+        restartPolicy: "Always",
+        containers: [
+          {
+            name: "app",
+            image: "nginx",
+            readinessProbe: { periodSeconds: 2, failureThreshold: 2 },
+            livenessProbe: { periodSeconds: 5, failureThreshold: 3 },
+          },
+        ],
+      },
+      { annotations: { "kubemark-cluster.io/probe-fail-after": "10" } },
+    ),
+  );
+  const t0 = h.clock.now();
+  const seen: string[] = [];
+  for (let i = 0; i < 30; i++) {
+    await h.clock.advance(1_000);
+    for (const s of writtenStatuses(h.api, "sick").slice(seen.length)) {
+      const c = s.containerStatuses[0] as unknown as {
+        ready: boolean;
+        restartCount: number;
+        lastState: { terminated?: { exitCode: number } };
+      };
+      seen.push(
+        `${(h.clock.now() - t0) / 1000}s ready=${c.ready} restarts=${c.restartCount} last=${c.lastState.terminated?.exitCode ?? "-"}`,
+      );
+    }
+  }
+  assert.deepEqual(seen, [
+    "1s ready=true restarts=0 last=-",
+    "12s ready=false restarts=0 last=-", // readiness ticks at 10 s, 12 s fail: threshold 2
+    "20s ready=true restarts=1 last=137", // liveness ticks at 10, 15, 20 s fail: killed, restarted at once
+  ]);
+});
+
+test("pods: probe-flap-period: readiness alternates", async () => {
+  const h = await registered({ traffic: "minimal" });
+  bind(
+    h,
+    makePod(
+      "flappy",
+      { containers: [{ name: "app", image: "nginx", readinessProbe: { periodSeconds: 1 } }] },
+      { annotations: { "kubemark-cluster.io/probe-flap-period": "5" } },
+    ),
+  );
+  await h.clock.advance(21_000);
+  const ready = writtenStatuses(h.api, "flappy").map(
+    (s) => (s.containerStatuses[0] as unknown as { ready: boolean }).ready,
+  );
+  assert.deepEqual(ready, [true, false, true, false, true]);
+});
+
 test("pods: restartPolicy OnFailure: exit 0 succeeds the pod", async () => {
   const h = await registered({ traffic: "minimal" });
   bind(h, makePod("ok-1", { restartPolicy: "OnFailure", containers: [{ name: "c", command: ["true"] }] }));

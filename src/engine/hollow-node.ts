@@ -29,7 +29,7 @@ import {
   type PodStage,
 } from "./pod-status.ts";
 import { afterExit, podOutcome, podStopMs, resetsBackoff, restartDelayMs } from "./container-run.ts";
-import { podGate } from "./probes.ts";
+import { podGate, probeFailures } from "./probes.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
 import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
 import { Watcher, type Versioned } from "./watcher.ts";
@@ -793,16 +793,31 @@ export class HollowNode {
         this.retrying(st, "startup probe status", () => this.writePodStatus(st, "running"));
       });
     }
-    if (st.unready) {
-      this.ctx.queue.schedule(start + gate.readyAfterMs, () => {
+    const setReady = (ready: boolean, at: number): void => {
+      if (!same() || st.unready === !ready) return;
+      st.notStarted = undefined;
+      st.unready = ready ? undefined : true;
+      st.readyAt = rfc3339(at);
+      this.retrying(st, "readiness probe status", () => this.writePodStatus(st, "running"));
+    };
+    if (st.unready)
+      this.ctx.queue.schedule(start + gate.readyAfterMs, () => setReady(true, start + gate.readyAfterMs));
+    // Probes made to fail by the pod's annotations: readiness lost, or flapping.
+    const fail = probeFailures(st.pod);
+    if (fail.unreadyAfterMs !== undefined) {
+      const at = start + Math.max(gate.readyAfterMs, fail.unreadyAfterMs);
+      this.ctx.queue.schedule(at, () => setReady(false, at));
+    } else if (fail.flapPeriodMs !== undefined) {
+      const period = fail.flapPeriodMs;
+      const flip = (at: number, ready: boolean): void => {
         if (!same()) return;
-        st.notStarted = undefined;
-        st.unready = undefined;
-        st.readyAt = rfc3339(start + gate.readyAfterMs);
-        this.retrying(st, "readiness probe status", () => this.writePodStatus(st, "running"));
-      });
+        setReady(ready, at);
+        this.ctx.queue.schedule(at + period, () => flip(at + period, !ready));
+      };
+      const first = start + gate.readyAfterMs + period;
+      this.ctx.queue.schedule(first, () => flip(first, false));
     }
-    this.scheduleExit(st);
+    this.scheduleExit(st, fail.killAfterMs);
     return true;
   }
 
@@ -830,9 +845,12 @@ export class HollowNode {
    * containers restart with the kubelet's back-off (at once, then 10 s doubling to 5 min, as
    * CrashLoopBackOff in between).
    */
-  private scheduleExit(st: PodState): void {
+  private scheduleExit(st: PodState, killAfterMs?: number): void {
     if (st.stage !== "running") return;
-    const out = podOutcome(st.pod, this.ctx.cfg);
+    let out = podOutcome(st.pod, this.ctx.cfg);
+    // A failing liveness probe kills the container first: SIGKILL's exit code.
+    if (killAfterMs !== undefined && (out.afterMs === null || killAfterMs < out.afterMs))
+      out = { afterMs: killAfterMs, exitCode: 137 };
     if (out.afterMs === null) return;
     const runningAt = st.runningAt;
     this.ctx.queue.schedule(Date.parse(runningAt) + out.afterMs, () => {

@@ -3,7 +3,15 @@
  * Shapes follow what a kubelet writes (a kubelet's pod status manager).
  */
 import { RUNTIME_NAME } from "./node-object.ts";
-import { NO_GATE, probeGate, type ProbeGate, type ProbeTiming } from "./probes.ts";
+import {
+  NO_GATE,
+  PROBE_FAIL_AFTER_ANNOTATION,
+  PROBE_FLAP_PERIOD_ANNOTATION,
+  probeGate,
+  type FailingProbeTiming,
+  type ProbeGate,
+  type ProbeTiming,
+} from "./probes.ts";
 import {
   EXIT_CODE_ANNOTATION,
   RUN_SECONDS_ANNOTATION,
@@ -19,7 +27,24 @@ import {
 export { RUN_SECONDS_ANNOTATION };
 
 /** The pod annotations the run model reads (kept by {@link slimPod}). */
-const RUN_ANNOTATIONS = [RUN_SECONDS_ANNOTATION, EXIT_CODE_ANNOTATION, STOP_SECONDS_ANNOTATION] as const;
+const RUN_ANNOTATIONS = [
+  RUN_SECONDS_ANNOTATION,
+  EXIT_CODE_ANNOTATION,
+  STOP_SECONDS_ANNOTATION,
+  PROBE_FAIL_AFTER_ANNOTATION,
+  PROBE_FLAP_PERIOD_ANNOTATION,
+] as const;
+
+/** The timing fields of a probe that its failure model reads. */
+function probeTiming(p: FailingProbeTiming | undefined): FailingProbeTiming | undefined {
+  if (!p) return undefined;
+  const { initialDelaySeconds, periodSeconds, failureThreshold } = p;
+  return {
+    ...(initialDelaySeconds !== undefined ? { initialDelaySeconds } : {}),
+    ...(periodSeconds !== undefined ? { periodSeconds } : {}),
+    ...(failureThreshold !== undefined ? { failureThreshold } : {}),
+  };
+}
 
 /** The parts of a Pod the engine reads (JSON as the API server sends it). */
 export interface PodObject {
@@ -60,7 +85,8 @@ export interface ContainerSpec {
   /** How it stops when killed ({@link stopModel}), kept by {@link slimPod}. */
   stop?: StopModel;
   startupProbe?: ProbeTiming;
-  readinessProbe?: ProbeTiming;
+  readinessProbe?: FailingProbeTiming;
+  livenessProbe?: FailingProbeTiming;
   /** When the probes let the kubelet report it started and ready ({@link probeGate}), kept by {@link slimPod}. */
   gate?: ProbeGate;
   restartPolicy?: string;
@@ -112,7 +138,7 @@ export interface PodRun {
   readonly notStarted?: boolean;
   /** Running, but the readiness probe has not passed yet (`ready: false`). */
   readonly unready?: boolean;
-  /** When the probes let the containers be ready (default: when they started running). */
+  /** When the readiness probe last changed the containers' readiness (default: when they started running). */
   readonly readyAt?: string;
 }
 
@@ -223,7 +249,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     : backoff && run.lastRun
       ? run.lastRun.finishedAt
       : stage === "running"
-        ? run.runningAt
+        ? (run.readyAt ?? run.runningAt)
         : run.startedAt;
   const conditions: Condition[] = [
     condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen),
@@ -371,7 +397,7 @@ export function intern(s: string): string {
   return s;
 }
 
-function slimContainer(c: ContainerSpec): ContainerSpec {
+function slimContainer(c: ContainerSpec, keepProbes = false): ContainerSpec {
   // The command is read once, here: the slim pod keeps what it tells of the run (shared objects).
   const run = c.run ?? commandOutcome(c);
   const gate = c.gate ?? probeGate(c);
@@ -383,6 +409,9 @@ function slimContainer(c: ContainerSpec): ContainerSpec {
     ...(run !== undefined ? { run } : {}),
     ...(gate !== NO_GATE ? { gate } : {}),
     ...(stop !== STOPS_PROMPTLY ? { stop } : {}),
+    // Only a pod whose probes are made to fail needs their timing later.
+    ...(keepProbes && c.readinessProbe ? { readinessProbe: probeTiming(c.readinessProbe)! } : {}),
+    ...(keepProbes && c.livenessProbe ? { livenessProbe: probeTiming(c.livenessProbe)! } : {}),
   };
 }
 
@@ -451,9 +480,14 @@ export function slimPod(pod: PodObject): PodObject {
         ? { terminationGracePeriodSeconds: s.terminationGracePeriodSeconds }
         : {}),
       ...(s.serviceAccountName !== undefined ? { serviceAccountName: intern(s.serviceAccountName) } : {}),
-      containers: s.containers.map(slimContainer),
+      containers: s.containers.map((c) =>
+        slimContainer(
+          c,
+          kept[PROBE_FAIL_AFTER_ANNOTATION] !== undefined || kept[PROBE_FLAP_PERIOD_ANNOTATION] !== undefined,
+        ),
+      ),
       ...(s.initContainers && s.initContainers.length > 0
-        ? { initContainers: s.initContainers.map(slimContainer) }
+        ? { initContainers: s.initContainers.map((c) => slimContainer(c)) }
         : {}),
       ...(tokenVolumes.length > 0 ? { volumes: tokenVolumes } : {}),
     },

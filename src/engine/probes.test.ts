@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NO_GATE, podGate, probeGate, type ProbeGate } from "./probes.ts";
+import { NO_GATE, failsAtS, podGate, probeFailures, probeGate, type ProbeGate } from "./probes.ts";
 
 test("probeGate: when the kubelet reports a container started and ready", () => {
   const cases: Array<[string, Parameters<typeof probeGate>[0], ProbeGate]> = [
@@ -53,4 +53,33 @@ test("podGate: the slowest container decides", () => {
     ]),
     { startedAfterMs: 2_000, readyAfterMs: 5_000 },
   );
+});
+
+test("probeFailures: probe-fail-after and probe-flap-period, at the probes' ticks and thresholds", () => {
+  const pod = (annotations: Record<string, string>, c: Record<string, unknown>) => ({
+    metadata: { annotations },
+    spec: { containers: [c] },
+  });
+  const readiness = { readinessProbe: { periodSeconds: 5, failureThreshold: 3 } };
+  const liveness = { livenessProbe: { periodSeconds: 10, initialDelaySeconds: 15 } };
+  assert.deepEqual(probeFailures(pod({}, readiness)), {}, "no annotation: probes pass");
+  assert.deepEqual(
+    probeFailures(pod({ "kubemark-cluster.io/probe-fail-after": "12" }, readiness)),
+    { unreadyAfterMs: 25_000 },
+    "the first tick past 12 s is 15 s, then two more failures",
+  );
+  assert.deepEqual(
+    probeFailures(pod({ "kubemark-cluster.io/probe-fail-after": "5" }, { ...readiness, ...liveness })),
+    { unreadyAfterMs: 15_000, killAfterMs: 40_000 },
+    "liveness: no tick before its delay (20 s), three failures",
+  );
+  assert.deepEqual(probeFailures(pod({ "kubemark-cluster.io/probe-flap-period": "20" }, readiness)), {
+    flapPeriodMs: 20_000,
+  });
+  assert.deepEqual(
+    probeFailures(pod({ "kubemark-cluster.io/probe-fail-after": "5" }, {})),
+    {},
+    "without probes nothing fails",
+  );
+  assert.equal(failsAtS({}, 0), 20, "defaults: period 10 s, failureThreshold 3");
 });

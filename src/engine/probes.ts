@@ -57,3 +57,66 @@ export function podGate(containers: readonly { gate?: ProbeGate | undefined }[])
   }
   return startedAfterMs === 0 && readyAfterMs === 0 ? NO_GATE : { startedAfterMs, readyAfterMs };
 }
+
+/** Annotation: the pod's probes start failing after that many seconds of running. */
+export const PROBE_FAIL_AFTER_ANNOTATION = "kubemark-cluster.io/probe-fail-after";
+/** Annotation: the readiness probe alternates, passing and failing for that many seconds each. */
+export const PROBE_FLAP_PERIOD_ANNOTATION = "kubemark-cluster.io/probe-flap-period";
+
+/** The probe fields that decide when failures take effect. */
+export interface FailingProbeTiming extends ProbeTiming {
+  failureThreshold?: number;
+}
+
+/**
+ * The first probe tick at or after `fromS` (ticks at 0, P, 2P ... from the container's start)
+ * plus `failureThreshold - 1` more: when the kubelet acts on a probe that fails from `fromS` on.
+ */
+export function failsAtS(p: FailingProbeTiming, fromS: number): number {
+  const period = positive(p.periodSeconds, 10);
+  const first = Math.ceil(Math.max(fromS, Math.max(0, p.initialDelaySeconds ?? 0)) / period) * period;
+  return first + (positive(p.failureThreshold, 3) - 1) * period;
+}
+
+/** What the failure annotations make of a pod's probes (ms after the containers start). */
+export interface ProbeFailures {
+  /** When the readiness probe has failed failureThreshold times: the pod is no longer ready. */
+  readonly unreadyAfterMs?: number;
+  /** When the liveness probe has failed failureThreshold times: the kubelet kills the container. */
+  readonly killAfterMs?: number;
+  /** Readiness flapping: ready and unready in turn for this long each. */
+  readonly flapPeriodMs?: number;
+}
+
+const seconds = (v: string | undefined): number | undefined => {
+  const n = Number(v);
+  return v !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
+};
+
+/**
+ * The failure model of the pod's probes, from its annotations: `probe-fail-after: S` makes its
+ * readiness and liveness probes fail from S seconds after the start (the pod leaves its Services'
+ * endpoints; a liveness probe kills the container, which restarts per restartPolicy);
+ * `probe-flap-period: S` makes readiness alternate every S seconds (endpoint churn on purpose).
+ * Probes are taken from the first main container that has one.
+ */
+export function probeFailures(pod: {
+  metadata: { annotations?: Record<string, string> };
+  spec: {
+    containers: readonly { readinessProbe?: FailingProbeTiming; livenessProbe?: FailingProbeTiming }[];
+  };
+}): ProbeFailures {
+  const a = pod.metadata.annotations;
+  const failAfter = seconds(a?.[PROBE_FAIL_AFTER_ANNOTATION]);
+  const flap = seconds(a?.[PROBE_FLAP_PERIOD_ANNOTATION]);
+  if (failAfter === undefined && flap === undefined) return {};
+  const readiness = pod.spec.containers.find((c) => c.readinessProbe)?.readinessProbe;
+  const liveness = pod.spec.containers.find((c) => c.livenessProbe)?.livenessProbe;
+  return {
+    ...(failAfter !== undefined && readiness
+      ? { unreadyAfterMs: failsAtS(readiness, failAfter) * 1000 }
+      : {}),
+    ...(failAfter !== undefined && liveness ? { killAfterMs: failsAtS(liveness, failAfter) * 1000 } : {}),
+    ...(flap !== undefined && readiness ? { flapPeriodMs: flap * 1000 } : {}),
+  };
+}
