@@ -986,6 +986,50 @@ test("pods: probe-flap-period: readiness alternates", async () => {
   assert.deepEqual(ready, [true, false, true, false, true]);
 });
 
+test("pods: an in-place resize is reported: the containers' new resources and allocation, the new generation observed", async () => {
+  const h = await registered({ traffic: "minimal" });
+  const pod = makePod(
+    "big",
+    {
+      containers: [
+        { name: "app", image: "nginx", resources: { requests: { cpu: "100m" }, limits: { cpu: "200m" } } },
+      ],
+    },
+    { generation: 1 },
+  );
+  bind(h, pod);
+  await h.clock.advance(1_000);
+  const resized: PodObject = {
+    ...pod,
+    metadata: { ...pod.metadata, generation: 2 },
+    spec: {
+      ...pod.spec,
+      containers: [
+        { name: "app", image: "nginx", resources: { requests: { cpu: "300m" }, limits: { cpu: "400m" } } },
+      ],
+    },
+  };
+  h.api.pods.set(podPath("big"), resized);
+  h.node.onPod("MODIFIED", resized);
+  h.node.onPod("MODIFIED", resized); // an unrelated update: nothing more to write
+  await h.clock.advance(1_000);
+  const written = writtenStatuses(h.api, "big") as unknown as Array<{
+    observedGeneration: number;
+    containerStatuses: { resources: unknown; allocatedResources: unknown }[];
+  }>;
+  assert.equal(written.length, 2);
+  assert.deepEqual(written[0]!.containerStatuses[0]!.resources, {
+    requests: { cpu: "100m" },
+    limits: { cpu: "200m" },
+  });
+  assert.deepEqual(written[1]!.containerStatuses[0]!.resources, {
+    requests: { cpu: "300m" },
+    limits: { cpu: "400m" },
+  });
+  assert.deepEqual(written[1]!.containerStatuses[0]!.allocatedResources, { cpu: "300m" });
+  assert.equal(written[1]!.observedGeneration, 2);
+});
+
 test("pods: restartPolicy OnFailure: exit 0 succeeds the pod", async () => {
   const h = await registered({ traffic: "minimal" });
   bind(h, makePod("ok-1", { restartPolicy: "OnFailure", containers: [{ name: "c", command: ["true"] }] }));

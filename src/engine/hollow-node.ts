@@ -22,6 +22,7 @@ import {
   intern,
   referencedObjects,
   renderPodStatus,
+  resourcesKey,
   slimPod,
   tokenRequests,
   type PodObject,
@@ -606,7 +607,18 @@ export class HollowNode {
       st = this.adopt(pod);
       this.pods.set(uid, st);
     } else {
+      const before = st.pod;
       st.pod = slimPod(pod);
+      // An in-place resize (spec resources changed): the kubelet applies it and reports the
+      // containers' new resources, with the pod's new generation observed.
+      if (
+        st.stage === "running" &&
+        !pod.metadata.deletionTimestamp &&
+        resourcesKey(before) !== resourcesKey(st.pod)
+      ) {
+        const resized = st;
+        this.retrying(resized, "resize status", () => this.writePodStatus(resized, "running"));
+      }
     }
     const s = st;
     // Mark deletion before queueing the start: the queue may run a task that is due at once synchronously.

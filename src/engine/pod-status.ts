@@ -82,6 +82,8 @@ export interface ContainerSpec {
   /** What the image and command tell of the run ({@link commandOutcome}), kept by {@link slimPod}. */
   run?: RunOutcome;
   lifecycle?: { preStop?: { exec?: { command?: string[] } } };
+  resources?: ContainerResources;
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
   /** How it stops when killed ({@link stopModel}), kept by {@link slimPod}. */
   stop?: StopModel;
   startupProbe?: ProbeTiming;
@@ -92,6 +94,12 @@ export interface ContainerSpec {
   restartPolicy?: string;
   env?: { valueFrom?: { configMapKeyRef?: { name: string }; secretKeyRef?: { name: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+}
+
+/** A container's requests and limits (quantities as the API spells them). */
+export interface ContainerResources {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
 }
 
 /** A volume of a pod spec (the fields the engine reads). */
@@ -304,6 +312,24 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     image: normalizeImage(c.image),
     imageID: normalizeImage(c.image),
     containerID: containerId(pod.metadata.uid, c.name),
+    // A created container reports the resources it runs with (the kubelet's in-place resize
+    // status: the spec's, as a resize is applied at once), and what the node allocated to it.
+    ...("running" in state || "terminated" in state
+      ? {
+          resources: c.resources ?? {},
+          ...(c.resources?.requests ? { allocatedResources: c.resources.requests } : {}),
+        }
+      : {}),
+    ...(c.volumeMounts
+      ? {
+          volumeMounts: c.volumeMounts.map((m) => ({
+            name: m.name,
+            mountPath: m.mountPath,
+            ...(m.readOnly ? { readOnly: true } : {}),
+            recursiveReadOnly: "Disabled",
+          })),
+        }
+      : {}),
   });
   const completed = (from: string, to: string): Record<string, unknown> => terminated(0, from, to);
   let initFirstPending = stage === "initializing";
@@ -353,6 +379,8 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     // The sandbox, and with it the pod IP, exists once the kubelet is past `creating`.
     ...(creating ? {} : { podIP: run.podIP, podIPs: [{ ip: run.podIP }] }),
     startTime: run.startedAt,
+    // Pod-level resources (none set: empty, as a kubelet of 1.34 on reports it).
+    resources: {},
     ...(inits.length > 0 ? { initContainerStatuses } : {}),
     containerStatuses,
   };
@@ -397,6 +425,24 @@ export function intern(s: string): string {
   return s;
 }
 
+/** Requests and limits with their (recurring) names and quantities shared. */
+function slimResources(r: ContainerResources): ContainerResources {
+  const map = (m: Record<string, string>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(m)) out[intern(k)] = intern(v);
+    return out;
+  };
+  return {
+    ...(r.requests ? { requests: map(r.requests) } : {}),
+    ...(r.limits ? { limits: map(r.limits) } : {}),
+  };
+}
+
+/** A key of a container's resources, to tell a resize (an in-place change of them). */
+export function resourcesKey(pod: PodObject): string {
+  return pod.spec.containers.map((c) => JSON.stringify(c.resources ?? {})).join("|");
+}
+
 function slimContainer(c: ContainerSpec, keepProbes = false): ContainerSpec {
   // The command is read once, here: the slim pod keeps what it tells of the run (shared objects).
   const run = c.run ?? commandOutcome(c);
@@ -409,6 +455,18 @@ function slimContainer(c: ContainerSpec, keepProbes = false): ContainerSpec {
     ...(run !== undefined ? { run } : {}),
     ...(gate !== NO_GATE ? { gate } : {}),
     ...(stop !== STOPS_PROMPTLY ? { stop } : {}),
+    ...(c.resources && (c.resources.requests || c.resources.limits)
+      ? { resources: slimResources(c.resources) }
+      : {}),
+    ...(c.volumeMounts && c.volumeMounts.length > 0
+      ? {
+          volumeMounts: c.volumeMounts.map((m) => ({
+            name: m.name,
+            mountPath: intern(m.mountPath),
+            ...(m.readOnly ? { readOnly: true } : {}),
+          })),
+        }
+      : {}),
     // Only a pod whose probes are made to fail needs their timing later.
     ...(keepProbes && c.readinessProbe ? { readinessProbe: probeTiming(c.readinessProbe)! } : {}),
     ...(keepProbes && c.livenessProbe ? { livenessProbe: probeTiming(c.livenessProbe)! } : {}),
