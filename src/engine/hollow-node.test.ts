@@ -1030,6 +1030,20 @@ test("pods: an in-place resize is reported: the containers' new resources and al
   assert.equal(written[1]!.observedGeneration, 2);
 });
 
+test("pods: a pod that already ended (Failed, Succeeded without an IP) is adopted as ended: nothing is written", async () => {
+  const h = await registered({ traffic: "minimal" });
+  for (const [name, phase] of [
+    ["failed-1", "Failed"],
+    ["done-1", "Succeeded"],
+  ] as const) {
+    const pod = makePod(name, { restartPolicy: "Never" });
+    bind(h, { ...pod, status: { phase, startTime: "2026-01-01T00:00:00Z" } });
+  }
+  await h.clock.advance(30_000);
+  assert.deepEqual(writtenStatuses(h.api, "failed-1"), []);
+  assert.deepEqual(writtenStatuses(h.api, "done-1"), []);
+});
+
 test("pods: restartPolicy OnFailure: exit 0 succeeds the pod", async () => {
   const h = await registered({ traffic: "minimal" });
   bind(h, makePod("ok-1", { restartPolicy: "OnFailure", containers: [{ name: "c", command: ["true"] }] }));

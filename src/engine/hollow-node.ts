@@ -636,15 +636,17 @@ export class HollowNode {
   private adopt(pod: PodObject): PodState {
     const now = this.ctx.clock.now();
     const phase = pod.status?.phase;
-    const known = pod.status?.podIP && (phase === "Running" || phase === "Succeeded");
+    // A pod that ended (Succeeded, Failed) stays ended; a Running one is adopted as it runs.
+    const ended = phase === "Succeeded" || phase === "Failed";
+    const known = ended || (pod.status?.podIP && phase === "Running");
     const { configMaps, secrets } = referencedObjects(pod);
     const refs: string[] = configMaps.size + secrets.size > 0 ? [] : NO_REFS;
     for (const n of configMaps) refs.push(intern(`configmaps/${pod.metadata.namespace}/${n}`));
     for (const n of secrets) refs.push(intern(`secrets/${pod.metadata.namespace}/${n}`));
     for (const r of refs) this.addRef(r);
     let ip = "";
-    if (known) {
-      ip = pod.status!.podIP!;
+    if (known && pod.status?.podIP) {
+      ip = pod.status.podIP;
       if (!pod.spec.hostNetwork) this.allocator()?.claim(ip);
     }
     const start = pod.status?.startTime ?? rfc3339(now);
@@ -653,7 +655,13 @@ export class HollowNode {
       namespace: intern(pod.metadata.namespace),
       name: pod.metadata.name,
       pod: slimPod(pod),
-      stage: known ? (phase === "Succeeded" ? "succeeded" : "running") : "new",
+      stage: known
+        ? phase === "Succeeded"
+          ? "succeeded"
+          : phase === "Failed"
+            ? "failed"
+            : "running"
+        : "new",
       restarts: 0,
       exits: 0,
       ip,
