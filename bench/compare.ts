@@ -6,9 +6,13 @@
  * container), and fidelity (per-node request rates by user agent, verb and resource, from the API
  * server's audit log), then writes JSON, a Markdown report and PNG plots.
  *
- *   node bench/compare.ts            # full suite, under an hour on 2 cores
- *   node bench/compare.ts --quick    # about ten minutes
- *   node bench/compare.ts --systems hollow-node,kwok --nodes 10,1000 --out results/compare-x
+ *   npm run bench                    # full suite, under an hour on 2 cores
+ *   npm run bench -- --quick         # about ten minutes
+ *   npm run bench -- --systems hollow-node,kwok --nodes 10,1000 --out results/compare-x
+ *
+ * (`npm run bench` runs it on the project's Node.js 24; so does `./node_modules/.bin/node
+ * bench/compare.ts`.) `--out DIR` is taken as the user means it: absolute, or relative to the
+ * directory the command was run in.
  *
  * It builds or reuses kubemark and KWOK at the control plane's version (`kubemark-cluster build
  * --with kubemark,kwok`) and starts its own control planes in a temporary state directory: one
@@ -35,6 +39,7 @@ import { renderKubeconfig, writeKubeconfig } from "../src/controlplane/kubeconfi
 import { issueCert } from "../src/host/pki.ts";
 import { resolvePaths } from "../src/paths.ts";
 import { ROOT } from "../test/harness.ts";
+import { resolveOutPath } from "./out-path.ts";
 import { renderPlots } from "./plot.ts";
 
 const { values } = parseArgs({
@@ -51,8 +56,31 @@ const { values } = parseArgs({
     window: { type: "string" },
     out: { type: "string" },
     "kube-version": { type: "string", default: "v1.36.3" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(`Usage: npm run bench -- [flags]   (node bench/compare.ts on the project's Node.js 24)
+
+Side by side: this project's hollow-node engine, upstream kubemark and KWOK on local control planes.
+
+  --quick                  10 and 100 nodes, 100 pods (about 6 minutes; the full suite about 47)
+  --systems LIST           hollow-node,kubemark,kwok
+  --nodes LIST             node counts (default 10,100,1000,5000; --quick 10,100)
+  --kubemark-max N         largest kubemark run (default 100)
+  --pod-nodes N            nodes of the pod phase (default 100; --quick 10)
+  --pods N                 pods of the pod phase (default 1000; --quick 100)
+  --pod-rate N             pods created per second (default 50; --quick 20)
+  --fidelity-idle SECONDS  idle window of the fidelity run (default 600; --quick 45)
+  --settle SECONDS         settling before each measurement window (default 30; --quick 10)
+  --window SECONDS         measurement window (default 60; --quick 20)
+  --out DIR                where to write compare.{json,md} and plots: absolute, or relative to the
+                           current directory (default results/compare, --quick results/compare-quick)
+  --kube-version V         control plane release (default v1.36.3)
+`);
+  process.exit(0);
+}
 
 const quick = values.quick;
 const SYSTEMS = values.systems.split(",").map((s) => s.trim()) as SystemName[];
@@ -65,7 +93,13 @@ const POD_RATE = Number(values["pod-rate"] ?? (quick ? 20 : 50));
 const FIDELITY_IDLE_MS = Number(values["fidelity-idle"] ?? (quick ? 45 : 600)) * 1000;
 const SETTLE_MS = Number(values.settle ?? (quick ? 10 : 30)) * 1000;
 const WINDOW_MS = Number(values.window ?? (quick ? 20 : 60)) * 1000;
-const OUT = join(ROOT, values.out ?? (quick ? "results/compare-quick" : "results/compare"));
+const OUT = resolveOutPath(
+  values.out,
+  quick ? "results/compare-quick" : "results/compare",
+  ROOT,
+  process.env,
+  process.cwd(),
+);
 const CLK_TCK = 100;
 const LEASE_SECONDS = 40;
 

@@ -2,10 +2,12 @@
  * Engine cost benchmark: RSS and CPU per idle node, lease health, and RSS per running pod, for
  * one hollow-node process against a local control plane.
  *
- *   node bench/engine-scale.ts [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
- *                              [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
- *                              [--out NAME] [--kube-api-content-type application/json]
- *                              [--identity kubeconfig|fleet] [--soak MINUTES]
+ *   npm run bench:engine -- [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
+ *                           [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
+ *                           [--out NAME|PATH] [--kube-api-content-type application/json]
+ *                           [--identity kubeconfig|fleet] [--soak MINUTES]
+ *
+ * (`npm run bench:engine` runs `node bench/engine-scale.ts` on the project's Node.js 24.)
  *
  * Without --kubeconfig it starts its own local cluster (load-test limits lifted) in a temporary
  * state directory and stops it at the end. With --kubeconfig of a local cluster (`--cluster`, default
@@ -17,7 +19,8 @@
  * `--soak MINUTES` keeps the idle fleet running that long after the window and samples the engine's
  * RSS every minute: growth after the first 10 minutes tells a leak from start-up residue.
  * With `--pods-per-node`, the lateness of renewals while the pods start (a burst) is recorded too.
- * Prints a table and writes JSON to results/.
+ * Prints a table and writes JSON to results/<NAME>.json, or to the path `--out` names (one with a
+ * '/': absolute, or relative to the directory the command was run in).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -40,6 +43,7 @@ import { resolvePaths } from "../src/paths.ts";
 import { waitUntil } from "../src/wait.ts";
 import { startEngine, type EngineProcess } from "../test/engine-process.ts";
 import { ROOT } from "../test/harness.ts";
+import { resolveUserPath } from "./out-path.ts";
 
 const { values } = parseArgs({
   options: {
@@ -56,8 +60,34 @@ const { values } = parseArgs({
     "kube-api-content-type": { type: "string", default: "application/vnd.kubernetes.protobuf" },
     identity: { type: "string", default: "kubeconfig" },
     soak: { type: "string", default: "0" },
+    help: { type: "boolean", short: "h", default: false },
   },
 });
+if (values.help) {
+  process.stdout
+    .write(`Usage: npm run bench:engine -- [flags]   (node bench/engine-scale.ts on the project's Node.js 24)
+
+Engine cost: RSS and CPU per idle node, lease health, RSS per running pod, for one hollow-node process.
+
+  --nodes LIST                   node counts, one run each (default 1000)
+  --traffic kubelet|minimal      the engine's request profile (default kubelet)
+  --no-proxy                     without the hollow kube-proxy
+  --settle SECONDS               settling before the window (default 45)
+  --window SECONDS               measurement window (default 60)
+  --pods-per-node N              run a Deployment of N pods per node (default 0)
+  --kubeconfig PATH              a running cluster (default: start a local one for the run)
+  --cluster NAME                 its local cluster name, to measure the control plane (default kubemark)
+  --metrics-port PORT            the engine's metrics port (default 19464)
+  --out NAME|PATH                results/NAME.json, or a path (with a '/'): absolute, or relative to
+                                 the current directory
+  --kube-api-content-type TYPE   the Leases' encoding (default application/vnd.kubernetes.protobuf)
+  --identity kubeconfig|fleet    the kubeconfig's identity, or a fleet's ServiceAccount (default kubeconfig)
+  --soak MINUTES                 keep the idle fleet this long, sampling RSS every minute (default 0)
+`);
+  process.exit(0);
+}
+if (values.kubeconfig !== undefined)
+  values.kubeconfig = resolveUserPath(values.kubeconfig, process.env, process.cwd());
 const sizes = values.nodes.split(",").map(Number);
 const settleMs = Number(values.settle) * 1000;
 const windowMs = Number(values.window) * 1000;
@@ -67,9 +97,9 @@ if (!Number.isInteger(soakMinutes) || soakMinutes < 0) {
   process.stderr.write(`error: --soak takes whole minutes (0 for none), got "${values.soak}"\n`);
   process.exit(2);
 }
-if (values.out !== undefined && !/^[\w.-]+$/.test(values.out)) {
+if (values.out !== undefined && !values.out.includes("/") && !/^[\w.-]+$/.test(values.out)) {
   process.stderr.write(
-    `error: --out takes a file name (written to results/<name>.json), got "${values.out}"\n`,
+    `error: --out takes a name (written to results/<name>.json) or a path with a '/', got "${values.out}"\n`,
   );
   process.exit(2);
 }
@@ -596,12 +626,14 @@ async function main(): Promise<void> {
     baseline: base,
     rows: table,
   };
-  await mkdir(join(ROOT, "results"), { recursive: true });
-  const file = join(
-    ROOT,
-    "results",
-    `${values.out ?? `engine-scale-${values.traffic}${values["no-proxy"] ? "" : "-proxy"}`}.json`,
-  );
+  const file = values.out?.includes("/")
+    ? resolveUserPath(values.out, process.env, process.cwd())
+    : join(
+        ROOT,
+        "results",
+        `${values.out ?? `engine-scale-${values.traffic}${values["no-proxy"] ? "" : "-proxy"}`}.json`,
+      );
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(file, JSON.stringify(result, null, 2) + "\n");
   const f = (x: number | null | undefined, d = 1): string =>
     x === null || x === undefined ? "-" : x.toFixed(d);

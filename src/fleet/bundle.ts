@@ -65,10 +65,17 @@ export async function buildBundleSource(): Promise<Buffer> {
   return Buffer.from(out.contents);
 }
 
+/**
+ * The bundled engine: built now from the source in a checkout, the one `npm run build` left in the
+ * compiled package (which has no esbuild: it is a development dependency).
+ */
+export async function engineBundleSource(): Promise<Buffer> {
+  return import.meta.url.endsWith(".ts") ? await buildBundleSource() : await readFile(PREBUILT);
+}
+
 /** The engine bundle: built now from the source in a checkout, prebuilt in the compiled package. */
 export async function engineBundle(): Promise<EngineBundle> {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const source = fromSource ? await buildBundleSource() : await readFile(PREBUILT);
+  const source = await engineBundleSource();
   return {
     gz: gzipSync(source, { level: 9 }),
     loader: LOADER,

@@ -23,7 +23,7 @@ import {
   type ClusterRecord,
 } from "../controlplane/cluster-state.ts";
 import { PREBUILT_ENGINE_PATH } from "../fleet/spec.ts";
-import { buildBundleSource } from "../fleet/bundle.ts";
+import { engineBundleSource } from "../fleet/bundle.ts";
 import {
   cniConflist,
   containerdToml,
@@ -171,7 +171,7 @@ export async function buildWorkerImages(
   const tars = [
     await pauseImage(cacheDir, env),
     await nodeBaseImage(cacheDir, process.execPath),
-    await hollowNodeImage(cacheDir, process.execPath, await buildBundleSource(), tag, PREBUILT_ENGINE_PATH),
+    await hollowNodeImage(cacheDir, process.execPath, await engineBundleSource(), tag, PREBUILT_ENGINE_PATH),
   ];
   return { tars, hollowNode: tag };
 }
@@ -193,7 +193,10 @@ async function assertNoOtherWorkers(stateDir: string, name: string): Promise<voi
   }
 }
 
-const relayScript = fileURLToPath(new URL("./relay.ts", import.meta.url));
+// relay.ts in a checkout, relay.js in the compiled package.
+const relayScript = fileURLToPath(
+  new URL(`./relay.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url),
+);
 
 /**
  * Starts (or restarts) `count` workers and the relay, and waits until every worker Node is Ready.

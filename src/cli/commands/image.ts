@@ -4,7 +4,7 @@ import { copyFile } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { hollowNodeImageTag } from "../../workers/workers.ts";
 import { hollowNodeImage } from "../../workers/image.ts";
-import { buildBundleSource } from "../../fleet/bundle.ts";
+import { engineBundleSource } from "../../fleet/bundle.ts";
 import { PREBUILT_ENGINE_PATH } from "../../fleet/spec.ts";
 import { PACKAGE_VERSION } from "../../version.ts";
 import type { CliContext } from "../context.ts";
@@ -38,7 +38,7 @@ Examples:
       const tar = await hollowNodeImage(
         c.paths.cacheDir,
         process.execPath,
-        await buildBundleSource(),
+        await engineBundleSource(),
         hollowNode,
         PREBUILT_ENGINE_PATH,
       );
