@@ -29,6 +29,11 @@ interface ProbedPod {
     containerStatuses?: { state: { running?: { startedAt: string } } }[];
   };
 }
+interface CrashStatus {
+  restartCount: number;
+  state: { running?: { startedAt: string } };
+  lastState: { terminated?: { finishedAt: string } };
+}
 interface Job {
   status?: { succeeded?: number; failed?: number; conditions?: { type: string; status: string }[] };
 }
@@ -57,6 +62,22 @@ describe("pod lifecycle on a real control plane", () => {
       },
     },
   });
+
+  /** A Service selecting `labels`. */
+  const service = (name: string, labels: Record<string, string>): Promise<unknown> =>
+    client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${NS}/services`,
+      body: { metadata: { name }, spec: { selector: labels, ports: [{ port: 80 }] } },
+    });
+  /** The first endpoint of the Service's EndpointSlices, as the EndpointSlice controller lists it. */
+  const firstEndpoint = async (svc: string): Promise<{ conditions?: { ready?: boolean } } | undefined> => {
+    const slices = await client.get<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
+      `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`,
+      { labelSelector: `kubernetes.io/service-name=${svc}` },
+    );
+    return slices.items.flatMap((sl) => sl.endpoints ?? [])[0];
+  };
 
   before(async () => {
     client = await adminClientFor();
@@ -127,11 +148,7 @@ describe("pod lifecycle on a real control plane", () => {
 
   test("a readinessProbe with initialDelaySeconds 5: Ready no sooner than 5 s after the start, the EndpointSlice follows", async () => {
     const labels = { app: "probed" };
-    await client.request({
-      method: "POST",
-      path: `/api/v1/namespaces/${NS}/services`,
-      body: { metadata: { name: "probed" }, spec: { selector: labels, ports: [{ port: 80 }] } },
-    });
+    await service("probed", labels);
     await client.request({
       method: "POST",
       path: `/apis/apps/v1/namespaces/${NS}/deployments`,
@@ -162,11 +179,7 @@ describe("pod lifecycle on a real control plane", () => {
     });
     const endpointStates = new Set<string>();
     await eventually("the probed pod Ready and its endpoint ready", 60_000, async () => {
-      const slices = await client.get<{ items: { endpoints?: { conditions?: { ready?: boolean } }[] }[] }>(
-        `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`,
-        { labelSelector: "kubernetes.io/service-name=probed" },
-      );
-      const ep = slices.items.flatMap((sl) => sl.endpoints ?? [])[0];
+      const ep = await firstEndpoint("probed");
       if (ep) endpointStates.add(ep.conditions?.ready ? "ready" : "not ready");
       return {
         done: ep?.conditions?.ready === true,
@@ -214,5 +227,62 @@ describe("pod lifecycle on a real control plane", () => {
     const c = p!.status!.containerStatuses![0]!;
     assert.equal(p!.status!.phase, "Running", "a restarting pod stays Running");
     assert.equal(c.lastState.terminated?.exitCode, 1);
+    // The back-off between an exit (lastState.finishedAt) and the next start: the kubelet's 10 s,
+    // then 20 s (within 10 %, plus the API's whole-second timestamps).
+    const gaps: number[] = [];
+    let seenRestarts = c.restartCount;
+    await eventually("two back-off restarts", 90_000, async () => {
+      const [q] = await pods("app=crash");
+      const cs = q?.status?.containerStatuses?.[0] as CrashStatus | undefined;
+      if (cs && cs.restartCount > seenRestarts && cs.state.running && cs.lastState.terminated) {
+        seenRestarts = cs.restartCount;
+        gaps.push(Date.parse(cs.state.running.startedAt) - Date.parse(cs.lastState.terminated.finishedAt));
+      }
+      return {
+        done: gaps.length >= 2,
+        status: `restarts ${cs?.restartCount ?? 0}, gaps ${gaps.join(", ")} ms`,
+      };
+    });
+    process.stderr.write(`back-off gaps: ${gaps.map((g) => g / 1000).join(" s, ")} s\n`);
+    const want = gaps[0]! < 15_000 ? [10_000, 20_000] : [20_000, 40_000];
+    for (const [i, g] of gaps.slice(0, 2).entries())
+      assert.ok(
+        Math.abs(g - want[i]!) <= want[i]! * 0.1 + 1_000,
+        `back-off ${g} ms, the kubelet's ${want[i]} ms`,
+      );
+  });
+
+  test("a flapping readiness probe moves the pod in and out of its Service's endpoints", async () => {
+    const labels = { app: "flappy" };
+    await service("flappy", labels);
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${NS}/pods`,
+      body: {
+        metadata: {
+          name: "flappy",
+          labels,
+          annotations: { "kubemark-cluster.io/probe-flap-period": "4" },
+        },
+        spec: {
+          nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+          containers: [
+            {
+              name: "web",
+              image: "nginx:1.27",
+              readinessProbe: { tcpSocket: { port: 80 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    });
+    const flips: boolean[] = [];
+    await eventually("the endpoint to turn ready and not ready twice", 60_000, async () => {
+      const ep = await firstEndpoint("flappy");
+      const ready = ep?.conditions?.ready;
+      if (ready !== undefined && flips.at(-1) !== ready) flips.push(ready);
+      return { done: flips.length >= 4, status: `endpoint readiness seen: ${flips.join(" -> ")}` };
+    });
+    assert.deepEqual(flips.slice(-4).sort(), [false, false, true, true]);
   });
 });
