@@ -9,6 +9,7 @@ import { registerDown } from "./commands/down.ts";
 import { registerFleet } from "./commands/fleet.ts";
 import { registerImage } from "./commands/image.ts";
 import { registerKubeconfig } from "./commands/kubeconfig.ts";
+import { registerReport } from "./commands/report.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerUp } from "./commands/up.ts";
 import { CLUSTER_FLAGS, hoistClusterFlags } from "./global-flags.ts";
@@ -82,6 +83,7 @@ Run 'kubemark-cluster <command> --help' for a command's flags and examples.`,
   registerKubeconfig(program, ctx);
   registerImage(program, ctx);
   registerFleet(program, ctx);
+  registerReport(program, ctx);
   registerCompletion(program, ctx);
   program.commands.forEach((c) => c.exitOverride());
   return program;
