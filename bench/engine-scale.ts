@@ -339,6 +339,7 @@ async function runSize(
   client: KubeClient,
   nodes: number,
   cp: ControlPlane | undefined,
+  baseline: boolean,
 ): Promise<Row> {
   const port = Number(values["metrics-port"]);
   const prefix = `bench-${nodes}`;
@@ -442,7 +443,8 @@ async function runSize(
           ? (100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)
           : 0,
     };
-    if (soakMinutes > 0) {
+    // The one-node baseline is measured once, not soaked.
+    if (soakMinutes > 0 && !baseline) {
       process.stderr.write(`  soak: ${soakMinutes} min, RSS sampled every minute\n`);
       const rssMB: number[] = [];
       for (let i = 0; i < soakMinutes; i++) {
@@ -599,7 +601,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     // Baseline: one node, for the per-node figures' "above the process baseline".
-    for (const n of [1, ...sizes]) rows.push(await runSize(kubeconfig, client, n, cp));
+    rows.push(await runSize(kubeconfig, client, 1, cp, true));
+    for (const n of sizes) rows.push(await runSize(kubeconfig, client, n, cp, false));
   } finally {
     if (values.identity === "fleet") {
       await removeFleetIdentity(client);
