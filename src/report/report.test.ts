@@ -9,6 +9,7 @@ import { apiLatencyRows, callClass, verdictFor, windowBuckets } from "./api-late
 import { leaseFreshness, notReadyTransitions, renewalGaps, type LeaseTimes } from "./fleet-health.ts";
 import { podStartup, type PodTimes } from "./pod-startup.ts";
 import { parsePrometheusText } from "./prometheus-text.ts";
+import { renderReportHtml } from "./render-html.ts";
 import { renderReportText } from "./render-text.ts";
 import { gapsFrom, parseDuration, report, type ReportResult, type ReportSource } from "./report.ts";
 
@@ -272,6 +273,15 @@ test("report --since: every SLI gets a verdict; API counts say they are cumulati
     const text = renderReportText(r);
     assert.match(text, /API latency: mutating calls\s+p99 <= 1 s \(POST pods\)\s+p99 <= 1 s\s+PASS/);
     assert.match(text, /histogram bucket bounds/);
+    const html = renderReportHtml(r);
+    for (const id of [
+      "plot-api-p99",
+      "plot-latency-over-time",
+      "plot-pod-startup-cdf",
+      "plot-heartbeat-gaps",
+    ])
+      assert.match(html, new RegExp(`<svg id="${id}" class="plot"`), id);
+    assert.doesNotMatch(html, /<script|\ssrc=|\shref=/, "self-contained: no script, no external resource");
   });
 });
 
