@@ -8,6 +8,7 @@ import {
   type StopModel,
   afterExit,
   commandOutcome,
+  initFailure,
   podOutcome,
   resetsBackoff,
   restartDelayMs,
@@ -172,4 +173,26 @@ test("stopModel and podStopMs: preStop hooks, SIGTERM ignored by a sleep or shel
     podStopMs(pod([STOPS_PROMPTLY], { "kubemark-cluster.io/stop-seconds": "99" }), 30_000),
     30_000,
   );
+});
+
+test("initFailure: by annotation (the first regular init container, N times) or by command (every run)", () => {
+  const pod = (inits: Record<string, unknown>[], annotations?: Record<string, string>) => ({
+    metadata: annotations ? { annotations } : {},
+    spec: { initContainers: inits },
+  });
+  assert.equal(initFailure(pod([{ image: "busybox" }])), undefined);
+  assert.deepEqual(
+    initFailure(
+      pod([{ restartPolicy: "Always" }, { image: "busybox" }], { "kubemark-cluster.io/init-failures": "2" }),
+    ),
+    { index: 1, times: 2, exitCode: 1, runMs: 0 },
+    "a sidecar is not the one that fails",
+  );
+  assert.deepEqual(initFailure(pod([{ command: ["true"] }, { command: ["sh", "-c", "sleep 2; exit 4"] }])), {
+    index: 1,
+    times: Infinity,
+    exitCode: 4,
+    runMs: 2_000,
+  });
+  assert.equal(initFailure(pod([{}], { "kubemark-cluster.io/init-failures": "x" })), undefined);
 });

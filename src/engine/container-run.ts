@@ -255,3 +255,51 @@ export function podStopMs(
   }
   return ms;
 }
+
+/** Annotation: the pod's first init container fails that many times, then succeeds. */
+export const INIT_FAILURES_ANNOTATION = "kubemark-cluster.io/init-failures";
+
+/** An init container that fails: which (index among all init containers), how often, how. */
+export interface InitFailure {
+  readonly index: number;
+  /** How many runs fail before one succeeds (Infinity: every run). */
+  readonly times: number;
+  readonly exitCode: number;
+  /** How long each failing run takes. */
+  readonly runMs: number;
+}
+
+/**
+ * The init container that fails, if any: the first regular (non-sidecar) init container
+ * `init-failures` times by annotation (exit code 1, or the exit-code annotation), else the first
+ * whose command exits non-zero, on every run.
+ */
+export function initFailure(pod: {
+  metadata: { annotations?: Record<string, string> };
+  spec: {
+    initContainers?: readonly (Parameters<typeof commandOutcome>[0] & {
+      restartPolicy?: string | undefined;
+      run?: RunOutcome | undefined;
+    })[];
+  };
+}): InitFailure | undefined {
+  const inits = pod.spec.initContainers ?? [];
+  const regular = inits.map((c, index) => ({ c, index })).filter(({ c }) => c.restartPolicy !== "Always");
+  const a = pod.metadata.annotations;
+  const times = Number(a?.[INIT_FAILURES_ANNOTATION]);
+  if (Number.isInteger(times) && times > 0 && regular[0]) {
+    const code = Number(a?.[EXIT_CODE_ANNOTATION] ?? "1");
+    return {
+      index: regular[0].index,
+      times,
+      exitCode: Number.isInteger(code) && code !== 0 ? code & 255 : 1,
+      runMs: 0,
+    };
+  }
+  for (const { c, index } of regular) {
+    const run = c.run ?? commandOutcome(c);
+    if (run && run.afterMs !== null && run.exitCode !== 0)
+      return { index, times: Infinity, exitCode: run.exitCode, runMs: run.afterMs };
+  }
+  return undefined;
+}

@@ -1044,6 +1044,49 @@ test("pods: a pod that already ended (Failed, Succeeded without an IP) is adopte
   assert.deepEqual(writtenStatuses(h.api, "done-1"), []);
 });
 
+test("pods: an init container failing twice is restarted with the back-off, then the pod runs; with restartPolicy Never it fails the pod", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+  const pod = (name: string, restartPolicy: string): PodObject =>
+    makePod(
+      name,
+      { restartPolicy, initContainers: [{ name: "setup", image: "busybox" }] },
+      { annotations: { "kubemark-cluster.io/init-failures": "2" } },
+    );
+  bind(h, pod("flaky-init", "Always"));
+  bind(h, pod("fatal-init", "Never"));
+  const t0 = h.clock.now();
+  const seen = (name: string): string[] =>
+    writtenStatuses(h.api, name).map((s) => {
+      const init = s.initContainerStatuses?.[0] as unknown as {
+        restartCount: number;
+        state: ContainerState;
+      };
+      const state = init.state.running
+        ? "running"
+        : init.state.terminated
+          ? `terminated(${init.state.terminated.exitCode})`
+          : init.state.waiting!.reason;
+      return `${s.phase} init=${state} restarts=${init.restartCount}`;
+    });
+  await h.clock.advance(5_000);
+  assert.deepEqual(seen("fatal-init"), [
+    "Pending init=PodInitializing restarts=0",
+    "Pending init=running restarts=0",
+    "Failed init=terminated(1) restarts=0",
+  ]);
+  await h.clock.advance(10_000);
+  assert.deepEqual(seen("flaky-init"), [
+    "Pending init=PodInitializing restarts=0",
+    "Pending init=running restarts=0",
+    "Pending init=running restarts=1", // the first failure: restarted at once
+    "Pending init=CrashLoopBackOff restarts=1", // the second: back-off 10 s
+    "Pending init=running restarts=2",
+    "Running init=terminated(0) restarts=0", // the third run passes: the pod runs
+  ]);
+  assert.ok(h.clock.now() - t0 >= 10_000);
+});
+
 test("pods: restartPolicy OnFailure: exit 0 succeeds the pod", async () => {
   const h = await registered({ traffic: "minimal" });
   bind(h, makePod("ok-1", { restartPolicy: "OnFailure", containers: [{ name: "c", command: ["true"] }] }));

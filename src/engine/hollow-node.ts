@@ -29,7 +29,15 @@ import {
   type PodRun,
   type PodStage,
 } from "./pod-status.ts";
-import { afterExit, podOutcome, podStopMs, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import {
+  afterExit,
+  initFailure,
+  podOutcome,
+  podStopMs,
+  resetsBackoff,
+  restartDelayMs,
+  type InitFailure,
+} from "./container-run.ts";
 import { podGate, probeFailures } from "./probes.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
 import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
@@ -68,6 +76,13 @@ interface PodState {
   lastRun?: { exitCode: number; startedAt: string; finishedAt: string };
   /** In `backoff`: the wait before the restart (ms). */
   backoffMs?: number;
+  /** A failing init container: which, its failed runs, restarts, previous run, latest start; the pod failed in init. */
+  initIndex?: number;
+  initFails?: number;
+  initRestarts?: number;
+  initLastRun?: { exitCode: number; startedAt: string; finishedAt: string };
+  initRunningAt?: string;
+  initFailed?: boolean;
   /** Being deleted: when its containers will have stopped (epoch ms). */
   stopDue?: number;
   /** Running while the startup or readiness probe has not passed yet, and when they let it be ready. */
@@ -738,7 +753,10 @@ export class HollowNode {
 
   /** Starts a pod: tokens, init containers, then Running and Ready with a unique IP. */
   private async startPod(st: PodState): Promise<void> {
-    if (!st.alive || st.deleting || st.stage !== "new") return;
+    // A retry after a failed write goes on from where the start was (not yet running).
+    if (!st.alive || st.deleting) return;
+    if (st.stage !== "new" && st.stage !== "creating" && st.stage !== "initializing") return;
+    let initializing = false;
     try {
       if (!st.ip) {
         st.ip = st.pod.spec.hostNetwork ? this.id.ip : (this.allocator()?.allocate() ?? "");
@@ -775,12 +793,17 @@ export class HollowNode {
         if (!(await this.writePodStatus(st, "creating"))) return;
         if ((st.pod.spec.initContainers ?? []).length > 0) {
           if (!(await this.writePodStatus(st, "initializing"))) return;
+          initializing = true;
         }
       }
-      st.runningAt = rfc3339(this.ctx.clock.now());
-      if (!st.alive || st.deleting) return;
-      if (!(await this.enterRunning(st))) return;
-      this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
+      const fail = initFailure(st.pod);
+      if (fail) {
+        // A failing init container shows, whatever the traffic profile.
+        if (!initializing && !(await this.writePodStatus(st, "initializing"))) return;
+        this.scheduleInitExit(st, fail);
+        return;
+      }
+      await this.finishStart(st);
     } catch (err) {
       this.log.warn(
         { node: this.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
@@ -789,6 +812,59 @@ export class HollowNode {
       if (st.alive && !st.deleting)
         this.ctx.queue.after(2_000 + this.ctx.random() * 3_000, () => this.startPod(st));
     }
+  }
+
+  /** The init containers have completed: the main containers run from now. */
+  private async finishStart(st: PodState): Promise<void> {
+    st.runningAt = rfc3339(this.ctx.clock.now());
+    st.initIndex = undefined;
+    st.backoffMs = undefined;
+    if (!st.alive || st.deleting) return;
+    if (!(await this.enterRunning(st))) return;
+    this.ctx.metrics.podStarted(this.ctx.clock.now() - st.seenAt);
+  }
+
+  /**
+   * A failing init container's run ends: with restartPolicy Never the pod fails; otherwise the
+   * kubelet restarts it with the back-off (at once, then 10 s doubling, in CrashLoopBackOff),
+   * until a run succeeds (`init-failures`) and the pod goes on to its main containers.
+   */
+  private scheduleInitExit(st: PodState, fail: InitFailure): void {
+    st.initIndex = fail.index;
+    const startedAt = st.initRunningAt ?? st.startedAt;
+    const at = Math.max(this.ctx.clock.now(), Date.parse(startedAt) + fail.runMs);
+    this.ctx.queue.schedule(at, () => {
+      if (!st.alive || st.deleting) return;
+      const finishedAt = rfc3339(this.ctx.clock.now());
+      st.initFails = (st.initFails ?? 0) + 1;
+      st.initLastRun = { exitCode: fail.exitCode, startedAt, finishedAt };
+      st.exitCode = fail.exitCode;
+      if (st.pod.spec.restartPolicy === "Never") {
+        st.initFailed = true;
+        this.retrying(st, "init failure status", () => this.writePodStatus(st, "failed", finishedAt));
+        return;
+      }
+      const next = async (): Promise<boolean> => {
+        st.backoffMs = undefined;
+        st.initRestarts = (st.initRestarts ?? 0) + 1;
+        st.initRunningAt = rfc3339(this.ctx.clock.now());
+        if (!(await this.writePodStatus(st, "initializing"))) return false;
+        if ((st.initFails ?? 0) < fail.times) this.scheduleInitExit(st, fail);
+        else await this.finishStart(st);
+        return true;
+      };
+      const delay = restartDelayMs(st.initFails);
+      if (delay === 0) {
+        this.retrying(st, "init container restart", next);
+        return;
+      }
+      st.backoffMs = delay;
+      this.retrying(st, "init back-off status", async () => {
+        if (await this.writePodStatus(st, "initializing"))
+          this.ctx.queue.after(delay, () => this.retrying(st, "init container restart", next));
+        return true;
+      });
+    });
   }
 
   /**
@@ -856,6 +932,11 @@ export class HollowNode {
       ...(st.notStarted ? { notStarted: true } : {}),
       ...(st.unready ? { unready: true } : {}),
       ...(st.readyAt ? { readyAt: st.readyAt } : {}),
+      ...(st.initIndex !== undefined ? { initIndex: st.initIndex } : {}),
+      ...(st.initRestarts ? { initRestarts: st.initRestarts } : {}),
+      ...(st.initLastRun ? { initLastRun: st.initLastRun } : {}),
+      ...(st.initRunningAt ? { initRunningAt: st.initRunningAt } : {}),
+      ...(st.initFailed ? { initFailed: true } : {}),
     };
   }
 

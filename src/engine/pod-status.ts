@@ -14,6 +14,7 @@ import {
 } from "./probes.ts";
 import {
   EXIT_CODE_ANNOTATION,
+  INIT_FAILURES_ANNOTATION,
   RUN_SECONDS_ANNOTATION,
   STOPS_PROMPTLY,
   STOP_SECONDS_ANNOTATION,
@@ -33,6 +34,7 @@ const RUN_ANNOTATIONS = [
   STOP_SECONDS_ANNOTATION,
   PROBE_FAIL_AFTER_ANNOTATION,
   PROBE_FLAP_PERIOD_ANNOTATION,
+  INIT_FAILURES_ANNOTATION,
 ] as const;
 
 /** The timing fields of a probe that its failure model reads. */
@@ -146,6 +148,19 @@ export interface PodRun {
   readonly notStarted?: boolean;
   /** Running, but the readiness probe has not passed yet (`ready: false`). */
   readonly unready?: boolean;
+  /** While initializing (or failed in init): the init container that runs or failed (default 0). */
+  readonly initIndex?: number;
+  /** That init container's restarts and previous run. */
+  readonly initRestarts?: number;
+  readonly initLastRun?: {
+    readonly exitCode: number;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+  };
+  /** When the current init container's latest run started (after a restart). */
+  readonly initRunningAt?: string;
+  /** The pod failed in its init containers (restartPolicy Never): they never completed. */
+  readonly initFailed?: boolean;
   /** When the readiness probe last changed the containers' readiness (default: when they started running). */
   readonly readyAt?: string;
 }
@@ -245,7 +260,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   const done = stage === "succeeded" || stage === "failed" || stage === "terminated";
   const backoff = stage === "backoff";
   const creating = stage === "creating";
-  const initialized = stage !== "initializing" && !(creating && inits.length > 0);
+  const initialized = stage !== "initializing" && !run.initFailed && !(creating && inits.length > 0);
   const ready = stage === "running" && !run.unready;
   const finishedAt = run.finishedAt ?? run.runningAt;
   const notInit = inits.filter((c) => !isSidecar(c)).map((c) => c.name);
@@ -296,51 +311,72 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     },
   });
   const last = run.lastRun;
+  /** Restarts of a container: the main ones', or the current init container's. */
+  type Restarts = { count: number; last: PodRun["lastRun"] };
+  const mainRestarts: Restarts = { count: run.restarts ?? 0, last };
+  const initRestarts: Restarts = { count: run.initRestarts ?? 0, last: run.initLastRun };
   const status = (
     c: ContainerSpec,
     state: Record<string, unknown>,
     isReady: boolean,
     started: boolean,
-    main = false,
-  ) => ({
-    name: c.name,
-    state,
-    lastState: main && last ? terminated(last.exitCode, last.startedAt, last.finishedAt) : {},
-    ready: isReady,
-    started,
-    restartCount: main ? (run.restarts ?? 0) : 0,
-    image: normalizeImage(c.image),
-    imageID: normalizeImage(c.image),
-    containerID: containerId(pod.metadata.uid, c.name),
-    // A created container reports the resources it runs with (the kubelet's in-place resize
-    // status: the spec's, as a resize is applied at once), and what the node allocated to it.
-    ...("running" in state || "terminated" in state
-      ? {
-          resources: c.resources ?? {},
-          ...(c.resources?.requests ? { allocatedResources: c.resources.requests } : {}),
-        }
-      : {}),
-    ...(c.volumeMounts
-      ? {
-          volumeMounts: c.volumeMounts.map((m) => ({
-            name: m.name,
-            mountPath: m.mountPath,
-            ...(m.readOnly ? { readOnly: true } : {}),
-            recursiveReadOnly: "Disabled",
-          })),
-        }
-      : {}),
-  });
+    main: boolean | Restarts = false,
+  ) => {
+    const r = main === true ? mainRestarts : main === false ? undefined : main;
+    return {
+      name: c.name,
+      state,
+      lastState: r?.last ? terminated(r.last.exitCode, r.last.startedAt, r.last.finishedAt) : {},
+      ready: isReady,
+      started,
+      restartCount: r?.count ?? 0,
+      image: normalizeImage(c.image),
+      imageID: normalizeImage(c.image),
+      containerID: containerId(pod.metadata.uid, c.name),
+      // A created container reports the resources it runs with (the kubelet's in-place resize
+      // status: the spec's, as a resize is applied at once), and what the node allocated to it.
+      ...("running" in state || "terminated" in state
+        ? {
+            resources: c.resources ?? {},
+            ...(c.resources?.requests ? { allocatedResources: c.resources.requests } : {}),
+          }
+        : {}),
+      ...(c.volumeMounts
+        ? {
+            volumeMounts: c.volumeMounts.map((m) => ({
+              name: m.name,
+              mountPath: m.mountPath,
+              ...(m.readOnly ? { readOnly: true } : {}),
+              recursiveReadOnly: "Disabled",
+            })),
+          }
+        : {}),
+    };
+  };
   const completed = (from: string, to: string): Record<string, unknown> => terminated(0, from, to);
-  let initFirstPending = stage === "initializing";
-  const initContainerStatuses = inits.map((c) => {
+  const current = run.initIndex ?? 0;
+  const initContainerStatuses = inits.map((c, i) => {
     if (creating) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
-    if (stage === "initializing") {
-      if (initFirstPending) {
-        initFirstPending = false;
-        return status(c, { running: { startedAt: run.startedAt } }, false, true);
+    if (stage === "initializing" || run.initFailed) {
+      if (i < current) return status(c, completed(run.startedAt, run.startedAt), false, false);
+      if (i > current) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
+      if (run.initFailed) {
+        const to = finishedAt;
+        return status(
+          c,
+          terminated(run.exitCode ?? 1, run.initLastRun?.finishedAt ?? run.startedAt, to),
+          false,
+          false,
+          initRestarts,
+        );
       }
-      return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
+      if (run.backoffMs !== undefined) {
+        const message = `back-off ${goDuration(run.backoffMs)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
+        return status(c, { waiting: { reason: "CrashLoopBackOff", message } }, false, false, initRestarts);
+      }
+      const since =
+        run.initLastRun && (run.initRestarts ?? 0) > 0 ? (run.initRunningAt ?? run.startedAt) : run.startedAt;
+      return status(c, { running: { startedAt: since } }, false, true, initRestarts);
     }
     if (isSidecar(c)) {
       return done
@@ -354,7 +390,8 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       const reason = inits.length > 0 ? "PodInitializing" : "ContainerCreating";
       return status(c, { waiting: { reason } }, false, false);
     }
-    if (stage === "initializing") return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
+    if (stage === "initializing" || run.initFailed)
+      return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
     if (backoff) {
       const message = `back-off ${goDuration(run.backoffMs ?? 0)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
       return status(c, { waiting: { reason: "CrashLoopBackOff", message } }, false, false, true);
