@@ -85,7 +85,8 @@ export function windowBuckets(
   );
   const out = new Map<string, Buckets>();
   for (const h of histograms(after, metric)) {
-    if (EXCLUDED_VERBS.has(h.labels["verb"] ?? "")) continue;
+    // Non-resource URLs (/readyz, /openapi/v3, ...) are no API calls of the SLI.
+    if (EXCLUDED_VERBS.has(h.labels["verb"] ?? "") || !h.labels["resource"]) continue;
     // A series whose counts fell was reset: count it from zero.
     const d = subtractBuckets(h.buckets, prev.get(labelKey(h.labels))) ?? h.buckets;
     if (totalCount(d) === 0) continue;
