@@ -196,6 +196,59 @@ describe("pod lifecycle on a real control plane", () => {
     assert.ok(readyAt - started >= 5_000, `Ready ${readyAt - started} ms after the start`);
   });
 
+  test("an init container failing twice then passing completes, and the pod runs; a Job with a sidecar completes", async () => {
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${NS}/pods`,
+      body: {
+        metadata: { name: "flaky-init", annotations: { "kubemark-cluster.io/init-failures": "2" } },
+        spec: {
+          nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+          initContainers: [{ name: "setup", image: "busybox" }],
+          containers: [{ name: "app", image: "nginx:1.27" }],
+        },
+      },
+    });
+    await client.request({
+      method: "POST",
+      path: `/apis/batch/v1/namespaces/${NS}/jobs`,
+      body: {
+        metadata: { name: "with-sidecar" },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: "Never",
+              nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+              initContainers: [{ name: "proxy", image: "envoyproxy/envoy:v1.31", restartPolicy: "Always" }],
+              containers: [{ name: "work", image: "busybox", command: ["sh", "-c", "sleep 2"] }],
+            },
+          },
+        },
+      },
+    });
+    type InitPod = {
+      status?: {
+        phase?: string;
+        initContainerStatuses?: { restartCount: number; state: { terminated?: { reason: string } } }[];
+      };
+    };
+    await eventually("the flaky-init pod Running after two init failures", 60_000, async () => {
+      const p = await client.get<InitPod>(`/api/v1/namespaces/${NS}/pods/flaky-init`);
+      const init = p.status?.initContainerStatuses?.[0];
+      return {
+        done: p.status?.phase === "Running" && init?.state.terminated?.reason === "Completed",
+        status: `${p.status?.phase}, init restarts ${init?.restartCount ?? 0}`,
+      };
+    });
+    await eventually("the Job with a sidecar to complete", 60_000, async () => {
+      const j = await client.get<Job>(`/apis/batch/v1/namespaces/${NS}/jobs/with-sidecar`);
+      const complete =
+        j.status?.conditions?.some((c) => c.type === "Complete" && c.status === "True") ?? false;
+      return { done: complete, status: `succeeded ${j.status?.succeeded ?? 0}` };
+    });
+  });
+
   test("a Deployment whose container exits reaches CrashLoopBackOff, its restart count rising", async () => {
     await client.request({
       method: "POST",
