@@ -890,7 +890,7 @@ export class HollowNode {
       });
     }
     const setReady = (ready: boolean, at: number): void => {
-      if (!same() || st.unready === !ready) return;
+      if (!same() || !st.unready === ready) return;
       st.notStarted = undefined;
       st.unready = ready ? undefined : true;
       st.readyAt = rfc3339(at);
