@@ -629,6 +629,8 @@ export class HollowNode {
       if (
         st.stage === "running" &&
         !pod.metadata.deletionTimestamp &&
+        // A spec change bumps the generation; status updates (most events) do not.
+        before.metadata.generation !== st.pod.metadata.generation &&
         resourcesKey(before) !== resourcesKey(st.pod)
       ) {
         const resized = st;
