@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdir, readFile, writeFile, mkdtemp, stat } from "node:fs/promises";
+import { readdir, readFile, writeFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { Agent, request } from "undici";
@@ -253,6 +253,7 @@ test("bad input to 'up' gives a one-line error naming the fix and leaves nothing
   for (const n of ["bad1", "bad2", "bad3", "bad4"]) {
     assert.deepEqual(await processesMentioning(`clusters/${n}/`), [], `nothing of ${n} runs`);
   }
+  await rm(scratch, { recursive: true, force: true });
 });
 
 /** The test cluster's record (ports, pids). */

@@ -6,7 +6,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkPage } from "../browser.ts";
@@ -155,4 +155,5 @@ test("report: bad --since, no mark, then a mark window; an unreachable cluster n
   const down = await cli(["report", "--since", "1m", "--kubeconfig", dead], { KUBEMARK_STATE_DIR: state });
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot reach the cluster at https:\/\/127\.0\.0\.1:1/);
+  await rm(state, { recursive: true, force: true });
 });
