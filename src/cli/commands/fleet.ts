@@ -54,7 +54,8 @@ function scopeHint(f: ScopeFlags): string {
   return scopeFlags(f);
 }
 
-async function withSession<T>(
+/** Runs `fn` with a session of the clusters the scope flags name, its progress view, then closes both. */
+export async function withSession<T>(
   c: CliContext,
   f: ScopeFlags,
   quiet: boolean,

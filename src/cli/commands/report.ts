@@ -3,15 +3,13 @@ import { writeFile, rename, rm } from "node:fs/promises";
 import { resolve } from "node:path";
 import { BadInputError } from "../../errors.ts";
 import { DEFAULT_FLEET_NAMESPACE } from "../../fleet/command-hint.ts";
-import { openSession, type FleetDeps } from "../../fleet/operations.ts";
-import { validateNamespace } from "../../fleet/spec.ts";
 import { clusterSource } from "../../report/cluster-source.ts";
 import { renderReportHtml } from "../../report/render-html.ts";
 import { renderReportText } from "../../report/render-text.ts";
 import { parseDuration, report, type ReportWindow } from "../../report/report.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
-import { ProgressView } from "../progress.ts";
+import { withSession } from "./fleet.ts";
 
 interface ReportFlags {
   kubeconfig?: string;
@@ -98,20 +96,7 @@ Examples:
       const observeSeconds = f.observe.trim() === "0" ? 0 : parseDuration(f.observe, "--observe");
       const sampleSeconds = parseDuration(f.sample, "--sample");
       const html = f.html === undefined ? undefined : resolve(c.env["INIT_CWD"] ?? process.cwd(), f.html);
-      const progress = new ProgressView({ tty: c.tty, quiet: format !== "table" });
-      const deps: FleetDeps = {
-        env: c.env,
-        stateDir: c.paths.stateDir,
-        clock: c.clock,
-        progress,
-        signal: c.signal,
-      };
-      const s = await openSession(deps, {
-        hosting: { kubeconfig: f.kubeconfig, context: f.context },
-        target: { kubeconfig: f.targetKubeconfig, context: f.targetContext },
-        namespace: validateNamespace(f.namespace),
-      });
-      try {
+      await withSession(c, f, format !== "table", async (s, progress) => {
         const r = await report(
           {
             source: clusterSource(s.target.client, () => s.targetIdentity(), s.target.kubeconfig),
@@ -133,9 +118,6 @@ Examples:
         if (html) await writeWhole(html, renderReportHtml(r));
         c.stdout(format === "table" ? renderReportText(r) : renderData(r, format));
         if (html) progress.line(`wrote ${html}`);
-      } finally {
-        progress.stop();
-        await s.close();
-      }
+      });
     });
 }
