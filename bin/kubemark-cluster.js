@@ -1,23 +1,7 @@
 #!/usr/bin/env node
-// Package entry point. Runs the compiled CLI on Node.js 24; on an older Node it re-runs itself on
-// the Node 24 binary that the "node" dependency installs, so a global install works anywhere.
-import { spawnSync } from "node:child_process";
-import { createRequire } from "node:module";
+// Package entry point: the compiled CLI on Node.js 24 (see on-node24.js).
+import { onNode24 } from "./on-node24.js";
 
-const major = Number(process.versions.node.split(".")[0]);
-if (major < 24) {
-  const require = createRequire(import.meta.url);
-  let node;
-  try {
-    node = require.resolve("node/bin/node");
-  } catch {
-    console.error(`error: kubemark-cluster needs Node.js 24 or newer (this is ${process.version})`);
-    process.exit(1);
-  }
-  const r = spawnSync(node, [import.meta.filename ?? process.argv[1], ...process.argv.slice(2)], {
-    stdio: "inherit",
-  });
-  process.exit(r.status ?? 1);
-}
+onNode24("kubemark-cluster", import.meta.filename ?? process.argv[1]);
 const { main } = await import("../dist/cli/main.js");
 process.exitCode = await main(process.argv.slice(2));
