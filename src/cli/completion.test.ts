@@ -4,20 +4,10 @@ import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { realClock } from "../clock.ts";
 import { completionSpec, renderCompletion } from "./completion.ts";
-import { buildProgram } from "./main.ts";
+import { testProgram } from "./test-program.ts";
 
-function program(): ReturnType<typeof buildProgram> {
-  return buildProgram(() => ({
-    env: {},
-    paths: { cacheDir: "/nonexistent/cache", stateDir: "/nonexistent/state" },
-    clock: realClock,
-    stdout: () => undefined,
-    tty: false,
-    signal: new AbortController().signal,
-  }));
-}
+const program = testProgram;
 
 function hasShell(shell: string): boolean {
   return spawnSync(shell, ["-c", "exit 0"]).status === 0;

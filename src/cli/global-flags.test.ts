@@ -1,20 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { BadInputError } from "../errors.ts";
-import { realClock } from "../clock.ts";
 import { hoistClusterFlags } from "./global-flags.ts";
-import { buildProgram } from "./main.ts";
+import { testProgram } from "./test-program.ts";
 
-function program(): ReturnType<typeof buildProgram> {
-  return buildProgram(() => ({
-    env: {},
-    paths: { cacheDir: "/nonexistent/cache", stateDir: "/nonexistent/state" },
-    clock: realClock,
-    stdout: () => undefined,
-    tty: false,
-    signal: new AbortController().signal,
-  }));
-}
+const program = testProgram;
 
 test("cluster flags before the verb move to just after it; the program's own options stay", () => {
   const cases: Array<[string[], string[]]> = [

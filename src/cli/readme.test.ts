@@ -11,9 +11,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CommanderError } from "commander";
-import { realClock } from "../clock.ts";
 import { hoistClusterFlags } from "./global-flags.ts";
-import { buildProgram } from "./main.ts";
+import { testProgram } from "./test-program.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const README = readFileSync(new URL("README.md", `file://${ROOT}`), "utf8");
@@ -64,16 +63,7 @@ function commands(line: string): string[][] {
   return out;
 }
 
-function program(): ReturnType<typeof buildProgram> {
-  return buildProgram(() => ({
-    env: {},
-    paths: { cacheDir: "/nonexistent/cache", stateDir: "/nonexistent/state" },
-    clock: realClock,
-    stdout: () => undefined,
-    tty: false,
-    signal: new AbortController().signal,
-  }));
-}
+const program = testProgram;
 
 /** Parses a kubemark-cluster command line with the CLI's definitions, running nothing. */
 async function parsesAsCli(args: string[]): Promise<void> {
