@@ -26,7 +26,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { realClock } from "../src/clock.ts";
+import { realClock } from "../src/kernel/clock.ts";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
 import { clusterLayout, readRecord } from "../src/controlplane/cluster-state.ts";
@@ -39,8 +39,8 @@ import {
   namespaceObject,
   targetKubeconfig,
 } from "../src/fleet/objects.ts";
-import { resolvePaths } from "../src/paths.ts";
-import { waitUntil } from "../src/wait.ts";
+import { resolvePaths } from "../src/kernel/paths.ts";
+import { waitUntil } from "../src/kernel/wait.ts";
 import { startEngine, type EngineProcess } from "../test/engine-process.ts";
 import { ROOT } from "../test/harness.ts";
 import { resolveUserPath } from "./out-path.ts";

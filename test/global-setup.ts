@@ -7,9 +7,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { realClock } from "../src/clock.ts";
+import { realClock } from "../src/kernel/clock.ts";
 import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
-import { resolvePaths } from "../src/paths.ts";
+import { resolvePaths } from "../src/kernel/paths.ts";
 
 let ownedStateDir: string | undefined;
 

@@ -2,13 +2,13 @@
 import { spawn } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { realClock } from "../src/clock.ts";
+import { realClock } from "../src/kernel/clock.ts";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
 import { cachedBinDir } from "../src/controlplane/binaries.ts";
 import { parseKubeVersion } from "../src/controlplane/kube-version.ts";
-import { resolvePaths } from "../src/paths.ts";
-import { waitUntil, type PollResult } from "../src/wait.ts";
+import { resolvePaths } from "../src/kernel/paths.ts";
+import { waitUntil, type PollResult } from "../src/kernel/wait.ts";
 
 /** Repository root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");

@@ -1,5 +1,5 @@
-import type { Clock } from "../clock.ts";
-import type { Paths } from "../paths.ts";
+import type { Clock } from "../kernel/clock.ts";
+import type { Paths } from "../kernel/paths.ts";
 
 /** What every verb receives from the entry point: the environment snapshot and where to write. */
 export interface CliContext {

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 import { hoistClusterFlags } from "./global-flags.ts";
 import { testProgram } from "./test-program.ts";
 

@@ -5,7 +5,7 @@
  * meaning, help text and validation in either position.
  */
 import type { Command } from "commander";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** A flag that may come before the verb. Every one of them takes a value. */
 export interface ClusterFlag {

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from "commander";
-import { realClock } from "../clock.ts";
-import { BadInputError, KubemarkError, describeError } from "../errors.ts";
-import { resolvePaths } from "../paths.ts";
+import { realClock } from "../kernel/clock.ts";
+import { BadInputError, KubemarkError, describeError } from "../kernel/errors.ts";
+import { resolvePaths } from "../kernel/paths.ts";
 import type { CliContext } from "./context.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerCompletion } from "./commands/completion.ts";

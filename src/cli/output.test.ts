@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseOutput, renderTable } from "./output.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 test("renderTable aligns columns with upper-case headers and two-space gaps", () => {
   const out = renderTable(

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** Output formats every verb accepts with `-o`. */
 export type OutputFormat = "table" | "json" | "yaml" | "wide";

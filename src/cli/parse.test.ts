@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseInteger, parsePort, parseSeconds } from "./parse.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** Asserts `fn` throws BAD_INPUT naming the flag, the quoted value and the expected text. */
 function assertBad(fn: () => unknown, flag: string, value: string, expect: RegExp): void {

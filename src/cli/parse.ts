@@ -1,4 +1,4 @@
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** Parses a whole number in [min, max]; the error names the flag and the value. */
 export function parseInteger(

@@ -1,4 +1,4 @@
-import { realClock } from "../clock.ts";
+import { realClock } from "../kernel/clock.ts";
 import { buildProgram } from "./main.ts";
 
 /** The CLI's program for unit tests: no environment, state or cache, output dropped. */

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KubeApiError, errorFromResponse, isAlreadyExists, isConflict, isNotFound } from "./api-error.ts";
-import { KubemarkError, type ErrorCode } from "../errors.ts";
+import { KubemarkError, type ErrorCode } from "../kernel/errors.ts";
 
 const SERVER = "https://127.0.0.1:6443";
 

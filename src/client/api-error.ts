@@ -1,4 +1,4 @@
-import { KubemarkError, type ErrorCode } from "../errors.ts";
+import { KubemarkError, type ErrorCode } from "../kernel/errors.ts";
 
 /** The `Status` object the API server returns with errors. */
 export interface ApiStatus {

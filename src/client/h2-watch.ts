@@ -1,6 +1,6 @@
 import { connect as tlsConnect, createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
-import { realClock, type Clock } from "../clock.ts";
-import { describeError } from "../errors.ts";
+import { realClock, type Clock } from "../kernel/clock.ts";
+import { describeError } from "../kernel/errors.ts";
 import { KubeApiError, codeForStatus, type ApiStatus } from "./api-error.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
 import type { WatchEvent, WatchStreamHandle, WatchStreamHandlers } from "./kube-client.ts";

@@ -1,8 +1,8 @@
 import { createSecureContext } from "node:tls";
 import { Pool, errors as undiciErrors } from "undici";
 import type { Dispatcher } from "undici";
-import { realClock, type Clock } from "../clock.ts";
-import { describeError } from "../errors.ts";
+import { realClock, type Clock } from "../kernel/clock.ts";
+import { describeError } from "../kernel/errors.ts";
 import { KubeApiError, errorFromResponse, type ApiStatus } from "./api-error.ts";
 import { H2WatchClient } from "./h2-watch.ts";
 import { PROTOBUF_CONTENT_TYPE, decodeObject, readStatus } from "./protobuf.ts";

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadClusterAccess } from "./kubeconfig.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 
 test("loadClusterAccess: a file that is no kubeconfig (a passwd file) is named as such", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kc-"));

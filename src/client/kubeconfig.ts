@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { RequestOptions } from "node:https";
-import { KubemarkError, describeError } from "../errors.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 
 /**
  * How to reach and authenticate to one API server: what a kubeconfig context boils down to.

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_RETRY, NO_RETRY, isRetryable, retryDelayMs, withRetry, type RetryPolicy } from "./retry.ts";
 import { KubeApiError, codeForStatus } from "./api-error.ts";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../kernel/clock.ts";
 
 function apiError(status: number, extra: { reason?: string; retryAfterSeconds?: number } = {}): KubeApiError {
   return new KubeApiError({

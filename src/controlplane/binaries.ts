@@ -1,6 +1,6 @@
 import { access, constants } from "node:fs/promises";
 import { delimiter, join } from "node:path";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import { runCommand } from "../host/run-command.ts";
 import { buildBinaries, KWOK_VERSION, type BinaryName, type BuildEvent } from "./go-build.ts";
 import type { KubeVersion } from "./kube-version.ts";

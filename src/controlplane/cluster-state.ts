@@ -1,6 +1,6 @@
 import { mkdir, readFile, readdir, writeFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { BadInputError, KubemarkError, describeError } from "../errors.ts";
+import { BadInputError, KubemarkError, describeError } from "../kernel/errors.ts";
 import type { DaemonRecord } from "../host/daemon.ts";
 
 /** The four processes of a local control plane, in start order. */

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { etcdVersionFromScript, kubernetesBuildModule } from "./go-build.ts";
 import { parseKubeVersion } from "./kube-version.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 
 // A trimmed copy of k8s.io/kubernetes v1.36.3's go.mod: same layout (header comments, go and
 // godebug lines, a direct and an indirect require block, staging replaces to local paths).

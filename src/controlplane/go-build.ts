@@ -1,6 +1,6 @@
 import { mkdir, readFile, rename, rm, writeFile, copyFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { KubemarkError, BadInputError } from "../errors.ts";
+import { KubemarkError, BadInputError } from "../kernel/errors.ts";
 import { runCommand, lastLines } from "../host/run-command.ts";
 import type { KubeVersion } from "./kube-version.ts";
 

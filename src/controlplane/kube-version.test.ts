@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseKubeVersion } from "./kube-version.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 test("parseKubeVersion accepts releases with or without the v", () => {
   assert.deepEqual(parseKubeVersion("v1.36.3"), {

@@ -1,4 +1,4 @@
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** The Kubernetes release the local control plane uses unless told otherwise. */
 export const DEFAULT_KUBE_VERSION = "v1.36.3";

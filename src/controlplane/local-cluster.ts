@@ -1,15 +1,15 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent, request } from "undici";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 import { KubeClient } from "../client/kube-client.ts";
 import { certificateAccess } from "../client/kubeconfig.ts";
-import { KubemarkError, describeError } from "../errors.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
 import { isPortFree, pickFreePorts } from "../host/ports.ts";
 import { lastLines } from "../host/run-command.ts";
-import type { Paths } from "../paths.ts";
-import { waitUntil, type PollResult } from "../wait.ts";
+import type { Paths } from "../kernel/paths.ts";
+import { waitUntil, type PollResult } from "../kernel/wait.ts";
 import {
   CONTROL_PLANE_BINARIES,
   resolveBinaries,
@@ -41,7 +41,7 @@ import {
   type WorkerImages,
   type WorkerInfo,
 } from "../workers/workers.ts";
-import { PACKAGE_VERSION } from "../version.ts";
+import { PACKAGE_VERSION } from "../kernel/version.ts";
 import { removeLocalFleetsOf } from "../fleet/local-runner.ts";
 import { renderKubeconfig, writeKubeconfig } from "./kubeconfig-file.ts";
 import { createCertAuthority, createServiceAccountKeys, issueCert } from "../host/pki.ts";

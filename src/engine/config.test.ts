@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_SHAPE, assignShapes, parseProfile, type NodeShape } from "./config.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 const shape = (name: string, weight: number): NodeShape => ({ ...DEFAULT_SHAPE, name, weight });
 

@@ -1,5 +1,5 @@
 import { parse as parseYaml } from "yaml";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints, type Taint } from "./quantity.ts";
 
 /** One kind of simulated machine. A fleet mixes shapes by weight (see {@link assignShapes}). */

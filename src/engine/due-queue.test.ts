@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DueQueue } from "./due-queue.ts";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../kernel/clock.ts";
 
 /** A queue on a fake clock that records errors and lateness. */
 function queueOn(

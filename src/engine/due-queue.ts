@@ -1,4 +1,4 @@
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 
 /** A unit of work the queue runs when it is due. */
 export type DueTask = () => Promise<void> | void;

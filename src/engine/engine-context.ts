@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 import type { EngineConfig } from "./config.ts";
 import type { DueQueue } from "./due-queue.ts";

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { pino, type DestinationStream, type Logger } from "pino";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
-import { KubemarkError, describeError } from "../errors.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 import type { EngineConfig } from "./config.ts";
 import { assignShapes } from "./config.ts";
 import type { HostedPod } from "./container-log.ts";

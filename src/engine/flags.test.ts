@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { configFromFlags, parseDuration, parseShard, shardRange, type HollowNodeFlags } from "./flags.ts";
 import { DEFAULT_SHAPE, type EngineConfig, defaultEngineConfig } from "./config.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** The flags as commander hands them over when none are given (the defaults in main.ts). */
 function defaultFlags(over: Partial<HollowNodeFlags> = {}): HollowNodeFlags {

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 import { parseInteger } from "../cli/parse.ts";
 import {
   DEFAULT_SHAPE,

@@ -18,7 +18,7 @@ import {
 } from "./node-object.ts";
 import type { PodObject } from "./pod-status.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../kernel/clock.ts";
 import { KubeApiError, codeForStatus } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 

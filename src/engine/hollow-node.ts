@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { isAlreadyExists, isConflict, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 import { decodeObject, readObjectMeta } from "../client/protobuf.ts";
-import { describeError } from "../errors.ts";
+import { describeError } from "../kernel/errors.ts";
 import type { HostedPod } from "./container-log.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { PodIpAllocator, parseCidr, type Cidr } from "./ip-pool.ts";

@@ -7,7 +7,7 @@ import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { EngineMetrics } from "./metrics.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../kernel/clock.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 
 const NAME = "hollow-node-0";

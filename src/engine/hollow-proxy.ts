@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { KubeRequest } from "../client/kube-client.ts";
-import { describeError } from "../errors.ts";
+import { describeError } from "../kernel/errors.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { microTime } from "./node-object.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PodIpAllocator, cidrSize, formatIp, nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 const show = (c: Cidr | undefined): string | undefined => (c ? `${formatIp(c.base)}/${c.prefix}` : undefined);
 

@@ -1,4 +1,4 @@
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** An IPv4 CIDR as numbers. */
 export interface Cidr {

@@ -5,8 +5,8 @@ import { request, type RequestOptions } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { pino } from "pino";
-import { FakeClock } from "../clock.ts";
-import { KubemarkError } from "../errors.ts";
+import { FakeClock } from "../kernel/clock.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import type { HostedPod } from "./container-log.ts";
 import { KubeletServer, type PodDirectory } from "./kubelet-server.ts";
 

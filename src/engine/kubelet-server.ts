@@ -7,8 +7,8 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { Clock } from "../clock.ts";
-import { KubemarkError, describeError } from "../errors.ts";
+import type { Clock } from "../kernel/clock.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 import {
   containerLog,
   formatLines,

@@ -5,10 +5,10 @@
 import { createServer, type Server } from "node:http";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
-import { realClock } from "../clock.ts";
+import { realClock } from "../kernel/clock.ts";
 import { KubeClient } from "../client/kube-client.ts";
 import { loadClusterAccess, serviceAccountAccess } from "../client/kubeconfig.ts";
-import { KubemarkError, describeError } from "../errors.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 import { Engine } from "./engine.ts";
 import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
 import { KubeletServer } from "./kubelet-server.ts";

@@ -1,6 +1,6 @@
 import { describeAccess, mayI, type AccessAttributes } from "../client/access-review.ts";
 import type { KubeClient } from "../client/kube-client.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import type { SkippedTraffic, TrafficProfile } from "./config.ts";
 
 type Access = AccessAttributes;

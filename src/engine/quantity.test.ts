@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "./quantity.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 /** Asserts that `fn` throws a BadInputError whose message contains every fragment. */
 function rejects(fn: () => unknown, ...fragments: string[]): void {

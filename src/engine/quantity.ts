@@ -1,4 +1,4 @@
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 const QUANTITY_RE = /^[+]?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
 

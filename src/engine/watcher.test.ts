@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Watcher, type Versioned, type WatchClient, type WatchListSupport } from "./watcher.ts";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../kernel/clock.ts";
 import { KubeApiError, codeForStatus } from "../client/api-error.ts";
 import {
   streamFromIterator,

@@ -1,6 +1,6 @@
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 import { KubeApiError } from "../client/api-error.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import type { KubeRequest, WatchStreamHandle, WatchStreamHandlers } from "../client/kube-client.ts";
 
 /** What a watcher needs from an API client (KubeClient provides it). */

@@ -1,7 +1,7 @@
 import { describeAccess, mayI, type AccessAttributes } from "../client/access-review.ts";
 import type { KubeClient } from "../client/kube-client.ts";
 import { KubeApiError, isNotFound } from "../client/api-error.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import type { KubeObject } from "./objects.ts";
 import { FIELD_MANAGER } from "./spec.ts";
 

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { KubemarkError, describeError } from "../errors.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 
 /** The engine as in-cluster pods get it: one gzipped ES module plus a loader that unpacks it. */
 export interface EngineBundle {

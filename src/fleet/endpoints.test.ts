@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterLayout, writeRecord } from "../controlplane/cluster-state.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import { pickFreePorts } from "../host/ports.ts";
 import { connect } from "./endpoints.ts";
 

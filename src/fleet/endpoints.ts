@@ -12,7 +12,7 @@ import {
   readRecord,
   validateClusterName,
 } from "../controlplane/cluster-state.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import { isDaemonAlive } from "../host/daemon.ts";
 import { tlsFailureOf, type TlsFailure } from "../client/tls-failure.ts";
 

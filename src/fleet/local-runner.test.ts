@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { realClock } from "../clock.ts";
+import { realClock } from "../kernel/clock.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
 import { caFingerprint } from "./cluster-identity.ts";
 import { chooseKubeconfig } from "./endpoints.ts";

@@ -18,7 +18,7 @@ import {
   validateNamespace,
   type FleetSpec,
 } from "./spec.ts";
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 
 const spec: FleetSpec = {
   namespace: "kubemark",

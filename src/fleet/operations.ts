@@ -1,8 +1,8 @@
 import { isDaemonAlive } from "../host/daemon.ts";
 import { KubeApiError } from "../client/api-error.ts";
 import type { KubeClient } from "../client/kube-client.ts";
-import { KubemarkError, describeError } from "../errors.ts";
-import type { Clock } from "../clock.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
+import type { Clock } from "../kernel/clock.ts";
 import type { ProgressView } from "../cli/progress.ts";
 import {
   applyObject,

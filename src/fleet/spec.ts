@@ -1,4 +1,4 @@
-import { BadInputError } from "../errors.ts";
+import { BadInputError } from "../kernel/errors.ts";
 import { shardRange } from "../engine/flags.ts";
 
 /** Label every object and Node of a fleet carries; its value is the fleet's name. */

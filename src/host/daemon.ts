@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { openSync, closeSync, readFileSync } from "node:fs";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 
 /**
  * A background process started by kubemark-cluster. `startTicks` (field 22 of /proc/PID/stat)

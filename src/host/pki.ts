@@ -1,6 +1,6 @@
 import { mkdir, writeFile, rm, chmod } from "node:fs/promises";
 import { join } from "node:path";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import { runCommand, lastLines } from "./run-command.ts";
 
 /** Files of a cluster's certificate authority. */

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 
 /** Result of a finished command. */
 export interface CommandResult {

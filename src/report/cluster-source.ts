@@ -1,7 +1,7 @@
 /** The {@link ReportSource} of a real cluster: its API server's /metrics and objects. */
 import { KubeApiError } from "../client/api-error.ts";
 import type { KubeClient } from "../client/kube-client.ts";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import type { LeaseTimes, NodeEvent, NodeReadiness } from "./fleet-health.ts";
 import type { PodTimes } from "./pod-startup.ts";
 import type { ReportSource } from "./report.ts";

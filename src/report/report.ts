@@ -4,8 +4,8 @@
  * one talks to the API server, tests give fake metrics text and objects) and returns a result the
  * CLI renders as a table, JSON or an HTML page.
  */
-import type { Clock } from "../clock.ts";
-import { BadInputError, KubemarkError } from "../errors.ts";
+import type { Clock } from "../kernel/clock.ts";
+import { BadInputError, KubemarkError } from "../kernel/errors.ts";
 import {
   apiLatencyRows,
   callClass,

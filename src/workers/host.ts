@@ -4,10 +4,10 @@
  */
 import { mkdir, readFile, readdir, readlink, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import { findOnPath } from "../controlplane/binaries.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
-import type { Clock } from "../clock.ts";
+import type { Clock } from "../kernel/clock.ts";
 
 /** Debian packages that provide what a worker runs. */
 export const WORKER_PACKAGES = ["containerd", "runc", "containernetworking-plugins"] as const;

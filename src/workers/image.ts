@@ -25,7 +25,7 @@ import {
   chmod,
 } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { KubemarkError } from "../errors.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
 import { ENGINE_NODE_FLAGS } from "../fleet/spec.ts";
 

@@ -8,13 +8,13 @@ import { readFileSync } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Clock } from "../clock.ts";
-import { KubemarkError, describeError } from "../errors.ts";
+import type { Clock } from "../kernel/clock.ts";
+import { KubemarkError, describeError } from "../kernel/errors.ts";
 import type { KubeClient } from "../client/kube-client.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
 import { issueCert } from "../host/pki.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
-import { waitUntil } from "../wait.ts";
+import { waitUntil } from "../kernel/wait.ts";
 import { renderKubeconfig, writeKubeconfig } from "../controlplane/kubeconfig-file.ts";
 import {
   clusterLayout,

@@ -14,11 +14,11 @@ import { removeTestObjects } from "../engine-process.ts";
 import { startEngine, type EngineProcess } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { parseCidr } from "../../src/engine/ip-pool.ts";
-import { realClock } from "../../src/clock.ts";
+import { realClock } from "../../src/kernel/clock.ts";
 import { clusterLayout, readRecord } from "../../src/controlplane/cluster-state.ts";
 import { stopDaemon } from "../../src/host/daemon.ts";
 import { upCluster } from "../../src/controlplane/local-cluster.ts";
-import { resolvePaths } from "../../src/paths.ts";
+import { resolvePaths } from "../../src/kernel/paths.ts";
 
 const NODES = 100;
 const FLEET = "it-engine";

@@ -21,7 +21,7 @@ import {
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { missingWorkerTools, mountsUnder, pidsInCgroup, pidsWithArg } from "../../src/workers/host.ts";
 import { NODE_BRIDGE, hollowNodeImageTag } from "../../src/workers/workers.ts";
-import { PACKAGE_VERSION } from "../../src/version.ts";
+import { PACKAGE_VERSION } from "../../src/kernel/version.ts";
 
 const CLUSTER = "it-workers";
 const WORKER = `${CLUSTER}-worker-0`;

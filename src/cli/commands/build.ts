@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { CONTROL_PLANE_BINARIES, resolveBinaries } from "../../controlplane/binaries.ts";
 import type { BinaryName } from "../../controlplane/go-build.ts";
 import { DEFAULT_KUBE_VERSION, parseKubeVersion } from "../../controlplane/kube-version.ts";
-import { BadInputError } from "../../errors.ts";
+import { BadInputError } from "../../kernel/errors.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData, renderTable } from "../output.ts";
 import { ProgressView } from "../progress.ts";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BadInputError, KubemarkError } from "../../errors.ts";
+import { BadInputError, KubemarkError } from "../../kernel/errors.ts";
 import {
   cleanupFleet,
   createFleet,

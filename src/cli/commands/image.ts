@@ -6,7 +6,7 @@ import { hollowNodeImageTag } from "../../workers/workers.ts";
 import { hollowNodeImage } from "../../workers/image.ts";
 import { engineBundleSource } from "../../fleet/bundle.ts";
 import { PREBUILT_ENGINE_PATH } from "../../fleet/spec.ts";
-import { PACKAGE_VERSION } from "../../version.ts";
+import { PACKAGE_VERSION } from "../../kernel/version.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
 

@@ -6,7 +6,7 @@ import {
   readRecord,
   validateClusterName,
 } from "../../controlplane/cluster-state.ts";
-import { KubemarkError } from "../../errors.ts";
+import { KubemarkError } from "../../kernel/errors.ts";
 import type { CliContext } from "../context.ts";
 
 /** `kubeconfig`: prints the path of a local cluster's admin kubeconfig (for `$(...)` in scripts). */

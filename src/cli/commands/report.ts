@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { writeFile, rename, rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { BadInputError } from "../../errors.ts";
+import { BadInputError } from "../../kernel/errors.ts";
 import { DEFAULT_FLEET_NAMESPACE } from "../../fleet/command-hint.ts";
 import { clusterSource } from "../../report/cluster-source.ts";
 import { renderReportHtml } from "../../report/render-html.ts";

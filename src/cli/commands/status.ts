@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { nameFlag } from "../../controlplane/cluster-state.ts";
 import { clusterStatus } from "../../controlplane/local-cluster.ts";
-import { KubemarkError } from "../../errors.ts";
+import { KubemarkError } from "../../kernel/errors.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData, renderTable } from "../output.ts";
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BadInputError } from "../../errors.ts";
+import { BadInputError } from "../../kernel/errors.ts";
 import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
 import { DEFAULT_KUBE_VERSION } from "../../controlplane/kube-version.ts";

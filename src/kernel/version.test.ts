@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { PACKAGE_VERSION } from "./version.ts";
 
 test("PACKAGE_VERSION is package.json's version", async () => {
-  const pkg = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as {
+  const pkg = JSON.parse(await readFile(new URL("../../package.json", import.meta.url), "utf8")) as {
     version: string;
   };
   assert.equal(PACKAGE_VERSION, pkg.version);
