@@ -6,5 +6,5 @@ import { onNode24 } from "./on-node24.js";
 
 const { ENGINE_NODE_FLAGS } = await import("../dist/fleet/spec.js");
 onNode24("hollow-node", import.meta.filename ?? process.argv[1], ENGINE_NODE_FLAGS);
-const { main } = await import("../dist/engine/main.js");
+const { main } = await import("../dist/cli/hollow-node/main.js");
 process.exitCode = await main(process.argv.slice(2));

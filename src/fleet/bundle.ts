@@ -28,7 +28,7 @@ await import(pathToFileURL(out).href);
 
 /** Where `npm run build` leaves the bundle the compiled package uses. */
 const PREBUILT = new URL("../../dist/engine-bundle/hollow-node.mjs", import.meta.url);
-const ENTRY = new URL("../engine/bundle-entry.ts", import.meta.url);
+const ENTRY = new URL("../cli/hollow-node/bundle-entry.ts", import.meta.url);
 
 /** Bundles the engine into one ES module with esbuild (~1 MB; the client library for kubeconfig parsing is left out: pods use --credentials-dir). */
 export async function buildBundleSource(): Promise<Buffer> {

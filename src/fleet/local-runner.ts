@@ -104,7 +104,7 @@ export async function writeCredentials(layout: LocalFleetLayout, c: TargetCreden
 /** The engine's entry point next to this module (source in a checkout, compiled in the package). */
 function engineEntry(): string {
   const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
-  return fileURLToPath(new URL(`../engine/main.${ext}`, import.meta.url));
+  return fileURLToPath(new URL(`../cli/hollow-node/main.${ext}`, import.meta.url));
 }
 
 /**

@@ -8,7 +8,7 @@ test("./hollow-node and the Dockerfile start the engine with ENGINE_NODE_FLAGS",
   const dockerfile = await readFile(new URL("../../Dockerfile", import.meta.url), "utf8");
   const flags = ENGINE_NODE_FLAGS.join(" ");
   assert.ok(
-    launcher.includes(`--disable-warning=ExperimentalWarning ${flags} "$here/src/engine/main.ts"`),
+    launcher.includes(`--disable-warning=ExperimentalWarning ${flags} "$here/src/cli/hollow-node/main.ts"`),
     "hollow-node",
   );
   assert.ok(

@@ -1,5 +1,5 @@
 import { BadInputError } from "../kernel/errors.ts";
-import { shardRange } from "../engine/flags.ts";
+import { shardRange } from "../engine/shard.ts";
 
 /** Label every object and Node of a fleet carries; its value is the fleet's name. */
 export const FLEET_LABEL = "kubemark-cluster.io/fleet";

@@ -37,7 +37,7 @@ test("npm pack, npm install -g --prefix, then the installed CLI from another dir
       "bin/hollow-node.js",
       "dist/cli/main.js",
       "dist/cli/kubectl-plugin.js",
-      "dist/engine/main.js",
+      "dist/cli/hollow-node/main.js",
       "dist/engine-bundle/hollow-node.mjs",
       "dist/workers/relay.js",
       "package.json",

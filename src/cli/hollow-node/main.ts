@@ -5,17 +5,17 @@
 import { createServer, type Server } from "node:http";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
-import { realClock } from "../kernel/clock.ts";
-import { KubeClient } from "../client/kube-client.ts";
-import { loadClusterAccess, serviceAccountAccess } from "../client/kubeconfig.ts";
-import { KubemarkError, describeError } from "../kernel/errors.ts";
-import { Engine } from "./engine.ts";
+import { realClock } from "../../kernel/clock.ts";
+import { KubeClient } from "../../client/kube-client.ts";
+import { loadClusterAccess, serviceAccountAccess } from "../../client/kubeconfig.ts";
+import { KubemarkError, describeError } from "../../kernel/errors.ts";
+import { Engine } from "../../engine/engine.ts";
 import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
-import { KubeletServer } from "./kubelet-server.ts";
-import { EngineMetrics } from "./metrics.ts";
-import { checkAccess } from "./preflight.ts";
-import { serveProxyHealth } from "./proxy-healthz.ts";
-import { parseInteger } from "../cli/parse.ts";
+import { KubeletServer } from "../../engine/kubelet-server.ts";
+import { EngineMetrics } from "../../engine/metrics.ts";
+import { checkAccess } from "../../engine/preflight.ts";
+import { serveProxyHealth } from "../../engine/proxy-healthz.ts";
+import { parseInteger } from "../parse.ts";
 
 function program(): Command {
   return new Command()

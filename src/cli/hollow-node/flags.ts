@@ -1,16 +1,17 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { BadInputError } from "../kernel/errors.ts";
-import { parseInteger } from "../cli/parse.ts";
+import { BadInputError } from "../../kernel/errors.ts";
+import { parseInteger } from "../parse.ts";
 import {
   DEFAULT_SHAPE,
   parseProfile,
   type EngineConfig,
   type NodeShape,
   type TrafficProfile,
-} from "./config.ts";
-import { parseCidr } from "./ip-pool.ts";
-import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "./quantity.ts";
+} from "../../engine/config.ts";
+import { parseCidr } from "../../engine/ip-pool.ts";
+import { shardRange } from "../../engine/shard.ts";
+import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "../../engine/quantity.ts";
 
 /** The hollow-node flags as commander hands them over (strings until validated here). */
 export interface HollowNodeFlags {
@@ -84,15 +85,6 @@ export function parseShard(value: string): number {
     );
   }
   return Number(m[1]);
-}
-
-/**
- * The first index and node count of one shard: shard s of a fleet of `total` nodes, `perShard`
- * each, runs indexes s*perShard onwards; the last shard runs the remainder, shards past the end none.
- */
-export function shardRange(shard: number, perShard: number, total: number): { first: number; count: number } {
-  const first = shard * perShard;
-  return { first, count: Math.max(0, Math.min(perShard, total - first)) };
 }
 
 /** Node names from `--names` or `--name-prefix` + `--first-index` + `--nodes` (+ `--shard`). */
