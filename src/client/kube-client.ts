@@ -1,13 +1,27 @@
 import { createSecureContext } from "node:tls";
-import { Pool, errors as undiciErrors } from "undici";
+import { Pool } from "undici";
 import type { Dispatcher } from "undici";
 import { realClock, type Clock } from "../kernel/clock.ts";
-import { describeError } from "../kernel/errors.ts";
 import { KubeApiError, errorFromResponse, type ApiStatus } from "./api-error.ts";
 import { H2WatchClient } from "./h2-watch.ts";
 import { PROTOBUF_CONTENT_TYPE, decodeObject, readStatus } from "./protobuf.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
+import { transportError } from "./transport-error.ts";
+import {
+  streamFromIterator,
+  type WatchEvent,
+  type WatchStreamHandle,
+  type WatchStreamHandlers,
+} from "./watch-stream.ts";
+
+// Callers take the watch types (and the iterator adapter) from the client they use.
+export {
+  streamFromIterator,
+  type WatchEvent,
+  type WatchStreamHandle,
+  type WatchStreamHandlers,
+} from "./watch-stream.ts";
 
 /** Patch flavours the API server accepts. */
 export type PatchType = "merge" | "strategic" | "json" | "apply";
@@ -40,56 +54,6 @@ export interface KubeRequest {
   readonly signal?: AbortSignal | undefined;
   /** Per-request timeout in ms (default 30 s). */
   readonly timeoutMs?: number;
-}
-
-/** A watch event as the API server streams it. */
-export interface WatchEvent<T = unknown> {
-  readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
-  readonly object: T;
-}
-
-/** Receives a watch stream's events (see {@link KubeClient.watchStream}). */
-export interface WatchStreamHandlers {
-  onEvent(ev: WatchEvent<unknown>): void;
-  /** Called once: without an error when the server ended the stream, with one otherwise. */
-  onEnd(err?: unknown): void;
-}
-
-/** An open watch stream. */
-export interface WatchStreamHandle {
-  /** Ends the stream; onEnd is called without an error. */
-  cancel(): void;
-}
-
-/** Drives watch-stream handlers from an async iterator of events (the general, heavier path). */
-export function streamFromIterator(
-  open: (signal: AbortSignal) => AsyncIterable<WatchEvent<unknown>>,
-  handlers: WatchStreamHandlers,
-): WatchStreamHandle {
-  const abort = new AbortController();
-  let ended = false;
-  const end = (err?: unknown): void => {
-    if (ended) return;
-    ended = true;
-    handlers.onEnd(err);
-  };
-  void (async () => {
-    try {
-      for await (const ev of open(abort.signal)) {
-        if (ended) return;
-        handlers.onEvent(ev);
-      }
-      end();
-    } catch (err) {
-      end(abort.signal.aborted ? undefined : err);
-    }
-  })();
-  return {
-    cancel: () => {
-      abort.abort();
-      end();
-    },
-  };
 }
 
 /** Options of {@link KubeClient}. */
@@ -134,38 +98,6 @@ export function queryString(query: KubeRequest["query"]): string {
     parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
   }
   return parts.length ? `?${parts.join("&")}` : "";
-}
-
-const CONNECTION_ERROR_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CLOSED",
-  "UND_ERR_CONNECT_TIMEOUT",
-  "UND_ERR_HEADERS_TIMEOUT",
-  "UND_ERR_BODY_TIMEOUT",
-  "UND_ERR_INFO",
-  "ERR_HTTP2_STREAM_ERROR",
-  "ERR_HTTP2_GOAWAY_SESSION",
-  "ERR_HTTP2_SESSION_ERROR",
-  "ERR_HTTP2_INVALID_SESSION",
-]);
-
-function errnoOf(err: unknown): string | undefined {
-  let e: unknown = err;
-  for (let i = 0; i < 4 && e; i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && code !== "UND_ERR_SOCKET") return code;
-    if (typeof code === "string") return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 /**
@@ -238,31 +170,6 @@ export class KubeClient {
     return h;
   }
 
-  /** Turns a transport failure into a KubeApiError with status 0 (retryable, code UNREACHABLE). */
-  private transportError(method: string, path: string, err: unknown): unknown {
-    if (err instanceof KubeApiError) return err;
-    if ((err as { name?: string }).name === "AbortError" || err instanceof undiciErrors.RequestAbortedError)
-      return err;
-    const errno = errnoOf(err);
-    const known = errno !== undefined && CONNECTION_ERROR_CODES.has(errno);
-    const tls = /certificate|self.signed|SSL|TLS/i.test(describeError(err));
-    return new KubeApiError({
-      code: "UNREACHABLE",
-      status: 0,
-      method,
-      path,
-      message: `cannot reach ${this.server} (${errno ?? (tls ? "TLS" : "error")}): ${describeError(err)}`,
-      ...(tls || known
-        ? {
-            hint: tls
-              ? "the server's certificate is not trusted by the kubeconfig's certificate-authority"
-              : "is the cluster up? for a local cluster try 'kubemark-cluster up'",
-          }
-        : {}),
-      cause: err,
-    });
-  }
-
   /** Sends one request (no retries) and returns the parsed JSON body. */
   private async once<T>(req: KubeRequest): Promise<T> {
     const bytes = req.body instanceof Uint8Array;
@@ -293,7 +200,7 @@ export class KubeClient {
         bodyTimeout: req.timeoutMs ?? 30_000,
       });
     } catch (err) {
-      throw this.transportError(req.method, req.path, err);
+      throw transportError(this.server, req.method, req.path, err);
     }
     const type = String(res.headers["content-type"] ?? "");
     const proto = type.startsWith(PROTOBUF_CONTENT_TYPE);
@@ -303,7 +210,7 @@ export class KubeClient {
       if (proto) data = new Uint8Array(await res.body.arrayBuffer());
       else text = await res.body.text();
     } catch (err) {
-      throw this.transportError(req.method, req.path, err);
+      throw transportError(this.server, req.method, req.path, err);
     }
     this.opts.onResponse?.({
       method: req.method,
@@ -389,7 +296,7 @@ export class KubeClient {
         bodyTimeout: 0,
       });
     } catch (err) {
-      throw this.transportError("WATCH", path, err);
+      throw transportError(this.server, "WATCH", path, err);
     }
     if (res.statusCode >= 400) {
       const text = await res.body.text().catch(() => "");
@@ -408,7 +315,7 @@ export class KubeClient {
       }
     } catch (err) {
       if (signal?.aborted) return;
-      throw this.transportError("WATCH", path, err);
+      throw transportError(this.server, "WATCH", path, err);
     } finally {
       res.body.destroy();
     }

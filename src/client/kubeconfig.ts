@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { RequestOptions } from "node:https";
+import { realClock, type Clock } from "../kernel/clock.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
 
 /**
@@ -27,6 +28,8 @@ export interface LoadOptions {
   readonly kubeconfig?: string | undefined;
   readonly context?: string | undefined;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Ages the cached credentials (re-read once a minute); default the wall clock. */
+  readonly clock?: Clock | undefined;
 }
 
 /** Which kubeconfig file a command uses, given the flag and the environment. */
@@ -124,14 +127,15 @@ export async function loadClusterAccess(opts: LoadOptions): Promise<ClusterAcces
     return undefined;
   };
   // Exec plugins and token files can rotate credentials; re-read them at most once a minute.
+  const clock = opts.clock ?? realClock;
   let cached = headerOf(first);
-  let cachedAt = Date.now();
+  let cachedAt = clock.now();
   const authorization = async (): Promise<string | undefined> => {
-    if (Date.now() - cachedAt > 60_000) {
+    if (clock.now() - cachedAt > 60_000) {
       const o: RequestOptions = {};
       await kc.applyToHTTPSOptions(o);
       cached = headerOf(o);
-      cachedAt = Date.now();
+      cachedAt = clock.now();
     }
     return cached;
   };
@@ -170,11 +174,12 @@ export function certificateAccess(init: {
  * In-cluster access as a pod has it: the CA and ServiceAccount token from files in `dir`
  * (`ca.crt`, `token`), and the API server from `dir/server` when that file exists (credentials for
  * another cluster), else at `$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT`. The token is
- * re-read once a minute, since the kubelet rotates projected tokens.
+ * re-read once a minute (by `clock`), since the kubelet rotates projected tokens.
  */
 export async function serviceAccountAccess(
   dir: string,
   env: Readonly<Record<string, string | undefined>>,
+  clock: Clock = realClock,
 ): Promise<ClusterAccess> {
   const read = async (name: string): Promise<string> => {
     try {
@@ -201,15 +206,15 @@ export async function serviceAccountAccess(
   }
   const ca = await read("ca.crt");
   let token = (await read("token")).trim();
-  let readAt = Date.now();
+  let readAt = clock.now();
   return {
     server: server.replace(/\/+$/, ""),
     ca,
     insecureSkipTLSVerify: false,
     authorization: async () => {
-      if (Date.now() - readAt > 60_000) {
+      if (clock.now() - readAt > 60_000) {
         token = (await read("token").catch(() => token)).trim();
-        readAt = Date.now();
+        readAt = clock.now();
       }
       return `Bearer ${token}`;
     },

@@ -200,8 +200,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       throw new KubemarkError("BAD_INPUT", "give --kubeconfig or --credentials-dir, not both");
     }
     const access = flags.credentialsDir
-      ? await serviceAccountAccess(flags.credentialsDir, process.env)
-      : await loadClusterAccess({ kubeconfig: flags.kubeconfig, context: flags.context, env: process.env });
+      ? await serviceAccountAccess(flags.credentialsDir, process.env, realClock)
+      : await loadClusterAccess({
+          kubeconfig: flags.kubeconfig,
+          context: flags.context,
+          env: process.env,
+          clock: realClock,
+        });
     let cfg = flagCfg;
     client = new KubeClient(access, {
       userAgent: "hollow-kubelet",
