@@ -2,7 +2,7 @@
  * Hollow-fleet health over a window: Lease freshness now, renewal gaps seen while the report
  * watched the Leases, and NotReady transitions the node lifecycle controller recorded as events.
  */
-import { percentile } from "./histogram-math.ts";
+import { quantileOfSorted } from "../kernel/quantile.ts";
 import type { Verdict } from "./api-latency.ts";
 
 /** The Lease fields read. */
@@ -72,7 +72,7 @@ export function leaseFreshness(
     nodes: nodes.length,
     missing,
     stale,
-    p99AgeSeconds: percentile(ages, 0.99),
+    p99AgeSeconds: quantileOfSorted(ages, 0.99),
     maxAgeSeconds: ages[ages.length - 1],
     limitSeconds: limit,
     verdict: nodes.length === 0 ? "NO DATA" : missing.length + stale.length === 0 ? "PASS" : "FAIL",
@@ -117,8 +117,8 @@ export function renewalGaps(
   return {
     observedSeconds,
     renewals: values.length,
-    p50Seconds: percentile(values, 0.5),
-    p99Seconds: percentile(values, 0.99),
+    p50Seconds: quantileOfSorted(values, 0.5),
+    p99Seconds: quantileOfSorted(values, 0.99),
     maxSeconds: max,
     worstNode: gaps[gaps.length - 1]?.node,
     limitSeconds,

@@ -2,6 +2,7 @@
  * Arithmetic on cumulative histograms: the difference of two scrapes (a window), the sum of
  * series, and quantiles. A histogram keeps counts per bucket, not values, so a quantile is only
  * known to lie in a bucket: {@link quantileBound} returns that bucket's upper bound ("p99 <= X s").
+ * Quantiles of exact samples use the kernel's one nearest-rank `quantile` (kernel/quantile.ts).
  */
 /** Buckets as `[le, cumulative count]`, ascending, the last one +Inf. */
 export type Buckets = ReadonlyArray<readonly [number, number]>;
@@ -68,11 +69,4 @@ export function fractionWithin(b: Buckets, limit: number): number | undefined {
   const total = totalCount(b);
   const at = b.find(([le]) => le === limit);
   return at && total > 0 ? at[1] / total : undefined;
-}
-
-/** Nearest-rank percentile of exact values (sorted ascending); undefined when there are none. */
-export function percentile(sorted: readonly number[], q: number): number | undefined {
-  if (sorted.length === 0) return undefined;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i];
 }

@@ -3,7 +3,7 @@
  * (hollow nodes pull none, so nothing is subtracted), p50/p90/p99 against 5 s. Read from pod status
  * timestamps, which the API server keeps to the second: each latency is known to +-1 s.
  */
-import { percentile } from "./histogram-math.ts";
+import { quantileOfSorted } from "../kernel/quantile.ts";
 import type { Verdict } from "./api-latency.ts";
 
 /** The pod fields the SLI reads. */
@@ -77,12 +77,12 @@ export function podStartup(
     else latencies.push(Math.max(0, (ran - created) / 1000));
   }
   latencies.sort((a, b) => a - b);
-  const p99 = percentile(latencies, 0.99);
+  const p99 = quantileOfSorted(latencies, 0.99);
   return {
     pods: count,
     notStarted,
-    p50Seconds: percentile(latencies, 0.5),
-    p90Seconds: percentile(latencies, 0.9),
+    p50Seconds: quantileOfSorted(latencies, 0.5),
+    p90Seconds: quantileOfSorted(latencies, 0.9),
     p99Seconds: p99,
     maxSeconds: latencies[latencies.length - 1],
     limitSeconds: POD_STARTUP_LIMIT_SECONDS,

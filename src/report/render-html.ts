@@ -4,7 +4,8 @@
  * gaps). No script, no external resource: it opens anywhere, offline.
  */
 import { callClass, type CallClass } from "./api-latency.ts";
-import { boundText, type ReportResult } from "./report.ts";
+import type { ReportResult } from "./result.ts";
+import { boundText } from "./summary.ts";
 import { barChart, esc, lineChart, type LineSeries } from "./svg-chart.ts";
 
 const VERDICT_CLASS: Record<string, string> = {

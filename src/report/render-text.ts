@@ -1,6 +1,7 @@
 /** The report as a person reads it in a terminal: the SLIs with verdicts, then the worst API series. */
-import { renderTable } from "../cli/output.ts";
-import { boundText, type ReportResult } from "./report.ts";
+import { renderTable } from "../kernel/text-table.ts";
+import type { ReportResult } from "./result.ts";
+import { boundText } from "./summary.ts";
 
 /** How many (verb, resource, scope) rows the table shows; `-o json` has all of them. */
 export const API_ROWS_SHOWN = 15;

@@ -8,33 +8,29 @@ import type { Clock } from "../kernel/clock.ts";
 import { BadInputError, KubemarkError } from "../kernel/errors.ts";
 import {
   apiLatencyRows,
-  callClass,
   latencyMetric,
   latencyOverTime,
   sameProcess,
   windowBuckets,
   FALLBACK_METRIC,
   SLI_METRIC,
-  type ApiLatencyRow,
-  type CallClass,
-  type LatencyPoint,
-  type Verdict,
 } from "./api-latency.ts";
 import {
   leaseFreshness,
   notReadyTransitions,
   renewalGaps,
-  type LeaseFreshness,
   type LeaseTimes,
   type NodeEvent,
   type NodeReadiness,
-  type NotReadyTransitions,
   type RenewalGapInput,
-  type RenewalGaps,
 } from "./fleet-health.ts";
 import { markPath, markSamples, readMark, writeMark, type Mark } from "./marks.ts";
-import { podStartup, type PodStartup, type PodTimes } from "./pod-startup.ts";
+import { podStartup, type PodTimes } from "./pod-startup.ts";
 import { parsePrometheusText, scalar, type Sample } from "./prometheus-text.ts";
+import type { MarkOnly, ReportResult } from "./result.ts";
+import { summarize } from "./summary.ts";
+
+export type { MarkOnly, ReportResult, SliLine } from "./result.ts";
 
 /** What the report reads from the cluster under test. */
 export interface ReportSource {
@@ -82,53 +78,6 @@ export interface ReportOptions {
   readonly fleet: string;
 }
 
-/** One line of the summary: an SLI, its value and its verdict. */
-export interface SliLine {
-  readonly sli: string;
-  readonly value: string;
-  readonly limit: string;
-  readonly verdict: Verdict;
-  readonly detail: string;
-}
-
-/** What `report` found. */
-export interface ReportResult {
-  readonly server: string;
-  readonly window: {
-    readonly from: string;
-    readonly to: string;
-    readonly seconds: number;
-    readonly by: "since" | "mark";
-    /** How the API latency counts relate to the window. */
-    readonly apiCounts: string;
-  };
-  /** The histogram read. */
-  readonly metric: string;
-  readonly summary: readonly SliLine[];
-  readonly api: readonly ApiLatencyRow[];
-  readonly podStartup: PodStartup;
-  readonly fleet: {
-    readonly nodes: number;
-    readonly selector: string;
-    readonly leaseFreshness: LeaseFreshness;
-    readonly renewalGaps: RenewalGaps;
-    readonly notReady: NotReadyTransitions;
-  };
-  /** Latency per call class per sample interval while observing (bucket bounds). */
-  readonly overTime: readonly LatencyPoint[];
-  /** FAIL when any SLI failed, else PASS (NO DATA and UNKNOWN lines are shown, not judged). */
-  readonly verdict: "PASS" | "FAIL";
-  readonly notes: readonly string[];
-  /** A mark recorded by this call. */
-  readonly markRecorded?: string;
-}
-
-/** `report --mark` on a cluster without a mark: only the mark was recorded. */
-export interface MarkOnly {
-  readonly markRecorded: string;
-  readonly server: string;
-}
-
 const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600 };
 
 /** Parses `--since` (`10m`, `90s`, `1h30m`, plain seconds) into seconds. */
@@ -147,97 +96,6 @@ export function parseDuration(value: string, flag: string): number {
     );
   }
   return total;
-}
-
-function fmtSeconds(s: number | undefined, digits = 1): string {
-  return s === undefined ? "-" : `${s.toFixed(digits)} s`;
-}
-
-/** `<= 0.4 s`, or `> 60 s` past the last bucket. */
-export function boundText(b: { upper: number; lower: number } | undefined): string {
-  if (!b) return "-";
-  return Number.isFinite(b.upper) ? `<= ${b.upper} s` : `> ${b.lower} s`;
-}
-
-function worst(verdicts: readonly Verdict[]): Verdict {
-  if (verdicts.includes("FAIL")) return "FAIL";
-  if (verdicts.includes("UNKNOWN")) return "UNKNOWN";
-  if (verdicts.length === 0 || verdicts.every((v) => v === "NO DATA")) return "NO DATA";
-  return "PASS";
-}
-
-const CLASS_TITLE: Record<CallClass, string> = {
-  mutating: "API latency: mutating calls",
-  "read-only single": "API latency: read-only, single object",
-  list: "API latency: read-only, lists",
-};
-
-/** The summary lines: one per API call class, pod startup, and the three fleet checks. */
-export function summarize(
-  api: readonly ApiLatencyRow[],
-  pods: PodStartup,
-  fleet: ReportResult["fleet"],
-): SliLine[] {
-  const lines: SliLine[] = [];
-  for (const c of ["mutating", "read-only single", "list"] as const) {
-    const rows = api.filter((r) => callClass(r.verb, r.scope) === c);
-    const w = rows[0];
-    const failed = rows.filter((r) => r.verdict === "FAIL").length;
-    lines.push({
-      sli: CLASS_TITLE[c],
-      value: w ? `p99 ${boundText(w.p99)} (${w.verb} ${w.resource})` : "-",
-      limit: `p99 <= ${c === "list" ? 30 : 1} s`,
-      verdict: worst(rows.map((r) => r.verdict)),
-      detail: rows.length
-        ? `${rows.length} (verb, resource, scope) series, ${rows.reduce((a, r) => a + r.count, 0)} calls${failed ? `, ${failed} over the limit` : ""}`
-        : "no calls in the window",
-    });
-  }
-  lines.push({
-    sli: "pod startup latency",
-    value:
-      pods.p50Seconds === undefined
-        ? "-"
-        : `p50 ${fmtSeconds(pods.p50Seconds, 0)}, p90 ${fmtSeconds(pods.p90Seconds, 0)}, p99 ${fmtSeconds(pods.p99Seconds, 0)}`,
-    limit: `p99 <= ${pods.limitSeconds} s`,
-    verdict: pods.verdict,
-    detail: `${pods.pods - pods.notStarted} pods started${pods.notStarted ? `, ${pods.notStarted} not yet` : ""} (created -> Running, +-1 s)`,
-  });
-  const lf = fleet.leaseFreshness;
-  lines.push({
-    sli: "fleet: lease freshness",
-    value: lf.maxAgeSeconds === undefined ? "-" : `oldest ${fmtSeconds(lf.maxAgeSeconds)}`,
-    limit: `age <= ${lf.limitSeconds} s`,
-    verdict: lf.verdict,
-    detail: `${lf.nodes - lf.stale.length - lf.missing.length}/${lf.nodes} fresh${lf.stale.length ? `; stale: ${lf.stale.slice(0, 3).join(", ")}` : ""}${lf.missing.length ? `; no Lease: ${lf.missing.slice(0, 3).join(", ")}` : ""}`,
-  });
-  const g = fleet.renewalGaps;
-  lines.push({
-    sli: "fleet: lease renewal gaps",
-    value:
-      g.maxSeconds === undefined
-        ? "-"
-        : `p50 ${fmtSeconds(g.p50Seconds)}, p99 ${fmtSeconds(g.p99Seconds)}, max ${fmtSeconds(g.maxSeconds)}`,
-    limit: `max <= ${g.limitSeconds} s`,
-    verdict: g.verdict,
-    detail:
-      g.observedSeconds > 0
-        ? `${g.renewals} renewals watched over ${g.observedSeconds} s`
-        : "not observed (--observe 0)",
-  });
-  const nr = fleet.notReady;
-  lines.push({
-    sli: "fleet: NotReady transitions",
-    value: `${nr.transitions} in window, ${nr.notReadyNow.length} NotReady now`,
-    limit: "0",
-    verdict: nr.verdict,
-    detail: nr.transitionedNodes.length
-      ? `e.g. ${nr.transitionedNodes.slice(0, 3).join(", ")}`
-      : nr.notReadyNow.length
-        ? `NotReady: ${nr.notReadyNow.slice(0, 3).join(", ")}`
-        : `${fleet.nodes} nodes`,
-  });
-  return lines;
 }
 
 /** Gaps between renewals: each Lease's renewTime at the list, then at each watch event. */
