@@ -1,0 +1,117 @@
+/** The rows `bench/compare.ts` measures and writes to compare.json (their fields are its format). */
+import type { KubeClient } from "../../src/client/kube-client.ts";
+
+/** A system under comparison. */
+export type SystemName = "hollow-node" | "kubemark" | "kwok";
+
+/** Every system, in the order of `--systems`' default. */
+export const SYSTEM_NAMES: readonly SystemName[] = ["hollow-node", "kubemark", "kwok"];
+
+/** One cost measurement: idle nodes of one system at one size. */
+export interface CostRow {
+  system: SystemName;
+  nodes: number;
+  readySeconds: number | null;
+  rssMB: number;
+  rssPerNodeKB: number;
+  cpuSecondsPerNodeMinute: number;
+  mCpuPerNode: number;
+  missedLeases: number;
+  apiserverCpuCores: number;
+  etcdCpuCores: number;
+  apiserverRssMB: number;
+  note?: string;
+}
+
+/** A cost row for a size that was not measured, saying why. */
+export function notMeasured(
+  system: SystemName,
+  nodes: number,
+  note: string,
+  readySeconds: number | null = null,
+): CostRow {
+  return {
+    system,
+    nodes,
+    readySeconds,
+    rssMB: 0,
+    rssPerNodeKB: 0,
+    cpuSecondsPerNodeMinute: 0,
+    mCpuPerNode: 0,
+    missedLeases: 0,
+    apiserverCpuCores: 0,
+    etcdCpuCores: 0,
+    apiserverRssMB: 0,
+    note,
+  };
+}
+
+/** One pod-phase measurement. */
+export interface PodRow {
+  system: SystemName;
+  nodes: number;
+  pods: number;
+  running: number;
+  latencyP50Seconds: number | null;
+  latencyP99Seconds: number | null;
+  throughputPerSecond: number | null;
+  distinctPodIPs: number;
+  jobWithInitCompleted: boolean;
+}
+
+/** Requests of one (user agent, verb, resource) row in the three phases of a 10-node run. */
+export interface FidelityRow {
+  system: SystemName;
+  userAgent: string;
+  verb: string;
+  resource: string;
+  /** Per node, from start until all Ready and settled (registration). */
+  registrationPerNode: number;
+  /** Per node per minute while idle. */
+  idlePerNodeMinute: number;
+  /** Per pod, while pods were created, run and deleted. */
+  perPod: number;
+}
+
+/** Everything measured, as it goes into compare.json. */
+export interface Results {
+  cost: CostRow[];
+  pods: PodRow[];
+  fidelity: FidelityRow[];
+}
+
+/** The control plane a phase runs on: its process ids and its audit log. */
+export interface ControlPlane {
+  apiserver: number;
+  etcd: number;
+  auditLog: string;
+}
+
+/** compare.json: when, how and where it ran, the rows, and the scale-out summary. */
+export interface CompareResult extends Results {
+  when: string;
+  command: string;
+  machine: string;
+  minutes: number;
+  scaleOut: string;
+}
+
+/** A system under test, started with N nodes. */
+export interface Running {
+  pids(): number[];
+  /** Path of the system's log file (read on failures). */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/** A control plane the systems run against, and how each of them reaches it. */
+export interface CompareContext {
+  kubeconfig: string;
+  /** Each system's own kubeconfig: a client certificate `bench-<system>` (system:masters), so the
+   * audit log tells the systems apart even when they run at once (kubemark's kubelet calls itself
+   * hollow-kubelet, as ours does). */
+  kubeconfigFor: Record<SystemName, string>;
+  client: KubeClient;
+  bins: { kubemark: string; kwok: string; stages: string };
+  workDir: string;
+}

@@ -1,0 +1,53 @@
+/** The fleet's Leases as the control plane sees them: renewal cadence and visibility, from a watch. */
+import type { KubeClient } from "../../src/client/kube-client.ts";
+import { NODE_LEASES_PATH } from "../../src/kernel/k8s.ts";
+
+/** What a Lease watcher saw: per renewal, the gap since the previous renewTime, and the delay until it was seen. */
+export interface ObservedLeases {
+  gapsMs: number[];
+  visibleMs: number[];
+}
+
+/**
+ * Watches the fleet's Leases as the node lifecycle controller does and records, per renewal, the
+ * gap since the Lease's previous renewTime (the heartbeat cadence the control plane sees, 10 s
+ * plus jitter when on time) and how long after its renewTime the renewal reached a watcher.
+ */
+export function observeLeases(client: KubeClient, prefix: string): { stop(): Promise<ObservedLeases> } {
+  const abort = new AbortController();
+  const gapsMs: number[] = [];
+  const visibleMs: number[] = [];
+  const last = new Map<string, number>();
+  const done = (async () => {
+    const list = await client.get<{ metadata: { resourceVersion: string } }>(NODE_LEASES_PATH, { limit: 1 });
+    let rv = list.metadata.resourceVersion;
+    while (!abort.signal.aborted) {
+      try {
+        for await (const ev of client.watch<{
+          metadata: { name: string; resourceVersion: string };
+          spec?: { renewTime?: string };
+        }>(NODE_LEASES_PATH, { resourceVersion: rv }, abort.signal)) {
+          const now = Date.now();
+          rv = ev.object.metadata.resourceVersion ?? rv;
+          if (ev.type !== "MODIFIED" || !ev.object.metadata.name.startsWith(prefix)) continue;
+          const renew = Date.parse(ev.object.spec?.renewTime ?? "");
+          if (!Number.isFinite(renew)) continue;
+          visibleMs.push(now - renew);
+          const prev = last.get(ev.object.metadata.name);
+          if (prev !== undefined && renew > prev) gapsMs.push(renew - prev);
+          last.set(ev.object.metadata.name, renew);
+        }
+      } catch {
+        if (abort.signal.aborted) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  })();
+  return {
+    async stop() {
+      abort.abort();
+      await done.catch(() => undefined);
+      return { gapsMs, visibleMs };
+    },
+  };
+}
