@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { realClock } from "../src/kernel/clock.ts";
 import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
 import { resolvePaths } from "../src/kernel/paths.ts";
+import { downDeps } from "../src/cli/commands/down.ts";
 
 let ownedStateDir: string | undefined;
 
@@ -52,9 +53,11 @@ export async function globalTeardown(): Promise<void> {
   // Every cluster a test left behind in the private state directory goes too.
   const { listClusterNames } = await import("../src/controlplane/cluster-state.ts");
   for (const name of await listClusterNames(ownedStateDir)) {
-    await downCluster({ paths, env: process.env, clock: realClock }, { name }).catch((err: unknown) => {
-      process.stderr.write(`integration harness: could not stop "${name}": ${String(err)}\n`);
-    });
+    await downCluster(downDeps({ paths, env: process.env, clock: realClock }), { name }).catch(
+      (err: unknown) => {
+        process.stderr.write(`integration harness: could not stop "${name}": ${String(err)}\n`);
+      },
+    );
   }
   await rm(ownedStateDir, { recursive: true, force: true });
 }

@@ -1,6 +1,6 @@
-import { access, constants } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { KubemarkError } from "../kernel/errors.ts";
+import { findOnPath, isExecutable } from "../host/executables.ts";
 import { runCommand } from "../host/run-command.ts";
 import { buildBinaries, KWOK_VERSION, type BinaryName, type BuildEvent } from "./go-build.ts";
 import type { KubeVersion } from "./kube-version.ts";
@@ -42,15 +42,6 @@ export function cachedBinDir(cacheDir: string, version: KubeVersion): string {
   return join(cacheDir, "bin", version.git);
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** True when a binary on PATH reports the wanted version (so a stray older install is not used). */
 async function reportsVersion(path: string, name: BinaryName, version: KubeVersion): Promise<boolean> {
   const args = name === "kubectl" ? ["version", "--client"] : ["--version"];
@@ -63,16 +54,6 @@ async function reportsVersion(path: string, name: BinaryName, version: KubeVersi
   } catch {
     return false;
   }
-}
-
-/** Path of the executable `name` on `env`'s PATH, if there is one. */
-export async function findOnPath(name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> {
-  for (const dir of (env["PATH"] ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    if (await isExecutable(p)) return p;
-  }
-  return undefined;
 }
 
 /**

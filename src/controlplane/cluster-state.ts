@@ -34,6 +34,9 @@ export interface ClusterRecord {
 /** Default name of the local cluster. */
 export const DEFAULT_CLUSTER_NAME = "kubemark";
 
+/** The `kubernetes` Service address of every local cluster (first address of 10.0.0.0/16). */
+export const SERVICE_IP = "10.0.0.1";
+
 /** ` --name NAME` for commands a message suggests, or nothing for the default cluster. */
 export function nameFlag(name: string): string {
   return name === DEFAULT_CLUSTER_NAME ? "" : ` --name ${name}`;

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { workerInfos } from "../workers/workers.ts";
+import { workerInfos } from "../controlplane/worker-records.ts";
 import { KubeClient } from "../client/kube-client.ts";
 import { kubeconfigPath, loadClusterAccess, type ClusterAccess } from "../client/kubeconfig.ts";
 import { KubeApiError } from "../client/api-error.ts";

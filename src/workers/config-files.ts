@@ -5,47 +5,7 @@
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { CNI_BIN_DIR } from "./host.ts";
-
-/** Files and directories of one worker. */
-export interface WorkerLayout {
-  readonly dir: string;
-  readonly containerdConfig: string;
-  readonly containerdRoot: string;
-  readonly containerdState: string;
-  readonly containerdSocket: string;
-  readonly cniConfDir: string;
-  readonly cniIpamDir: string;
-  readonly kubeletConfig: string;
-  readonly kubeletKubeconfig: string;
-  readonly kubeletRoot: string;
-  readonly kubeletCertDir: string;
-  readonly podLogsDir: string;
-  readonly resolvConf: string;
-  readonly containerdLog: string;
-  readonly kubeletLog: string;
-}
-
-/** Layout of worker `index` inside a cluster's state directory. */
-export function workerLayout(clusterDir: string, index: number): WorkerLayout {
-  const dir = join(clusterDir, "workers", `w${index}`);
-  return {
-    dir,
-    containerdConfig: join(dir, "containerd.toml"),
-    containerdRoot: join(dir, "containerd", "root"),
-    containerdState: join(dir, "containerd", "state"),
-    containerdSocket: join(dir, "containerd", "containerd.sock"),
-    cniConfDir: join(dir, "cni", "net.d"),
-    cniIpamDir: join(dir, "cni", "ipam"),
-    kubeletConfig: join(dir, "kubelet-config.yaml"),
-    kubeletKubeconfig: join(dir, "kubelet.kubeconfig"),
-    kubeletRoot: join(dir, "kubelet"),
-    kubeletCertDir: join(dir, "kubelet-pki"),
-    podLogsDir: join(dir, "pod-logs"),
-    resolvConf: join(dir, "resolv.conf"),
-    containerdLog: join(dir, "containerd.log"),
-    kubeletLog: join(dir, "kubelet.log"),
-  };
-}
+import type { WorkerLayout } from "../controlplane/worker-records.ts";
 
 /**
  * containerd 1.6 configuration (REFERENCE 4d): private root, state and socket; the pause image

@@ -5,7 +5,7 @@
 import { mkdir, readFile, readdir, readlink, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubemarkError } from "../kernel/errors.ts";
-import { findOnPath } from "../controlplane/binaries.ts";
+import { findOnPath } from "../host/executables.ts";
 import { lastLines, runCommand } from "../host/run-command.ts";
 import type { Clock } from "../kernel/clock.ts";
 

@@ -1,8 +1,21 @@
 import type { Command } from "commander";
 import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
-import { downCluster } from "../../controlplane/local-cluster.ts";
+import { downCluster, type ControlPlaneDeps, type DownDeps } from "../../controlplane/local-cluster.ts";
+import { removeLocalFleetsOf } from "../../fleet/local-runner.ts";
+import { workerNodes } from "../../workers/worker-nodes.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
+
+/** `down`'s dependencies: the cluster's local fleets, then its real workers, stop before its control plane. */
+export function downDeps(deps: ControlPlaneDeps): DownDeps {
+  return {
+    ...deps,
+    workers: workerNodes,
+    beforeStop: async ({ layout, rec }) => ({
+      fleetProcesses: (await removeLocalFleetsOf(deps.paths.stateDir, layout, rec, deps.clock)).processes,
+    }),
+  };
+}
 
 /** `down`: stop a local control plane and remove its state. */
 export function registerDown(program: Command, ctx: () => CliContext): void {
@@ -15,7 +28,9 @@ export function registerDown(program: Command, ctx: () => CliContext): void {
     .action(async (flags: { name: string; output?: string }) => {
       const c = ctx();
       const format = parseOutput(flags.output);
-      const r = await downCluster({ paths: c.paths, env: c.env, clock: c.clock }, { name: flags.name });
+      const r = await downCluster(downDeps({ paths: c.paths, env: c.env, clock: c.clock }), {
+        name: flags.name,
+      });
       if (format !== "table") {
         c.stdout(renderData(r, format));
       } else if (!r.existed) {

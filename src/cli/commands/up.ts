@@ -3,6 +3,7 @@ import { BadInputError } from "../../kernel/errors.ts";
 import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
 import { DEFAULT_KUBE_VERSION } from "../../controlplane/kube-version.ts";
+import { workerNodes } from "../../workers/worker-nodes.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
 import { ProgressView } from "../progress.ts";
@@ -94,7 +95,14 @@ Examples:
       const view = new ProgressView({ tty: c.tty, quiet: false });
       try {
         const result = await upCluster(
-          { paths: c.paths, env: c.env, clock: c.clock, onEvent: (e) => view.up(e), signal: c.signal },
+          {
+            paths: c.paths,
+            env: c.env,
+            clock: c.clock,
+            onEvent: (e) => view.up(e),
+            signal: c.signal,
+            workers: workerNodes,
+          },
           {
             name: flags.name,
             kubeVersion: flags.kubeVersion,

@@ -1,0 +1,100 @@
+/**
+ * `up`: its steps in order, each in its own file of this folder: validate the options; for a
+ * healthy cluster, only its workers; else the binaries; a new cluster's ports and PKI, or an
+ * existing one's restart plan; start and probe each component; the workers; on failure, rollback.
+ */
+import { mkdir } from "node:fs/promises";
+import type { DaemonRecord } from "../../host/daemon.ts";
+import { CONTROL_PLANE_BINARIES } from "../binaries.ts";
+import { clusterInfo, type ClusterInfo, type ComponentStatus, type UpOptions } from "../cluster-info.ts";
+import {
+  clusterLayout,
+  ensureWritableDir,
+  readRecord,
+  type ClusterRecord,
+  type Component,
+} from "../cluster-state.ts";
+import { componentStatuses, openProbeClients } from "../health.ts";
+import { parseKubeVersion } from "../kube-version.ts";
+import { restartPlan, type ComponentAction } from "../restart-plan.ts";
+import { readWorkers } from "../worker-records.ts";
+import { resolveUpBinaries } from "./binaries.ts";
+import { createCluster } from "./new-cluster.ts";
+import { planRestart } from "./restart.ts";
+import { rollback } from "./rollback.ts";
+import { startComponents, waitForControllers, type StartRun } from "./start.ts";
+import { checkRecordedVersion, checkUpOptions } from "./validate.ts";
+import { upHealthyCluster, upWorkers, type UpDeps } from "./workers.ts";
+
+/**
+ * Starts a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on
+ * loopback, or reports that it already runs. In a cluster where some components died or are
+ * unhealthy, only those are restarted, with its data; healthy ones keep running. On failure
+ * everything this call started is stopped again, a cluster that did not exist before is removed,
+ * and the error carries the failing component's last log lines.
+ */
+export async function upCluster(deps: UpDeps, opts: UpOptions): Promise<ClusterInfo> {
+  const { clock, paths } = deps;
+  const { name, version } = checkUpOptions(opts);
+  const layout = clusterLayout(paths.stateDir, name);
+  await ensureWritableDir(paths.stateDir);
+  const existing = await readRecord(layout);
+  let statuses: ComponentStatus[] = [];
+  if (existing) {
+    checkRecordedVersion(name, existing, version, opts);
+    statuses = await componentStatuses(layout, existing);
+    if (statuses.every((s) => s.healthy)) return upHealthyCluster(deps, layout, existing, statuses, opts);
+  }
+  await ensureWritableDir(layout.dir);
+  const fresh = existing === undefined;
+  const started: Partial<Record<Component, DaemonRecord>> = {};
+  let rec: ClusterRecord | undefined = existing;
+  let run: StartRun | undefined;
+  try {
+    const runVersion = existing ? parseKubeVersion(existing.version) : version;
+    const bins = await resolveUpBinaries(deps, runVersion, CONTROL_PLANE_BINARIES, opts.binDir);
+    deps.signal?.throwIfAborted();
+    const t0 = clock.now();
+    let plan: Record<Component, ComponentAction>;
+    if (existing) {
+      // Restart after a crash: keep data, certificates, ports and every healthy component.
+      ({ rec, plan } = await planRestart(layout, existing, statuses, opts));
+    } else {
+      rec = await createCluster(deps, layout, name, version, opts);
+      plan = restartPlan([]);
+    }
+    await mkdir(layout.logs, { recursive: true });
+    const probes = await openProbeClients(layout, rec, { required: true });
+    run = {
+      deps,
+      layout,
+      bins,
+      deadline: t0 + (opts.timeoutMs ?? 120_000),
+      probes,
+      restart: !fresh,
+      rec,
+      started,
+    };
+    try {
+      const restarted = await startComponents(run, plan);
+      rec = run.rec;
+      await waitForControllers(run);
+      const readySeconds = Math.round((clock.now() - t0) / 100) / 10;
+      const wanted = opts.workers ?? (await readWorkers(layout)).workers.length;
+      const w = wanted > 0 ? await upWorkers(deps, layout, rec, runVersion, wanted, opts, probes.admin) : {};
+      const statuses = await componentStatuses(layout, rec);
+      return clusterInfo(layout, rec, statuses, {
+        binaries: Object.fromEntries(Object.entries(bins).map(([k, v]) => [k, v.source])),
+        readySeconds,
+        ...(fresh ? {} : { restarted }),
+        ...w,
+      });
+    } finally {
+      await probes.close();
+    }
+  } catch (err) {
+    // Leave nothing running that this call started and, for a new cluster, nothing behind.
+    await rollback(deps, layout, { started, fresh, last: run?.rec ?? rec });
+    throw err;
+  }
+}
