@@ -4,7 +4,7 @@
  * when init containers completed, when it terminated): pure functions of the pod's state and of
  * the query the API server sends (follow, tailLines, timestamps, limitBytes, sinceSeconds).
  */
-import type { PodStage } from "./pod-status.ts";
+import { GONE_STAGE, STAGES, type HostedStage } from "./pod-stage.ts";
 
 /** A container of a pod a hollow node runs. */
 export interface HostedContainer {
@@ -24,7 +24,7 @@ export interface HostedPod {
   readonly containers: readonly HostedContainer[];
   readonly initContainers: readonly HostedContainer[];
   /** "new" until the node has written the pod's first status. */
-  readonly stage: PodStage | "new";
+  readonly stage: HostedStage;
   /** RFC 3339: when the pod started (init containers start then). */
   readonly startedAt: string;
   /** RFC 3339: when the main containers started. */
@@ -67,7 +67,7 @@ function startedLine(pod: HostedPod, c: HostedContainer, init: boolean, time: st
 }
 
 function exitLine(pod: HostedPod, c: HostedContainer, init: boolean): LogLine {
-  const stopped = pod.stage === "terminated";
+  const stopped = pod.stage === GONE_STAGE;
   const code = stopped || init ? 0 : (pod.exitCode ?? 0);
   const why = stopped ? "stopped: the pod is being deleted" : code === 0 ? "completed" : "failed";
   return {
@@ -79,15 +79,12 @@ function exitLine(pod: HostedPod, c: HostedContainer, init: boolean): LogLine {
 /** The log lines container `name` of `pod` has written so far. */
 export function containerLog(pod: HostedPod, name: string): ContainerLog {
   // In back-off the last run has exited: its log is what the kubelet serves until the restart.
-  const done =
-    pod.stage === "succeeded" ||
-    pod.stage === "failed" ||
-    pod.stage === "terminated" ||
-    pod.stage === "backoff";
+  const facts = STAGES[pod.stage];
+  const done = facts.exited;
   const main = pod.containers.find((c) => c.name === name);
   if (main) {
-    if (pod.stage === "new" || pod.stage === "creating" || pod.stage === "initializing") {
-      const reason = pod.stage === "initializing" ? "PodInitializing" : "ContainerCreating";
+    const reason = facts.logWaitingReason;
+    if (reason !== undefined) {
       return {
         kind: "waiting",
         message: `container "${name}" in pod "${pod.name}" is waiting to start: ${reason}`,
@@ -109,14 +106,14 @@ export function containerLog(pod: HostedPod, name: string): ContainerLog {
   const init = pod.initContainers[index];
   if (!init) return { kind: "not-found", message: `container "${name}" not found in pod "${pod.name}"` };
   // As the pod status shows it: while initializing, the first init container runs and the rest wait.
-  if (pod.stage === "new" || pod.stage === "creating" || (pod.stage === "initializing" && index > 0)) {
+  if (!facts.sandbox || (facts.initRunning && index > 0)) {
     return {
       kind: "waiting",
       message: `container "${name}" in pod "${pod.name}" is waiting to start: PodInitializing`,
     };
   }
   const lines = [startedLine(pod, init, true, pod.startedAt)];
-  if (pod.stage === "initializing") return { kind: "lines", lines, exited: false };
+  if (facts.initRunning) return { kind: "lines", lines, exited: false };
   if (!init.sidecar) {
     lines.push({ time: pod.runningAt, message: `hollow init container ${name} completed (exit code 0)` });
     return { kind: "lines", lines, exited: true };

@@ -5,7 +5,7 @@ import type { EngineConfig } from "./config.ts";
 import type { DueQueue } from "./due-queue.ts";
 import type { Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
-import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./hollow-proxy.ts";
+import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./proxy-types.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
 
 /** What every simulated node shares: config, the API, the one queue, logs and metrics. */

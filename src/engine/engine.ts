@@ -2,7 +2,9 @@ import { join } from "node:path";
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { Clock } from "../kernel/clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
+import { requeueDelayMs } from "../kernel/backoff.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
+import { FLEET_LABEL } from "../kernel/k8s.ts";
 import type { EngineConfig } from "./config.ts";
 import { assignShapes } from "./config.ts";
 import type { HostedPod } from "./container-log.ts";
@@ -11,9 +13,9 @@ import type { EngineContext } from "./engine-context.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
 import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
-import { FLEET_LABEL } from "./node-object.ts";
-import type { PodObject } from "./pod-status.ts";
-import { HollowProxy, type ProxyFeatures, type ProxyView } from "./hollow-proxy.ts";
+import type { PodObject } from "./pod-object.ts";
+import { HollowProxy, type ProxyView } from "./hollow-proxy.ts";
+import type { ProxyFeatures } from "./proxy-types.ts";
 import {
   Watcher,
   type Versioned,
@@ -250,7 +252,7 @@ export class Engine {
         return true;
       } catch (err) {
         deps.log.warn({ node: node.id.name, err: describeError(err) }, "registration failed; retrying");
-        this.queue.after(2_000 + this.ctx.random() * 3_000, () =>
+        this.queue.after(requeueDelayMs(this.ctx.random), () =>
           registerWithRetry(node).then(() => undefined),
         );
         return false;
@@ -365,6 +367,11 @@ export class Engine {
     let oldest = Infinity;
     for (const p of proxies) oldest = Math.min(oldest, p.view().lastSyncAt);
     return { healthy: unhealthy.length === 0, unhealthy, oldestSyncAt: Number.isFinite(oldest) ? oldest : 0 };
+  }
+
+  /** The engine's clock (for the endpoints that report times). */
+  get clock(): Clock {
+    return this.deps.clock;
   }
 
   /** Number of watches open (for figures). */

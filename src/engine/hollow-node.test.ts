@@ -16,7 +16,7 @@ import {
   type LeaseObject,
   type NodeIdentity,
 } from "./node-object.ts";
-import type { PodObject } from "./pod-status.ts";
+import type { PodObject } from "./pod-object.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
 import { FakeClock } from "../kernel/clock.ts";
 import { KubeApiError, codeForStatus } from "../client/api-error.ts";

@@ -1,9 +1,11 @@
 import type { Logger } from "pino";
-import type { KubeRequest } from "../client/kube-client.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { microTime } from "./node-object.ts";
+import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./proxy-types.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
+
+export type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./proxy-types.ts";
 
 /** kube-proxy's sync period (its informers resync and it re-syncs its rules this often). */
 export const PROXY_SYNC_PERIOD_MS = 30_000;
@@ -34,22 +36,6 @@ export interface ProxyView {
   readonly syncs: number;
   /** Changes received but not yet synced. */
   readonly pending: boolean;
-}
-
-/** What the proxy needs besides the engine's context: its own API identity (user agent `hollow-proxy`). */
-export interface ProxyApi {
-  request<T>(req: KubeRequest): Promise<T>;
-  watch<T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>): Watcher<T>;
-}
-
-/** Figures of every proxier, for metrics. */
-export interface ProxyMetricsSink {
-  proxySynced(durationMs: number, at: number): void;
-}
-
-/** Whether the API server serves ServiceCIDRs (networking.k8s.io/v1), discovered once per process. */
-export interface ProxyFeatures {
-  serviceCIDRs: boolean;
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   type LogQuery,
 } from "./container-log.ts";
 import { rfc3339 } from "./node-object.ts";
+import { GONE_STAGE } from "./pod-stage.ts";
 import { selfSignedCertificate, type ServingCertificate } from "./serving-cert.ts";
 
 /** Where the endpoint finds pods (the engine, across its nodes). */
@@ -229,7 +230,7 @@ export class KubeletServer {
       const found = this.deps.pods.podInfo(pod.namespace, pod.name);
       // A pod gone (or replaced by one of the same name) has stopped its containers: say so, then end.
       const gone = !found || found.uid !== pod.uid;
-      last = gone ? { ...last, stage: "terminated", finishedAt: rfc3339(this.deps.clock.now()) } : found;
+      last = gone ? { ...last, stage: GONE_STAGE, finishedAt: rfc3339(this.deps.clock.now()) } : found;
       const log = containerLog(last, container);
       if (log.kind !== "lines") {
         end();

@@ -1,8 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { DEFAULT_SHAPE, type NodeShape } from "./config.ts";
+import { FLEET_LABEL } from "../kernel/k8s.ts";
 import {
-  FLEET_LABEL,
   SHAPE_LABEL,
   microTime,
   missingLabels,

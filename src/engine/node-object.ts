@@ -6,10 +6,9 @@ import {
   readObjectMeta,
   tag,
 } from "../client/protobuf.ts";
+import { FLEET_LABEL } from "../kernel/k8s.ts";
 import type { NodeShape } from "./config.ts";
 
-/** Labels that mark a node as simulated by kubemark-cluster. */
-export const FLEET_LABEL = "kubemark-cluster.io/fleet";
 /** Label with the node's shape name. */
 export const SHAPE_LABEL = "kubemark-cluster.io/shape";
 /** Runtime name reported in nodeInfo and container ids. */

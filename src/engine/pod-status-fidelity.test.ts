@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { renderPodStatus, slimPod, type PodObject } from "./pod-status.ts";
+import { slimPod, type PodObject } from "./pod-object.ts";
+import { renderPodStatus } from "./pod-status.ts";
 
 const observed = JSON.parse(
   readFileSync(new URL("./testdata/kubemark-v1.36.3-pod-running.json", import.meta.url), "utf8"),

@@ -1,15 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { referencedObjects, slimPod, tokenRequests, type PodObject } from "./pod-object.ts";
 import {
   RUN_SECONDS_ANNOTATION,
   containerId,
   normalizeImage,
-  referencedObjects,
   renderPodStatus,
   runDurationMs,
-  slimPod,
-  tokenRequests,
-  type PodObject,
   type PodRun,
 } from "./pod-status.ts";
 

@@ -6,7 +6,8 @@ import type { EngineMetrics } from "./metrics.ts";
  * The hollow proxies' health endpoint, like kube-proxy's (port 10256): `/healthz` answers 200
  * with `{"lastUpdated", "currentTime", "healthy"}` while every proxier syncs, 503 once any has
  * pending changes and no sync for twice the sync period. `/views` lists what each node's
- * proxier has programmed; `/metrics` serves the process metrics. Loopback only by default.
+ * proxier has programmed; `/metrics` serves the process metrics. Loopback only by default. Times
+ * come from the engine's clock.
  */
 export function serveProxyHealth(
   engine: Engine,
@@ -21,10 +22,11 @@ export function serveProxyHealth(
       res.end(JSON.stringify(body));
     };
     if (url === "/healthz" || url === "/livez") {
+      const now = engine.clock.now();
       const h = engine.proxyHealth();
       json(h.healthy ? 200 : 503, {
-        lastUpdated: new Date(h.oldestSyncAt || Date.now()).toISOString(),
-        currentTime: new Date().toISOString(),
+        lastUpdated: new Date(h.oldestSyncAt || now).toISOString(),
+        currentTime: new Date(now).toISOString(),
         healthy: h.healthy,
         ...(h.unhealthy.length > 0 ? { unhealthyNodes: h.unhealthy.slice(0, 100) } : {}),
       });

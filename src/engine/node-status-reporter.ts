@@ -1,0 +1,99 @@
+import { isNotFound } from "../client/api-error.ts";
+import { nodePath } from "../kernel/k8s.ts";
+import { jittered } from "./heartbeat-schedule.ts";
+import type { NodeHandle } from "./node-handle.ts";
+import { renderNodeStatus, rfc3339 } from "./node-object.ts";
+import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
+
+/**
+ * A node's status as the kubelet's status loop keeps it: it recomputes the status every
+ * nodeStatusUpdateFrequency and PATCHes it only when it differs from the Node as the server has
+ * it (the kubelet's node informer copy: so a controller's Ready=Unknown is corrected within one
+ * period) or nodeStatusReportFrequency has passed since the last report. The decisions are
+ * node-status.ts's ({@link statusDrift}, {@link statusReportDue}); this is the I/O.
+ */
+export class NodeStatusReporter {
+  private readonly node: NodeHandle;
+  /** When the conditions last became healthy (their lastTransitionTime). */
+  private since = "";
+  private lastReportAt = 0;
+  private reportedKey = "";
+  /** How the Node's status as the server last showed it differs from what this node reports. */
+  private drift: StatusDrift = "none";
+  /** When the next status check is due (epoch ms). */
+  nextAt = 0;
+
+  constructor(node: NodeHandle) {
+    this.node = node;
+  }
+
+  /** The node registers (again) at `now`: its conditions turn healthy from now. */
+  registering(now: number): void {
+    this.since = rfc3339(now);
+  }
+
+  /** One status period from now, jittered. */
+  intervalMs(): number {
+    const { cfg, random } = this.node.ctx;
+    return jittered(cfg.statusUpdateMs, cfg.jitter, random());
+  }
+
+  /** The Node's status as the server has it (a watch event, a write's answer). */
+  observe(status: ObservedNodeStatus | undefined): void {
+    if (status) this.drift = statusDrift(status);
+  }
+
+  /** Whether the status check at `now` PATCHes the status. */
+  reportDue(now: number): boolean {
+    return statusReportDue({
+      now,
+      lastReportAt: this.lastReportAt,
+      reportEveryMs: this.node.ctx.cfg.statusReportMs,
+      drift: this.drift,
+      ownChange: this.statusKey() !== this.reportedKey,
+    });
+  }
+
+  /** Reports the status at `now`, correcting the server's copy when it drifted. */
+  report(now: number): Promise<void> {
+    const drift = this.drift;
+    if (drift !== "none") this.node.ctx.metrics.statusCorrected();
+    // The conditions turn healthy anew: their transition time is now.
+    if (drift === "transition") this.since = rfc3339(now);
+    return this.patch();
+  }
+
+  /**
+   * What the reported status depends on besides heartbeat times. Capacity, addresses and
+   * nodeInfo come from the node's fixed identity; the conditions' transition time changes when
+   * the node registers again.
+   */
+  private statusKey(): string {
+    return this.since;
+  }
+
+  /** PATCHes the node status (conditions with a fresh heartbeat), as the kubelet's status loop. */
+  async patch(): Promise<void> {
+    const { ctx, id } = this.node;
+    const now = ctx.clock.now();
+    try {
+      await ctx.heartbeat({
+        method: "PATCH",
+        path: `${nodePath(id.name)}/status`,
+        patchType: "strategic",
+        body: { status: renderNodeStatus(id, rfc3339(now), this.since) },
+      });
+      this.lastReportAt = now;
+      this.reportedKey = this.statusKey();
+      // The server now has this status; its watch event will say so too.
+      this.drift = "none";
+    } catch (err) {
+      if (isNotFound(err) && this.node.registered) {
+        // The Node was deleted under us (and no watch told us yet): register again.
+        this.node.reRegister();
+        return;
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,261 @@
+/*
+ * A pod's run on its hollow node, from start to the end of its containers: the thin shell that
+ * carries out pod-stage.ts's transitions (what comes next, and when) on the engine's queue and
+ * writes each stage's status through the node's pod lifecycle.
+ */
+import { isNotFound } from "../client/api-error.ts";
+import { requeueDelayMs } from "../kernel/backoff.ts";
+import { describeError } from "../kernel/errors.ts";
+import { initFailure, type InitFailure } from "./container-run.ts";
+import type { PodIpAllocator } from "./ip-pool.ts";
+import type { NodeHandle } from "./node-handle.ts";
+import { rfc3339 } from "./node-object.ts";
+import { tokenRequests } from "./pod-object.ts";
+import {
+  STAGES,
+  containerExit,
+  containerExitStep,
+  initExitStep,
+  initFailsAgain,
+  runningPlan,
+  setupStages,
+  type PodStage,
+} from "./pod-stage.ts";
+import type { PodState } from "./pod-state.ts";
+
+/** What a pod's run uses of its node's pod lifecycle. */
+export interface PodRunner {
+  readonly node: NodeHandle;
+  /** The node's pod address allocator. */
+  allocator(): PodIpAllocator | undefined;
+  /** Writes the pod's status for `stage`; false when the pod is gone (nothing more to do). */
+  writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean>;
+  /** Runs a status write now, and again after a back-off while it fails. */
+  retrying(st: PodState, what: string, write: () => Promise<boolean>): void;
+}
+
+/** Starts a pod: tokens, init containers, then Running and Ready with a unique IP. */
+export async function startPod(run: PodRunner, st: PodState): Promise<void> {
+  const { node } = run;
+  const { ctx } = node;
+  // A retry after a failed write goes on from where the start was (not yet running).
+  if (!st.alive || st.deleting) return;
+  if (!STAGES[st.stage].starting) return;
+  let initializing = false;
+  try {
+    if (!st.ip) {
+      st.ip = st.pod.spec.hostNetwork ? node.id.ip : (run.allocator()?.allocate() ?? "");
+      if (!st.ip) {
+        // As the kubelet retries sandbox creation: the pod starts once an address is released.
+        node.log.warn({ node: node.id.name, pod: `${st.namespace}/${st.name}` }, "no free pod IP; retrying");
+        ctx.queue.after(requeueDelayMs(ctx.random), () => startPod(run, st));
+        return;
+      }
+    }
+    const kubelet = ctx.cfg.traffic === "kubelet";
+    if (kubelet) {
+      const tokens = ctx.cfg.skipped.includes("tokens") ? [] : tokenRequests(st.pod);
+      for (const t of tokens) {
+        await node
+          .api({
+            method: "POST",
+            path: `/api/v1/namespaces/${st.namespace}/serviceaccounts/${st.pod.spec.serviceAccountName ?? "default"}/token`,
+            body: {
+              apiVersion: "authentication.k8s.io/v1",
+              kind: "TokenRequest",
+              spec: {
+                ...(t.audience ? { audiences: [t.audience] } : {}),
+                expirationSeconds: t.expirationSeconds,
+                boundObjectRef: { apiVersion: "v1", kind: "Pod", name: st.name, uid: st.uid },
+              },
+            },
+          })
+          .catch((err: unknown) => {
+            if (!isNotFound(err)) throw err;
+          });
+      }
+    }
+    // The kubelet's first report, while it sets up the sandbox; then the init containers.
+    for (const stage of setupStages(st.pod, kubelet)) {
+      if (!(await run.writePodStatus(st, stage))) return;
+      if (stage === "initializing") initializing = true;
+    }
+    const fail = initFailure(st.pod);
+    if (fail) {
+      // A failing init container shows, whatever the traffic profile.
+      if (!initializing && !(await run.writePodStatus(st, "initializing"))) return;
+      scheduleInitExit(run, st, fail);
+      return;
+    }
+    await finishStart(run, st);
+  } catch (err) {
+    node.log.warn(
+      { node: node.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
+      "pod start failed; retrying",
+    );
+    if (st.alive && !st.deleting) ctx.queue.after(requeueDelayMs(ctx.random), () => startPod(run, st));
+  }
+}
+
+/** The init containers have completed: the main containers run from now. */
+async function finishStart(run: PodRunner, st: PodState): Promise<void> {
+  const { ctx } = run.node;
+  st.runningAt = rfc3339(ctx.clock.now());
+  st.initIndex = undefined;
+  st.backoffMs = undefined;
+  if (!st.alive || st.deleting) return;
+  if (!(await enterRunning(run, st))) return;
+  ctx.metrics.podStarted(ctx.clock.now() - st.seenAt);
+}
+
+/**
+ * A failing init container's run ends: with restartPolicy Never the pod fails; otherwise the
+ * kubelet restarts it with the back-off (at once, then 10 s doubling, in CrashLoopBackOff),
+ * until a run succeeds (`init-failures`) and the pod goes on to its main containers.
+ */
+function scheduleInitExit(run: PodRunner, st: PodState, fail: InitFailure): void {
+  const { ctx } = run.node;
+  st.initIndex = fail.index;
+  const startedAt = st.initRunningAt ?? st.startedAt;
+  const at = Math.max(ctx.clock.now(), Date.parse(startedAt) + fail.runMs);
+  ctx.queue.schedule(at, () => {
+    if (!st.alive || st.deleting) return;
+    const finishedAt = rfc3339(ctx.clock.now());
+    st.initFails = (st.initFails ?? 0) + 1;
+    st.initLastRun = { exitCode: fail.exitCode, startedAt, finishedAt };
+    st.exitCode = fail.exitCode;
+    const step = initExitStep(st.pod.spec.restartPolicy, st.initFails);
+    if (step.stage === "failed") {
+      st.initFailed = true;
+      run.retrying(st, "init failure status", () => run.writePodStatus(st, "failed", finishedAt));
+      return;
+    }
+    const next = async (): Promise<boolean> => {
+      st.backoffMs = undefined;
+      st.initRestarts = (st.initRestarts ?? 0) + 1;
+      st.initRunningAt = rfc3339(ctx.clock.now());
+      if (!(await run.writePodStatus(st, "initializing"))) return false;
+      if (initFailsAgain(st.initFails ?? 0, fail.times)) scheduleInitExit(run, st, fail);
+      else await finishStart(run, st);
+      return true;
+    };
+    const delay = step.delayMs;
+    if (delay === 0) {
+      run.retrying(st, "init container restart", next);
+      return;
+    }
+    st.backoffMs = delay;
+    run.retrying(st, "init back-off status", async () => {
+      if (await run.writePodStatus(st, "initializing"))
+        ctx.queue.after(delay, () => run.retrying(st, "init container restart", next));
+      return true;
+    });
+  });
+}
+
+/**
+ * The containers run from now (`runningAt`): the Running status, `started` and `ready` as far as
+ * the startup and readiness probes allow, a status when each probe passes (as the kubelet's
+ * status manager writes one per change), then the exit when the run model has one; the times
+ * are pod-stage.ts's {@link runningPlan}.
+ */
+async function enterRunning(run: PodRunner, st: PodState): Promise<boolean> {
+  const { ctx } = run.node;
+  const plan = runningPlan(st.pod);
+  st.notStarted = plan.notStarted || undefined;
+  st.unready = plan.unready || undefined;
+  st.readyAt = undefined;
+  if (!(await run.writePodStatus(st, "running"))) return false;
+  const runningAt = st.runningAt;
+  const start = Date.parse(runningAt);
+  const same = (): boolean =>
+    st.alive && !st.deleting && st.stage === "running" && st.runningAt === runningAt;
+  if (plan.startedAtMs !== undefined) {
+    ctx.queue.schedule(start + plan.startedAtMs, () => {
+      if (!same()) return;
+      st.notStarted = undefined;
+      run.retrying(st, "startup probe status", () => run.writePodStatus(st, "running"));
+    });
+  }
+  const setReady = (ready: boolean, at: number): void => {
+    if (!same() || !st.unready === ready) return;
+    st.notStarted = undefined;
+    st.unready = ready ? undefined : true;
+    st.readyAt = rfc3339(at);
+    run.retrying(st, "readiness probe status", () => run.writePodStatus(st, "running"));
+  };
+  if (plan.readyAtMs !== undefined) {
+    const at = start + plan.readyAtMs;
+    ctx.queue.schedule(at, () => setReady(true, at));
+  }
+  // Probes made to fail by the pod's annotations: readiness lost, or flapping.
+  if (plan.unreadyAtMs !== undefined) {
+    const at = start + plan.unreadyAtMs;
+    ctx.queue.schedule(at, () => setReady(false, at));
+  } else if (plan.flap !== undefined) {
+    const period = plan.flap.periodMs;
+    const flip = (at: number, ready: boolean): void => {
+      if (!same()) return;
+      setReady(ready, at);
+      ctx.queue.schedule(at + period, () => flip(at + period, !ready));
+    };
+    const first = start + plan.flap.firstMs;
+    ctx.queue.schedule(first, () => flip(first, false));
+  }
+  scheduleExit(run, st, plan.killAtMs);
+  return true;
+}
+
+/**
+ * When the pod's containers exit on their own ({@link containerExit}), the kubelet's
+ * restartPolicy decides ({@link containerExitStep}): the pod ends Succeeded or Failed, or the
+ * containers restart with the kubelet's back-off, in CrashLoopBackOff in between.
+ */
+export function scheduleExit(run: PodRunner, st: PodState, killAtMs?: number): void {
+  const { ctx } = run.node;
+  if (st.stage !== "running") return;
+  const out = containerExit(st.pod, ctx.cfg, killAtMs);
+  if (out === undefined) return;
+  const runningAt = st.runningAt;
+  ctx.queue.schedule(Date.parse(runningAt) + out.afterMs, () => {
+    if (!st.alive || st.deleting || st.stage !== "running" || st.runningAt !== runningAt) return;
+    const now = ctx.clock.now();
+    const finishedAt = rfc3339(now);
+    st.exitCode = out.exitCode;
+    const step = containerExitStep(
+      st.pod.spec.restartPolicy,
+      out.exitCode,
+      now - Date.parse(runningAt),
+      st.exits,
+    );
+    if (step.stage !== "backoff") {
+      const ended = step.stage;
+      run.retrying(st, "pod completion", () => run.writePodStatus(st, ended, finishedAt));
+      return;
+    }
+    st.exits = step.exits;
+    st.lastRun = { exitCode: out.exitCode, startedAt: runningAt, finishedAt };
+    st.finishedAt = finishedAt;
+    const delay = step.delayMs;
+    if (delay === 0) {
+      restartContainers(run, st);
+      return;
+    }
+    st.backoffMs = delay;
+    run.retrying(st, "back-off status", async () => {
+      if (await run.writePodStatus(st, "backoff")) {
+        ctx.queue.after(delay, () => restartContainers(run, st));
+      }
+      return true;
+    });
+  });
+}
+
+/** The containers start again after an exit: one more restart, running from now. */
+function restartContainers(run: PodRunner, st: PodState): void {
+  if (!st.alive || st.deleting) return;
+  st.restarts++;
+  st.backoffMs = undefined;
+  st.runningAt = rfc3339(run.node.ctx.clock.now());
+  run.retrying(st, "container restart", () => enterRunning(run, st));
+}

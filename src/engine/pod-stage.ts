@@ -1,0 +1,271 @@
+/*
+ * The life of a hollow pod as data: its stages, what each stage shows (phase, sandbox, whether the
+ * containers run or have exited), and the transitions between them (what comes next on which
+ * event, and when), as pure functions of the pod, its state and the time. The pod lifecycle
+ * (pod-lifecycle.ts) runs these transitions; the status writer (pod-status.ts), the logs
+ * (container-log.ts) and the kubelet endpoint (kubelet-server.ts) read the stages from here.
+ * A new pod behaviour (a probe, a delay, a restart or failure rule) is a stage fact or a
+ * transition in this file.
+ */
+import type { EngineConfig } from "./config.ts";
+import { afterExit, podOutcome, podStopMs, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import type { PodObject } from "./pod-object.ts";
+import { podGate, probeFailures } from "./probes.ts";
+
+/**
+ * Where a hollow pod is in its life: `creating` is the kubelet's first report while it sets up
+ * the pod sandbox; `initializing` has the init containers running; `backoff` is between runs of
+ * containers that exited and are restarted (CrashLoopBackOff); `succeeded` and `failed` are its
+ * ends after the containers exit; `terminated` is the end of a deleted pod.
+ */
+export type PodStage =
+  "creating" | "initializing" | "running" | "backoff" | "succeeded" | "failed" | "terminated";
+
+/** A pod's stage on its node: `new` until the node has written its first status. */
+export type HostedStage = PodStage | "new";
+
+/** What a stage shows, read by the status, the logs and the lifecycle alike. */
+export interface StageFacts {
+  /** The pod phase its status shows. */
+  readonly phase: "Pending" | "Running" | "Succeeded" | "Failed";
+  /** The node is still starting the pod: a start (or its retry) goes on from here. */
+  readonly starting: boolean;
+  /** The pod sandbox, and with it the pod IP, exists. */
+  readonly sandbox: boolean;
+  /** The init containers run (the main containers wait in PodInitializing). */
+  readonly initRunning: boolean;
+  /** The main containers run. */
+  readonly containersRunning: boolean;
+  /** The main containers wait to be restarted after they exited (CrashLoopBackOff). */
+  readonly crashLoop: boolean;
+  /** The containers' last run has exited: their log is complete until a restart. */
+  readonly exited: boolean;
+  /** The pod has ended: every container terminated, nothing more happens to it. */
+  readonly ended: boolean;
+  /** Deleting the pod writes a terminated status first (its containers run or are about to). */
+  readonly terminatesOnDelete: boolean;
+  /** Why a main container's log is not there yet, while the pod starts (as the kubelet answers). */
+  readonly logWaitingReason: "ContainerCreating" | "PodInitializing" | undefined;
+}
+
+const starting = {
+  starting: true,
+  initRunning: false,
+  containersRunning: false,
+  crashLoop: false,
+  exited: false,
+  ended: false,
+} as const;
+const ended = {
+  starting: false,
+  sandbox: true,
+  initRunning: false,
+  containersRunning: false,
+  crashLoop: false,
+  exited: true,
+  ended: true,
+  terminatesOnDelete: false,
+  logWaitingReason: undefined,
+} as const;
+
+/** Every stage and what it shows. */
+export const STAGES: Readonly<Record<HostedStage, StageFacts>> = {
+  new: {
+    ...starting,
+    phase: "Pending",
+    sandbox: false,
+    terminatesOnDelete: false,
+    logWaitingReason: "ContainerCreating",
+  },
+  creating: {
+    ...starting,
+    phase: "Pending",
+    sandbox: false,
+    terminatesOnDelete: true,
+    logWaitingReason: "ContainerCreating",
+  },
+  initializing: {
+    ...starting,
+    phase: "Pending",
+    sandbox: true,
+    initRunning: true,
+    terminatesOnDelete: true,
+    logWaitingReason: "PodInitializing",
+  },
+  running: {
+    phase: "Running",
+    starting: false,
+    sandbox: true,
+    initRunning: false,
+    containersRunning: true,
+    crashLoop: false,
+    exited: false,
+    ended: false,
+    terminatesOnDelete: true,
+    logWaitingReason: undefined,
+  },
+  backoff: {
+    phase: "Running",
+    starting: false,
+    sandbox: true,
+    initRunning: false,
+    containersRunning: false,
+    crashLoop: true,
+    exited: true,
+    ended: false,
+    terminatesOnDelete: true,
+    logWaitingReason: undefined,
+  },
+  succeeded: { ...ended, phase: "Succeeded" },
+  failed: { ...ended, phase: "Failed" },
+  // A deleted pod's containers were stopped: Succeeded, as the kubelet reports it.
+  terminated: { ...ended, phase: "Succeeded" },
+};
+
+/** The stage of a pod whose node is gone or replaced (its containers were stopped). */
+export const GONE_STAGE: PodStage = "terminated";
+
+// ---------------------------------------------------------------- transitions
+
+/**
+ * The stage of a pod first seen with a status (an engine restart adopting it): a pod that ended
+ * (Succeeded, Failed) stays ended; a Running one with an IP is adopted as it runs; else `new`.
+ */
+export function adoptedStage(phase: string | undefined, podIP: string | undefined): HostedStage {
+  if (phase === "Succeeded") return "succeeded";
+  if (phase === "Failed") return "failed";
+  return podIP && phase === "Running" ? "running" : "new";
+}
+
+/**
+ * The statuses a starting pod is reported with before its containers run: with kubelet traffic
+ * the sandbox's `creating`, then `initializing` when it has init containers; minimal traffic
+ * writes none (the pod goes to `running` in one PATCH).
+ */
+export function setupStages(pod: PodObject, kubeletTraffic: boolean): PodStage[] {
+  if (!kubeletTraffic) return [];
+  return (pod.spec.initContainers ?? []).length > 0 ? ["creating", "initializing"] : ["creating"];
+}
+
+/** What follows a failing init container's exit. */
+export type InitExitStep =
+  /** restartPolicy Never: the pod fails in init. */
+  | { readonly stage: "failed" }
+  /** The init container restarts after `delayMs` (0: at once; else in CrashLoopBackOff meanwhile). */
+  | { readonly stage: "initializing"; readonly delayMs: number };
+
+/** The `fails`-th failed run (1-based) of an init container ended: the kubelet's next step. */
+export function initExitStep(restartPolicy: string | undefined, fails: number): InitExitStep {
+  if (restartPolicy === "Never") return { stage: "failed" };
+  return { stage: "initializing", delayMs: restartDelayMs(fails) };
+}
+
+/** After a restart: whether the init container's run fails again (`fails` of `times` so far). */
+export function initFailsAgain(fails: number, times: number): boolean {
+  return fails < times;
+}
+
+/**
+ * When the probes let a running pod be started and ready, and when they take readiness away (ms
+ * after the containers started running): the startup and readiness probes' first passes
+ * ({@link podGate}), a readiness probe made to fail (`unreadyAtMs`) or flap, a liveness probe made
+ * to fail (`killAtMs`: the kubelet kills the container).
+ */
+export interface RunningPlan {
+  /** Running, but not started / not ready yet when it enters `running`. */
+  readonly notStarted: boolean;
+  readonly unready: boolean;
+  /** The startup probe passes before readiness does: a status for that alone. */
+  readonly startedAtMs: number | undefined;
+  /** The readiness probe first passes. */
+  readonly readyAtMs: number | undefined;
+  /** The readiness probe has failed its threshold: no longer ready. */
+  readonly unreadyAtMs: number | undefined;
+  /** Readiness flapping: first lost at `firstMs`, then toggled every `periodMs`. */
+  readonly flap: { readonly firstMs: number; readonly periodMs: number } | undefined;
+  /** The liveness probe has failed its threshold: the container is killed. */
+  readonly killAtMs: number | undefined;
+}
+
+/** The {@link RunningPlan} of a pod's run (the same for every run of its containers). */
+export function runningPlan(pod: PodObject): RunningPlan {
+  const gate = podGate(pod.spec.containers);
+  const notStarted = gate.startedAfterMs > 0;
+  const unready = gate.readyAfterMs > 0;
+  const fail = probeFailures(pod);
+  return {
+    notStarted,
+    unready,
+    startedAtMs: notStarted && gate.startedAfterMs < gate.readyAfterMs ? gate.startedAfterMs : undefined,
+    readyAtMs: unready ? gate.readyAfterMs : undefined,
+    unreadyAtMs:
+      fail.unreadyAfterMs !== undefined ? Math.max(gate.readyAfterMs, fail.unreadyAfterMs) : undefined,
+    flap:
+      fail.unreadyAfterMs === undefined && fail.flapPeriodMs !== undefined
+        ? { firstMs: gate.readyAfterMs + fail.flapPeriodMs, periodMs: fail.flapPeriodMs }
+        : undefined,
+    killAtMs: fail.killAfterMs,
+  };
+}
+
+/**
+ * When (ms after they started running) the containers exit on their own and how
+ * ({@link podOutcome}: annotation, image and command, fleet default), a failing liveness probe
+ * killing them first with SIGKILL's exit code; undefined = they run until deleted.
+ */
+export function containerExit(
+  pod: PodObject,
+  cfg: Pick<EngineConfig, "jobRunMs">,
+  killAtMs: number | undefined,
+): { readonly afterMs: number; readonly exitCode: number } | undefined {
+  const out = podOutcome(pod, cfg);
+  if (killAtMs !== undefined && (out.afterMs === null || killAtMs < out.afterMs))
+    return { afterMs: killAtMs, exitCode: 137 };
+  return out.afterMs === null ? undefined : { afterMs: out.afterMs, exitCode: out.exitCode };
+}
+
+/** What follows the containers' exit. */
+export type ExitStep =
+  /** The pod ends (restartPolicy Never, or OnFailure with exit 0). */
+  | { readonly stage: "succeeded" | "failed" }
+  /**
+   * The containers restart, `exits` being the exits in the current back-off streak: at once
+   * (`delayMs` 0), else after `delayMs` in `backoff` (CrashLoopBackOff).
+   */
+  | { readonly stage: "backoff"; readonly exits: number; readonly delayMs: number };
+
+/**
+ * The containers exited with `exitCode` after running `ranMs`, the `exits`-th exit of the
+ * current streak before this one: the kubelet's restartPolicy decides (the back-off: at once,
+ * then 10 s doubling to 5 min; a run longer than 10 min starts a new streak).
+ */
+export function containerExitStep(
+  restartPolicy: string | undefined,
+  exitCode: number,
+  ranMs: number,
+  exits: number,
+): ExitStep {
+  const next = afterExit(restartPolicy, exitCode);
+  if (next !== "restart") return { stage: next === "succeed" ? "succeeded" : "failed" };
+  const streak = resetsBackoff(ranMs) ? 1 : exits + 1;
+  return { stage: "backoff", exits: streak, delayMs: restartDelayMs(streak) };
+}
+
+/** How a deleted pod's containers stop: how long it takes, and their exit code when they ran. */
+export interface StopPlan {
+  readonly stopMs: number;
+  readonly exitCode: number | undefined;
+}
+
+/**
+ * The kubelet kills a deleted pod's containers: preStop hooks, SIGTERM, and SIGKILL when the
+ * grace period (the deletion's, else the spec's, else 30 s) ends; only running containers take
+ * time. Killed at the end of the grace period they exit with SIGKILL's 137; a prompt stop exits 0.
+ */
+export function stopPlan(stage: HostedStage, pod: PodObject): StopPlan {
+  if (!STAGES[stage].containersRunning) return { stopMs: 0, exitCode: undefined };
+  const graceMs =
+    (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  const stopMs = podStopMs(pod, graceMs);
+  return { stopMs, exitCode: stopMs > 0 && stopMs >= graceMs ? 137 : 0 };
+}

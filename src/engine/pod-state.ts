@@ -1,0 +1,104 @@
+/*
+ * What a hollow node remembers of one pod it runs, and the read-only views of it: the facts its
+ * status is rendered from, and what the kubelet endpoint knows of it.
+ */
+import type { HostedContainer, HostedPod } from "./container-log.ts";
+import type { PodObject } from "./pod-object.ts";
+import type { HostedStage } from "./pod-stage.ts";
+import type { PodRun } from "./pod-status.ts";
+
+/** A previous run of containers (lastState). */
+export interface PastRun {
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** What the engine remembers of one pod (kept small: thousands per process). */
+export interface PodState {
+  uid: string;
+  namespace: string;
+  name: string;
+  /** The latest pod seen, slimmed to what the engine reads (`slimPod`). */
+  pod: PodObject;
+  stage: HostedStage;
+  ip: string;
+  startedAt: string;
+  runningAt: string;
+  /** When the containers finished (succeeded, failed or terminated), for the kubelet endpoint's logs. */
+  finishedAt?: string;
+  /** Exit code of the containers' last run (succeeded, failed, backoff). */
+  exitCode?: number;
+  /** Container restarts so far, and exits in the current back-off streak. */
+  restarts: number;
+  exits: number;
+  /** The containers' previous run, once they exited and were restarted (lastState). */
+  lastRun?: PastRun;
+  /** In `backoff`: the wait before the restart (ms). */
+  backoffMs?: number;
+  /** A failing init container: which, its failed runs, restarts, previous run, latest start; the pod failed in init. */
+  initIndex?: number;
+  initFails?: number;
+  initRestarts?: number;
+  initLastRun?: PastRun;
+  initRunningAt?: string;
+  initFailed?: boolean;
+  /** Being deleted: when its containers will have stopped (epoch ms). */
+  stopDue?: number;
+  /** Running while the startup or readiness probe has not passed yet, and when they let it be ready. */
+  notStarted?: boolean;
+  unready?: boolean;
+  readyAt?: string;
+  /** Bound-to-Running latency start (ms): when the engine first saw the pod. */
+  seenAt: number;
+  deleting: boolean;
+  /** Bumped when the pod is forgotten, so queued work for it is dropped. */
+  alive: boolean;
+  refs: string[];
+}
+
+/** The facts of a pod's run that its status is rendered from. */
+export function runOf(st: PodState, hostIP: string): PodRun {
+  return {
+    hostIP,
+    podIP: st.ip,
+    startedAt: st.startedAt,
+    runningAt: st.runningAt,
+    ...(st.finishedAt ? { finishedAt: st.finishedAt } : {}),
+    ...(st.exitCode !== undefined ? { exitCode: st.exitCode } : {}),
+    ...(st.restarts > 0 ? { restarts: st.restarts } : {}),
+    ...(st.lastRun ? { lastRun: st.lastRun } : {}),
+    ...(st.backoffMs !== undefined ? { backoffMs: st.backoffMs } : {}),
+    ...(st.notStarted ? { notStarted: true } : {}),
+    ...(st.unready ? { unready: true } : {}),
+    ...(st.readyAt ? { readyAt: st.readyAt } : {}),
+    ...(st.initIndex !== undefined ? { initIndex: st.initIndex } : {}),
+    ...(st.initRestarts ? { initRestarts: st.initRestarts } : {}),
+    ...(st.initLastRun ? { initLastRun: st.initLastRun } : {}),
+    ...(st.initRunningAt ? { initRunningAt: st.initRunningAt } : {}),
+    ...(st.initFailed ? { initFailed: true } : {}),
+  };
+}
+
+const hostedContainer = (c: { name: string; image?: string; restartPolicy?: string }): HostedContainer => ({
+  name: c.name,
+  image: c.image ?? "",
+  sidecar: c.restartPolicy === "Always",
+});
+
+/** What the kubelet endpoint knows of a pod that node `node` runs. */
+export function hostedPod(st: PodState, node: string): HostedPod {
+  return {
+    node,
+    namespace: st.namespace,
+    name: st.name,
+    uid: st.uid,
+    containers: st.pod.spec.containers.map(hostedContainer),
+    initContainers: (st.pod.spec.initContainers ?? []).map(hostedContainer),
+    stage: st.stage,
+    startedAt: st.startedAt,
+    runningAt: st.runningAt,
+    finishedAt: st.finishedAt,
+    exitCode: st.exitCode,
+  };
+}
