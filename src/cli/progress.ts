@@ -1,6 +1,7 @@
 import cliProgress from "cli-progress";
 import type { BuildEvent } from "../controlplane/go-build.ts";
 import type { UpEvent } from "../controlplane/local-cluster.ts";
+import type { FleetEvent } from "../fleet/events.ts";
 
 /**
  * Draws progress on stderr (stdout stays clean for `-o json`): a bar on a terminal, one line per
@@ -69,6 +70,15 @@ export class ProgressView {
     if (e.kind === "build") this.build(e.build);
     else if (e.kind === "step") this.line(e.message);
     else if (e.status !== "ok") this.line(`  waiting for ${e.component}: ${e.status}`);
+  }
+
+  /** Handles an event of a fleet operation (`create`, `scale`, `cleanup`, ...). */
+  fleet(e: FleetEvent): void {
+    if (e.kind === "warning") this.line(`warning: ${e.message}`);
+    else if (e.kind === "step") this.line(e.message);
+    else if (e.kind === "nodes-ready")
+      this.count("nodes Ready", e.ready, e.desired, `(registered ${e.registered}, ${e.seconds}s)`);
+    else this.endCount();
   }
 
   private countBar: cliProgress.SingleBar | undefined;

@@ -1,6 +1,7 @@
 import { describeAccess, mayI, type AccessAttributes } from "../client/access-review.ts";
 import type { KubeClient } from "../client/kube-client.ts";
 import { KubeApiError, isNotFound } from "../client/api-error.ts";
+import { forEachLimit } from "../kernel/concurrency.ts";
 import { KubemarkError } from "../kernel/errors.ts";
 import type { KubeObject } from "./objects.ts";
 import { FIELD_MANAGER } from "./spec.ts";
@@ -102,20 +103,25 @@ export async function deleteObject(
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` at once. */
-export async function forEachLimit<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/** Whether a namespace exists. */
+export async function namespaceExists(client: KubeClient, ns: string): Promise<boolean> {
+  return (await getObject(client, objectPath("Namespace", ns))) !== undefined;
+}
+
+/**
+ * Deletes an object in the background (its dependents follow); returns its `kind/name -n ns` when
+ * it existed, undefined when it did not.
+ */
+export async function deleteInBackground(
+  client: KubeClient,
+  kind: string,
+  name: string,
+  namespace?: string,
+): Promise<string | undefined> {
+  const deleted = await deleteObject(client, objectPath(kind, name, namespace), {
+    propagationPolicy: "Background",
+  });
+  return deleted ? `${kind.toLowerCase()}/${name}${namespace ? ` -n ${namespace}` : ""}` : undefined;
 }
 
 /** One permission to check before changing anything. */

@@ -1,15 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  hollowNodeClusterRole,
-  identityObjects,
-  kubemarkStatefulSet,
-  podResources,
-  statefulSet,
-  targetSecret,
-  workloadObjects,
-} from "./objects.ts";
-import { changedShards } from "./operations.ts";
+import { kubemarkStatefulSet } from "./kubemark-objects.ts";
+import { hollowNodeClusterRole, identityObjects, targetSecret } from "./objects.ts";
+import { podResources, statefulSet, workloadObjects } from "./workload-objects.ts";
+import { changedShards } from "./runtime/in-cluster.ts";
 import {
   nodeIndex,
   parseNodeCount,

@@ -1,8 +1,6 @@
 import { BadInputError } from "../kernel/errors.ts";
 import { shardRange } from "../engine/shard.ts";
 
-/** Label every object and Node of a fleet carries; its value is the fleet's name. */
-export const FLEET_LABEL = "kubemark-cluster.io/fleet";
 /** Label of the Nodes hollow nodes register (kubemark's, which the seed's commands expect). */
 export const HOLLOW_LABEL = "hollow-node";
 /** Label upstream tooling and the seed's troubleshooting commands select hollow-node pods by. */
@@ -43,7 +41,7 @@ export const DEFAULT_NODES_PER_SHARD: Record<FleetMode, number> = { local: 1000,
 export interface FleetSpec {
   /** Namespace in the hosting cluster (and in the target, for the ServiceAccount). */
   readonly namespace: string;
-  /** Fleet name, the value of {@link FLEET_LABEL} on every Node it registers. */
+  /** Fleet name, the value of the fleet label (kernel/k8s.ts `FLEET_LABEL`) on every Node it registers. */
   readonly fleet: string;
   readonly nodes: number;
   readonly nodesPerShard: number;

@@ -9,7 +9,7 @@ import { renderReportText } from "../../report/render-text.ts";
 import { parseDuration, report, type ReportWindow } from "../../report/report.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
-import { withSession } from "./fleet.ts";
+import { withSession } from "./fleet/session.ts";
 
 interface ReportFlags {
   kubeconfig?: string;

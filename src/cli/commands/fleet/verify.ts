@@ -1,0 +1,68 @@
+import type { Command } from "commander";
+import { KubemarkError } from "../../../kernel/errors.ts";
+import { verifyFleet } from "../../../fleet/verbs/verify.ts";
+import type { CliContext } from "../../context.ts";
+import { parseOutput, renderData, renderTable } from "../../output.ts";
+import { withScope, withSession, type ScopeFlags } from "./session.ts";
+
+/** `verify`. */
+export function registerVerify(program: Command, ctx: () => CliContext): void {
+  withScope(
+    program
+      .command("verify")
+      .description(
+        "check desired vs registered vs Ready nodes, lease freshness and the workload; non-zero exit when unhealthy",
+      )
+      .option("-o, --output <format>", "table or json", "table"),
+  )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  kubemark-cluster verify\n  kubemark-cluster verify -o json | jq .problems",
+    )
+    .action(async (f: ScopeFlags) => {
+      const c = ctx();
+      const format = parseOutput(f.output, ["table", "json", "yaml"]);
+      const r = await withSession(c, f, true, (s) => verifyFleet(s));
+      if (format !== "table") c.stdout(renderData(r, format));
+      else {
+        const row = (check: string, ok: boolean, detail: string): string[] => [
+          check,
+          ok ? "ok" : "FAIL",
+          detail,
+        ];
+        c.stdout(
+          renderTable(
+            ["check", "status", "detail"],
+            [
+              row(
+                "nodes registered",
+                r.registered >= r.desired && r.desired > 0,
+                `${r.registered}/${r.desired}`,
+              ),
+              row(
+                "nodes Ready",
+                r.ready === r.desired && r.desired > 0,
+                `${r.ready}/${r.desired}${r.notReady.length ? ` (NotReady: ${r.notReady.slice(0, 3).join(", ")})` : ""}`,
+              ),
+              row("unbacked nodes", r.unbacked.length === 0, String(r.unbacked.length)),
+              row(
+                "leases fresh",
+                r.staleLeases.length + r.missingLeases.length === 0,
+                `${r.registered - r.staleLeases.length - r.missingLeases.length}/${r.registered}`,
+              ),
+              row(
+                r.mode === "local" ? "engine processes" : "engine pods",
+                r.workload.running === r.workload.desired && r.workload.desired > 0,
+                `${r.workload.running}/${r.workload.desired} running`,
+              ),
+            ],
+          ),
+        );
+      }
+      if (!r.healthy) {
+        throw new KubemarkError("API_ERROR", `fleet ${r.fleet} is unhealthy: ${r.problems.join("; ")}`, {
+          hint: r.fixes.join("; "),
+        });
+      }
+    });
+}

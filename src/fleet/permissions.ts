@@ -1,0 +1,54 @@
+/** The RBAC the CLI's identity needs before `setup`/`create` change anything. */
+import { NODE_LEASE_NAMESPACE } from "../kernel/k8s.ts";
+import type { Permission } from "./apply.ts";
+import type { FleetContext } from "./context.ts";
+import type { FleetRuntime } from "./runtime/runtime.ts";
+
+/** Which of the fleet's namespaces exist already (creating one needs a permission of its own). */
+export interface NamespacesPresent {
+  readonly hosting: boolean;
+  readonly target: boolean;
+}
+
+/**
+ * What the CLI's identity must be allowed in the hosting and in the target cluster to set up a
+ * fleet whose engine runs on `runtime`. Same cluster: everything is asked of the hosting one.
+ */
+export function setupPermissions(
+  s: Pick<FleetContext, "namespace" | "twoCluster">,
+  runtime: Pick<FleetRuntime, "needsToken" | "hostingPermissions">,
+  present: NamespacesPresent,
+): { hosting: Permission[]; target: Permission[] } {
+  const ns = s.namespace;
+  const rbac = "rbac.authorization.k8s.io";
+  const identity: Permission[] = [
+    { verb: "patch", resource: "serviceaccounts", namespace: ns },
+    { verb: "patch", resource: "clusterroles", group: rbac },
+    { verb: "patch", resource: "clusterrolebindings", group: rbac },
+    { verb: "patch", resource: "roles", group: rbac, namespace: NODE_LEASE_NAMESPACE },
+    { verb: "patch", resource: "rolebindings", group: rbac, namespace: NODE_LEASE_NAMESPACE },
+  ];
+  if (runtime.needsToken || s.twoCluster)
+    identity.push(
+      { verb: "patch", resource: "secrets", namespace: ns },
+      { verb: "get", resource: "secrets", namespace: ns },
+    );
+  const nodes: Permission[] = [
+    { verb: "list", resource: "nodes" },
+    { verb: "delete", resource: "nodes" },
+    { verb: "delete", resource: "leases", group: "coordination.k8s.io", namespace: NODE_LEASE_NAMESPACE },
+  ];
+  const hosting: Permission[] = [{ verb: "patch", resource: "configmaps", namespace: ns }];
+  if (!present.hosting) hosting.push({ verb: "create", resource: "namespaces" });
+  hosting.push(...runtime.hostingPermissions());
+  if (s.twoCluster) {
+    hosting.push(
+      { verb: "patch", resource: "serviceaccounts", namespace: ns },
+      { verb: "patch", resource: "secrets", namespace: ns },
+    );
+    const target = [...identity, ...nodes];
+    if (!present.target) target.push({ verb: "create", resource: "namespaces" });
+    return { hosting, target };
+  }
+  return { hosting: [...hosting, ...identity, ...nodes], target: [] };
+}

@@ -1,0 +1,89 @@
+/** `cleanup`: everything a fleet made, in both clusters, and nothing else. */
+import type { KubeClient } from "../../client/kube-client.ts";
+import { FLEET_LABEL, NODE_LEASE_NAMESPACE } from "../../kernel/k8s.ts";
+import { deleteInBackground, deleteObject, getObject, objectPath } from "../apply.ts";
+import { fleetNodes, removeNodes } from "../census.ts";
+import {
+  ENGINE_CONFIGMAP,
+  FLEET_CONFIGMAP,
+  KUBEMARK_KUBECONFIG,
+  TARGET_SECRET,
+  TOKEN_SECRET,
+  clusterRoleName,
+  type KubeObject,
+} from "../objects.ts";
+import { FLEET_MODES } from "../runtime/runtime.ts";
+import type { Session } from "../session.ts";
+import { WORKLOAD_NAME } from "../spec.ts";
+
+/** What `cleanup` removed. */
+export interface CleanupResult {
+  readonly nodes: number;
+  readonly processes: number;
+  readonly objects: string[];
+  readonly namespaces: string[];
+  readonly keptNamespaces: string[];
+}
+
+/**
+ * `cleanup`: removes the workload (whatever runtime runs it: local processes or a StatefulSet),
+ * the Nodes the fleet created (its ownership label and `hollow-node=true`) with their Leases, and
+ * its objects and RBAC in both clusters; `all` also deletes the namespace when the CLI created
+ * it. Safe to run twice; never touches a Node without the fleet's label.
+ */
+export async function cleanupFleet(s: Session, opts: { all: boolean }): Promise<CleanupResult> {
+  const ns = s.namespace;
+  const objects: string[] = [];
+  let processes = 0;
+  const gone = async (client: KubeClient, kind: string, name: string, namespace?: string): Promise<void> => {
+    const ref = await deleteInBackground(client, kind, name, namespace);
+    if (ref) objects.push(ref);
+  };
+  // 1. Stop what runs the nodes, so none re-registers while it is being removed. The fleet's
+  //    record may be gone already, so every runtime looks for its workload.
+  for (const mode of FLEET_MODES) {
+    const removed = await s.runtime(mode).remove();
+    processes += removed.processes;
+    objects.push(...removed.objects);
+  }
+  // 2. The Nodes it made, and their Leases.
+  const nodes = await removeNodes(
+    s,
+    (await fleetNodes(s)).map((n) => n.metadata.name),
+  );
+  // 3. Its objects and RBAC.
+  for (const name of [FLEET_CONFIGMAP, ENGINE_CONFIGMAP, KUBEMARK_KUBECONFIG])
+    await gone(s.hosting.client, "ConfigMap", name, ns);
+  await gone(s.hosting.client, "Service", WORKLOAD_NAME, ns);
+  await gone(s.hosting.client, "Secret", TARGET_SECRET, ns);
+  for (const client of s.twoCluster ? [s.hosting.client, s.target.client] : [s.hosting.client]) {
+    await gone(client, "Secret", TOKEN_SECRET, ns);
+    await gone(client, "ServiceAccount", WORKLOAD_NAME, ns);
+  }
+  const role = clusterRoleName(s.fleet);
+  await gone(s.target.client, "ClusterRoleBinding", role);
+  await gone(s.target.client, "ClusterRole", role);
+  await gone(s.target.client, "RoleBinding", role, NODE_LEASE_NAMESPACE);
+  await gone(s.target.client, "Role", role, NODE_LEASE_NAMESPACE);
+  const namespaces: string[] = [];
+  const keptNamespaces: string[] = [];
+  if (opts.all) {
+    for (const [client, where] of s.twoCluster
+      ? ([
+          [s.hosting.client, "hosting"],
+          [s.target.client, "target"],
+        ] as const)
+      : ([[s.hosting.client, "cluster"]] as const)) {
+      const obj = await getObject<KubeObject & { metadata: { deletionTimestamp?: string } }>(
+        client,
+        objectPath("Namespace", ns),
+      );
+      if (!obj || obj.metadata.deletionTimestamp) continue;
+      if (obj.metadata.labels?.[FLEET_LABEL] === s.fleet) {
+        await deleteObject(client, objectPath("Namespace", ns));
+        namespaces.push(`${ns} (${where})`);
+      } else keptNamespaces.push(`${ns} (${where})`);
+    }
+  }
+  return { nodes, processes, objects, namespaces, keptNamespaces };
+}

@@ -1,0 +1,69 @@
+/** `create N` / `scale N`: the fleet's spec from the flags and the fleet as recorded, then a dry run or the change. */
+import { KubemarkError } from "../../kernel/errors.ts";
+import type { KubeObject } from "../objects.ts";
+import { readFleet, type Session } from "../session.ts";
+import type { FleetSpec } from "../spec.ts";
+import { desiredSpec, versionSkewWarnings, type SpecRequest } from "./desired-spec.ts";
+import { dryRunFleet } from "./dry-run.ts";
+import { scaleFleet, type ScaleOptions } from "./scale.ts";
+
+/** Options of {@link createFleet}. */
+export interface CreateOptions extends SpecRequest, ScaleOptions {
+  /** `server`: the API server validates and admits every object without storing it; `client`: only print. */
+  readonly dryRun?: "server" | "client" | undefined;
+  /** Start kubelets newer than the API server although the version skew policy forbids it. */
+  readonly force?: boolean | undefined;
+}
+
+/** What `create`/`scale` did. */
+export interface CreateResult {
+  readonly spec: FleetSpec;
+  readonly action: "created" | "scaled" | "unchanged" | "updated" | "dry-run";
+  readonly ready: number;
+  readonly removedNodes: number;
+  readonly seconds: number;
+  /** Objects of a dry run. */
+  readonly objects?: KubeObject[];
+  /** What the user should know although it did not stop the command (version skew). */
+  readonly warnings: string[];
+}
+
+/**
+ * `create N` / `scale N`: sets the fleet up if needed, starts or scales its engine (local
+ * processes or a StatefulSet), removes Nodes it no longer backs, and waits until exactly N are
+ * Ready. The same N again changes nothing. `scale` needs an existing fleet.
+ */
+export async function createFleet(s: Session, opts: CreateOptions): Promise<CreateResult> {
+  const { clock, onEvent } = s.deps;
+  const started = clock.now();
+  const existing = await readFleet(s);
+  if (opts.verb === "scale" && !existing) {
+    throw new KubemarkError(
+      "NOT_FOUND",
+      `no hollow-node fleet in namespace ${s.namespace} of ${s.hosting.access.server}`,
+      {
+        hint: `create one with '${s.suggest(`create ${opts.nodes}`)}'`,
+      },
+    );
+  }
+  if (existing && existing.targetServer !== s.target.access.server) {
+    throw new KubemarkError(
+      "CONFLICT",
+      `the fleet in namespace ${s.namespace} registers into ${existing.targetServer}, not ${s.target.access.server}`,
+      {
+        hint: `pass the same --target-kubeconfig as at create, or run '${s.suggest("cleanup")}' first`,
+      },
+    );
+  }
+  const spec = desiredSpec(s, opts, existing);
+  const runtime = s.runtime(spec.mode);
+  const warnings = versionSkewWarnings(s, spec, opts.force === true);
+  for (const message of warnings) onEvent({ kind: "warning", message });
+  const seconds = (): number => Math.round((clock.now() - started) / 100) / 10;
+  if (opts.dryRun) {
+    const objects = await dryRunFleet(s, runtime, spec, opts.dryRun);
+    return { spec, action: "dry-run", ready: 0, removedNodes: 0, seconds: seconds(), objects, warnings };
+  }
+  const outcome = await scaleFleet(s, runtime, spec, existing, opts);
+  return { spec, ...outcome, seconds: seconds(), warnings };
+}

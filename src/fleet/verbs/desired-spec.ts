@@ -1,0 +1,129 @@
+/** The spec `create`/`scale` ask for, and what the version skew policy says about it. */
+import { KubemarkError } from "../../kernel/errors.ts";
+import { defaultMode } from "../runtime/placement.ts";
+import type { Session } from "../session.ts";
+import {
+  DEFAULT_NODES_PER_SHARD,
+  DEFAULT_NODE_IMAGE,
+  WORKLOAD_NAME,
+  type FleetEngine,
+  type FleetMode,
+  type FleetSpec,
+} from "../spec.ts";
+import { MAX_KUBELET_MINORS_BEHIND, kubeletSkew } from "../version-skew.ts";
+
+/** What the user asked for (undefined: keep the fleet's setting, else the default). */
+export interface SpecRequest {
+  readonly nodes: number;
+  /** undefined: local against the project's own control plane, in-cluster otherwise. */
+  readonly mode?: FleetMode | undefined;
+  readonly nodesPerShard?: number | undefined;
+  readonly kubeletVersion?: string | undefined;
+  readonly engine?: FleetEngine | undefined;
+  /** An image that carries the engine (the Dockerfile's), or upstream kubemark's. */
+  readonly image?: string | undefined;
+  /** A stock Node.js 24 image (a mirror of the default) to run the ConfigMap-shipped engine on. */
+  readonly nodeImage?: string | undefined;
+  readonly namePrefix?: string | undefined;
+  readonly traffic?: "kubelet" | "minimal" | undefined;
+  readonly proxy?: boolean | undefined;
+}
+
+/** Builds the spec `create` asks for, over the existing fleet's settings. */
+export function desiredSpec(s: Session, opts: SpecRequest, existing: FleetSpec | undefined): FleetSpec {
+  const mode: FleetMode = opts.mode ?? existing?.mode ?? defaultMode(s.hosting);
+  if (existing && opts.mode && opts.mode !== existing.mode) {
+    throw new KubemarkError(
+      "CONFLICT",
+      `the fleet in namespace ${s.namespace} runs ${existing.mode}; it cannot be switched to ${opts.mode}`,
+      {
+        hint: `run '${s.suggest("cleanup")}' first, or use another -n/--namespace`,
+      },
+    );
+  }
+  const engine = opts.engine ?? existing?.engine ?? "hollow-node";
+  if (existing && opts.engine && opts.engine !== existing.engine) {
+    throw new KubemarkError(
+      "CONFLICT",
+      `the fleet in namespace ${s.namespace} runs ${existing.engine}, not ${opts.engine}`,
+      {
+        hint: `run '${s.suggest("cleanup")}' first, or use another -n/--namespace`,
+      },
+    );
+  }
+  if (engine === "kubemark") {
+    if (!s.runtime(mode).supports(engine)) {
+      throw new KubemarkError("BAD_INPUT", "--engine kubemark runs in a cluster only (one pod per node)", {
+        hint: "add --in-cluster and --image with a kubemark image",
+      });
+    }
+    if (!(opts.image ?? existing?.image)) {
+      throw new KubemarkError(
+        "BAD_INPUT",
+        "--engine kubemark needs --image (a kubemark image for your Kubernetes version)",
+        {
+          hint: "e.g. --image registry.example.com/kubemark:v1.36.3 (build it with the kubemark Dockerfile of kubernetes/kubernetes)",
+        },
+      );
+    }
+  }
+  const targetMinor = /^v\d+\.\d+\.\d+/.exec(s.target.version)?.[0];
+  return {
+    namespace: s.namespace,
+    fleet: s.fleet,
+    nodes: opts.nodes,
+    nodesPerShard:
+      engine === "kubemark"
+        ? 1
+        : (opts.nodesPerShard ?? existing?.nodesPerShard ?? DEFAULT_NODES_PER_SHARD[mode]),
+    namePrefix: existing?.namePrefix ?? opts.namePrefix ?? WORKLOAD_NAME,
+    kubeletVersion:
+      opts.kubeletVersion ?? existing?.kubeletVersion ?? (engine === "kubemark" ? targetMinor : undefined),
+    mode,
+    engine,
+    image:
+      opts.image ?? opts.nodeImage ?? existing?.image ?? (engine === "hollow-node" ? DEFAULT_NODE_IMAGE : ""),
+    prebuiltEngine:
+      engine === "hollow-node" &&
+      (opts.image !== undefined || (opts.nodeImage === undefined && existing?.prebuiltEngine === true)),
+    twoCluster: s.twoCluster,
+    targetServer: s.target.access.server,
+    traffic: opts.traffic ?? existing?.traffic ?? "kubelet",
+    proxy: opts.proxy ?? existing?.proxy ?? true,
+  };
+}
+
+/**
+ * Applies the version skew policy to the kubelets a fleet would start: newer than the target's API
+ * server is refused unless forced; more than three minor versions older is a warning. Returns the
+ * warnings.
+ */
+export function versionSkewWarnings(
+  s: Pick<Session, "target">,
+  spec: Pick<FleetSpec, "kubeletVersion">,
+  force: boolean,
+): string[] {
+  if (!spec.kubeletVersion) return [];
+  const kubelet = spec.kubeletVersion;
+  const server = s.target.version;
+  const skew = kubeletSkew(kubelet, server);
+  const apiMinor = /^v?\d+\.\d+/.exec(server)?.[0] ?? server;
+  if (skew.kind === "newer") {
+    const what = `kubelet version ${kubelet} is newer than the API server's ${server} at ${s.target.access.server}`;
+    if (force)
+      return [`${what}; starting them anyway (--force), although the version skew policy forbids it`];
+    throw new KubemarkError(
+      "BAD_INPUT",
+      `${what}: the Kubernetes version skew policy forbids kubelets newer than kube-apiserver`,
+      {
+        hint: `simulate a kubelet of ${apiMinor} or up to ${MAX_KUBELET_MINORS_BEHIND} minor versions older (e.g. 'create --kubelet-version ${server}', or KUBEMARK_VERSION=${server}), or pass --force to start them anyway`,
+      },
+    );
+  }
+  if (skew.kind === "too-old") {
+    return [
+      `kubelet version ${kubelet} is ${Number.isFinite(skew.minorsBehind) ? `${skew.minorsBehind} minor versions` : "a major version"} older than the API server's ${server}; the version skew policy supports kubelets up to ${MAX_KUBELET_MINORS_BEHIND} minor versions older`,
+    ];
+  }
+  return [];
+}

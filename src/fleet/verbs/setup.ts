@@ -1,0 +1,104 @@
+/** `setup`: the namespace and the hollow nodes' identity, before any engine runs. */
+import { KubemarkError } from "../../kernel/errors.ts";
+import {
+  applyObject,
+  createIfAbsent,
+  getObject,
+  namespaceExists,
+  objectPath,
+  requirePermissions,
+} from "../apply.ts";
+import type { FleetContext } from "../context.ts";
+import {
+  TOKEN_SECRET,
+  identityObjects,
+  namespaceObject,
+  targetSecret,
+  type TargetCredentials,
+} from "../objects.ts";
+import { setupPermissions } from "../permissions.ts";
+import { podReachableServer } from "../runtime/placement.ts";
+import type { FleetRuntime } from "../runtime/runtime.ts";
+
+/** What `setup` made or found. */
+export interface SetupResult {
+  /** Credentials for local engine processes or the two-cluster Secret. */
+  readonly credentials: TargetCredentials | undefined;
+  readonly namespaceCreated: boolean;
+}
+
+/**
+ * `setup`: the namespace and the hollow nodes' identity, idempotent. Same cluster: a
+ * ServiceAccount with least-privilege RBAC. Two clusters: that identity in the target, and a
+ * Secret in the hosting cluster with its token for the target (never printed). A runtime whose
+ * processes run outside the cluster gets a long-lived token too.
+ */
+export async function setup(s: FleetContext, runtime: FleetRuntime): Promise<SetupResult> {
+  const present = {
+    hosting: await namespaceExists(s.hosting.client, s.namespace),
+    target: s.twoCluster ? await namespaceExists(s.target.client, s.namespace) : true,
+  };
+  const perms = setupPermissions(s, runtime, present);
+  await requirePermissions(
+    s.hosting.client,
+    perms.hosting,
+    `setting up the fleet in ${s.hosting.access.server}`,
+  );
+  if (perms.target.length > 0)
+    await requirePermissions(
+      s.target.client,
+      perms.target,
+      `setting up the hollow nodes' identity in ${s.target.access.server}`,
+    );
+  const spec = { namespace: s.namespace, fleet: s.fleet };
+  const namespaceCreated = await createIfAbsent(s.hosting.client, namespaceObject(spec));
+  if (s.twoCluster) await createIfAbsent(s.target.client, namespaceObject(spec));
+  const withToken = runtime.needsToken || s.twoCluster;
+  for (const obj of identityObjects(spec, withToken)) await applyObject(s.target.client, obj);
+  if (s.twoCluster) {
+    // The pods' own ServiceAccount in the hosting cluster: no rights, no token mounted.
+    await applyObject(s.hosting.client, identityObjects(spec, false)[0]!);
+  }
+  let credentials: TargetCredentials | undefined;
+  if (withToken) {
+    credentials = await readToken(s);
+    if (s.twoCluster) {
+      await applyObject(
+        s.hosting.client,
+        targetSecret(spec, { ...credentials, server: podReachableServer(s.hosting, credentials.server) }),
+      );
+    }
+  }
+  return { credentials, namespaceCreated };
+}
+
+/** Waits for the token controller to fill the ServiceAccount token Secret and returns the credentials. */
+async function readToken(s: FleetContext): Promise<TargetCredentials> {
+  const deadline = s.deps.clock.now() + 30_000;
+  for (;;) {
+    const secret = await getObject<{ data?: Record<string, string> }>(
+      s.target.client,
+      objectPath("Secret", TOKEN_SECRET, s.namespace),
+    );
+    const token = secret?.data?.["token"];
+    const ca = secret?.data?.["ca.crt"];
+    if (token && ca) {
+      const own = s.target.access.ca;
+      return {
+        server: s.target.access.server,
+        caCrt: own ? own.toString() : Buffer.from(ca, "base64").toString(),
+        token: Buffer.from(token, "base64").toString(),
+      };
+    }
+    if (s.deps.clock.now() > deadline) {
+      throw new KubemarkError(
+        "TIMEOUT",
+        `secret/${TOKEN_SECRET} -n ${s.namespace} got no token within 30 s`,
+        {
+          hint: "is kube-controller-manager running with its service-account token controller?",
+        },
+      );
+    }
+    await s.deps.clock.sleep(500, s.deps.signal);
+  }
+}

@@ -1,0 +1,116 @@
+/** Waiting until exactly the desired Nodes are Ready, as the running engine reports them. */
+import { KubeApiError } from "../client/api-error.ts";
+import { KubemarkError } from "../kernel/errors.ts";
+import { nodeCensus, nodeLeases, type NodeCensus } from "./census.ts";
+import type { FleetContext } from "./context.ts";
+import type { FleetRuntime } from "./runtime/runtime.ts";
+import { nodeIndex, type FleetSpec } from "./spec.ts";
+
+/**
+ * How many of the census's Ready Nodes the running engine backs: those whose Lease was renewed
+ * after the process (or pod) that runs them started. A Node of a process that crashed stays Ready
+ * until the node controller notices (40 s), and a restarted process takes a while to renew every
+ * Lease: counting those Nodes would end the wait before the new process has taken them over.
+ */
+export function readyAfterStart(
+  spec: Pick<FleetSpec, "nodes" | "nodesPerShard" | "namePrefix">,
+  nodes: ReadonlyArray<{ readonly name: string; readonly ready: boolean }>,
+  renewedAt: ReadonlyMap<string, number>,
+  shardStartedAt: ReadonlyMap<number, number>,
+): number {
+  let n = 0;
+  for (const node of nodes) {
+    const idx = nodeIndex(node.name, spec.namePrefix);
+    if (!node.ready || idx === undefined || idx >= spec.nodes) continue;
+    const start = shardStartedAt.get(Math.floor(idx / spec.nodesPerShard));
+    const renewed = renewedAt.get(node.name);
+    if (start !== undefined && renewed !== undefined && renewed > start) n++;
+  }
+  return n;
+}
+
+async function readyOfCurrentEngine(
+  s: FleetContext,
+  runtime: FleetRuntime,
+  spec: FleetSpec,
+  census: NodeCensus,
+): Promise<number> {
+  const renewedAt = new Map<string, number>();
+  for (const l of await nodeLeases(s)) {
+    if (l.spec?.renewTime) renewedAt.set(l.metadata.name, Date.parse(l.spec.renewTime));
+  }
+  return readyAfterStart(spec, census.nodes, renewedAt, await runtime.startTimes(spec));
+}
+
+/**
+ * Waits until exactly the desired Nodes are Ready, reporting progress, with a deadline and stall
+ * detection (no new Ready node for `stallMs`: gives up and says why, from the workload's side).
+ * Returns the Ready count.
+ */
+export async function waitForFleet(
+  s: FleetContext,
+  runtime: FleetRuntime,
+  spec: FleetSpec,
+  timeoutMs: number,
+  stallMs: number,
+): Promise<number> {
+  const { clock, onEvent } = s.deps;
+  const started = clock.now();
+  let best = -1;
+  let bestAt = started;
+  const interval = Math.min(5_000, Math.max(1_000, spec.nodes));
+  try {
+    for (;;) {
+      let census: NodeCensus | undefined;
+      let current: number | undefined;
+      try {
+        census = await nodeCensus(s, spec);
+        // Ready as the running engine reports it: a Node stays Ready for a while after its process died.
+        current = census.ready > 0 ? await readyOfCurrentEngine(s, runtime, spec, census) : 0;
+      } catch (err) {
+        if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) throw err;
+      }
+      const ready = current ?? best;
+      const secs = Math.round((clock.now() - started) / 1000);
+      if (census && current !== undefined) {
+        onEvent({
+          kind: "nodes-ready",
+          ready: current,
+          desired: spec.nodes,
+          registered: census.registered,
+          seconds: secs,
+        });
+        if (current === spec.nodes && census.registered === spec.nodes) return current;
+      }
+      if (ready > best) {
+        best = ready;
+        bestAt = clock.now();
+      }
+      const why = await runtime.diagnose(spec).catch(() => undefined);
+      if (why && runtime.diagnosisIsFinal) {
+        throw new KubemarkError("START_FAILED", `${best}/${spec.nodes} nodes Ready: ${why}`, {
+          hint: "fix the cause and run the same command again (it resumes)",
+        });
+      }
+      if (clock.now() - bestAt > stallMs) {
+        throw new KubemarkError(
+          "TIMEOUT",
+          `no progress for ${Math.round(stallMs / 1000)}s at ${Math.max(best, 0)}/${spec.nodes} nodes Ready${why ? `: ${why}` : ""}`,
+          {
+            hint: `see '${s.suggest("logs")}' and '${s.suggest("list -o wide")}'; the same command resumes`,
+          },
+        );
+      }
+      if (clock.now() - started > timeoutMs) {
+        throw new KubemarkError(
+          "TIMEOUT",
+          `timed out after ${Math.round(timeoutMs / 1000)}s at ${Math.max(best, 0)}/${spec.nodes} nodes Ready${why ? `: ${why}` : ""}`,
+          { hint: `raise --timeout, or see '${s.suggest("verify")}'` },
+        );
+      }
+      await clock.sleep(interval, s.deps.signal);
+    }
+  } finally {
+    onEvent({ kind: "wait-ended" });
+  }
+}
