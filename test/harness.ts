@@ -1,4 +1,5 @@
 /** Helpers for integration and end-to-end tests (the cluster comes from global-setup.ts). */
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +7,7 @@ import { realClock } from "../src/kernel/clock.ts";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
 import { cachedBinDir } from "../src/controlplane/binaries.ts";
+import { clusterLayout, readRecord, type ClusterRecord } from "../src/controlplane/cluster-state.ts";
 import { parseKubeVersion } from "../src/controlplane/kube-version.ts";
 import { resolvePaths } from "../src/kernel/paths.ts";
 import { waitUntil, type PollResult } from "../src/kernel/wait.ts";
@@ -27,7 +29,9 @@ export interface TestCluster {
 export function testCluster(): TestCluster {
   const kubeconfig = process.env["KUBEMARK_IT_KUBECONFIG"];
   if (!kubeconfig)
-    throw new Error("integration tests run through 'npm run test:integration' (it starts the cluster)");
+    throw new Error(
+      "integration and end-to-end tests run through 'npm run test:integration' or 'npm run test:e2e' (they start the cluster)",
+    );
   return {
     name: process.env["KUBEMARK_IT_CLUSTER"] ?? "it",
     stateDir: process.env["KUBEMARK_IT_STATE_DIR"] ?? "",
@@ -36,6 +40,14 @@ export function testCluster(): TestCluster {
     version: process.env["KUBEMARK_IT_VERSION"] ?? "",
     auditLog: process.env["KUBEMARK_IT_AUDIT_LOG"],
   };
+}
+
+/** The test cluster's record (ports, pids). */
+export async function testRecord(): Promise<ClusterRecord> {
+  const c = testCluster();
+  const rec = await readRecord(clusterLayout(c.stateDir, c.name));
+  assert.ok(rec, "the test cluster has a record");
+  return rec;
 }
 
 /** An admin client of the test cluster, loaded from its kubeconfig as a user's would be. */
