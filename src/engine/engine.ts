@@ -3,6 +3,7 @@ import { pino, type DestinationStream, type Logger } from "pino";
 import type { Clock } from "../kernel/clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
+import { forEachLimit } from "../kernel/concurrency.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import type { EngineConfig } from "./config.ts";
@@ -11,6 +12,7 @@ import type { HostedPod } from "./container-log.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
+import { InFlightLimit } from "./in-flight-limit.ts";
 import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import type { PodObject } from "./pod-object.ts";
@@ -51,28 +53,6 @@ export interface EngineStats {
   /** Nodes whose last successful renewal is older than the lease duration. */
   readonly staleLeases: number;
   readonly queue: { pending: number; running: number };
-}
-
-/** Limits how many requests are in flight at once, process-wide. */
-class InFlightLimit {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  private readonly max: number;
-
-  constructor(max: number) {
-    this.max = max;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.waiting.shift()?.();
-    }
-  }
 }
 
 /**
@@ -259,15 +239,10 @@ export class Engine {
       }
     };
     // Register with bounded concurrency; failures are retried by the queue and reported here.
-    let next = 0;
     let failed = 0;
-    const workers = Array.from({ length: Math.min(cfg.maxInFlight, 64, this.nodes.length) }, async () => {
-      while (next < this.nodes.length) {
-        const node = this.nodes[next++]!;
-        if (!(await registerWithRetry(node))) failed++;
-      }
+    await forEachLimit(this.nodes, Math.min(cfg.maxInFlight, 64), async (node) => {
+      if (!(await registerWithRetry(node))) failed++;
     });
-    await Promise.all(workers);
     if (failed > 0) deps.log.warn({ failed }, "some nodes failed to register and are being retried");
   }
 
@@ -395,15 +370,10 @@ export class Engine {
       }
     }
     if (opts.deleteNodes) {
-      const limit = new InFlightLimit(32);
-      await Promise.all(
-        this.nodes.map((n) =>
-          limit.run(() =>
-            n.deleteObjects().catch((err: unknown) => {
-              this.deps.log.warn({ node: n.id.name, err: describeError(err) }, "could not delete node");
-            }),
-          ),
-        ),
+      await forEachLimit(this.nodes, 32, (n) =>
+        n.deleteObjects().catch((err: unknown) => {
+          this.deps.log.warn({ node: n.id.name, err: describeError(err) }, "could not delete node");
+        }),
       );
     }
   }
