@@ -1,5 +1,5 @@
 import { isNotFound } from "../client/api-error.ts";
-import { nodePath } from "../kernel/k8s.ts";
+import { NODES_PATH } from "../kernel/k8s.ts";
 import { jittered } from "./heartbeat-schedule.ts";
 import type { NodeHandle } from "./node-handle.ts";
 import { renderNodeStatus, rfc3339 } from "./node-object.ts";
@@ -79,7 +79,7 @@ export class NodeStatusReporter {
     try {
       await ctx.heartbeat({
         method: "PATCH",
-        path: `${nodePath(id.name)}/status`,
+        path: `${NODES_PATH}/${id.name}/status`,
         patchType: "strategic",
         body: { status: renderNodeStatus(id, rfc3339(now), this.since) },
       });
