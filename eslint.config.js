@@ -24,7 +24,11 @@ const LAYERS = {
 const CLOCKED = ["engine", "client"];
 const CLOCK_MESSAGE = "take the Clock (src/kernel/clock.ts): tests step time instead of sleeping";
 
-/** How deep below src/<layer>/ the layer rule looks (each depth climbs to src/ by its own `../`s). */
+/**
+ * Down to this many folders below src/<layer>/, a file's rule knows how many `../` climb to src/
+ * (so a sub-folder that happens to share a layer's name is not mistaken for it); deeper files get
+ * a rule that takes any number.
+ */
 const MAX_DEPTH = 4;
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -32,7 +36,7 @@ const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** `no-restricted-imports` for a file of `layer` at `depth` folders below src/<layer>/. */
 function layerImports(layer, depth, clocked) {
   const allowed = LAYERS[layer];
-  const up = `(\\./)?${escape("../".repeat(depth + 1))}`;
+  const up = depth > MAX_DEPTH ? "(\\./)?(\\.\\./)+" : `(\\./)?${escape("../".repeat(depth + 1))}`;
   const patterns = Object.keys(LAYERS)
     .filter((other) => other !== layer && !allowed.includes(other))
     .map((other) => ({
@@ -57,8 +61,8 @@ function layerBlocks() {
   for (const layer of Object.keys(LAYERS)) {
     if (LAYERS[layer] === null) continue;
     const clocked = CLOCKED.includes(layer);
-    for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-      const files = [`src/${layer}/${"*/".repeat(depth)}*.ts`];
+    for (let depth = 0; depth <= MAX_DEPTH + 1; depth++) {
+      const files = [`src/${layer}/${"*/".repeat(depth)}${depth > MAX_DEPTH ? "**/" : ""}*.ts`];
       blocks.push({ files, rules: { "no-restricted-imports": layerImports(layer, depth, false) } });
       if (clocked) {
         blocks.push({

@@ -73,6 +73,11 @@ test("the layer rule sees type-only imports, re-exports and files in sub-folders
       true,
     ],
     ["src/fleet/runtime/local/x.ts", `import { y } from "../../../workers/y.ts"; export const z = y;`, true],
+    [
+      "src/engine/a/b/c/d/e/f/x.ts",
+      `import { y } from "../../../../../../../cli/y.ts"; export const z = y;`,
+      true,
+    ],
     // ../cli/ from a sub-folder is a folder of the engine itself, not the cli layer.
     ["src/engine/sub/x.ts", `import { y } from "../cli/y.ts"; export const z = y;`, false],
     ["src/engine/x.ts", `import { Clock } from "../kernel/clock.ts"; export type C = Clock;`, false],
