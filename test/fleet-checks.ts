@@ -1,0 +1,66 @@
+/** What the fleet verbs' end-to-end tests check: the CLI succeeded, a fleet's Nodes, Leases and engine processes. */
+import assert from "node:assert/strict";
+import type { KubeClient } from "../src/client/kube-client.ts";
+import { processStartTicks } from "../src/host/daemon.ts";
+import { cli, type RunResult } from "./harness.ts";
+
+/** The parts of a Node the fleet tests read. */
+export interface NodeObj {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** The label every Node of a fleet carries, spelled out as users see it. */
+export const FLEET = "kubemark-cluster.io/fleet";
+
+/** Fails with the command's output unless it exited 0. */
+export function ok(r: RunResult, what: string): void {
+  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** The hollow Nodes of a fleet. */
+export async function fleetNodes(client: KubeClient, fleet: string): Promise<NodeObj[]> {
+  const list = await client.get<{ items: NodeObj[] }>("/api/v1/nodes", {
+    labelSelector: `${FLEET}=${fleet},hollow-node=true`,
+  });
+  return list.items;
+}
+
+/** Names of the node Leases that start with `prefix`. */
+export async function leaseNames(client: KubeClient, prefix: string): Promise<string[]> {
+  const list = await client.get<{ items: { metadata: { name: string } }[] }>(
+    "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+  );
+  return list.items.map((l) => l.metadata.name).filter((n) => n.startsWith(prefix));
+}
+
+/** A Node nobody backs, labelled like hollow nodes (or another fleet's): the CLI must never touch it. */
+export async function foreignNode(
+  client: KubeClient,
+  name: string,
+  labels: Record<string, string>,
+): Promise<void> {
+  await client.request({
+    method: "POST",
+    path: "/api/v1/nodes",
+    body: { apiVersion: "v1", kind: "Node", metadata: { name, labels } },
+  });
+}
+
+/** How many of `nodes` are Ready. */
+export function readyCount(nodes: NodeObj[]): number {
+  return nodes.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+    .length;
+}
+
+/** The pids of a fleet's local engine processes, as `list -o json` reports them. */
+export async function enginePids(scope: string[]): Promise<number[]> {
+  const r = await cli(["list", ...scope, "-o", "json"]);
+  ok(r, "list -o json");
+  return ((JSON.parse(r.stdout) as { processes?: { pid: number }[] }).processes ?? []).map((p) => p.pid);
+}
+
+/** True while the process runs (an exited one may linger as a zombie of whoever adopted it). */
+export function alive(pid: number): boolean {
+  return processStartTicks(pid) !== undefined;
+}
