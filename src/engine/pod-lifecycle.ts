@@ -2,7 +2,7 @@ import { isConflict, isNotFound } from "../client/api-error.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { HostedPod } from "./container-log.ts";
-import type { PodIpAllocator } from "./ip-pool.ts";
+import type { Cidr, PodIpAllocator } from "./ip-pool.ts";
 import { refKey, type KubeletWatches } from "./kubelet-watches.ts";
 import type { NodeHandle } from "./node-handle.ts";
 import { rfc3339 } from "./node-object.ts";
@@ -148,10 +148,12 @@ export class PodLifecycle implements PodRunner, PodAddresses {
     };
   }
 
-  fallbackCidr(): ReturnType<NodeHandle["ctx"]["fallbackPodCidr"]> {
+  /** The engine's pod CIDR for this node, used while its Node has no spec.podCIDR. */
+  fallbackCidr(): Cidr | undefined {
     return this.node.ctx.fallbackPodCidr(this.node.index);
   }
 
+  /** Claims on a new allocator the addresses this node's pods hold (hostNetwork pods hold none). */
   claimInUse(alloc: PodIpAllocator): void {
     for (const st of this.pods.values()) if (st.ip && !st.pod.spec.hostNetwork) alloc.claim(st.ip);
   }
