@@ -6,7 +6,7 @@ import {
   readObjectMeta,
   tag,
 } from "../client/protobuf.ts";
-import { FLEET_LABEL } from "../kernel/k8s.ts";
+import { FLEET_LABEL, NODE_LEASE_NAMESPACE } from "../kernel/k8s.ts";
 import type { NodeShape } from "./config.ts";
 
 /** Label with the node's shape name. */
@@ -175,7 +175,7 @@ export function renderLease(init: {
     kind: "Lease",
     metadata: {
       name: init.name,
-      namespace: "kube-node-lease",
+      namespace: NODE_LEASE_NAMESPACE,
       ...(init.resourceVersion ? { resourceVersion: init.resourceVersion } : {}),
       ownerReferences: [{ apiVersion: "v1", kind: "Node", name: init.name, uid: init.nodeUid }],
     },

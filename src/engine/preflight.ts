@@ -1,6 +1,7 @@
 import { describeAccess, mayI, type AccessAttributes } from "../client/access-review.ts";
 import type { KubeClient } from "../client/kube-client.ts";
 import { KubemarkError } from "../kernel/errors.ts";
+import { NODE_LEASE_NAMESPACE } from "../kernel/k8s.ts";
 import type { SkippedTraffic, TrafficProfile } from "./config.ts";
 
 type Access = AccessAttributes;
@@ -10,8 +11,8 @@ export function requiredAccess(traffic: TrafficProfile, proxy = false): Access[]
   const list: Access[] = [
     { verb: "create", resource: "nodes" },
     { verb: "patch", resource: "nodes", subresource: "status" },
-    { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace: "kube-node-lease" },
-    { verb: "update", resource: "leases", group: "coordination.k8s.io", namespace: "kube-node-lease" },
+    { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace: NODE_LEASE_NAMESPACE },
+    { verb: "update", resource: "leases", group: "coordination.k8s.io", namespace: NODE_LEASE_NAMESPACE },
     { verb: "watch", resource: "pods" },
     { verb: "patch", resource: "pods", subresource: "status" },
     { verb: "delete", resource: "pods" },
