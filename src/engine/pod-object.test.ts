@@ -166,3 +166,23 @@ test("slimPod: a hostNetwork pod stays one, a pod without tokens or owners has n
     renderPodStatus(pod({ hostNetwork: true }), "running", RUN),
   );
 });
+
+test("slimPod keeps every kubemark-cluster.io/ annotation (the models' knobs) and drops the rest", () => {
+  const full = fullPod();
+  const slim = slimPod({
+    ...full,
+    metadata: {
+      ...full.metadata,
+      annotations: {
+        "kubemark-cluster.io/some-future-knob": "3",
+        "kubemark-cluster.io/run-seconds": "7",
+        "kubemark-cluster.io.evil/x": "no",
+        "example.com/note": "no",
+      },
+    },
+  });
+  assert.deepEqual(slim.metadata.annotations, {
+    "kubemark-cluster.io/some-future-knob": "3",
+    "kubemark-cluster.io/run-seconds": "7",
+  });
+});

@@ -12,26 +12,19 @@ import {
   type ProbeTiming,
 } from "./probes.ts";
 import {
-  EXIT_CODE_ANNOTATION,
-  INIT_FAILURES_ANNOTATION,
-  RUN_SECONDS_ANNOTATION,
   STOPS_PROMPTLY,
-  STOP_SECONDS_ANNOTATION,
   commandOutcome,
   stopModel,
   type RunOutcome,
   type StopModel,
 } from "./container-run.ts";
 
-/** The pod annotations the run model reads (kept by {@link slimPod}). */
-const RUN_ANNOTATIONS = [
-  RUN_SECONDS_ANNOTATION,
-  EXIT_CODE_ANNOTATION,
-  STOP_SECONDS_ANNOTATION,
-  PROBE_FAIL_AFTER_ANNOTATION,
-  PROBE_FLAP_PERIOD_ANNOTATION,
-  INIT_FAILURES_ANNOTATION,
-] as const;
+/**
+ * The prefix of the pod annotations the engine's models read (run time, exit code, stop time,
+ * probe failures, init failures, ...): {@link slimPod} keeps every annotation under it, so a new
+ * per-pod model knob needs no change here.
+ */
+export const MODEL_ANNOTATION_PREFIX = "kubemark-cluster.io/";
 
 /** The timing fields of a probe that its failure model reads. */
 function probeTiming(p: FailingProbeTiming | undefined): FailingProbeTiming | undefined {
@@ -209,9 +202,8 @@ function slimContainer(c: ContainerSpec, keepProbes = false): ContainerSpec {
 export function slimPod(pod: PodObject): PodObject {
   const m = pod.metadata;
   const kept: Record<string, string> = {};
-  for (const key of RUN_ANNOTATIONS) {
-    const v = m.annotations?.[key];
-    if (v !== undefined) kept[key] = v;
+  for (const key in m.annotations) {
+    if (key.startsWith(MODEL_ANNOTATION_PREFIX)) kept[key] = m.annotations[key]!;
   }
   const jobs = m.ownerReferences?.filter((o) => o.kind === "Job");
   const tokenVolumes: VolumeSpec[] = [];
