@@ -2,10 +2,6 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   RUNS_FOREVER,
-  STOPS_PROMPTLY,
-  podStopMs,
-  stopModel,
-  type StopModel,
   afterExit,
   commandOutcome,
   initFailure,
@@ -136,43 +132,6 @@ test("restartDelayMs: at once, then 10 s doubling to 5 min; a run over 10 min re
   );
   assert.equal(resetsBackoff(600_000), false);
   assert.equal(resetsBackoff(600_001), true);
-});
-
-test("stopModel and podStopMs: preStop hooks, SIGTERM ignored by a sleep or shell as PID 1, the grace period caps", () => {
-  assert.deepEqual(stopModel({}), STOPS_PROMPTLY, "a server image stops on SIGTERM");
-  assert.deepEqual(stopModel({ command: ["/pause"] }), STOPS_PROMPTLY, "pause handles SIGTERM");
-  assert.deepEqual(stopModel({ command: ["sleep", "3600"] }), { preStopMs: 0, ignoresTerm: true });
-  assert.deepEqual(stopModel({ command: ["sh", "-c", "sleep 5"] }), { preStopMs: 0, ignoresTerm: true });
-  assert.deepEqual(stopModel({ lifecycle: { preStop: { exec: { command: ["sh", "-c", "sleep 5"] } } } }), {
-    preStopMs: 5_000,
-    ignoresTerm: false,
-  });
-  assert.deepEqual(
-    stopModel({ lifecycle: { preStop: { exec: { command: ["/drain.sh"] } } } }),
-    STOPS_PROMPTLY,
-    "a hook the model cannot read returns at once",
-  );
-  const pod = (stops: StopModel[], annotations?: Record<string, string>) => ({
-    metadata: annotations ? { annotations } : {},
-    spec: { containers: stops.map((stop) => ({ stop })) },
-  });
-  assert.equal(podStopMs(pod([STOPS_PROMPTLY]), 30_000), 0);
-  assert.equal(podStopMs(pod([STOPS_PROMPTLY, { preStopMs: 0, ignoresTerm: true }]), 30_000), 30_000);
-  assert.equal(podStopMs(pod([{ preStopMs: 5_000, ignoresTerm: false }]), 30_000), 5_000);
-  assert.equal(
-    podStopMs(pod([{ preStopMs: 50_000, ignoresTerm: false }]), 30_000),
-    30_000,
-    "capped by the grace",
-  );
-  assert.equal(podStopMs(pod([{ preStopMs: 5_000, ignoresTerm: true }]), 0), 0, "grace 0: killed at once");
-  assert.equal(
-    podStopMs(pod([STOPS_PROMPTLY], { "kubemark-cluster.io/stop-seconds": "12" }), 30_000),
-    12_000,
-  );
-  assert.equal(
-    podStopMs(pod([STOPS_PROMPTLY], { "kubemark-cluster.io/stop-seconds": "99" }), 30_000),
-    30_000,
-  );
 });
 
 test("initFailure: by annotation (the first regular init container, N times) or by command (every run)", () => {

@@ -17,10 +17,12 @@ export const RUN_SECONDS_ANNOTATION = "kubemark-cluster.io/run-seconds";
 /** Annotation: the exit code the pod's containers exit with (default 0; with the run time it has). */
 export const EXIT_CODE_ANNOTATION = "kubemark-cluster.io/exit-code";
 
-const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "busybox"]);
+/** Shells whose `-c` script the model reads (and which, as PID 1, ignore SIGTERM). */
+export const SHELLS = new Set(["sh", "bash", "ash", "dash", "zsh", "busybox"]);
 const UNITS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600, d: 86400 };
 
-function basename(path: string): string {
+/** The last part of a path. */
+export function basename(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
@@ -139,25 +141,10 @@ export interface RunDefaults {
  * run until deleted). The pod ends when its last container ends; a container that never exits
  * keeps the pod running; the exit code is the first container's non-zero code, else 0.
  */
-export function podOutcome(
-  pod: {
-    metadata: { annotations?: Record<string, string>; ownerReferences?: { kind: string }[] };
-    spec: {
-      containers: readonly (Parameters<typeof commandOutcome>[0] & { run?: RunOutcome | undefined })[];
-    };
-  },
-  defaults: RunDefaults,
-): RunOutcome {
-  const a = pod.metadata.annotations;
-  const annotatedCode = Number(a?.[EXIT_CODE_ANNOTATION] ?? "0");
-  const code = Number.isInteger(annotatedCode) ? annotatedCode & 255 : 0;
-  const seconds = a?.[RUN_SECONDS_ANNOTATION];
-  if (seconds !== undefined) {
-    const s = Number(seconds);
-    if (Number.isFinite(s) && s >= 0) return { afterMs: s * 1000, exitCode: code };
-  }
-  const isJob = pod.metadata.ownerReferences?.some((o) => o.kind === "Job") ?? false;
-  const fallback: RunOutcome = isJob ? { afterMs: defaults.jobRunMs, exitCode: code } : RUNS_FOREVER;
+export function podOutcome(pod: RunPod, defaults: RunDefaults): RunOutcome {
+  const annotated = annotatedOutcome(pod);
+  if (annotated.all) return annotated.all;
+  const fallback = fallbackOutcome(pod, defaults, annotated.exitCode);
   let afterMs = 0;
   let exitCode = 0;
   for (const c of pod.spec.containers) {
@@ -167,6 +154,49 @@ export function podOutcome(
     if (exitCode === 0) exitCode = run.exitCode;
   }
   return { afterMs, exitCode };
+}
+
+/** What {@link podOutcome} reads of a pod. */
+type RunPod = {
+  metadata: { annotations?: Record<string, string>; ownerReferences?: { kind: string }[] };
+  spec: {
+    containers: readonly (Parameters<typeof commandOutcome>[0] & { run?: RunOutcome | undefined })[];
+  };
+};
+
+/** The annotations' exit code, and the outcome of every container when they set the run time. */
+function annotatedOutcome(pod: RunPod): { exitCode: number; all: RunOutcome | undefined } {
+  const a = pod.metadata.annotations;
+  const annotatedCode = Number(a?.[EXIT_CODE_ANNOTATION] ?? "0");
+  const exitCode = Number.isInteger(annotatedCode) ? annotatedCode & 255 : 0;
+  const seconds = a?.[RUN_SECONDS_ANNOTATION];
+  const s = Number(seconds);
+  const all =
+    seconds !== undefined && Number.isFinite(s) && s >= 0 ? { afterMs: s * 1000, exitCode } : undefined;
+  return { exitCode, all };
+}
+
+/** The fleet default for a container whose spec tells nothing: a Job's pods exit, others run. */
+function fallbackOutcome(pod: RunPod, defaults: RunDefaults, exitCode: number): RunOutcome {
+  const isJob = pod.metadata.ownerReferences?.some((o) => o.kind === "Job") ?? false;
+  return isJob ? { afterMs: defaults.jobRunMs, exitCode } : RUNS_FOREVER;
+}
+
+/**
+ * Each main container's own outcome when a pod's containers do not all run alike (one exits,
+ * another serves until deleted): the kubelet then restarts, back-offs and reports each container
+ * on its own. Undefined for a single container, when the run-seconds annotation sets one outcome
+ * for all, or when every container would run alike: the pod's containers then run together
+ * ({@link podOutcome}), which costs no per-container state.
+ */
+export function containerOutcomes(pod: RunPod, defaults: RunDefaults): RunOutcome[] | undefined {
+  if (pod.spec.containers.length < 2) return undefined;
+  const annotated = annotatedOutcome(pod);
+  if (annotated.all) return undefined;
+  const fallback = fallbackOutcome(pod, defaults, annotated.exitCode);
+  const outs = pod.spec.containers.map((c) => c.run ?? commandOutcome(c) ?? fallback);
+  const first = outs[0]!;
+  return outs.every((o) => o.afterMs === first.afterMs && o.exitCode === first.exitCode) ? undefined : outs;
 }
 
 /** What the kubelet does when the pod's containers exit with `exitCode` under its restartPolicy. */
@@ -197,63 +227,6 @@ export function restartDelayMs(exits: number): number {
 /** Whether a run that lasted `ranMs` resets the back-off streak (the kubelet's entry expired). */
 export function resetsBackoff(ranMs: number): boolean {
   return ranMs > 2 * BACKOFF.maxMs;
-}
-
-/** Annotation: the pod's containers take that many seconds to stop after SIGTERM (capped by the grace period). */
-export const STOP_SECONDS_ANNOTATION = "kubemark-cluster.io/stop-seconds";
-
-/**
- * How a container stops when the kubelet kills it: its preStop hook's time (an exec `sleep N`
- * hook takes N s; other hooks return at once), then after SIGTERM at once, or never (`null`: it
- * ignores SIGTERM and is killed when the grace period ends). A `sleep` or a shell script as the
- * container's process is PID 1 without a signal handler, which ignores SIGTERM; the `pause`
- * image handles it; other images are taken to stop promptly, as most servers do.
- */
-export interface StopModel {
-  readonly preStopMs: number;
-  readonly ignoresTerm: boolean;
-}
-
-/** Stops at once on SIGTERM, no hook. */
-export const STOPS_PROMPTLY: StopModel = { preStopMs: 0, ignoresTerm: false };
-
-/** The {@link StopModel} of a container from its command and preStop hook. */
-export function stopModel(c: {
-  command?: readonly string[] | undefined;
-  args?: readonly string[] | undefined;
-  lifecycle?: { preStop?: { exec?: { command?: readonly string[] } } } | undefined;
-}): StopModel {
-  const hook = c.lifecycle?.preStop?.exec?.command;
-  const hookRun = hook ? commandOutcome({ command: hook }) : undefined;
-  // A hook that never returns runs until the grace period ends.
-  const preStopMs = hookRun === undefined ? 0 : (hookRun.afterMs ?? Infinity);
-  const argv0 = [...(c.command ?? []), ...(c.args ?? [])][0];
-  const name = argv0 === undefined ? "" : basename(argv0);
-  const ignoresTerm = name === "sleep" || SHELLS.has(name);
-  if (preStopMs === 0 && !ignoresTerm) return STOPS_PROMPTLY;
-  return { preStopMs, ignoresTerm };
-}
-
-/**
- * How long the pod's containers take to stop once the kubelet starts killing them, capped by
- * the grace period: the stop-seconds annotation, else the slowest container's preStop hook plus,
- * for a container that ignores SIGTERM, the rest of the grace period.
- */
-export function podStopMs(
-  pod: {
-    metadata: { annotations?: Record<string, string> };
-    spec: { containers: readonly { stop?: StopModel | undefined }[] };
-  },
-  graceMs: number,
-): number {
-  const annotated = Number(pod.metadata.annotations?.[STOP_SECONDS_ANNOTATION] ?? NaN);
-  if (Number.isFinite(annotated) && annotated >= 0) return Math.min(graceMs, annotated * 1000);
-  let ms = 0;
-  for (const c of pod.spec.containers) {
-    const s = c.stop ?? STOPS_PROMPTLY;
-    ms = Math.max(ms, s.ignoresTerm ? graceMs : Math.min(graceMs, s.preStopMs));
-  }
-  return ms;
 }
 
 /** Annotation: the pod's first init container fails that many times, then succeeds. */

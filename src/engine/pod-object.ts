@@ -11,13 +11,8 @@ import {
   type ProbeGate,
   type ProbeTiming,
 } from "./probes.ts";
-import {
-  STOPS_PROMPTLY,
-  commandOutcome,
-  stopModel,
-  type RunOutcome,
-  type StopModel,
-} from "./container-run.ts";
+import { commandOutcome, type RunOutcome } from "./container-run.ts";
+import { STOPS_PROMPTLY, stopModel, type StopModel } from "./container-stop.ts";
 
 /**
  * The prefix of the pod annotations the engine's models read (run time, exit code, stop time,

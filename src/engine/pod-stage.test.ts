@@ -158,4 +158,11 @@ test("stopPlan: only running containers take time; killed at the grace period's 
   assert.deepEqual(stopPlan("running", deleting), { stopMs: 5_000, exitCode: 137 });
   const hook = pod({ containers: [{ name: "c", stop: { preStopMs: 3_000, ignoresTerm: false } }] });
   assert.deepEqual(stopPlan("running", hook), { stopMs: 3_000, exitCode: 0 });
+  // A sidecar that ignores SIGTERM stops after the main container, with the rest of the grace.
+  const sidecar = pod({
+    terminationGracePeriodSeconds: 30,
+    initContainers: [{ name: "proxy", restartPolicy: "Always", stop: { preStopMs: 0, ignoresTerm: true } }],
+    containers: [{ name: "c", stop: { preStopMs: 3_000, ignoresTerm: false } }],
+  });
+  assert.deepEqual(stopPlan("running", sidecar), { stopMs: 30_000, exitCode: 0 });
 });

@@ -8,7 +8,8 @@
  * transition in this file.
  */
 import type { EngineConfig } from "./config.ts";
-import { afterExit, podOutcome, podStopMs, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import { afterExit, podOutcome, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import { podStopSchedule } from "./container-stop.ts";
 import type { PodObject } from "./pod-object.ts";
 import { podGate, probeFailures } from "./probes.ts";
 
@@ -258,14 +259,18 @@ export interface StopPlan {
 }
 
 /**
- * The kubelet kills a deleted pod's containers: preStop hooks, SIGTERM, and SIGKILL when the
- * grace period (the deletion's, else the spec's, else 30 s) ends; only running containers take
- * time. Killed at the end of the grace period they exit with SIGKILL's 137; a prompt stop exits 0.
+ * The kubelet kills a deleted pod's containers ({@link podStopSchedule}: preStop hooks within
+ * the grace period, SIGTERM, the main containers before the sidecars, SIGKILL when a container's
+ * window ends), the grace period being the deletion's, else the spec's, else 30 s; only running
+ * containers take time. A main container killed with SIGKILL exits 137; a prompt stop exits 0.
  */
 export function stopPlan(stage: HostedStage, pod: PodObject): StopPlan {
   if (!STAGES[stage].containersRunning) return { stopMs: 0, exitCode: undefined };
   const graceMs =
     (pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30) * 1000;
-  const stopMs = podStopMs(pod, graceMs);
-  return { stopMs, exitCode: stopMs > 0 && stopMs >= graceMs ? 137 : 0 };
+  const stops = podStopSchedule(pod, graceMs);
+  return {
+    stopMs: Math.max(0, ...stops.map((s) => s.atMs)),
+    exitCode: stops.some((s) => s.killed && !s.sidecar) ? 137 : 0,
+  };
 }

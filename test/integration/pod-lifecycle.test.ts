@@ -1,12 +1,14 @@
 /**
  * Pods as a kubelet runs them, on a real control plane (Job and ReplicaSet controllers): a Job of
  * pause pods runs until deleted, a failing Job ends Failed after its backoffLimit, a crashing
- * container reaches CrashLoopBackOff with its restart count.
+ * container reaches CrashLoopBackOff with its restart count; a pod that ignores SIGTERM stays
+ * Terminating for its grace period.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
 import { removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
+import { isNotFound } from "../../src/client/api-error.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 
 const FLEET = "it-lifecycle";
@@ -303,6 +305,58 @@ describe("pod lifecycle on a real control plane", () => {
         Math.abs(g - want[i]!) <= want[i]! * 0.1 + 1_000,
         `back-off ${g} ms, the kubelet's ${want[i]} ms`,
       );
+  });
+
+  test("graceful termination: a pod that ignores SIGTERM stays Terminating for its 30 s grace period; one that handles it is gone in seconds", async () => {
+    const create = (name: string, container: Record<string, unknown>) =>
+      client.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/pods`,
+        body: {
+          metadata: { name },
+          spec: {
+            terminationGracePeriodSeconds: 30,
+            nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+            containers: [{ name: "c", ...container }],
+          },
+        },
+      });
+    // A shell as PID 1 has no SIGTERM handler: the kubelet kills it when the grace period ends.
+    await create("ignores-term", { image: "busybox", command: ["sh", "-c", "sleep 3600"] });
+    await create("handles-term", { image: "nginx:1.27" });
+    for (const name of ["ignores-term", "handles-term"])
+      await eventually(`${name} Running`, 60_000, async () => {
+        const p = await client.get<Pod>(`/api/v1/namespaces/${NS}/pods/${name}`);
+        return { done: p.status?.phase === "Running", status: p.status?.phase ?? "no status" };
+      });
+    const t0 = Date.now();
+    for (const name of ["ignores-term", "handles-term"])
+      await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}/pods/${name}` });
+    const goneAfter = new Map<string, number>();
+    await eventually("both pods gone", 60_000, async () => {
+      for (const name of ["ignores-term", "handles-term"]) {
+        if (goneAfter.has(name)) continue;
+        const gone = await client.get(`/api/v1/namespaces/${NS}/pods/${name}`).then(
+          () => false,
+          (err: unknown) => {
+            if (isNotFound(err)) return true;
+            throw err;
+          },
+        );
+        if (gone) goneAfter.set(name, Date.now() - t0);
+      }
+      return { done: goneAfter.size === 2, status: JSON.stringify(Object.fromEntries(goneAfter)) };
+    });
+    const ignored = goneAfter.get("ignores-term")!;
+    const handled = goneAfter.get("handles-term")!;
+    process.stderr.write(
+      `graceful termination: SIGTERM ignored ${ignored / 1000} s, handled ${handled / 1000} s\n`,
+    );
+    assert.ok(
+      ignored >= 27_000 && ignored <= 40_000,
+      `ignoring SIGTERM: gone after ${ignored} ms (grace 30 s)`,
+    );
+    assert.ok(handled <= 5_000, `handling SIGTERM: gone after ${handled} ms`);
   });
 
   test("a flapping readiness probe moves the pod in and out of its Service's endpoints", async () => {
