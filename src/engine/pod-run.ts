@@ -17,11 +17,14 @@ import {
   containerExitStep,
   initExitStep,
   initFailsAgain,
+  perContainerExits,
+  podEndStage,
   runningPlan,
   setupStages,
   type PodStage,
 } from "./pod-stage.ts";
-import type { PodState } from "./pod-state.ts";
+import type { ContainerState, PodState } from "./pod-state.ts";
+import { containerDown } from "./pod-status.ts";
 
 /** What a pod's run uses of its node's pod lifecycle. */
 export interface PodRunner {
@@ -214,6 +217,13 @@ async function enterRunning(run: PodRunner, st: PodState): Promise<boolean> {
 export function scheduleExit(run: PodRunner, st: PodState, killAtMs?: number): void {
   const { ctx } = run.node;
   if (st.stage !== "running") return;
+  const own = perContainerExits(st.pod, ctx.cfg, killAtMs);
+  if (own !== undefined) {
+    // The containers do not run alike: each exits and restarts on its own.
+    st.containers ??= own.map(() => ({ runningAt: st.runningAt, restarts: 0, exits: 0 }));
+    for (const [i, exit] of own.entries()) if (exit) scheduleContainerExit(run, st, i, exit);
+    return;
+  }
   const out = containerExit(st.pod, ctx.cfg, killAtMs);
   if (out === undefined) return;
   const runningAt = st.runningAt;
@@ -258,4 +268,85 @@ function restartContainers(run: PodRunner, st: PodState): void {
   st.backoffMs = undefined;
   st.runningAt = rfc3339(run.node.ctx.clock.now());
   run.retrying(st, "container restart", () => enterRunning(run, st));
+}
+
+/**
+ * One container of a pod whose containers run each on their own exits (its run model, from its
+ * latest start): as the kubelet tracks each container, its restartPolicy restarts it with its own
+ * back-off (CrashLoopBackOff meanwhile) while the others keep running, or it ends, and the pod
+ * with it once every main container has ended ({@link podEndStage}). Each change is one status.
+ */
+function scheduleContainerExit(
+  run: PodRunner,
+  st: PodState,
+  i: number,
+  exit: { readonly afterMs: number; readonly exitCode: number },
+): void {
+  const { ctx } = run.node;
+  const c = st.containers?.[i];
+  if (!c || c.finishedAt !== undefined) return;
+  const runningAt = c.runningAt;
+  const live = (): boolean =>
+    st.alive &&
+    !st.deleting &&
+    st.stage === "running" &&
+    st.containers?.[i] === c &&
+    c.runningAt === runningAt;
+  ctx.queue.schedule(Date.parse(runningAt) + exit.afterMs, () => {
+    if (!live()) return;
+    const now = ctx.clock.now();
+    const finishedAt = rfc3339(now);
+    const wasReady = readyNow(st);
+    const step = containerExitStep(
+      st.pod.spec.restartPolicy,
+      exit.exitCode,
+      now - Date.parse(runningAt),
+      c.exits,
+    );
+    const changed = (): void => {
+      if (readyNow(st) !== wasReady) st.readyAt = rfc3339(ctx.clock.now());
+    };
+    if (step.stage !== "backoff") {
+      c.exitCode = exit.exitCode;
+      c.finishedAt = finishedAt;
+      changed();
+      const end = podEndStage(
+        st.containers!.map((x) => (x.finishedAt !== undefined ? x.exitCode : undefined)),
+      );
+      if (end) run.retrying(st, "pod completion", () => run.writePodStatus(st, end, finishedAt));
+      else run.retrying(st, "container exit status", () => run.writePodStatus(st, "running"));
+      return;
+    }
+    c.exits = step.exits;
+    c.lastRun = { exitCode: exit.exitCode, startedAt: runningAt, finishedAt };
+    const restart = (): void => {
+      if (!st.alive || st.deleting || st.stage !== "running" || st.containers?.[i] !== c) return;
+      const before = readyNow(st);
+      c.restarts++;
+      c.backoffMs = undefined;
+      c.runningAt = rfc3339(ctx.clock.now());
+      if (readyNow(st) !== before) st.readyAt = c.runningAt;
+      run.retrying(st, "container restart", async () => {
+        if (!(await run.writePodStatus(st, "running"))) return false;
+        scheduleContainerExit(run, st, i, exit);
+        return true;
+      });
+    };
+    if (step.delayMs === 0) {
+      restart();
+      return;
+    }
+    c.backoffMs = step.delayMs;
+    changed();
+    const delay = step.delayMs;
+    run.retrying(st, "back-off status", async () => {
+      if (await run.writePodStatus(st, "running")) ctx.queue.after(delay, restart);
+      return true;
+    });
+  });
+}
+
+/** Whether every main container of a pod whose containers run on their own is running. */
+function readyNow(st: PodState): boolean {
+  return !(st.containers ?? []).some((x: ContainerState) => containerDown(x));
 }

@@ -8,6 +8,8 @@ import {
   containerExitStep,
   initExitStep,
   initFailsAgain,
+  perContainerExits,
+  podEndStage,
   runningPlan,
   setupStages,
   stopPlan,
@@ -165,4 +167,47 @@ test("stopPlan: only running containers take time; killed at the grace period's 
     containers: [{ name: "c", stop: { preStopMs: 3_000, ignoresTerm: false } }],
   });
   assert.deepEqual(stopPlan("running", sidecar), { stopMs: 30_000, exitCode: 0 });
+});
+
+test("perContainerExits: containers that do not run alike exit each on their own; alike, they run together", () => {
+  const cfg = { jobRunMs: 5_000 };
+  const crash = { name: "app", image: "busybox", command: ["sh", "-c", "sleep 2; exit 1"] };
+  const web = { name: "web", image: "nginx" };
+  assert.equal(perContainerExits(pod({ containers: [crash] }), cfg, undefined), undefined, "one container");
+  assert.equal(
+    perContainerExits(pod({ containers: [web, { ...web, name: "b" }] }), cfg, undefined),
+    undefined,
+  );
+  assert.deepEqual(perContainerExits(pod({ containers: [crash, web] }), cfg, undefined), [
+    { afterMs: 2_000, exitCode: 1 },
+    undefined,
+  ]);
+  assert.deepEqual(
+    perContainerExits(pod({ containers: [crash, web] }), cfg, 1_000),
+    [
+      { afterMs: 1_000, exitCode: 137 },
+      { afterMs: 1_000, exitCode: 137 },
+    ],
+    "a failing liveness probe kills each first",
+  );
+  assert.equal(
+    perContainerExits(
+      pod({ containers: [crash, web] }, { "kubemark-cluster.io/run-seconds": "3" }),
+      cfg,
+      undefined,
+    ),
+    undefined,
+    "run-seconds sets one outcome for all",
+  );
+});
+
+test("podEndStage: the pod ends once every main container has, Failed when one failed", () => {
+  const rows: [(number | undefined)[], string | undefined][] = [
+    [[0, undefined], undefined],
+    [[3, undefined], undefined],
+    [[0, 0], "succeeded"],
+    [[3, 0], "failed"],
+    [[0, 137], "failed"],
+  ];
+  for (const [codes, want] of rows) assert.equal(podEndStage(codes), want, JSON.stringify(codes));
 });

@@ -8,7 +8,7 @@
  * transition in this file.
  */
 import type { EngineConfig } from "./config.ts";
-import { afterExit, podOutcome, resetsBackoff, restartDelayMs } from "./container-run.ts";
+import { afterExit, containerOutcomes, podOutcome, resetsBackoff, restartDelayMs } from "./container-run.ts";
 import { podStopSchedule } from "./container-stop.ts";
 import type { PodObject } from "./pod-object.ts";
 import { podGate, probeFailures } from "./probes.ts";
@@ -223,6 +223,37 @@ export function containerExit(
   if (killAtMs !== undefined && (out.afterMs === null || killAtMs < out.afterMs))
     return { afterMs: killAtMs, exitCode: 137 };
   return out.afterMs === null ? undefined : { afterMs: out.afterMs, exitCode: out.exitCode };
+}
+
+/**
+ * Each main container's own exit (ms after it started running; undefined: it runs until deleted)
+ * when the pod's containers do not all run alike ({@link containerOutcomes}): the kubelet then
+ * restarts and reports each on its own, a failing liveness probe killing each first. Undefined
+ * when they run together ({@link containerExit}).
+ */
+export function perContainerExits(
+  pod: PodObject,
+  cfg: Pick<EngineConfig, "jobRunMs">,
+  killAtMs: number | undefined,
+): ({ readonly afterMs: number; readonly exitCode: number } | undefined)[] | undefined {
+  const outs = containerOutcomes(pod, cfg);
+  if (outs === undefined) return undefined;
+  return outs.map((out) => {
+    if (killAtMs !== undefined && (out.afterMs === null || killAtMs < out.afterMs))
+      return { afterMs: killAtMs, exitCode: 137 };
+    return out.afterMs === null ? undefined : { afterMs: out.afterMs, exitCode: out.exitCode };
+  });
+}
+
+/**
+ * A pod whose containers run each on their own, after one ended for good (its restartPolicy
+ * restarts it no more): `exitCodes` has each main container's exit code once it has ended. The
+ * pod ends when every main container has, Failed when one failed (the kubelet's pod phase),
+ * else Succeeded; undefined while one still runs or restarts.
+ */
+export function podEndStage(exitCodes: readonly (number | undefined)[]): "succeeded" | "failed" | undefined {
+  if (exitCodes.some((c) => c === undefined)) return undefined;
+  return exitCodes.some((c) => c !== 0) ? "failed" : "succeeded";
 }
 
 /** What follows the containers' exit. */

@@ -14,6 +14,21 @@ export interface PastRun {
   finishedAt: string;
 }
 
+/**
+ * One main container's own run, kept only for a pod whose containers do not all run alike (the
+ * kubelet restarts and reports each on its own): its latest start, restarts, exits in its
+ * back-off streak, previous run, back-off wait, and its exit once it ended for good.
+ */
+export interface ContainerState {
+  runningAt: string;
+  restarts: number;
+  exits: number;
+  lastRun?: PastRun;
+  backoffMs?: number;
+  exitCode?: number;
+  finishedAt?: string;
+}
+
 /** What the engine remembers of one pod (kept small: thousands per process). */
 export interface PodState {
   uid: string;
@@ -36,6 +51,8 @@ export interface PodState {
   lastRun?: PastRun;
   /** In `backoff`: the wait before the restart (ms). */
   backoffMs?: number;
+  /** Each main container's own run, when they do not all run alike (else absent: they run together). */
+  containers?: ContainerState[];
   /** A failing init container: which, its failed runs, restarts, previous run, latest start; the pod failed in init. */
   initIndex?: number;
   initFails?: number;
@@ -69,6 +86,7 @@ export function runOf(st: PodState, hostIP: string): PodRun {
     ...(st.restarts > 0 ? { restarts: st.restarts } : {}),
     ...(st.lastRun ? { lastRun: st.lastRun } : {}),
     ...(st.backoffMs !== undefined ? { backoffMs: st.backoffMs } : {}),
+    ...(st.containers ? { containers: st.containers } : {}),
     ...(st.notStarted ? { notStarted: true } : {}),
     ...(st.unready ? { unready: true } : {}),
     ...(st.readyAt ? { readyAt: st.readyAt } : {}),

@@ -27,6 +27,8 @@ export interface PodRun {
   readonly lastRun?: { readonly exitCode: number; readonly startedAt: string; readonly finishedAt: string };
   /** While in `backoff`: how long the kubelet waits before it restarts them (ms). */
   readonly backoffMs?: number;
+  /** Each main container's own run, when they run each on their own (restarts, exits, back-off). */
+  readonly containers?: readonly ContainerRun[];
   /** Running, but the startup probe has not passed yet (`started: false`). */
   readonly notStarted?: boolean;
   /** Running, but the readiness probe has not passed yet (`ready: false`). */
@@ -46,6 +48,23 @@ export interface PodRun {
   readonly initFailed?: boolean;
   /** When the readiness probe last changed the containers' readiness (default: when they started running). */
   readonly readyAt?: string;
+}
+
+/** One main container's own run (a pod whose containers run each on their own). */
+export interface ContainerRun {
+  readonly runningAt: string;
+  readonly restarts: number;
+  readonly lastRun?: { readonly exitCode: number; readonly startedAt: string; readonly finishedAt: string };
+  /** Waiting in CrashLoopBackOff that long before its restart. */
+  readonly backoffMs?: number;
+  /** Ended for good (its restartPolicy restarts it no more): its exit code and when. */
+  readonly exitCode?: number;
+  readonly finishedAt?: string;
+}
+
+/** Whether a container that runs on its own is not running now (waiting to restart, or ended). */
+export function containerDown(c: ContainerRun | undefined): boolean {
+  return c !== undefined && (c.backoffMs !== undefined || c.finishedAt !== undefined);
 }
 
 /**
@@ -147,10 +166,13 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   const creating = !facts.sandbox;
   const initializing = facts.initRunning;
   const initialized = !initializing && !run.initFailed && !(creating && inits.length > 0);
-  const ready = facts.containersRunning && !run.unready;
+  // Containers that run each on their own: one waiting to restart or ended is not ready.
+  const down = pod.spec.containers.map((_, i) => containerDown(run.containers?.[i]));
+  const running = facts.containersRunning && !run.unready;
+  const ready = running && !down.includes(true);
   const finishedAt = run.finishedAt ?? run.runningAt;
   const notInit = inits.filter((c) => !isSidecar(c)).map((c) => c.name);
-  const notReady = pod.spec.containers.map((c) => c.name);
+  const notReady = pod.spec.containers.filter((_, i) => !running || down[i]).map((c) => c.name);
   // When the containers stopped being ready: the end of their run (done, or waiting to restart),
   // or their start while the probes have not passed.
   const unreadySince = done
@@ -239,6 +261,19 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
         : {}),
     };
   };
+  /** A container that runs on its own: its own restarts, back-off, exit. */
+  const ownStatus = (c: ContainerSpec, own: ContainerRun) => {
+    const r: Restarts = { count: own.restarts, last: own.lastRun };
+    if (own.finishedAt !== undefined)
+      return status(c, terminated(own.exitCode ?? 0, own.runningAt, own.finishedAt), false, false, r);
+    if (own.backoffMs !== undefined) {
+      if (!done) return status(c, crashLoop(c, own.backoffMs), false, false, r);
+      const l = own.lastRun;
+      if (l) return status(c, terminated(l.exitCode, l.startedAt, l.finishedAt), false, false, r);
+    }
+    if (done) return status(c, terminated(run.exitCode ?? 0, own.runningAt, finishedAt), false, false, r);
+    return status(c, { running: { startedAt: own.runningAt } }, running, !run.notStarted, r);
+  };
   const completed = (from: string, to: string): Record<string, unknown> => terminated(0, from, to);
   const current = run.initIndex ?? 0;
   const initContainerStatuses = inits.map((c, i) => {
@@ -271,17 +306,22 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     }
     return status(c, completed(run.startedAt, run.runningAt), false, false);
   });
-  const containerStatuses = pod.spec.containers.map((c) => {
+  const crashLoop = (c: ContainerSpec, backoffMs: number): Record<string, unknown> => ({
+    waiting: {
+      reason: "CrashLoopBackOff",
+      message: `back-off ${goDuration(backoffMs)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`,
+    },
+  });
+  const containerStatuses = pod.spec.containers.map((c, i) => {
     if (creating) {
       const reason = inits.length > 0 ? "PodInitializing" : "ContainerCreating";
       return status(c, { waiting: { reason } }, false, false);
     }
     if (initializing || run.initFailed)
       return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
-    if (backoff) {
-      const message = `back-off ${goDuration(run.backoffMs ?? 0)} restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`;
-      return status(c, { waiting: { reason: "CrashLoopBackOff", message } }, false, false, true);
-    }
+    const own = run.containers?.[i];
+    if (own) return ownStatus(c, own);
+    if (backoff) return status(c, crashLoop(c, run.backoffMs ?? 0), false, false, true);
     const code = run.exitCode ?? 0;
     if (done) return status(c, terminated(code, run.runningAt, finishedAt), false, false, true);
     return status(c, { running: { startedAt: run.runningAt } }, ready, !run.notStarted, true);
