@@ -40,6 +40,12 @@ export interface EngineConfig {
   readonly traffic: TrafficProfile;
   /** Simulate kube-proxy's watches too (default true). */
   readonly proxy: boolean;
+  /**
+   * Post the kubelet's Events (Pulled, Created, Started, Killing, BackOff, Unhealthy, the node's at
+   * start) as a real kubelet does, in `kubelet` traffic (default true). Upstream kubemark posts
+   * none (its recorder is a fake): false matches it.
+   */
+  readonly events: boolean;
   /** Lease duration in seconds (kubelet default 40); renewed every quarter of it. */
   readonly leaseDurationSeconds: number;
   /** How often node status is recomputed (kubelet `nodeStatusUpdateFrequency`, 10 s). */
@@ -122,6 +128,7 @@ export function defaultEngineConfig(
     kubeletVersion: undefined,
     traffic: "kubelet",
     proxy: true,
+    events: true,
     leaseDurationSeconds: 40,
     statusUpdateMs: 10_000,
     statusReportMs: 300_000,

@@ -6,6 +6,7 @@ import type { DueQueue } from "./due-queue.ts";
 import type { Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./proxy-types.ts";
+import type { KubeletEventRecorder } from "./kubelet-event-recorder.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
 
 /** What every simulated node shares: config, the API, the one queue, logs and metrics. */
@@ -40,6 +41,8 @@ export interface EngineContext {
   /** The hollow proxy's own API identity (user agent `hollow-proxy`); undefined with --no-proxy. */
   readonly proxy:
     { readonly api: ProxyApi; readonly features: ProxyFeatures; readonly sink: ProxyMetricsSink } | undefined;
+  /** The kubelet's Events of every node (kubelet traffic with events on; else undefined). */
+  readonly events?: KubeletEventRecorder | undefined;
   /** Pod CIDR for node `index` when its Node has no spec.podCIDR. */
   fallbackPodCidr(index: number): Cidr | undefined;
 }

@@ -11,6 +11,7 @@ import { assignShapes } from "./config.ts";
 import type { HostedPod } from "./container-log.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
+import { KubeletEventRecorder } from "./kubelet-event-recorder.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
 import { InFlightLimit } from "./in-flight-limit.ts";
 import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
@@ -167,6 +168,16 @@ export class Engine {
             sink: deps.metrics,
           }
         : undefined,
+      events:
+        cfg.events && cfg.traffic === "kubelet"
+          ? new KubeletEventRecorder({
+              clock: deps.clock,
+              queue: this.queue,
+              random,
+              request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
+              log: deps.log,
+            })
+          : undefined,
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
     };
   }

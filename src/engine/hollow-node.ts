@@ -142,6 +142,8 @@ export class HollowNode implements NodeHandle {
     }
     if (!this.ticking) {
       this.ticking = true;
+      // The kubelet's start: its birth cry and first node conditions, once per process.
+      this.ctx.events?.nodeStarted(this.id.name);
       // Spread the fleet's heartbeats over one interval.
       const first = this.ctx.clock.now() + this.ctx.random() * this.lease.intervalMs();
       this.lease.nextAt = first;

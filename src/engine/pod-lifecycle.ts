@@ -212,6 +212,7 @@ export class PodLifecycle implements PodRunner, PodAddresses {
     }
     st.stage = stage;
     ctx.metrics.podTransition(stage);
+    ctx.events?.podWritten(this.node.id.name, st);
     return true;
   }
 
@@ -242,6 +243,7 @@ export class PodLifecycle implements PodRunner, PodAddresses {
       // The kubelet kills the containers (pod-stage.ts's stopPlan); meanwhile the pod stays as it
       // is (Terminating, as its deletionTimestamp says).
       const plan = stopPlan(st.stage, st.pod);
+      if (STAGES[st.stage].containersRunning) ctx.events?.podStopping(this.node.id.name, st.pod);
       st.stopDue = now + plan.stopMs;
       if (plan.exitCode !== undefined) st.exitCode = plan.exitCode;
       if (plan.stopMs > 0) {

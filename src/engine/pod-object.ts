@@ -78,6 +78,8 @@ export interface ContainerSpec {
   /** When the probes let the kubelet report it started and ready ({@link probeGate}), kept by {@link slimPod}. */
   gate?: ProbeGate;
   restartPolicy?: string;
+  /** Kept only when `Always` (the kubelet then pulls the image at each start). */
+  imagePullPolicy?: string;
   env?: { valueFrom?: { configMapKeyRef?: { name: string }; secretKeyRef?: { name: string } } }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
 }
@@ -168,6 +170,7 @@ function slimContainer(c: ContainerSpec, keepProbes = false): ContainerSpec {
     name: intern(c.name),
     ...(c.image !== undefined ? { image: intern(c.image) } : {}),
     ...(c.restartPolicy !== undefined ? { restartPolicy: intern(c.restartPolicy) } : {}),
+    ...(c.imagePullPolicy === "Always" ? { imagePullPolicy: "Always" } : {}),
     ...(run !== undefined ? { run } : {}),
     ...(gate !== NO_GATE ? { gate } : {}),
     ...(stop !== STOPS_PROMPTLY ? { stop } : {}),

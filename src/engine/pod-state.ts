@@ -3,6 +3,7 @@
  * status is rendered from, and what the kubelet endpoint knows of it.
  */
 import type { HostedContainer, HostedPod } from "./container-log.ts";
+import type { PodEventMark } from "./kubelet-events.ts";
 import type { PodObject } from "./pod-object.ts";
 import type { HostedStage } from "./pod-stage.ts";
 import type { PodRun } from "./pod-status.ts";
@@ -72,6 +73,8 @@ export interface PodState {
   /** Bumped when the pod is forgotten, so queued work for it is dropped. */
   alive: boolean;
   refs: string[];
+  /** What the node's Events have recorded of it (kubelet-events.ts). */
+  events?: PodEventMark;
 }
 
 /** The facts of a pod's run that its status is rendered from. */

@@ -95,6 +95,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     kubeletVersion: undefined,
     traffic: "kubelet",
     proxy: true,
+    events: true,
     leaseDurationSeconds: 40,
     statusUpdateMs: 10_000,
     statusReportMs: 300_000,

@@ -37,6 +37,8 @@ export interface HollowNodeFlags {
   kubeletVersion?: string;
   traffic: string;
   proxy: boolean;
+  /** False with `--no-events`. */
+  events?: boolean;
   leaseDuration: string;
   nodeStatusUpdateFrequency: string;
   nodeStatusReportFrequency: string;
@@ -186,6 +188,7 @@ export async function configFromFlags(
     kubeletVersion,
     traffic,
     proxy: flags.proxy,
+    events: flags.events !== false,
     leaseDurationSeconds,
     statusUpdateMs: parseDuration(flags.nodeStatusUpdateFrequency, "--node-status-update-frequency"),
     statusReportMs: parseDuration(flags.nodeStatusReportFrequency, "--node-status-report-frequency"),

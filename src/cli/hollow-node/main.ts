@@ -60,6 +60,10 @@ function program(): Command {
     )
     .option("--no-proxy", "do not simulate kube-proxy (its watches, startup Event and no-op proxier)")
     .option(
+      "--no-events",
+      "post none of the kubelet's Events (as upstream kubemark, whose recorder is a fake)",
+    )
+    .option(
       "--proxy-healthz-port <port>",
       "port of the hollow proxies' kube-proxy-like /healthz on 127.0.0.1 (0 = none)",
       "0",
