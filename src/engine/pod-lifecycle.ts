@@ -8,7 +8,9 @@ import type { NodeHandle } from "./node-handle.ts";
 import { rfc3339 } from "./node-object.ts";
 import { intern, referencedObjects, resourcesKey, slimPod, type PodObject } from "./pod-object.ts";
 import { PodIps, type PodAddresses } from "./pod-ips.ts";
-import { startPod, scheduleExit, type PodRunner } from "./pod-run.ts";
+import { resizeDeletes } from "./pod-resize.ts";
+import { resizePod, resizeReleased, type ResizeRunner } from "./pod-resize-run.ts";
+import { startPod, scheduleExit } from "./pod-run.ts";
 import { STAGES, adoptedStage, stopPlan, type PodStage } from "./pod-stage.ts";
 import { hostedPod, runOf, type PodState } from "./pod-state.ts";
 import { renderPodStatus } from "./pod-status.ts";
@@ -28,7 +30,7 @@ export interface PodHandler {
  * (pod-stage.ts decides what comes next, pod-run.ts runs it), writes their statuses, deletes them
  * gracefully, and gives each a unique IP. I/O only: the decisions are pod-stage.ts's.
  */
-export class PodLifecycle implements PodRunner, PodAddresses {
+export class PodLifecycle implements ResizeRunner, PodAddresses {
   readonly node: NodeHandle;
   private readonly watches: KubeletWatches;
   private readonly pods = new Map<string, PodState>();
@@ -89,18 +91,16 @@ export class PodLifecycle implements PodRunner, PodAddresses {
     } else {
       const before = st.pod;
       st.pod = slimPod(pod);
-      // An in-place resize (spec resources changed): the kubelet applies it and reports the
-      // containers' new resources, with the pod's new generation observed.
+      // An in-place resize (spec resources changed): the kubelet allocates it when it fits the
+      // node, applies it and reports the containers' new resources, or reports it pending.
       if (
         st.stage === "running" &&
         !pod.metadata.deletionTimestamp &&
         // A spec change bumps the generation; status updates (most events) do not.
         before.metadata.generation !== st.pod.metadata.generation &&
         resourcesKey(before) !== resourcesKey(st.pod)
-      ) {
-        const resized = st;
-        this.retrying(resized, "resize status", () => this.writePodStatus(resized, "running"));
-      }
+      )
+        resizePod(this, st, before);
     }
     const s = st;
     const queue = this.node.ctx.queue;
@@ -171,6 +171,12 @@ export class PodLifecycle implements PodRunner, PodAddresses {
     this.pods.delete(uid);
     if (st.ip && !st.pod.spec.hostNetwork) this.ips.release(st.ip);
     for (const r of st.refs) this.watches.dropRef(r);
+    resizeReleased(this, st);
+  }
+
+  /** The pods this node runs. */
+  hostedPods(): Iterable<PodState> {
+    return this.pods.values();
   }
 
   private podPath(st: PodState): string {
@@ -195,6 +201,8 @@ export class PodLifecycle implements PodRunner, PodAddresses {
       }
     }
     const status = renderPodStatus(st.pod, stage, runOf(st, this.node.id.ip));
+    const deletes = resizeDeletes(st.resize, STAGES[stage].ended);
+    if (deletes.length > 0) (status.conditions as unknown[]).push(...deletes);
     try {
       await this.node.api({
         method: "PATCH",
@@ -211,6 +219,7 @@ export class PodLifecycle implements PodRunner, PodAddresses {
       throw err;
     }
     st.stage = stage;
+    if (st.resize && deletes.length > 0) st.resize.cleared = undefined;
     ctx.metrics.podTransition(stage);
     ctx.events?.podWritten(this.node.id.name, st);
     return true;

@@ -199,7 +199,7 @@ test("pods: probe-flap-period: readiness alternates", async () => {
   assert.deepEqual(ready, [true, false, true, false, true]);
 });
 
-test("pods: an in-place resize is reported: the containers' new resources and allocation, the new generation observed", async () => {
+test("pods: an in-place resize is reported: in progress (allocated, not yet applied), then the containers' new resources; the new generation observed", async () => {
   const h = await registered({ traffic: "minimal" });
   const pod = makePod(
     "big",
@@ -225,22 +225,31 @@ test("pods: an in-place resize is reported: the containers' new resources and al
   h.api.pods.set(podPath("big"), resized);
   h.node.onPod("MODIFIED", resized);
   h.node.onPod("MODIFIED", resized); // an unrelated update: nothing more to write
-  await h.clock.advance(1_000);
+  await h.clock.advance(2_000);
   const written = writtenStatuses(h.api, "big") as unknown as Array<{
     observedGeneration: number;
+    conditions: { type: string; $patch?: string; observedGeneration?: number }[];
     containerStatuses: { resources: unknown; allocatedResources: unknown }[];
   }>;
-  assert.equal(written.length, 2);
-  assert.deepEqual(written[0]!.containerStatuses[0]!.resources, {
-    requests: { cpu: "100m" },
-    limits: { cpu: "200m" },
-  });
-  assert.deepEqual(written[1]!.containerStatuses[0]!.resources, {
+  assert.equal(written.length, 3);
+  const old = { requests: { cpu: "100m" }, limits: { cpu: "200m" } };
+  assert.deepEqual(written[0]!.containerStatuses[0]!.resources, old);
+  // Allocated at once, applied at the next relist: PodResizeInProgress meanwhile.
+  assert.deepEqual(written[1]!.containerStatuses[0]!.resources, old);
+  assert.deepEqual(written[1]!.containerStatuses[0]!.allocatedResources, { cpu: "300m" });
+  const inProgress = written[1]!.conditions.find((c) => c.type === "PodResizeInProgress");
+  assert.equal(inProgress?.observedGeneration, 2);
+  assert.deepEqual(written[2]!.containerStatuses[0]!.resources, {
     requests: { cpu: "300m" },
     limits: { cpu: "400m" },
   });
-  assert.deepEqual(written[1]!.containerStatuses[0]!.allocatedResources, { cpu: "300m" });
-  assert.equal(written[1]!.observedGeneration, 2);
+  assert.deepEqual(written[2]!.containerStatuses[0]!.allocatedResources, { cpu: "300m" });
+  assert.deepEqual(
+    written[2]!.conditions.filter((c) => c.type.startsWith("PodResize")),
+    [{ type: "PodResizeInProgress", $patch: "delete" }],
+    "the condition is removed once applied",
+  );
+  assert.equal(written[2]!.observedGeneration, 2);
 });
 
 test("pods: a pod that already ended (Failed, Succeeded without an IP) is adopted as ended: nothing is written", async () => {

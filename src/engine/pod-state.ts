@@ -5,6 +5,7 @@
 import type { HostedContainer, HostedPod } from "./container-log.ts";
 import type { PodEventMark } from "./kubelet-events.ts";
 import type { PodObject } from "./pod-object.ts";
+import type { ResizeState } from "./pod-resize.ts";
 import type { HostedStage } from "./pod-stage.ts";
 import type { PodRun } from "./pod-status.ts";
 
@@ -54,6 +55,8 @@ export interface PodState {
   backoffMs?: number;
   /** Each main container's own run, when they do not all run alike (else absent: they run together). */
   containers?: ContainerState[];
+  /** An in-place resize's allocation and conditions (absent until the pod is resized). */
+  resize?: ResizeState;
   /** A failing init container: which, its failed runs, restarts, previous run, latest start; the pod failed in init. */
   initIndex?: number;
   initFails?: number;
@@ -90,6 +93,7 @@ export function runOf(st: PodState, hostIP: string): PodRun {
     ...(st.lastRun ? { lastRun: st.lastRun } : {}),
     ...(st.backoffMs !== undefined ? { backoffMs: st.backoffMs } : {}),
     ...(st.containers ? { containers: st.containers } : {}),
+    ...(st.resize ? { resize: st.resize } : {}),
     ...(st.notStarted ? { notStarted: true } : {}),
     ...(st.unready ? { unready: true } : {}),
     ...(st.readyAt ? { readyAt: st.readyAt } : {}),

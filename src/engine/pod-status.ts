@@ -5,6 +5,7 @@
 import { RUN_SECONDS_ANNOTATION, podOutcome } from "./container-run.ts";
 import { RUNTIME_NAME } from "./node-object.ts";
 import type { ContainerSpec, PodObject } from "./pod-object.ts";
+import { resizeConditions, type ResizeState } from "./pod-resize.ts";
 import { STAGES, type PodStage } from "./pod-stage.ts";
 
 export { RUN_SECONDS_ANNOTATION };
@@ -27,6 +28,8 @@ export interface PodRun {
   readonly lastRun?: { readonly exitCode: number; readonly startedAt: string; readonly finishedAt: string };
   /** While in `backoff`: how long the kubelet waits before it restarts them (ms). */
   readonly backoffMs?: number;
+  /** An in-place resize: allocated and applied resources, pending and in-progress conditions. */
+  readonly resize?: Readonly<ResizeState>;
   /** Each main container's own run, when they run each on their own (restarts, exits, back-off). */
   readonly containers?: readonly ContainerRun[];
   /** Running, but the startup probe has not passed yet (`started: false`). */
@@ -182,7 +185,9 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       : facts.containersRunning
         ? (run.readyAt ?? run.runningAt)
         : run.startedAt;
-  const conditions: Condition[] = [
+  const conditions: (Condition | Record<string, unknown>)[] = [
+    // A resize's conditions come first, as the kubelet's generateAPIPodStatus adds them.
+    ...(facts.ended ? [] : resizeConditions(run.resize)),
     condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen),
     condition(
       "Initialized",
@@ -223,6 +228,15 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   type Restarts = { count: number; last: PodRun["lastRun"] };
   const mainRestarts: Restarts = { count: run.restarts ?? 0, last };
   const initRestarts: Restarts = { count: run.initRestarts ?? 0, last: run.initLastRun };
+  const containerResources = (c: ContainerSpec): Record<string, unknown> => {
+    const i = run.resize ? pod.spec.containers.indexOf(c) : -1;
+    const actual = i < 0 ? c.resources : run.resize!.actual[i];
+    const allocated = i < 0 ? c.resources : run.resize!.allocated[i];
+    return {
+      resources: actual ?? {},
+      ...(allocated?.requests ? { allocatedResources: allocated.requests } : {}),
+    };
+  };
   const status = (
     c: ContainerSpec,
     state: Record<string, unknown>,
@@ -241,14 +255,9 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       image: normalizeImage(c.image),
       imageID: normalizeImage(c.image),
       containerID: containerId(pod.metadata.uid, c.name),
-      // A created container reports the resources it runs with (the kubelet's in-place resize
-      // status: the spec's, as a resize is applied at once), and what the node allocated to it.
-      ...("running" in state || "terminated" in state
-        ? {
-            resources: c.resources ?? {},
-            ...(c.resources?.requests ? { allocatedResources: c.resources.requests } : {}),
-          }
-        : {}),
+      // A created container reports the resources it runs with and what the node allocated to
+      // it: the spec's, unless an in-place resize is pending or being applied (pod-resize.ts).
+      ...("running" in state || "terminated" in state ? containerResources(c) : {}),
       ...(c.volumeMounts
         ? {
             volumeMounts: c.volumeMounts.map((m) => ({
