@@ -122,6 +122,11 @@ test("configFromFlags: --kube-api-content-type application/json sends Leases as 
   assert.equal(cfg.leaseContentType, "json");
 });
 
+test("configFromFlags: the kubelet's Events are on unless --no-events", async () => {
+  assert.equal((await configFromFlags(defaultFlags(), {})).events, true);
+  assert.equal((await configFromFlags(defaultFlags({ events: false }), {})).events, false);
+});
+
 test("configFromFlags: names follow --name-prefix and --first-index", async () => {
   const cfg = await configFromFlags(defaultFlags({ nodes: "3", namePrefix: "edge", firstIndex: "100" }), {});
   assert.deepEqual(cfg.nodeNames, ["edge-100", "edge-101", "edge-102"]);
