@@ -147,3 +147,22 @@ test("each node's event client is limited to burst 100 then 50 per second; an id
   assert.ok(Math.max(...h.sent.map((r) => r.at)) - h.sent[0]!.at >= 980, "the last 50 over one second");
   assert.equal(h.rec.busyNodes, 0);
 });
+
+test("a node's conditions restored over the controller's Unknown: the setters' events once, when the status is written", async () => {
+  const h = harness();
+  const unknown = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((type) => ({
+    type,
+    status: "Unknown",
+  }));
+  h.rec.nodeStatusDrifted("hollow-node-0", unknown);
+  h.rec.nodeStatusDrifted("hollow-node-0", unknown);
+  await h.clock.advance(0);
+  assert.equal(h.sent.length, 0, "nothing before the node writes its status");
+  h.rec.nodeStatusRestored("hollow-node-0");
+  h.rec.nodeStatusRestored("hollow-node-0");
+  await h.clock.advance(0);
+  assert.deepEqual(
+    [...h.stored.values()].map((e) => `${e.reason} x${e.count}`),
+    ["NodeHasSufficientMemory x1", "NodeHasNoDiskPressure x1", "NodeHasSufficientPID x1", "NodeReady x1"],
+  );
+});

@@ -21,9 +21,11 @@ import {
   nodeStartEvents,
   podEvents,
   probePeriodMs,
+  restoredConditionEvents,
   stopEvents,
   unhealthyEvent,
   type ContainerEvent,
+  type NodeEvent,
   type PodEventFacts,
   type PodEventMark,
 } from "./kubelet-events.ts";
@@ -61,6 +63,7 @@ export class KubeletEventRecorder {
   private readonly deps: EventRecorderDeps;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly restored = new Map<string, NodeEvent[]>();
 
   constructor(deps: EventRecorderDeps) {
     this.deps = deps;
@@ -76,6 +79,23 @@ export class KubeletEventRecorder {
     const ref = { kind: "Node", name: host, uid: host };
     for (const e of nodeStartEvents(host))
       this.record({ ...e, involvedObject: ref, component: "kubelet", host });
+  }
+
+  /**
+   * The server's Node `host` shows conditions that differ in status from the node's (`conditions`);
+   * the events for them are recorded when the node writes its status over them
+   * ({@link nodeStatusRestored}). Kept only for such nodes.
+   */
+  nodeStatusDrifted(host: string, conditions: readonly { type: string; status: string }[]): void {
+    this.restored.set(host, restoredConditionEvents(host, conditions));
+  }
+
+  /** Node `host` wrote its healthy conditions over the drifted ones: the setters' events. */
+  nodeStatusRestored(host: string): void {
+    const events = this.restored.get(host);
+    this.restored.delete(host);
+    const ref = { kind: "Node", name: host, uid: host };
+    for (const e of events ?? []) this.record({ ...e, involvedObject: ref, component: "kubelet", host });
   }
 
   /** Node `host` wrote the status of pod `st`: the events that stand for, and their repeats. */

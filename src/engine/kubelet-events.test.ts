@@ -4,6 +4,7 @@ import {
   NO_MARK,
   nodeStartEvents,
   podEvents,
+  restoredConditionEvents,
   stopEvents,
   type PodEventFacts,
   type PodEventMark,
@@ -230,4 +231,46 @@ test("a starting kubelet's node events, as `kubectl describe node` lists them", 
       "Normal NodeAllocatableEnforced: Updated Node Allocatable limit across pods",
     ],
   );
+});
+
+test("conditions the node lifecycle controller set Unknown: one event per condition the kubelet's setters turn healthy", () => {
+  const cases: { name: string; server: { type: string; status: string }[]; want: string[] }[] = [
+    {
+      name: "all four Unknown after missed heartbeats",
+      server: ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"].map((type) => ({
+        type,
+        status: "Unknown",
+      })),
+      want: ["NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID", "NodeReady"],
+    },
+    {
+      name: "only Ready differs",
+      server: [
+        { type: "MemoryPressure", status: "False" },
+        { type: "DiskPressure", status: "False" },
+        { type: "PIDPressure", status: "False" },
+        { type: "Ready", status: "False" },
+      ],
+      want: ["NodeReady"],
+    },
+    {
+      name: "healthy",
+      server: [
+        { type: "MemoryPressure", status: "False" },
+        { type: "DiskPressure", status: "False" },
+        { type: "PIDPressure", status: "False" },
+        { type: "Ready", status: "True" },
+      ],
+      want: [],
+    },
+  ];
+  for (const { name, server, want } of cases) {
+    const events = restoredConditionEvents("n1", server);
+    assert.deepEqual(
+      events.map((e) => e.reason),
+      want,
+      name,
+    );
+    for (const e of events) assert.equal(e.message, `Node n1 status is now: ${e.reason}`);
+  }
 });

@@ -297,6 +297,28 @@ export function stopEvents(pod: PodObject): ContainerEvent[] {
   }));
 }
 
+/** The healthy status of each condition a kubelet sets, and the event its setter records for it. */
+const CONDITION_EVENTS: readonly (readonly [type: string, status: string, reason: string])[] = [
+  ["MemoryPressure", "False", "NodeHasSufficientMemory"],
+  ["DiskPressure", "False", "NodeHasNoDiskPressure"],
+  ["PIDPressure", "False", "NodeHasSufficientPID"],
+  ["Ready", "True", "NodeReady"],
+];
+
+/**
+ * The node status setters' events when the kubelet writes its conditions over ones whose status
+ * differs on the server (e.g. `Unknown`, set by the node lifecycle controller after missed
+ * heartbeats): one per condition that turns healthy again, in the setters' order.
+ */
+export function restoredConditionEvents(
+  nodeName: string,
+  conditions: readonly { readonly type: string; readonly status: string }[],
+): NodeEvent[] {
+  return CONDITION_EVENTS.filter(
+    ([type, status]) => conditions.find((c) => c.type === type)?.status !== status,
+  ).map(([, , reason]) => ({ type: "Normal", reason, message: `Node ${nodeName} status is now: ${reason}` }));
+}
+
 /**
  * A starting kubelet's events about its node: BirthCry's "Starting kubelet.", the node status
  * setters' first pressure conditions, and the container manager's allocatable enforcement.

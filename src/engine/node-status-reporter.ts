@@ -40,7 +40,10 @@ export class NodeStatusReporter {
 
   /** The Node's status as the server has it (a watch event, a write's answer). */
   observe(status: ObservedNodeStatus | undefined): void {
-    if (status) this.drift = statusDrift(status);
+    if (!status) return;
+    this.drift = statusDrift(status);
+    if (this.drift === "transition")
+      this.node.ctx.events?.nodeStatusDrifted(this.node.id.name, status.conditions ?? []);
   }
 
   /** Whether the status check at `now` PATCHes the status. */
@@ -85,6 +88,7 @@ export class NodeStatusReporter {
       });
       this.lastReportAt = now;
       this.reportedKey = this.statusKey();
+      if (this.drift === "transition") this.node.ctx.events?.nodeStatusRestored(this.node.id.name);
       // The server now has this status; its watch event will say so too.
       this.drift = "none";
     } catch (err) {

@@ -1,8 +1,9 @@
 /**
- * The kubelet's Events from hollow nodes on a real control plane: a node's start events, a pod's
- * Scheduled (the scheduler's) then Pulled, Created, Started from `kubelet` on its node, and a
- * crash-looping container whose BackOff, Pulling and Started counts rise while its Event objects stay few
- * (the correlator PATCHes counts instead of creating Events).
+ * The kubelet's Events from hollow nodes on a real control plane: a node's start events, NodeReady
+ * after the controller's Ready=Unknown, a pod's Scheduled (the scheduler's) then Pulled, Created,
+ * Started from `kubelet` on its node, and a crash-looping container whose BackOff and Started
+ * counts rise while its Event objects stay few (the correlator PATCHes counts instead of creating
+ * Events).
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -89,6 +90,33 @@ describe("kubelet Events from hollow nodes", () => {
         .map((e) => e.reason);
       const want = ["Starting", "NodeHasSufficientMemory", "NodeHasNoDiskPressure", "NodeHasSufficientPID"];
       return { done: want.every((r) => reasons.includes(r)), status: reasons.join(",") };
+    });
+  });
+
+  test("a node whose Ready the controller set Unknown records NodeReady when its kubelet reports Ready again", async () => {
+    const node = `${FLEET}-1`;
+    await client.request({
+      method: "PATCH",
+      path: `/api/v1/nodes/${node}/status`,
+      patchType: "strategic",
+      body: {
+        status: {
+          conditions: [
+            {
+              type: "Ready",
+              status: "Unknown",
+              reason: "NodeStatusUnknown",
+              message: "Kubelet stopped posting node status.",
+            },
+          ],
+        },
+      },
+    });
+    await eventually("NodeReady from the node's kubelet", 60_000, async () => {
+      const reasons = (await events("default", node))
+        .filter((e) => e.source?.component === "kubelet" && e.source.host === node)
+        .map((e) => e.reason);
+      return { done: reasons.includes("NodeReady"), status: reasons.join(",") };
     });
   });
 
