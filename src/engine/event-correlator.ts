@@ -8,7 +8,8 @@
  * client-go keeps three 4096-entry LRU caches per kubelet: each entry goes when it can no longer
  * change a decision (an aggregation record after its 10-minute window, a token bucket once full
  * again, a count after the API server's event TTL) or when the map is over its cap (oldest first),
- * so idle nodes hold nothing.
+ * so idle nodes hold nothing. Entries are kept compact (a few numbers each, under a 53-bit hash of
+ * client-go's key rather than the key's text), as a process holds them for thousands of nodes.
  */
 
 /** What an Event is about: a core/v1 ObjectReference (a container's has a `fieldPath`). */
@@ -93,21 +94,24 @@ export const CLIENT_GO_CORRELATION: CorrelationOptions = {
   maxEntries: 65_536,
 };
 
-/** Aggregation record: the distinct messages seen in the window, and when the last came. */
+/** Aggregation record: the distinct messages seen in the window (their hashes), and when the last came. */
 interface AggregateEntry {
   readonly kind: "aggregate";
   expires: number;
-  messages: string[];
+  messages: number[];
   last: number;
 }
 
-/** Count record: the Event an occurrence created, for the repeats to PATCH. */
+/**
+ * Count record: the Event an occurrence created, for the repeats to PATCH: its name is the
+ * object's name and `firstMs`/`seq` ({@link eventName}), rebuilt when needed.
+ */
 interface CountEntry {
   readonly kind: "count";
   expires: number;
   count: number;
-  first: string;
-  name: string;
+  firstMs: number;
+  seq: number;
 }
 
 /** Spam filter: a passive token bucket. */
@@ -119,6 +123,26 @@ interface SpamEntry {
 }
 
 type Entry = AggregateEntry | CountEntry | SpamEntry;
+
+/**
+ * A 53-bit hash of a string (two 32-bit FNV-1a-style lanes): the map's key in place of client-go's
+ * key text. With the map's cap of 65,536 entries, two keys collide with probability below 1e-6.
+ */
+export function hashKey(s: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
+}
+
+/** The recorder's Event name: `<object>.<hex nanoseconds>`, `seq` keeping it unique within the process. */
+function eventName(objectName: string, firstMs: number, seq: number): string {
+  return `${objectName}.${(BigInt(firstMs) * 1_000_000n + BigInt(seq)).toString(16)}`;
+}
 
 /** RFC 3339 with seconds, as metav1.Time is written. */
 function timestamp(ms: number): string {
@@ -148,7 +172,7 @@ function spamKey(e: KubeletEvent): string {
  * one instance serves every node of the process (keys carry the source host).
  */
 export class EventCorrelator {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<number, Entry>();
   private seq = 0;
   readonly opts: CorrelationOptions;
 
@@ -165,22 +189,26 @@ export class EventCorrelator {
   correlate(e: KubeletEvent, now: number): CorrelateResult {
     const o = this.opts;
     // Aggregation: a fresh record when the last similar event is older than the window.
-    const aKey = aggregateKey(e);
+    const aText = aggregateKey(e);
+    const aKey = hashKey(aText);
+    const message = hashKey(e.message);
     let agg = this.get<AggregateEntry>(aKey);
     if (!agg || now - agg.last > o.aggregateWindowMs) {
-      agg = { kind: "aggregate", expires: 0, messages: [], last: now };
+      // A one-element literal: an empty array grown by push reserves room for 16 more.
+      agg = { kind: "aggregate", expires: 0, messages: [message], last: now };
+    } else if (!agg.messages.includes(message)) {
+      agg.messages.push(message);
     }
-    if (!agg.messages.includes(e.message)) agg.messages.push(e.message);
     agg.last = now;
     agg.expires = now + o.aggregateWindowMs;
     let event = e;
-    let cKey = eventKey(e);
+    let cKey = hashKey(eventKey(e));
     if (agg.messages.length >= o.aggregateMaxEvents) {
       // Do not grow the set past the maximum (client-go pops one).
       agg.messages.shift();
       event = { ...e, message: `(combined from similar events): ${e.message}` };
       // The combined Event is counted under the aggregate key (its own entry).
-      cKey = `n${aKey}`;
+      cKey = hashKey(`n${aText}`);
     }
     this.put(aKey, agg);
     // Counting: a repeat of an Event this process wrote PATCHes it.
@@ -188,11 +216,13 @@ export class EventCorrelator {
     const namespace = e.involvedObject.namespace || "default";
     const prev = this.get<CountEntry>(cKey);
     const count = (prev?.count ?? 0) + 1;
-    const name = prev?.name ?? this.eventName(e.involvedObject.name, now);
-    const first = prev?.first ?? nowTs;
-    this.put(cKey, { kind: "count", expires: now + o.countTtlMs, count, first, name });
+    const firstMs = prev?.firstMs ?? now;
+    const seq = prev?.seq ?? this.nextSeq();
+    const name = eventName(e.involvedObject.name, firstMs, seq);
+    const first = prev ? timestamp(firstMs) : nowTs;
+    this.put(cKey, { kind: "count", expires: now + o.countTtlMs, count, firstMs, seq });
     // The spam filter comes last: a dropped repeat still counts.
-    const sKey = spamKey(event);
+    const sKey = hashKey(spamKey(event));
     const spam = this.get<SpamEntry>(sKey) ?? { kind: "spam", expires: 0, tokens: o.spamBurst, at: now };
     spam.tokens = Math.min(o.spamBurst, spam.tokens + ((now - spam.at) / 1000) * o.spamQps);
     spam.at = now;
@@ -230,18 +260,18 @@ export class EventCorrelator {
     return { kind: "create", namespace, body };
   }
 
-  /** The recorder's name: `<object>.<hex nanoseconds>`, made unique within the process. */
-  private eventName(objectName: string, now: number): string {
+  /** The next sequence number for {@link eventName}. */
+  private nextSeq(): number {
     this.seq = (this.seq + 1) % 1_000_000;
-    return `${objectName}.${(BigInt(now) * 1_000_000n + BigInt(this.seq)).toString(16)}`;
+    return this.seq;
   }
 
-  private get<T extends Entry>(key: string): T | undefined {
+  private get<T extends Entry>(key: number): T | undefined {
     return this.entries.get(key) as T | undefined;
   }
 
   /** Stores an entry as the most recent one (the map's order is the eviction order). */
-  private put(key: string, entry: Entry): void {
+  private put(key: number, entry: Entry): void {
     this.entries.delete(key);
     this.entries.set(key, entry);
   }
