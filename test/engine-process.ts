@@ -2,7 +2,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { KubeClient } from "../src/client/kube-client.ts";
-import { ROOT } from "./harness.ts";
+import { FLEET_LABEL } from "../src/kernel/k8s.ts";
+import { ROOT, eventually } from "./harness.ts";
 
 /** A running hollow-node process. */
 export interface EngineProcess {
@@ -44,4 +45,25 @@ export async function removeTestObjects(client: KubeClient, namespace: string, f
     })
     .catch(() => undefined);
   await client.close();
+}
+
+/** Waits (up to 90 s) until `count` Nodes of `fleet` are Ready. */
+export async function fleetNodesReady(client: KubeClient, fleet: string, count: number): Promise<void> {
+  await eventually(`${count} nodes Ready`, 90_000, async () => {
+    const nodes = await client.get<{
+      items: { status?: { conditions?: { type: string; status: string }[] } }[];
+    }>("/api/v1/nodes", { labelSelector: `${FLEET_LABEL}=${fleet}` });
+    const ready = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+    ).length;
+    return { done: ready === count, status: `${ready}/${count} Ready` };
+  });
+}
+
+/** Waits for a namespace's default ServiceAccount: pods cannot be created in it before. */
+export async function defaultServiceAccount(client: KubeClient, namespace: string): Promise<void> {
+  await eventually("the namespace's default ServiceAccount", 30_000, async () => {
+    await client.get(`/api/v1/namespaces/${namespace}/serviceaccounts/default`);
+    return { done: true, status: "ok" };
+  });
 }

@@ -8,7 +8,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
-import { removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
+import {
+  removeTestObjects,
+  startEngine,
+  type EngineProcess,
+  fleetNodesReady,
+  defaultServiceAccount,
+} from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 
 const FLEET = "it-events";
@@ -62,19 +68,8 @@ describe("kubelet Events from hollow nodes", () => {
       "--stats-interval",
       "0",
     ]);
-    await eventually("2 nodes Ready", 90_000, async () => {
-      const nodes = await client.get<{
-        items: { status?: { conditions?: { type: string; status: string }[] } }[];
-      }>("/api/v1/nodes", { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` });
-      const ready = nodes.items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
-      ).length;
-      return { done: ready === 2, status: `${ready}/2 Ready` };
-    });
-    await eventually("the namespace's default ServiceAccount", 30_000, async () => {
-      await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`);
-      return { done: true, status: "ok" };
-    });
+    await fleetNodesReady(client, FLEET, 2);
+    await defaultServiceAccount(client, NS);
   });
 
   after(async () => {

@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
-import { removeTestObjects } from "../engine-process.ts";
+import { removeTestObjects, defaultServiceAccount } from "../engine-process.ts";
 import { startEngine, type EngineProcess } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { pickFreePorts } from "../../src/host/ports.ts";
@@ -38,10 +38,7 @@ describe("the shared kubelet endpoint on a real control plane", () => {
   before(async () => {
     client = await adminClientFor();
     await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
-    await eventually("the namespace's default ServiceAccount", 30_000, async () => {
-      await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`);
-      return { done: true, status: "ok" };
-    });
+    await defaultServiceAccount(client, NS);
     [port] = (await pickFreePorts(1)) as [number];
     engine = startEngine([
       "--kubeconfig",

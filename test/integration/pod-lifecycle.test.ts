@@ -7,7 +7,13 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
-import { removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
+import {
+  removeTestObjects,
+  startEngine,
+  type EngineProcess,
+  fleetNodesReady,
+  defaultServiceAccount,
+} from "../engine-process.ts";
 import { isNotFound } from "../../src/client/api-error.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 
@@ -98,19 +104,8 @@ describe("pod lifecycle on a real control plane", () => {
       "--stats-interval",
       "0",
     ]);
-    await eventually("5 nodes Ready", 90_000, async () => {
-      const nodes = await client.get<{
-        items: { status?: { conditions?: { type: string; status: string }[] } }[];
-      }>("/api/v1/nodes", { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` });
-      const ready = nodes.items.filter((n) =>
-        n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
-      ).length;
-      return { done: ready === 5, status: `${ready}/5 Ready` };
-    });
-    await eventually("the namespace's default ServiceAccount", 30_000, async () => {
-      await client.get(`/api/v1/namespaces/${NS}/serviceaccounts/default`);
-      return { done: true, status: "ok" };
-    });
+    await fleetNodesReady(client, FLEET, 5);
+    await defaultServiceAccount(client, NS);
   });
 
   after(async () => {
