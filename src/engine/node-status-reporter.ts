@@ -20,6 +20,8 @@ export class NodeStatusReporter {
   private reportedKey = "";
   /** How the Node's status as the server last showed it differs from what this node reports. */
   private drift: StatusDrift = "none";
+  /** How many times the server's status was observed (to tell whether one came during a write). */
+  private observations = 0;
   /** When the next status check is due (epoch ms). */
   nextAt = 0;
 
@@ -41,6 +43,7 @@ export class NodeStatusReporter {
   /** The Node's status as the server has it (a watch event, a write's answer). */
   observe(status: ObservedNodeStatus | undefined): void {
     if (!status) return;
+    this.observations++;
     this.drift = statusDrift(status);
     if (this.drift === "transition")
       this.node.ctx.events?.nodeStatusDrifted(this.node.id.name, status.conditions ?? []);
@@ -63,7 +66,7 @@ export class NodeStatusReporter {
     if (drift !== "none") this.node.ctx.metrics.statusCorrected();
     // The conditions turn healthy anew: their transition time is now.
     if (drift === "transition") this.since = rfc3339(now);
-    return this.patch();
+    return this.patch(drift);
   }
 
   /**
@@ -75,10 +78,15 @@ export class NodeStatusReporter {
     return this.since;
   }
 
-  /** PATCHes the node status (conditions with a fresh heartbeat), as the kubelet's status loop. */
-  async patch(): Promise<void> {
+  /**
+   * PATCHes the node status (conditions with a fresh heartbeat), as the kubelet's status loop;
+   * `drift` is what the write corrects (decided before it: the node's watch may report the write's
+   * own result, or another writer's, before the write returns).
+   */
+  async patch(drift: StatusDrift = this.drift): Promise<void> {
     const { ctx, id } = this.node;
     const now = ctx.clock.now();
+    const seen = this.observations;
     try {
       await ctx.heartbeat({
         method: "PATCH",
@@ -88,9 +96,9 @@ export class NodeStatusReporter {
       });
       this.lastReportAt = now;
       this.reportedKey = this.statusKey();
-      if (this.drift === "transition") this.node.ctx.events?.nodeStatusRestored(this.node.id.name);
-      // The server now has this status; its watch event will say so too.
-      this.drift = "none";
+      if (drift === "transition") this.node.ctx.events?.nodeStatusRestored(this.node.id.name);
+      // The server now has this status (unless the watch showed a later one meanwhile: that stands).
+      if (this.observations === seen) this.drift = "none";
     } catch (err) {
       if (isNotFound(err) && this.node.registered) {
         // The Node was deleted under us (and no watch told us yet): register again.
