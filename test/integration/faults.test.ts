@@ -193,9 +193,10 @@ describe("faults: a local fleet recovers like kubelets", () => {
       process.kill(pid, "SIGCONT");
       resumed = Date.now();
     }
+    // Every node was marked (the wait above); once resumed, the engine may correct some before the
+    // first poll below sees them, so its count of not-Ready nodes is reported, not asserted.
     const r = await recovery("every node Ready after the engine resumed", resumed);
     report("engine frozen past the grace period", r);
-    assert.equal(r.notReady, NODES, "every node had been marked");
     assert.ok(r.ms <= RECOVERY_BOUND_MS, `all Ready within 30 s of SIGCONT, took ${r.ms} ms`);
     await sameNodes();
   });
