@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { BadInputError } from "../kernel/errors.ts";
+import type { CsiConfig } from "./csi/csi-names.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints, type Taint } from "./quantity.ts";
 
 /** One kind of simulated machine. A fleet mixes shapes by weight (see {@link assignShapes}). */
@@ -93,6 +94,12 @@ export interface EngineConfig {
    * can for its own pods): TokenRequests, and watches of referenced Secrets or ConfigMaps.
    */
   readonly skipped: readonly SkippedTraffic[];
+  /**
+   * The fleet's hollow CSI driver (csi/): its node side in every node (CSINode, volumes attached
+   * and mounted before containers start) and, where `controller`, the elected controller side
+   * (provisioning, attach, expansion). Undefined = no driver (`--csi-driver ""`).
+   */
+  readonly csi: CsiConfig | undefined;
 }
 
 /** Kubelet requests the engine can leave out when its identity is not allowed to make them. */
@@ -145,6 +152,7 @@ export function defaultEngineConfig(
     kubeletAddress: "127.0.0.1",
     metricsPort: 0,
     skipped: [],
+    csi: undefined,
     ...over,
   };
 }

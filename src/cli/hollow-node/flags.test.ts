@@ -34,6 +34,9 @@ function defaultFlags(over: Partial<HollowNodeFlags> = {}): HollowNodeFlags {
     kubeletPort: "0",
     kubeletAddress: "127.0.0.1",
     metricsPort: "0",
+    csiDriver: "",
+    csiMaxVolumes: "128",
+    csiLeaseNamespace: "kube-system",
     ...over,
   };
 }
@@ -112,6 +115,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     kubeletAddress: "127.0.0.1",
     metricsPort: 0,
     skipped: [],
+    csi: undefined,
   };
   assert.deepEqual(cfg, want);
   assert.deepEqual(cfg, defaultEngineConfig(want.nodeNames), "defaultEngineConfig matches the flag defaults");
@@ -270,4 +274,31 @@ test("parseShard", () => {
   assert.equal(parseShard("hollow-node-12"), 12);
   assert.equal(parseShard("7"), 7);
   assert.throws(() => parseShard("x"), /--shard/);
+});
+
+test("configFromFlags: --csi-driver turns the hollow CSI driver on, with its settings", async () => {
+  const cfg = await configFromFlags(
+    defaultFlags({
+      csiDriver: "hollow.csi.kubemark-cluster.io",
+      csiAttachRequired: false,
+      csiMaxVolumes: "16",
+    }),
+    {},
+  );
+  assert.deepEqual(cfg.csi, {
+    driver: "hollow.csi.kubemark-cluster.io",
+    attachRequired: false,
+    maxVolumesPerNode: 16,
+    controller: true,
+    leaseNamespace: "kube-system",
+  });
+  await rejects(configFromFlags(defaultFlags({ csiDriver: "Hollow_CSI" }), {}), "--csi-driver must be");
+  await rejects(
+    configFromFlags(defaultFlags({ csiDriver: "a.b", csiMaxVolumes: "0" }), {}),
+    "--csi-max-volumes",
+  );
+  await rejects(
+    configFromFlags(defaultFlags({ csiDriver: "a.b", csiLeaseNamespace: "Kube System" }), {}),
+    "--csi-lease-namespace",
+  );
 });

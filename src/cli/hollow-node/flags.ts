@@ -9,6 +9,7 @@ import {
   type NodeShape,
   type TrafficProfile,
 } from "../../engine/config.ts";
+import type { CsiConfig } from "../../engine/csi/csi-names.ts";
 import { parseCidr } from "../../engine/ip-pool.ts";
 import { shardRange } from "../../engine/shard.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "../../engine/quantity.ts";
@@ -54,6 +55,14 @@ export interface HollowNodeFlags {
   logDir?: string;
   kubeletAddress: string;
   metricsPort: string;
+  /** The hollow CSI driver's name ("" = none). */
+  csiDriver: string;
+  /** False with `--no-csi-attach-required`. */
+  csiAttachRequired?: boolean;
+  csiMaxVolumes: string;
+  /** False with `--no-csi-controller`. */
+  csiController?: boolean;
+  csiLeaseNamespace: string;
 }
 
 /** Parses a Go-style duration (`10s`, `5m`, `500ms`, `1h`) or plain seconds into milliseconds. */
@@ -206,5 +215,29 @@ export async function configFromFlags(
     kubeletAddress,
     metricsPort: parseInteger(flags.metricsPort, "--metrics-port", 0, 65535),
     skipped: [],
+    csi: csiConfig(flags),
+  };
+}
+
+/** The hollow CSI driver from `--csi-*` (undefined with `--csi-driver ""`). */
+function csiConfig(flags: HollowNodeFlags): CsiConfig | undefined {
+  const driver = flags.csiDriver.trim();
+  if (driver === "") return undefined;
+  if (driver.length > 63 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(driver)) {
+    throw new BadInputError(
+      `--csi-driver must be a CSI driver name (a lower-case DNS subdomain of at most 63 characters), got "${flags.csiDriver}"`,
+    );
+  }
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.csiLeaseNamespace)) {
+    throw new BadInputError(
+      `--csi-lease-namespace must be a namespace name, got "${flags.csiLeaseNamespace}"`,
+    );
+  }
+  return {
+    driver,
+    attachRequired: flags.csiAttachRequired !== false,
+    maxVolumesPerNode: parseInteger(flags.csiMaxVolumes, "--csi-max-volumes", 1, 10_000),
+    controller: flags.csiController !== false,
+    leaseNamespace: flags.csiLeaseNamespace,
   };
 }

@@ -102,6 +102,22 @@ function program(): Command {
       "127.0.0.1",
     )
     .option("--metrics-port <port>", "port of the Prometheus /metrics endpoint on 127.0.0.1 (0 = none)", "0")
+    .option(
+      "--csi-driver <name>",
+      'the hollow CSI driver the nodes run (CSINode, attach and mount before start) and its elected controller serves; "" = none',
+      "",
+    )
+    .option(
+      "--no-csi-attach-required",
+      "the driver's CSIDriver says attachRequired: false (no VolumeAttachments)",
+    )
+    .option("--csi-max-volumes <n>", "the driver's volumes per node (CSINode allocatable.count)", "128")
+    .option("--no-csi-controller", "this process does not stand for election as the driver's controller")
+    .option(
+      "--csi-lease-namespace <ns>",
+      "namespace of the driver controller's leader-election Lease",
+      "kube-system",
+    )
     .addOption(
       new Option(
         "--watch-transport <kind>",
