@@ -10,10 +10,10 @@ import {
 } from "./csi-names.ts";
 import { BadInputError } from "../../kernel/errors.ts";
 
-test("csiDriverName: the default fleet's driver is the short name, others are prefixed; too long is refused", () => {
-  assert.equal(csiDriverName("default"), "hollow.csi.kubemark-cluster.io");
+test("csiDriverName: the CLI's default fleet's driver is the short name, others are prefixed; too long is refused", () => {
+  assert.equal(csiDriverName("kubemark"), "hollow.csi.kubemark-cluster.io");
   assert.equal(csiDriverName("blue"), "blue.hollow.csi.kubemark-cluster.io");
-  assert.equal(storageClassName("default"), "hollow-csi");
+  assert.equal(storageClassName("kubemark"), "hollow-csi");
   assert.equal(storageClassName("blue"), "hollow-csi-blue");
   assert.throws(() => csiDriverName("a".repeat(40)), BadInputError);
 });

@@ -5,8 +5,10 @@
  */
 import { BadInputError } from "../../kernel/errors.ts";
 
-/** The driver of the fleet named "default"; other fleets' drivers are `<fleet>.` + this. */
+/** The driver of the CLI's default fleet (namespace and fleet `kubemark`); other fleets' drivers are `<fleet>.` + this. */
 export const DEFAULT_CSI_DRIVER = "hollow.csi.kubemark-cluster.io";
+/** The fleet whose driver and StorageClass get the short names: the CLI's default. */
+const SHORT_NAMED_FLEET = "kubemark";
 
 /** What a fleet's hollow CSI driver is (engine config `csi`; undefined = no driver). */
 export interface CsiConfig {
@@ -22,9 +24,9 @@ export interface CsiConfig {
   readonly leaseNamespace: string;
 }
 
-/** The fleet's driver name: `hollow.csi.kubemark-cluster.io`, or `<fleet>.hollow.csi.kubemark-cluster.io`. */
+/** The fleet's driver name: `hollow.csi.kubemark-cluster.io` (fleet `kubemark`), or `<fleet>.hollow.csi.kubemark-cluster.io`. */
 export function csiDriverName(fleet: string): string {
-  const name = fleet === "default" ? DEFAULT_CSI_DRIVER : `${fleet}.${DEFAULT_CSI_DRIVER}`;
+  const name = fleet === SHORT_NAMED_FLEET ? DEFAULT_CSI_DRIVER : `${fleet}.${DEFAULT_CSI_DRIVER}`;
   if (name.length > 63) {
     throw new BadInputError(
       `the fleet name "${fleet}" is too long for its CSI driver's name ${name} (at most 63 characters)`,
@@ -34,9 +36,9 @@ export function csiDriverName(fleet: string): string {
   return name;
 }
 
-/** The StorageClass the fleet makes for its driver: `hollow-csi`, or `hollow-csi-<fleet>`. */
+/** The StorageClass the fleet makes for its driver: `hollow-csi` (fleet `kubemark`), or `hollow-csi-<fleet>`. */
 export function storageClassName(fleet: string): string {
-  return fleet === "default" ? "hollow-csi" : `hollow-csi-${fleet}`;
+  return fleet === SHORT_NAMED_FLEET ? "hollow-csi" : `hollow-csi-${fleet}`;
 }
 
 /** The node label (and CSINode topology key) that places a volume of the driver on one node. */
