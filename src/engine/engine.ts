@@ -8,6 +8,7 @@ import { KubemarkError, describeError } from "../kernel/errors.ts";
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import type { EngineConfig } from "./config.ts";
 import { assignShapes } from "./config.ts";
+import { CsiController } from "./csi/csi-controller.ts";
 import type { HostedPod } from "./container-log.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
@@ -75,6 +76,8 @@ export class Engine {
   private readonly proxyFeatures: ProxyFeatures = { serviceCIDRs: false };
   private sharedProxy: HollowProxy | undefined;
   private readonly nodeLogFiles: { flushSync(): void; end(): void }[] = [];
+  /** The fleet's CSI controller candidate (`cfg.csi.controller`). */
+  csiController: CsiController | undefined;
 
   constructor(cfg: EngineConfig, deps: EngineDeps) {
     this.cfg = cfg;
@@ -255,6 +258,11 @@ export class Engine {
       if (!(await registerWithRetry(node))) failed++;
     });
     if (failed > 0) deps.log.warn({ failed }, "some nodes failed to register and are being retried");
+    // One process of the fleet is elected to provision, attach and expand its driver's volumes.
+    if (cfg.csi?.controller) {
+      this.csiController = new CsiController(this.ctx, cfg.csi);
+      this.csiController.start();
+    }
   }
 
   /** `minimal` traffic: one cluster-wide watch per kind, dispatched to the nodes by name. */
@@ -367,6 +375,7 @@ export class Engine {
 
   /** Stops every loop and watch; with `deleteNodes`, deletes this process's Nodes and Leases. */
   async stop(opts: { deleteNodes: boolean }): Promise<void> {
+    await this.csiController?.stop();
     this.queue.stop();
     this.beats.stop();
     for (const w of [...this.watchers]) w.stop();
