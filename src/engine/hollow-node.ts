@@ -8,6 +8,9 @@ import type { HostedPod } from "./container-log.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { isDue, lateness } from "./heartbeat-schedule.ts";
 import { HollowProxy } from "./hollow-proxy.ts";
+import { installCsiDriver } from "./csi/node-info.ts";
+import { csiNodeDriver, nodeInfoPatch } from "./csi/volume-decisions.ts";
+import type { NodeVolumes } from "./csi/volume-manager.ts";
 import { KubeletWatches } from "./kubelet-watches.ts";
 import { LeaseHeartbeat } from "./lease-heartbeat.ts";
 import type { NodeHandle, NodeObject } from "./node-handle.ts";
@@ -66,6 +69,11 @@ export class HollowNode implements NodeHandle {
     return this.pods.count;
   }
 
+  /** The volume manager of this node's pods with CSI volumes (undefined until one comes). */
+  get volumes(): NodeVolumes | undefined {
+    return this.pods.volumes;
+  }
+
   /** Time of the last successful lease renewal (epoch ms, 0 = never). */
   get lastRenew(): number {
     return this.lease.lastRenew;
@@ -94,15 +102,21 @@ export class HollowNode implements NodeHandle {
   async register(): Promise<void> {
     const now = this.ctx.clock.now();
     this.status.registering(now);
+    const kubelet = this.ctx.cfg.traffic === "kubelet";
+    const csi = this.ctx.cfg.csi;
+    // Minimal traffic writes what the CSI node-info manager adds at once; a kubelet adds it later.
+    const csiMeta = csi && !kubelet ? nodeInfoPatch({}, csi.driver, this.id.name) : undefined;
+    let adopted = false;
     let node: NodeObject;
     try {
       node = await this.api<NodeObject>({
         method: "POST",
         path: NODES_PATH,
-        body: renderNode(this.id, rfc3339(now)),
+        body: renderNode(this.id, rfc3339(now), csiMeta),
       });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
+      adopted = true;
       // A restart: adopt the Node, reconciling the labels a kubelet owns.
       node = await this.api<NodeObject>({ method: "GET", path: nodePath(this.id.name) });
       const labels = missingLabels(this.id, node.metadata.labels);
@@ -124,7 +138,8 @@ export class HollowNode implements NodeHandle {
       // over the fleet's first seconds, as kubelets starting together would.
       this.ctx.queue.after(this.ctx.random() * 20_000, () => this.kubeletStartupReads());
     } else {
-      await this.createCsiNode();
+      const drivers = csi ? [csiNodeDriver(csi, this.id.name)] : [];
+      if (!(await this.createCsiNode(drivers)) || adopted) await this.registerCsiDriver();
     }
     this.registered = true;
     this.ctx.metrics.nodeRegistered(1);
@@ -152,20 +167,26 @@ export class HollowNode implements NodeHandle {
     }
   }
 
-  private async createCsiNode(): Promise<void> {
-    await this.api({
+  /** Creates the CSINode (with `drivers`); false when it already existed. */
+  private async createCsiNode(drivers: object[] = []): Promise<boolean> {
+    return this.api({
       method: "POST",
       path: "/apis/storage.k8s.io/v1/csinodes",
-      body: renderCsiNode(this.id.name, this.uid),
-    }).catch((err: unknown) => {
-      if (!isAlreadyExists(err)) throw err;
-    });
+      body: renderCsiNode(this.id.name, this.uid, drivers),
+    }).then(
+      () => true,
+      (err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
+        return false;
+      },
+    );
   }
 
   /**
    * What a starting kubelet does besides registering (kubelet traffic): the CSI node-info manager
    * reads the CSINode, creates it, reads it again to update it; the node is read back three times
    * (status syncs, the lease controller's owner reference, the CSI manager's annotation check).
+   * Then the fleet's CSI driver registers, when there is one (the node-info manager's writes).
    */
   private async kubeletStartupReads(): Promise<void> {
     if (this.stopped) return;
@@ -174,10 +195,26 @@ export class HollowNode implements NodeHandle {
       if (!(await this.getOrUndefined(csiPath))) await this.createCsiNode();
       await this.getOrUndefined(csiPath);
       for (let i = 0; i < 3; i++) await this.getOrUndefined(nodePath(this.id.name));
+      await this.registerCsiDriver();
     } catch (err) {
       this.log.warn({ node: this.id.name, err: describeError(err) }, "CSINode set-up failed; retrying");
       if (!this.stopped)
         this.ctx.queue.after(5_000 + this.ctx.random() * 5_000, () => this.kubeletStartupReads());
+    }
+  }
+
+  /** The fleet's CSI driver registers on this node (when there is one), retried until it has. */
+  private async registerCsiDriver(): Promise<void> {
+    const csi = this.ctx.cfg.csi;
+    if (!csi || this.stopped) return;
+    try {
+      await installCsiDriver(this, csi);
+    } catch (err) {
+      this.log.warn(
+        { node: this.id.name, err: describeError(err) },
+        "CSI driver registration failed; retrying",
+      );
+      this.ctx.queue.after(5_000 + this.ctx.random() * 5_000, () => this.registerCsiDriver());
     }
   }
 

@@ -116,6 +116,19 @@ export class KubeletEventRecorder {
     for (const e of stopEvents(pod)) this.record(containerEvent(pod, e, host));
   }
 
+  /** Node `host` records an event about pod `pod` itself (the volume manager's FailedMount). */
+  podEvent(host: string, pod: PodObject, type: "Normal" | "Warning", reason: string, message: string): void {
+    const { namespace, name, uid } = pod.metadata;
+    this.record({
+      involvedObject: { kind: "Pod", namespace, name, uid, apiVersion: "v1" },
+      type,
+      reason,
+      message,
+      component: "kubelet",
+      host,
+    });
+  }
+
   private repeatBackOff(
     host: string,
     st: EventedPod,

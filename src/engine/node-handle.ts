@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { KubeRequest } from "../client/kube-client.ts";
+import type { NodeVolumes } from "./csi/volume-manager.ts";
 import type { EngineContext } from "./engine-context.ts";
 import type { NodeIdentity } from "./node-object.ts";
 import type { ObservedNodeStatus } from "./node-status.ts";
@@ -29,6 +30,8 @@ export interface NodeHandle {
   readonly stopped: boolean;
   /** This node's logger. */
   readonly log: Logger;
+  /** The volume manager of the node's pods with CSI volumes (undefined until one comes). */
+  readonly volumes?: NodeVolumes | undefined;
   /** Sends one request on this node's behalf (rate-limited, counted). */
   api<T>(req: KubeRequest): Promise<T>;
   /** The Node was deleted under the node: register it again. */

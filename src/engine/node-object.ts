@@ -117,15 +117,22 @@ export function renderNodeStatus(id: NodeIdentity, now: string, since: string): 
   };
 }
 
-/** The Node a hollow kubelet registers (POST body). */
-export function renderNode(id: NodeIdentity, now: string): Record<string, unknown> {
+/**
+ * The Node a hollow kubelet registers (POST body). `csi` (minimal traffic with a CSI driver): the
+ * labels and annotations the CSI node-info manager would add after registration, written at once.
+ */
+export function renderNode(
+  id: NodeIdentity,
+  now: string,
+  csi?: { labels?: Record<string, string>; annotations?: Record<string, string> },
+): Record<string, unknown> {
   return {
     apiVersion: "v1",
     kind: "Node",
     metadata: {
       name: id.name,
-      labels: nodeLabels(id),
-      annotations: { "volumes.kubernetes.io/controller-managed-attach-detach": "true" },
+      labels: csi?.labels ? { ...nodeLabels(id), ...csi.labels } : nodeLabels(id),
+      annotations: { "volumes.kubernetes.io/controller-managed-attach-detach": "true", ...csi?.annotations },
     },
     spec: {
       providerID: `kubemark://${id.name}`,
@@ -308,13 +315,20 @@ function joinMicroTime(seconds: number, nanos: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, `.${micro}Z`);
 }
 
-/** The CSINode a kubelet registers for its node (no CSI drivers on a hollow node). */
-export function renderCsiNode(name: string, nodeUid: string): Record<string, unknown> {
+/**
+ * The CSINode a kubelet registers for its node: no drivers until one registers (the fleet's hollow
+ * CSI driver, `drivers`, when the node writes it at once).
+ */
+export function renderCsiNode(
+  name: string,
+  nodeUid: string,
+  drivers: object[] = [],
+): Record<string, unknown> {
   return {
     apiVersion: "storage.k8s.io/v1",
     kind: "CSINode",
     metadata: { name, ownerReferences: [{ apiVersion: "v1", kind: "Node", name, uid: nodeUid }] },
-    spec: { drivers: [] },
+    spec: { drivers },
   };
 }
 

@@ -1,5 +1,6 @@
 import { isNotFound } from "../client/api-error.ts";
 import { NODES_PATH } from "../kernel/k8s.ts";
+import { volumesInUseField } from "./csi/volume-decisions.ts";
 import { jittered } from "./heartbeat-schedule.ts";
 import type { NodeHandle } from "./node-handle.ts";
 import { renderNodeStatus, rfc3339 } from "./node-object.ts";
@@ -22,6 +23,8 @@ export class NodeStatusReporter {
   private drift: StatusDrift = "none";
   /** How many times the server's status was observed (to tell whether one came during a write). */
   private observations = 0;
+  /** The server's status lists volumes in use (which a write must clear when none are). */
+  private serverVolumes = false;
   /** When the next status check is due (epoch ms). */
   nextAt = 0;
 
@@ -44,6 +47,7 @@ export class NodeStatusReporter {
   observe(status: ObservedNodeStatus | undefined): void {
     if (!status) return;
     this.observations++;
+    this.serverVolumes = (status.volumesInUse?.length ?? 0) > 0;
     this.drift = statusDrift(status);
     if (this.drift === "transition")
       this.node.ctx.events?.nodeStatusDrifted(this.node.id.name, status.conditions ?? []);
@@ -72,10 +76,13 @@ export class NodeStatusReporter {
   /**
    * What the reported status depends on besides heartbeat times. Capacity, addresses and
    * nodeInfo come from the node's fixed identity; the conditions' transition time changes when
-   * the node registers again.
+   * the node registers again; the volumes in use change with the pods' CSI volumes (a list the
+   * server has but the node no longer uses is cleared).
    */
   private statusKey(): string {
-    return this.since;
+    const inUse = this.node.volumes?.inUse();
+    if (inUse === undefined) return this.since;
+    return inUse.length > 0 || this.serverVolumes ? `${this.since}|${inUse.join(",")}` : this.since;
   }
 
   /**
@@ -87,14 +94,26 @@ export class NodeStatusReporter {
     const { ctx, id } = this.node;
     const now = ctx.clock.now();
     const seen = this.observations;
+    const volumes = this.node.volumes;
+    const inUse = volumes?.inUse();
+    const status = renderNodeStatus(id, rfc3339(now), this.since);
+    // The VolumesInUse setter, once the volume manager's states are synced; never volumesAttached
+    // (the attach/detach controller's). The list is atomic: all of it, or null to clear it.
+    const field = inUse && volumesInUseField(inUse, this.serverVolumes);
+    if (field !== undefined) status.volumesInUse = field;
     try {
       await ctx.heartbeat({
         method: "PATCH",
         path: `${NODES_PATH}/${id.name}/status`,
         patchType: "strategic",
-        body: { status: renderNodeStatus(id, rfc3339(now), this.since) },
+        body: { status },
       });
       this.lastReportAt = now;
+      if (inUse) {
+        // Only what a write reported counts as in use (MarkVolumesAsReportedInUse).
+        volumes!.markReportedInUse(inUse);
+        if (this.observations === seen) this.serverVolumes = inUse.length > 0;
+      }
       this.reportedKey = this.statusKey();
       if (drift === "transition") this.node.ctx.events?.nodeStatusRestored(this.node.id.name);
       // The server now has this status (unless the watch showed a later one meanwhile: that stands).

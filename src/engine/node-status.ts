@@ -3,6 +3,10 @@ import { healthyConditions } from "./node-object.ts";
 /** The parts of a Node's status, as the API server has it, that the status reporter compares. */
 export interface ObservedNodeStatus {
   conditions?: ReadonlyArray<{ type: string; status: string; reason?: string; message?: string }>;
+  /** The kubelet's volumes in use (unique volume names). */
+  volumesInUse?: readonly string[];
+  /** The attach/detach controller's: volumes attached to the node (the kubelet never writes it). */
+  volumesAttached?: ReadonlyArray<{ name: string; devicePath?: string }>;
 }
 
 /**

@@ -2,6 +2,8 @@ import { isConflict, isNotFound } from "../client/api-error.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { HostedPod } from "./container-log.ts";
+import { podClaims } from "./csi/volume-decisions.ts";
+import { NodeVolumes } from "./csi/volume-manager.ts";
 import type { Cidr, PodIpAllocator } from "./ip-pool.ts";
 import { refKey, type KubeletWatches } from "./kubelet-watches.ts";
 import type { NodeHandle } from "./node-handle.ts";
@@ -36,6 +38,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
   private readonly pods = new Map<string, PodState>();
   private readonly ips = new PodIps();
   private relistSeen: Set<string> | undefined;
+  /** The volume manager, created with the node's first pod with CSI volumes. */
+  volumes: NodeVolumes | undefined;
 
   constructor(node: NodeHandle, watches: KubeletWatches) {
     this.node = node;
@@ -130,7 +134,9 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       if (!pod.spec.hostNetwork) this.allocator()?.claim(ip);
     }
     const start = pod.status?.startTime ?? rfc3339(now);
-    return {
+    const csi = this.node.ctx.cfg.csi;
+    const claims = csi ? podClaims(pod) : undefined;
+    const st: PodState = {
       uid: pod.metadata.uid,
       namespace: intern(pod.metadata.namespace),
       name: pod.metadata.name,
@@ -145,7 +151,30 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       deleting: false,
       alive: true,
       refs,
+      ...(claims ? { claims } : {}),
     };
+    // A pod that ran before a restart: its volumes are mounted (the kubelet reconstructs them).
+    if (claims && csi && (stage === "running" || stage === "backoff")) {
+      this.volumes ??= new NodeVolumes(this.node, csi);
+      this.volumes.adoptMounted(st);
+    }
+    return st;
+  }
+
+  /**
+   * Whether the pod's CSI volumes are attached and mounted (`WaitForAttachAndMount`); when not,
+   * the volume manager sets them up and starts the pod again once they are.
+   */
+  volumesReady(st: PodState): boolean {
+    const csi = this.node.ctx.cfg.csi;
+    if (!st.claims || !csi) return true;
+    this.volumes ??= new NodeVolumes(this.node, csi);
+    return this.volumes.ensureMounted(st, () => this.node.ctx.queue.after(0, () => startPod(this, st)));
+  }
+
+  /** Unmounts the pod's CSI volumes (its containers have stopped, or it is gone). */
+  unmountVolumes(st: PodState): Promise<void> {
+    return st.claims && this.volumes ? this.volumes.unmount(st.uid) : Promise.resolve();
   }
 
   /** The engine's pod CIDR for this node, used while its Node has no spec.podCIDR. */
@@ -171,6 +200,7 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
     this.pods.delete(uid);
     if (st.ip && !st.pod.spec.hostNetwork) this.ips.release(st.ip);
     for (const r of st.refs) this.watches.dropRef(r);
+    if (st.claims) void this.unmountVolumes(st);
     resizeReleased(this, st);
   }
 
@@ -219,6 +249,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       throw err;
     }
     st.stage = stage;
+    // The pod's runtime is gone once it ended: the volume manager unmounts its volumes.
+    if (st.claims && STAGES[stage].ended) void this.unmountVolumes(st);
     if (st.resize && deletes.length > 0) st.resize.cleared = undefined;
     ctx.metrics.podTransition(stage);
     ctx.events?.podWritten(this.node.id.name, st);
@@ -264,6 +296,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       if (STAGES[st.stage].terminatesOnDelete) {
         if (!(await this.writePodStatus(st, "terminated", rfc3339(now)))) return;
       }
+      // SyncTerminatedPod waits for the volumes to be unmounted before the pod may be deleted.
+      if (st.claims) await this.unmountVolumes(st);
       if (ctx.cfg.traffic === "kubelet") {
         // The status manager reads the pod once more before it may delete it.
         const latest = await this.node.api<PodObject>({ method: "GET", path: this.podPath(st) });

@@ -33,6 +33,11 @@ export interface PodRunner {
   allocator(): PodIpAllocator | undefined;
   /** Writes the pod's status for `stage`; false when the pod is gone (nothing more to do). */
   writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean>;
+  /**
+   * Whether the pod's volumes are attached and mounted; when not, the pod's start is resumed
+   * once they are (pods without CSI volumes: always true).
+   */
+  volumesReady(st: PodState): boolean;
   /** Runs a status write now, and again after a back-off while it fails. */
   retrying(st: PodState, what: string, write: () => Promise<boolean>): void;
 }
@@ -56,7 +61,9 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
       }
     }
     const kubelet = ctx.cfg.traffic === "kubelet";
-    if (kubelet) {
+    // Started again once its volumes were mounted: its first report and tokens are done.
+    const resumed = st.claims !== undefined && st.stage === "creating";
+    if (kubelet && !resumed) {
       const tokens = ctx.cfg.skipped.includes("tokens") ? [] : tokenRequests(st.pod);
       for (const t of tokens) {
         await node
@@ -80,9 +87,13 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
     }
     // The kubelet's first report, while it sets up the sandbox; then the init containers.
     for (const stage of setupStages(st.pod, kubelet)) {
+      if (resumed && stage === "creating") continue;
+      // The sandbox (and the init containers) wait for the volumes, as WaitForAttachAndMount.
+      if (stage !== "creating" && !run.volumesReady(st)) return;
       if (!(await run.writePodStatus(st, stage))) return;
       if (stage === "initializing") initializing = true;
     }
+    if (!run.volumesReady(st)) return;
     const fail = initFailure(st.pod);
     if (fail) {
       // A failing init container shows, whatever the traffic profile.

@@ -3,6 +3,7 @@
  * status is rendered from, and what the kubelet endpoint knows of it.
  */
 import type { HostedContainer, HostedPod } from "./container-log.ts";
+import type { PodClaim } from "./csi/volume-decisions.ts";
 import type { PodEventMark } from "./kubelet-events.ts";
 import type { PodObject } from "./pod-object.ts";
 import type { ResizeState } from "./pod-resize.ts";
@@ -76,6 +77,8 @@ export interface PodState {
   /** Bumped when the pod is forgotten, so queued work for it is dropped. */
   alive: boolean;
   refs: string[];
+  /** Its volumes backed by claims of a CSI driver (only with `csi` on; absent for most pods). */
+  claims?: PodClaim[];
   /** What the node's Events have recorded of it (kubelet-events.ts). */
   events?: PodEventMark;
 }

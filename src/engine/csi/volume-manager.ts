@@ -1,0 +1,404 @@
+/*
+ * A hollow node's volume manager for the fleet's CSI driver, as a kubelet's runs for pods with
+ * PVC-backed volumes: the desired-state populator reads each claim and its PV; the reconciler
+ * verifies an attachable volume attached (once the node status reported it in use, the Node's
+ * `status.volumesAttached` must list it) and mounts it (the CSI attacher's wait for the
+ * VolumeAttachment, the mount's modelled time); the pod's sandbox waits until all are mounted.
+ * A terminated pod's volumes are unmounted; a volume no pod uses leaves `volumesInUse`. Decisions
+ * are volume-decisions.ts's; this is the I/O. Created on a node's first pod with claims: other
+ * nodes carry none of it.
+ */
+import { isNotFound } from "../../client/api-error.ts";
+import { describeError } from "../../kernel/errors.ts";
+import type { NodeHandle } from "../node-handle.ts";
+import type { PodObject } from "../pod-object.ts";
+import {
+  DEFAULT_LATENCIES,
+  drawLatency,
+  latenciesFrom,
+  uniqueVolumeName,
+  type CsiConfig,
+  type LatencyRange,
+} from "./csi-names.ts";
+import {
+  attachmentName,
+  claimProblem,
+  listedAttached,
+  nextRetryMs,
+  noPluginError,
+  podSyncRetryMs,
+  unableToMountMessage,
+  unregisteredDriverMessage,
+  volumePlugin,
+  volumeProblem,
+  type ClaimView,
+  type PodClaim,
+  type VolumeView,
+} from "./volume-decisions.ts";
+
+/** The parts of a pod's state the volume manager reads. */
+export interface VolumePod {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly pod: PodObject;
+  readonly alive: boolean;
+  readonly deleting: boolean;
+  /** Its claim-backed volumes (volume-decisions.ts's `podClaims`). */
+  readonly claims?: readonly PodClaim[] | undefined;
+}
+
+/** One volume in the node's desired (and actual) state. */
+interface Volume {
+  readonly key: string;
+  readonly pv: string;
+  readonly handle: string;
+  /** The hollow driver's volume with attach required: reported in use, verified attached. */
+  readonly attachable: boolean;
+  /** A CSI driver that never registered on this node: its mounts fail. */
+  readonly foreignDriver: string | undefined;
+  readonly mount: LatencyRange;
+  readonly unmount: LatencyRange;
+  /** Pods (uids) that use it. */
+  readonly pods: Set<string>;
+  reportedInUse: boolean;
+  attached: boolean;
+  verifying: boolean;
+  retryMs: number;
+}
+
+/** One pod with claims. */
+interface PodEntry {
+  readonly st: VolumePod;
+  resume: (() => void) | undefined;
+  volumes: Volume[];
+  /** Each volume's name in the pod (its outer volume spec name), by index. */
+  names: string[];
+  /** Volumes (keys) mounted for the pod, and those with a mount under way. */
+  readonly mounted: Set<string>;
+  readonly busy: Set<string>;
+  phase: "populating" | "mounting" | "mounted" | "unmounting";
+  retryMs: number;
+  unmounted?: Promise<void>;
+}
+
+/** The volume manager of one hollow node (kubelet v1.36 volumemanager/, volume/csi/). */
+export class NodeVolumes {
+  private readonly node: NodeHandle;
+  private readonly csi: CsiConfig;
+  private readonly volumes = new Map<string, Volume>();
+  private readonly pods = new Map<string, PodEntry>();
+  /** Running pods adopted after a restart whose volumes are still being read back. */
+  private adopting = 0;
+
+  constructor(node: NodeHandle, csi: CsiConfig) {
+    this.node = node;
+    this.csi = csi;
+  }
+
+  /**
+   * The node status's `volumesInUse` (`GetVolumesInUse`: attachable volumes desired or still
+   * attached, sorted); undefined until the volumes of adopted pods are known (the kubelet's
+   * reconciler has not synced its states: the field is left as it is).
+   */
+  inUse(): string[] | undefined {
+    if (this.adopting > 0) return undefined;
+    const out: string[] = [];
+    for (const v of this.volumes.values()) if (v.attachable) out.push(v.key);
+    return out.sort();
+  }
+
+  /** A status write with `volumesInUse` = `names` succeeded (`MarkVolumesAsReportedInUse`). */
+  markReportedInUse(names: readonly string[]): void {
+    const set = new Set(names);
+    for (const v of this.volumes.values()) v.reportedInUse = set.has(v.key);
+  }
+
+  /**
+   * Whether the pod's volumes are all mounted (`WaitForAttachAndMount`); when not, they are being
+   * set up and `resume` is called once they are.
+   */
+  ensureMounted(st: VolumePod, resume: () => void): boolean {
+    const e = this.pods.get(st.uid);
+    if (e?.phase === "mounted") return true;
+    if (e) {
+      e.resume = resume;
+      return false;
+    }
+    const entry = this.entry(st, resume);
+    void this.populate(entry);
+    return false;
+  }
+
+  /** A running pod adopted after a restart: its volumes count as attached and mounted (reconstructed). */
+  adoptMounted(st: VolumePod): void {
+    if (this.pods.has(st.uid)) return;
+    const e = this.entry(st, undefined);
+    this.adopting++;
+    void this.populate(e, true);
+  }
+
+  /**
+   * Unmounts the pod's volumes (its containers have stopped, or it is gone): each takes its unmount
+   * time; then a volume no other pod uses leaves the node's state (and `volumesInUse`).
+   */
+  unmount(uid: string): Promise<void> {
+    const e = this.pods.get(uid);
+    if (!e) return Promise.resolve();
+    if (e.unmounted) return e.unmounted;
+    e.phase = "unmounting";
+    const { random } = this.node.ctx;
+    const ms = Math.max(
+      0,
+      ...e.volumes.filter((v) => e.mounted.has(v.key)).map((v) => drawLatency(v.unmount, random)),
+    );
+    e.unmounted = this.delay(ms).then(() => this.release(e));
+    return e.unmounted;
+  }
+
+  private entry(st: VolumePod, resume: (() => void) | undefined): PodEntry {
+    const e: PodEntry = {
+      st,
+      resume,
+      volumes: [],
+      names: [],
+      mounted: new Set(),
+      busy: new Set(),
+      phase: "populating",
+      retryMs: 0,
+    };
+    this.pods.set(st.uid, e);
+    return e;
+  }
+
+  private release(e: PodEntry): void {
+    if (this.pods.get(e.st.uid) === e) this.pods.delete(e.st.uid);
+    for (const v of e.volumes) {
+      v.pods.delete(e.st.uid);
+      if (v.pods.size === 0 && this.volumes.get(v.key) === v) this.volumes.delete(v.key);
+    }
+  }
+
+  private live(e: PodEntry): boolean {
+    return e.phase !== "unmounting" && e.st.alive && !this.node.stopped;
+  }
+
+  private delay(ms: number): Promise<void> {
+    return new Promise((resolve) => this.node.ctx.queue.after(ms, resolve));
+  }
+
+  /** The populator: the pod's claims and PVs; the volumes go into the desired state. */
+  private async populate(e: PodEntry, adopted = false): Promise<void> {
+    const { st } = e;
+    const ns = st.namespace;
+    const errors: string[] = [];
+    const notProcessed: string[] = [];
+    const found: { v: Volume; name: string }[] = [];
+    for (const c of st.claims ?? []) {
+      const ref = { namespace: ns, claim: c.claim, ephemeral: c.ephemeral };
+      try {
+        const claim = await this.node.api<ClaimView>({
+          method: "GET",
+          path: `/api/v1/namespaces/${ns}/persistentvolumeclaims/${c.claim}`,
+        });
+        const bad = claimProblem(claim, ref, st);
+        if (bad) throw new PopulateError(bad);
+        const pvName = claim.spec.volumeName!;
+        const pv = await this.node
+          .api<VolumeView>({ method: "GET", path: `/api/v1/persistentvolumes/${pvName}` })
+          .catch((err: unknown) => {
+            throw new PopulateError(
+              `error processing PVC ${ns}/${c.claim}: failed to fetch PV ${pvName} from API server: ${goError(err, "persistentvolumes", pvName)}`,
+            );
+          });
+        const badPv = volumeProblem(pv, ref, claim.metadata.uid);
+        if (badPv) throw new PopulateError(badPv);
+        const plugin = volumePlugin(pv, this.csi);
+        if (plugin.kind === "none") throw new PopulateError(noPluginError(pvName));
+        const foreign = plugin.kind === "foreign" ? plugin.driver : undefined;
+        found.push({
+          v: this.volume(pv, foreign, plugin.kind === "hollow" && plugin.attachable),
+          name: c.volume,
+        });
+      } catch (err) {
+        notProcessed.push(c.volume);
+        errors.push(
+          err instanceof PopulateError
+            ? err.message
+            : `error processing PVC ${ns}/${c.claim}: failed to fetch PVC from API server: ${goError(err, "persistentvolumeclaims", c.claim)}`,
+        );
+      }
+    }
+    if (adopted) this.adopting--;
+    if (!this.live(e)) return;
+    for (const { v, name } of found) {
+      if (!e.volumes.includes(v)) {
+        e.volumes.push(v);
+        e.names.push(name);
+      }
+      v.pods.add(st.uid);
+    }
+    if (adopted) {
+      for (const { v } of found) {
+        v.attached ||= v.attachable;
+        e.mounted.add(v.key);
+      }
+      e.phase = "mounted";
+      return;
+    }
+    if (errors.length > 0) {
+      // WaitForAttachAndMount returns the populator's errors; the pod worker records them and syncs
+      // the pod again after its back-off (the populator reads the claims again meanwhile).
+      this.node.log.warn({ pod: `${ns}/${st.name}`, errors }, "unable to attach or mount volumes");
+      const volumes = (st.claims ?? []).map((c) => c.volume);
+      this.failedMount(
+        st,
+        unableToMountMessage({
+          unmounted: volumes,
+          unattached: e.names.filter((_, i) => e.volumes[i]!.attachable && !e.volumes[i]!.attached),
+          notProcessed,
+          errors,
+        }),
+      );
+      this.node.ctx.queue.after(podSyncRetryMs(this.node.ctx.random), () => {
+        if (this.live(e)) void this.populate(e);
+      });
+      return;
+    }
+    e.phase = "mounting";
+    for (const v of e.volumes) this.mountVolume(e, v);
+  }
+
+  /** The desired state's entry for a PV (shared by every pod of the node that uses it). */
+  private volume(pv: VolumeView, foreignDriver: string | undefined, attachable: boolean): Volume {
+    const src = pv.spec.csi!;
+    const key = uniqueVolumeName(src.driver, src.volumeHandle);
+    const have = this.volumes.get(key);
+    if (have) return have;
+    // The provisioner copied the class's latency parameters into the volume's attributes.
+    const lat = latenciesFrom(src.volumeAttributes, { strict: false });
+    const l = "error" in lat ? DEFAULT_LATENCIES : lat;
+    const v: Volume = {
+      key,
+      pv: pv.metadata.name,
+      handle: src.volumeHandle,
+      attachable,
+      foreignDriver,
+      mount: l.mount,
+      unmount: l.unmount,
+      pods: new Set(),
+      reportedInUse: false,
+      attached: false,
+      verifying: false,
+      retryMs: 0,
+    };
+    this.volumes.set(key, v);
+    return v;
+  }
+
+  /** The reconciler's MountVolume for one of the pod's volumes (after the attach is verified). */
+  private mountVolume(e: PodEntry, v: Volume): void {
+    if (!this.live(e) || e.mounted.has(v.key) || e.busy.has(v.key)) return;
+    if (v.attachable && !v.attached) {
+      this.verifyAttached(v);
+      return;
+    }
+    e.busy.add(v.key);
+    const { ctx } = this.node;
+    const attempt = async (): Promise<void> => {
+      if (v.foreignDriver !== undefined) {
+        this.failedMount(e.st, unregisteredDriverMessage(v.pv, v.foreignDriver));
+        throw new Error(`driver ${v.foreignDriver} is not registered on this node`);
+      }
+      if (v.attachable) {
+        // The CSI attacher's WaitForAttach, then SetUp's publish context: both read the VolumeAttachment.
+        const path = `/apis/storage.k8s.io/v1/volumeattachments/${attachmentName(v.handle, this.csi.driver, this.node.id.name)}`;
+        const va = await this.node.api<{ status?: { attached?: boolean } }>({ method: "GET", path });
+        if (!va.status?.attached) throw new Error(`volume ${v.handle} is not attached yet`);
+        await this.node.api({ method: "GET", path });
+      }
+      await this.delay(drawLatency(v.mount, ctx.random));
+    };
+    attempt().then(
+      () => {
+        e.busy.delete(v.key);
+        if (!this.live(e)) return;
+        e.mounted.add(v.key);
+        e.retryMs = 0;
+        if (e.volumes.every((x) => e.mounted.has(x.key))) {
+          e.phase = "mounted";
+          const resume = e.resume;
+          e.resume = undefined;
+          resume?.();
+        }
+      },
+      (err: unknown) => {
+        e.busy.delete(v.key);
+        if (!this.live(e)) return;
+        e.retryMs = nextRetryMs(e.retryMs);
+        this.node.log.debug(
+          { pod: `${e.st.namespace}/${e.st.name}`, volume: v.pv, err: describeError(err) },
+          "MountVolume failed; retrying",
+        );
+        ctx.queue.after(e.retryMs, () => this.mountVolume(e, v));
+      },
+    );
+  }
+
+  /**
+   * The reconciler's VerifyControllerAttachedVolume: it fails until a status write reported the
+   * volume in use, then GETs the Node until the attach/detach controller lists the volume in
+   * `status.volumesAttached`; each failure doubles the wait (0.5 s to 2 min 2 s).
+   */
+  private verifyAttached(v: Volume): void {
+    if (v.verifying) return;
+    v.verifying = true;
+    const { ctx } = this.node;
+    const attempt = async (): Promise<void> => {
+      if (v.pods.size === 0 || this.volumes.get(v.key) !== v || this.node.stopped) {
+        v.verifying = false;
+        return;
+      }
+      let attached = false;
+      if (v.reportedInUse) {
+        try {
+          const node = await this.node.api<{ status?: { volumesAttached?: { name: string }[] } }>({
+            method: "GET",
+            path: `/api/v1/nodes/${this.node.id.name}`,
+          });
+          attached = listedAttached(node.status?.volumesAttached, v.key);
+        } catch (err) {
+          this.node.log.debug(
+            { volume: v.pv, err: describeError(err) },
+            "VerifyControllerAttachedVolume failed fetching node",
+          );
+        }
+      }
+      if (!attached) {
+        v.retryMs = nextRetryMs(v.retryMs);
+        ctx.queue.after(v.retryMs, attempt);
+        return;
+      }
+      v.attached = true;
+      v.verifying = false;
+      v.retryMs = 0;
+      for (const uid of v.pods) {
+        const e = this.pods.get(uid);
+        if (e) this.mountVolume(e, v);
+      }
+    };
+    ctx.queue.after(0, attempt);
+  }
+
+  private failedMount(st: VolumePod, message: string): void {
+    this.node.ctx.events?.podEvent(this.node.id.name, st.pod, "Warning", "FailedMount", message);
+  }
+}
+
+/** A populator error, worded as the kubelet's. */
+class PopulateError extends Error {}
+
+/** How client-go words a failed GET (`persistentvolumeclaims "x" not found`). */
+function goError(err: unknown, resource: string, name: string): string {
+  return isNotFound(err) ? `${resource} "${name}" not found` : describeError(err);
+}
