@@ -55,7 +55,7 @@ export class CsiController {
     this.ctx = ctx;
     this.csi = csi;
     this.identity = opts.identity ?? processIdentity(ctx.random);
-    this.log = ctx.log.child({ component: "csi-controller", driver: csi.driver });
+    this.log = ctx.log.child({ subsystem: "csi-controller", driver: csi.driver });
     const lease = controllerLeaseName(csi.driver);
     this.elector = new LeaderElector({
       // The heartbeat client, as the sidecars elect on a client of their own: busy work must not delay renewals.
