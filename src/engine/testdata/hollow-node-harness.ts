@@ -106,6 +106,8 @@ export function apiError(status: number, method: string, path: string, reason?: 
 export class FakeApi {
   readonly requests: Recorded[] = [];
   readonly pods = new Map<string, PodObject>();
+  /** Other objects GET answers with, by path (PVCs, PVs, VolumeAttachments). */
+  readonly objects = new Map<string, unknown>();
   /** What GET /api/v1/nodes/<name> answers (a Node that already existed). */
   existingNode: NodeObject | undefined;
   /** resourceVersion of the Lease on the "server"; bumped by each write (0: no Lease yet). */
@@ -152,6 +154,7 @@ export class FakeApi {
     const failure = this.failures.findIndex((f) => f.method === req.method && f.path === req.path);
     if (failure >= 0) throw this.failures.splice(failure, 1)[0]!.error;
     const route = `${req.method} ${req.path}`;
+    if (req.method === "GET" && this.objects.has(req.path)) return this.objects.get(req.path);
     if (route === "POST /api/v1/nodes") {
       this.createdNode = { metadata: { name: NAME, uid: NODE_UID, resourceVersion: "100" } };
       return this.createdNode;
