@@ -213,6 +213,16 @@ describe("the hollow CSI driver's controller on a real control plane", () => {
     const leaders = engines.filter((e) => e.logs().includes("became leader"));
     assert.equal(leaders.length, 1, "exactly one process leads");
     assert.ok(leaders[0]!.logs().includes(l.spec.holderIdentity), "the leader is the Lease's holder");
+    const ev = await eventually("the LeaderElection event on the Lease", 20_000, async () => {
+      const e = await events(controllerLeaseName(DRIVER));
+      return {
+        done: e.some(
+          (x) => x.reason === "LeaderElection" && x.message === `${l.spec.holderIdentity} became leader`,
+        ),
+        status: e.map((x) => `${x.reason}: ${x.message}`).join("; "),
+      };
+    });
+    assert.ok(ev.done);
   });
 
   test("an Immediate claim gets a bound PV as the external-provisioner writes it, once", async () => {

@@ -62,8 +62,13 @@ export class Attacher {
     const va = this.vas.get(name);
     if (!va) return;
     const work = attachWork(va, this.p.driver);
-    if (work === "attach") await this.attach(va);
-    else if (work === "detach") await this.detach(va);
+    try {
+      if (work === "attach") await this.attach(va);
+      else if (work === "detach") await this.detach(va);
+    } catch (err) {
+      // The VolumeAttachment is gone (a deletion the watch did not show): nothing left to do.
+      if (!isNotFound(err)) throw err;
+    }
     if (this.vas.get(name) === va) this.vas.delete(name);
   }
 

@@ -13,7 +13,7 @@ import type { EngineContext } from "../engine-context.ts";
 import type { Versioned, Watcher, WatchHandler } from "../watcher.ts";
 import { Attacher } from "./attacher.ts";
 import { ControllerCache } from "./controller-cache.ts";
-import { ControllerEvents } from "./controller-events.ts";
+import { ControllerEvents, refTo } from "./controller-events.ts";
 import { controllerLeaseName, type CsiConfig } from "./csi-names.ts";
 import { ApiLeaseLock, LeaderElector, SIDECAR_ELECTION } from "./leader-election.ts";
 import type { PartContext } from "./part-context.ts";
@@ -49,6 +49,7 @@ export class CsiController {
   private readonly csi: CsiConfig;
   private readonly elector: LeaderElector;
   private readonly log: Logger;
+  private readonly events: ControllerEvents;
   private session: Session | undefined;
 
   constructor(ctx: EngineContext, csi: CsiConfig, opts: CsiControllerOptions = {}) {
@@ -56,10 +57,28 @@ export class CsiController {
     this.csi = csi;
     this.identity = opts.identity ?? processIdentity(ctx.random);
     this.log = ctx.log.child({ subsystem: "csi-controller", driver: csi.driver });
+    this.events = new ControllerEvents({
+      request: (req) => ctx.request(req),
+      clock: ctx.clock,
+      log: this.log,
+    });
     const lease = controllerLeaseName(csi.driver);
+    // The heartbeat client, as the sidecars elect on a client of their own: busy work must not delay renewals.
+    const lock = new ApiLeaseLock((req) => ctx.heartbeat(req), csi.leaseNamespace, lease);
+    // client-go's LeaderElection Events on the Lease, from `<lock name>/<identity>`.
+    const electionEvent = (what: string): void => {
+      const m = lock.metadata;
+      if (m)
+        this.events.record(
+          `${lease}/${this.identity}`,
+          refTo("Lease", "coordination.k8s.io/v1", m),
+          "Normal",
+          "LeaderElection",
+          `${this.identity} ${what}`,
+        );
+    };
     this.elector = new LeaderElector({
-      // The heartbeat client, as the sidecars elect on a client of their own: busy work must not delay renewals.
-      lock: new ApiLeaseLock((req) => ctx.heartbeat(req), csi.leaseNamespace, lease),
+      lock,
       identity: this.identity,
       clock: ctx.clock,
       random: ctx.random,
@@ -70,11 +89,13 @@ export class CsiController {
           { lease: `${csi.leaseNamespace}/${lease}`, identity: this.identity },
           "became leader, starting",
         );
-        this.session = new Session(this.ctx, this.csi, this.identity, this.log);
+        electionEvent("became leader");
+        this.session = new Session(this.ctx, this.csi, this.identity, this.log, this.events);
         this.session.start();
       },
       onStoppedLeading: () => {
         this.log.info({ identity: this.identity }, "stopped leading");
+        electionEvent("stopped leading");
         this.session?.stop();
         this.session = undefined;
       },
@@ -111,7 +132,7 @@ class Session {
   private readonly attacher: Attacher;
   private readonly resizer: Resizer;
 
-  constructor(ctx: EngineContext, csi: CsiConfig, identity: string, log: Logger) {
+  constructor(ctx: EngineContext, csi: CsiConfig, identity: string, log: Logger, events: ControllerEvents) {
     this.ctx = ctx;
     this.csi = csi;
     this.log = log;
@@ -120,7 +141,7 @@ class Session {
       ctx,
       driver: csi.driver,
       cache: this.cache,
-      events: new ControllerEvents({ request: (req) => ctx.request(req), clock: ctx.clock, log }),
+      events,
       identity,
       active: () => this.active,
       queue: (name, workers, process) => {
@@ -146,10 +167,21 @@ class Session {
     let pending = 4;
     const synced = (): void => {
       if (--pending !== 0 || !this.active) return;
+      // Claims are not cached: after a relist, the parts forget the queued ones it did not show.
+      let seen: Set<string> | undefined;
       this.watch<ClaimObject>("/api/v1/persistentvolumeclaims", {
         onEvent: (type, claim) => {
+          seen?.add(claim.metadata.uid ?? "");
           this.provisioner.onClaim(type, claim);
           this.resizer.onClaim(type, claim);
+        },
+        onRelistStart: () => (seen = new Set()),
+        onSynced: () => {
+          if (seen) {
+            this.provisioner.forgetClaimsBut(seen);
+            this.resizer.forgetClaimsBut(seen);
+          }
+          seen = undefined;
         },
       });
       for (const q of this.queues) q.start();

@@ -206,7 +206,7 @@ export class LeaderElector {
 interface LeaseObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace: string; resourceVersion?: string };
+  metadata: { name: string; namespace: string; uid?: string; resourceVersion?: string };
   spec?: Partial<LeaderElectionRecord>;
 }
 
@@ -221,6 +221,11 @@ export class ApiLeaseLock implements LeaseLock {
     this.request = request;
     this.namespace = namespace;
     this.name = name;
+  }
+
+  /** The Lease's metadata as last read or written (what the election's Events are about). */
+  get metadata(): LeaseObject["metadata"] | undefined {
+    return this.lease?.metadata;
   }
 
   private get collection(): string {

@@ -56,6 +56,11 @@ export class Provisioner {
     this.claimQueue.add(uid);
   }
 
+  /** After a relist: drops the queued claims whose uid it did not show (deleted meanwhile). */
+  forgetClaimsBut(uids: ReadonlySet<string>): void {
+    for (const uid of [...this.claims.keys()]) if (!uids.has(uid)) this.claims.delete(uid);
+  }
+
   /** An event of one of the driver's PVs (after the cache has it). */
   onVolume(type: string, pv: VolumeObject): void {
     const name = pv.metadata.name;

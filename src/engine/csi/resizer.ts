@@ -5,6 +5,7 @@
  * capacity grows to what the driver allocated, and the claim's capacity follows with the resize
  * conditions and status cleared. Events Resizing and VolumeResizeSuccessful (VolumeResizeFailed).
  */
+import { isNotFound } from "../../client/api-error.ts";
 import { rfc3339 } from "../node-object.ts";
 import { drawLatency } from "./csi-names.ts";
 import { refTo } from "./controller-events.ts";
@@ -40,15 +41,30 @@ export class Resizer {
     this.queue.add(key);
   }
 
+  /** After a relist: drops the queued claims whose uid it did not show (deleted meanwhile). */
+  forgetClaimsBut(uids: ReadonlySet<string>): void {
+    for (const [key, c] of [...this.claims]) if (!uids.has(c.metadata.uid ?? "")) this.claims.delete(key);
+  }
+
   private work(claim: ClaimObject): ReturnType<typeof resizeWork> {
     const pv = this.p.cache.volumes.map.get(claim.spec.volumeName ?? "");
     return resizeWork(claim, pv, this.p.driver);
   }
 
   private async sync(key: string): Promise<void> {
-    const { p } = this;
     const seen = this.claims.get(key);
     if (!seen) return;
+    try {
+      await this.resize(key, seen);
+    } catch (err) {
+      // The claim is gone (a deletion the watch did not show): forget it.
+      if (!isNotFound(err)) throw err;
+      if (this.claims.get(key) === seen) this.claims.delete(key);
+    }
+  }
+
+  private async resize(key: string, seen: ClaimObject): Promise<void> {
+    const { p } = this;
     const work = this.work(seen);
     if (!work) {
       if (this.claims.get(key) === seen) this.claims.delete(key);
