@@ -151,8 +151,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       deleting: false,
       alive: true,
       refs,
-      ...(claims ? { claims } : {}),
     };
+    if (claims) st.claims = claims;
     // A pod that ran before a restart: its volumes are mounted (the kubelet reconstructs them).
     if (claims && csi && (stage === "running" || stage === "backoff")) {
       this.volumes ??= new NodeVolumes(this.node, csi);
