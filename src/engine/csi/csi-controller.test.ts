@@ -77,7 +77,7 @@ function fakeEngine() {
     request,
     heartbeat: request,
     watch: (path, _q, handler) => {
-      watches.set(path, handler as WatchHandler<never>);
+      watches.set(path, handler);
       return { stop: () => watches.delete(path) } as never;
     },
     proxy: undefined,
