@@ -74,9 +74,9 @@ interface PodEntry {
   volumes: Volume[];
   /** Each volume's name in the pod (its outer volume spec name), by index. */
   names: string[];
-  /** Volumes (keys) mounted for the pod, and those with a mount under way. */
-  readonly mounted: Set<string>;
-  readonly busy: Set<string>;
+  /** Volumes (keys) mounted for the pod, and those with a mount under way (a few: arrays, not sets). */
+  readonly mounted: string[];
+  readonly busy: string[];
   phase: "populating" | "mounting" | "mounted" | "unmounting";
   retryMs: number;
   unmounted?: Promise<void>;
@@ -150,7 +150,7 @@ export class NodeVolumes {
     const { random } = this.node.ctx;
     const ms = Math.max(
       0,
-      ...e.volumes.filter((v) => e.mounted.has(v.key)).map((v) => drawLatency(v.unmount, random)),
+      ...e.volumes.filter((v) => e.mounted.includes(v.key)).map((v) => drawLatency(v.unmount, random)),
     );
     e.unmounted = this.delay(ms).then(() => this.release(e));
     return e.unmounted;
@@ -162,8 +162,8 @@ export class NodeVolumes {
       resume,
       volumes: [],
       names: [],
-      mounted: new Set(),
-      busy: new Set(),
+      mounted: [],
+      busy: [],
       phase: "populating",
       retryMs: 0,
     };
@@ -241,7 +241,7 @@ export class NodeVolumes {
     if (adopted) {
       for (const { v } of found) {
         v.attached ||= v.attachable;
-        e.mounted.add(v.key);
+        if (!e.mounted.includes(v.key)) e.mounted.push(v.key);
       }
       e.phase = "mounted";
       return;
@@ -298,12 +298,12 @@ export class NodeVolumes {
 
   /** The reconciler's MountVolume for one of the pod's volumes (after the attach is verified). */
   private mountVolume(e: PodEntry, v: Volume): void {
-    if (!this.live(e) || e.mounted.has(v.key) || e.busy.has(v.key)) return;
+    if (!this.live(e) || e.mounted.includes(v.key) || e.busy.includes(v.key)) return;
     if (v.attachable && !v.attached) {
       this.verifyAttached(v);
       return;
     }
-    e.busy.add(v.key);
+    e.busy.push(v.key);
     const { ctx } = this.node;
     const attempt = async (): Promise<void> => {
       if (v.foreignDriver !== undefined) {
@@ -321,11 +321,11 @@ export class NodeVolumes {
     };
     attempt().then(
       () => {
-        e.busy.delete(v.key);
+        drop(e.busy, v.key);
         if (!this.live(e)) return;
-        e.mounted.add(v.key);
+        e.mounted.push(v.key);
         e.retryMs = 0;
-        if (e.volumes.every((x) => e.mounted.has(x.key))) {
+        if (e.volumes.every((x) => e.mounted.includes(x.key))) {
           e.phase = "mounted";
           const resume = e.resume;
           e.resume = undefined;
@@ -333,7 +333,7 @@ export class NodeVolumes {
         }
       },
       (err: unknown) => {
-        e.busy.delete(v.key);
+        drop(e.busy, v.key);
         if (!this.live(e)) return;
         e.retryMs = nextRetryMs(e.retryMs);
         this.node.log.debug(
@@ -393,6 +393,12 @@ export class NodeVolumes {
   private failedMount(st: VolumePod, message: string): void {
     this.node.ctx.events?.podEvent(this.node.id.name, st.pod, "Warning", "FailedMount", message);
   }
+}
+
+/** Removes `x` from `xs`. */
+function drop(xs: string[], x: string): void {
+  const i = xs.indexOf(x);
+  if (i >= 0) xs.splice(i, 1);
 }
 
 /** A populator error, worded as the kubelet's. */
