@@ -28,6 +28,9 @@ import type {
 } from "./storage-objects.ts";
 import { WorkQueue } from "./work-queue.ts";
 
+/** How long stopping waits for the Lease's hand-back (client-go gives it the renew deadline). */
+const RELEASE_WAIT_MS = 2_000;
+
 /** Options of a {@link CsiController} (tests shorten the election). */
 export interface CsiControllerOptions {
   readonly identity?: string;
@@ -113,9 +116,12 @@ export class CsiController {
     this.elector.start();
   }
 
-  /** Stops working and hands the Lease back if held, so another process takes over at once. */
+  /**
+   * Stops working and hands the Lease back if held, so another process takes over at once; the
+   * hand-back gets {@link RELEASE_WAIT_MS} (an unreachable API server must not hold the exit up).
+   */
   async stop(): Promise<void> {
-    await this.elector.stop(true);
+    await Promise.race([this.elector.stop(true), this.ctx.clock.sleep(RELEASE_WAIT_MS)]);
   }
 }
 
