@@ -292,6 +292,7 @@ export class HollowNode implements NodeHandle {
    */
   observeNode(node: NodeObject): void {
     this.pods.observeCidr(node.spec?.podCIDR);
+    if (node.status?.volumesInUse?.length && !this.pods.volumes) this.pods.volumesListed();
     if (node.metadata.uid) this.uid = node.metadata.uid;
     this.status.observe(node.status);
   }

@@ -40,6 +40,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
   private relistSeen: Set<string> | undefined;
   /** The volume manager, created with the node's first pod with CSI volumes. */
   volumes: NodeVolumes | undefined;
+  /** The node's pods have been listed once. */
+  private podsSynced = false;
 
   constructor(node: NodeHandle, watches: KubeletWatches) {
     this.node = node;
@@ -69,6 +71,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
         this.relistSeen = new Set();
       },
       onSynced: () => {
+        this.podsSynced = true;
+        this.volumes?.markSynced();
         const seen = this.relistSeen;
         this.relistSeen = undefined;
         if (!seen) return;
@@ -170,6 +174,15 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
     if (!st.claims || !csi) return true;
     this.volumes ??= new NodeVolumes(this.node, csi);
     return this.volumes.ensureMounted(st, () => this.node.ctx.queue.after(0, () => startPod(this, st)));
+  }
+
+  /**
+   * The server's Node lists volumes in use (a restart): the volume manager runs, so that once the
+   * node's pods are listed, the volumes none of them uses are cleared from the status.
+   */
+  volumesListed(): void {
+    const csi = this.node.ctx.cfg.csi;
+    if (csi && !this.volumes) this.volumes = new NodeVolumes(this.node, csi, this.podsSynced);
   }
 
   /** Unmounts the pod's CSI volumes (its containers have stopped, or it is gone). */

@@ -268,3 +268,13 @@ test("a running pod adopted after a restart: its volume counts as mounted and in
   assert.equal(firstAt(h.log, `GET ${VA}`), undefined);
   assert.deepEqual(inUseWrites(h.log), [[UNIQUE]]);
 });
+
+test("a restarted node whose Node lists volumes no pod uses clears volumesInUse once its pods are listed", async () => {
+  const h = await setUp();
+  h.node.observeNode({ metadata: { name: NAME, uid: NODE_UID }, status: { volumesInUse: [UNIQUE] } });
+  await h.clock.advance(15_000);
+  assert.deepEqual(inUseWrites(h.log), [], "left as it is before the pods are known");
+  h.node.podHandler().onSynced();
+  await h.clock.advance(15_000);
+  assert.deepEqual(inUseWrites(h.log), [null]);
+});

@@ -90,10 +90,19 @@ export class NodeVolumes {
   private readonly pods = new Map<string, PodEntry>();
   /** Running pods adopted after a restart whose volumes are still being read back. */
   private adopting = 0;
+  /** The node's pods are known (the populator has seen them all): what is not in use can be cleared. */
+  private synced: boolean;
 
-  constructor(node: NodeHandle, csi: CsiConfig) {
+  /** `synced` false: made before the node's pods were listed (for volumes the server lists in use). */
+  constructor(node: NodeHandle, csi: CsiConfig, synced = true) {
     this.node = node;
     this.csi = csi;
+    this.synced = synced;
+  }
+
+  /** The node's pods have been listed. */
+  markSynced(): void {
+    this.synced = true;
   }
 
   /**
@@ -102,7 +111,7 @@ export class NodeVolumes {
    * reconciler has not synced its states: the field is left as it is).
    */
   inUse(): string[] | undefined {
-    if (this.adopting > 0) return undefined;
+    if (!this.synced || this.adopting > 0) return undefined;
     const out: string[] = [];
     for (const v of this.volumes.values()) if (v.attachable) out.push(v.key);
     return out.sort();
