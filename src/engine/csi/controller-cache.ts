@@ -51,7 +51,7 @@ export class ControllerCache {
   /** VolumeAttachment name -> [PV name, node name], for the driver's attachments. */
   readonly attachments = new RelistSweep<readonly [string, string]>();
   private readonly attachedCount = new Map<string, number>();
-  private readonly attributes = new Map<string, Record<string, string>>();
+  private readonly interned = new Map<string, unknown>();
 
   constructor(driver: string) {
     this.driver = driver;
@@ -76,57 +76,54 @@ export class ControllerCache {
     return by === this.driver || pv.spec.csi?.driver === this.driver;
   }
 
-  /** Records one of the driver's PVs, trimmed; returns the trimmed object. */
+  /**
+   * Records one of the driver's PVs, trimmed to what the parts read; the parts many PVs have alike
+   * (annotations, finalizers, capacity, CSI source, phase) are shared. Returns the trimmed object.
+   */
   setVolume(pv: VolumeObject): VolumeObject {
     const m = pv.metadata;
-    const csi = pv.spec.csi;
-    let attrs: Record<string, string> | undefined;
-    if (csi?.volumeAttributes) {
-      const key = JSON.stringify(csi.volumeAttributes);
-      attrs = this.attributes.get(key);
-      if (!attrs) {
-        attrs = csi.volumeAttributes;
-        if (this.attributes.size < 1024) this.attributes.set(key, attrs);
-      }
-    }
+    const { capacity, claimRef, csi, persistentVolumeReclaimPolicy: policy } = pv.spec;
     const by = m.annotations?.[ANN_PROVISIONED_BY];
+    const phase = pv.status?.phase;
     const trimmed: VolumeObject = {
       metadata: {
         name: m.name,
         ...(m.uid ? { uid: m.uid } : {}),
-        ...(m.resourceVersion ? { resourceVersion: m.resourceVersion } : {}),
-        ...(by !== undefined ? { annotations: { [ANN_PROVISIONED_BY]: by } } : {}),
-        ...(m.finalizers ? { finalizers: m.finalizers } : {}),
+        ...(by !== undefined
+          ? { annotations: this.shared(`a${by}`, () => ({ [ANN_PROVISIONED_BY]: by })) }
+          : {}),
+        ...(m.finalizers
+          ? { finalizers: this.shared(`f${m.finalizers.join("\u0000")}`, () => m.finalizers!) }
+          : {}),
         ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
       },
       spec: {
-        ...(pv.spec.capacity ? { capacity: pv.spec.capacity } : {}),
-        ...(pv.spec.claimRef
-          ? {
-              claimRef: {
-                namespace: pv.spec.claimRef.namespace,
-                name: pv.spec.claimRef.name,
-                uid: pv.spec.claimRef.uid,
-              },
-            }
-          : {}),
-        ...(pv.spec.persistentVolumeReclaimPolicy
-          ? { persistentVolumeReclaimPolicy: pv.spec.persistentVolumeReclaimPolicy }
-          : {}),
+        ...(capacity ? { capacity: this.shared(`c${JSON.stringify(capacity)}`, () => capacity) } : {}),
+        ...(claimRef ? { claimRef: { namespace: claimRef.namespace, uid: claimRef.uid } } : {}),
+        ...(policy ? { persistentVolumeReclaimPolicy: this.shared(`p${policy}`, () => policy) } : {}),
         ...(csi
           ? {
-              csi: {
+              csi: this.shared(`s${csi.driver}\u0000${JSON.stringify(csi.volumeAttributes ?? {})}`, () => ({
                 driver: csi.driver,
-                volumeHandle: csi.volumeHandle,
-                ...(attrs ? { volumeAttributes: attrs } : {}),
-              },
+                volumeHandle: "",
+                ...(csi.volumeAttributes ? { volumeAttributes: csi.volumeAttributes } : {}),
+              })),
             }
           : {}),
       },
-      ...(pv.status?.phase ? { status: { phase: pv.status.phase } } : {}),
+      ...(phase ? { status: this.shared(`h${phase}`, () => ({ phase })) } : {}),
     };
     this.volumes.set(m.name, trimmed);
     return trimmed;
+  }
+
+  /** One object for every equal `key` (a few thousand kinds at most: beyond, each keeps its own). */
+  private shared<T>(key: string, make: () => T): T {
+    const hit = this.interned.get(key) as T | undefined;
+    if (hit !== undefined) return hit;
+    const made = make();
+    if (this.interned.size < 4096) this.interned.set(key, made);
+    return made;
   }
 
   /** The modelled latencies of a volume (its volume attributes, else the defaults). */
