@@ -8,7 +8,6 @@
  * are volume-decisions.ts's; this is the I/O. Created on a node's first pod with claims: other
  * nodes carry none of it.
  */
-import { isNotFound } from "../../client/api-error.ts";
 import { describeError } from "../../kernel/errors.ts";
 import type { NodeHandle } from "../node-handle.ts";
 import type { PodObject } from "../pod-object.ts";
@@ -22,19 +21,15 @@ import {
 } from "./csi-names.ts";
 import {
   attachmentName,
-  claimProblem,
   listedAttached,
   nextRetryMs,
-  noPluginError,
   podSyncRetryMs,
   unableToMountMessage,
   unregisteredDriverMessage,
-  volumePlugin,
-  volumeProblem,
-  type ClaimView,
   type PodClaim,
   type VolumeView,
 } from "./volume-decisions.ts";
+import { readPodVolumes } from "./volume-populator.ts";
 
 /** The parts of a pod's state the volume manager reads. */
 export interface VolumePod {
@@ -200,44 +195,8 @@ export class NodeVolumes {
   private async populate(e: PodEntry, adopted = false): Promise<void> {
     const { st } = e;
     const ns = st.namespace;
-    const errors: string[] = [];
-    const notProcessed: string[] = [];
-    const found: { v: Volume; name: string }[] = [];
-    for (const c of st.claims ?? []) {
-      const ref = { namespace: ns, claim: c.claim, ephemeral: c.ephemeral };
-      try {
-        const claim = await this.node.api<ClaimView>({
-          method: "GET",
-          path: `/api/v1/namespaces/${ns}/persistentvolumeclaims/${c.claim}`,
-        });
-        const bad = claimProblem(claim, ref, st);
-        if (bad) throw new PopulateError(bad);
-        const pvName = claim.spec.volumeName!;
-        const pv = await this.node
-          .api<VolumeView>({ method: "GET", path: `/api/v1/persistentvolumes/${pvName}` })
-          .catch((err: unknown) => {
-            throw new PopulateError(
-              `error processing PVC ${ns}/${c.claim}: failed to fetch PV ${pvName} from API server: ${goError(err, "persistentvolumes", pvName)}`,
-            );
-          });
-        const badPv = volumeProblem(pv, ref, claim.metadata.uid);
-        if (badPv) throw new PopulateError(badPv);
-        const plugin = volumePlugin(pv, this.csi);
-        if (plugin.kind === "none") throw new PopulateError(noPluginError(pvName));
-        const foreign = plugin.kind === "foreign" ? plugin.driver : undefined;
-        found.push({
-          v: this.volume(pv, foreign, plugin.kind === "hollow" && plugin.attachable),
-          name: c.volume,
-        });
-      } catch (err) {
-        notProcessed.push(c.volume);
-        errors.push(
-          err instanceof PopulateError
-            ? err.message
-            : `error processing PVC ${ns}/${c.claim}: failed to fetch PVC from API server: ${goError(err, "persistentvolumeclaims", c.claim)}`,
-        );
-      }
-    }
+    const { found: read, errors, notProcessed } = await readPodVolumes(this.node, st, this.csi);
+    const found = read.map((r) => ({ v: this.volume(r.pv, r.foreignDriver, r.attachable), name: r.name }));
     if (adopted) this.adopting--;
     if (!this.live(e)) return;
     for (const { v, name } of found) {
@@ -408,12 +367,4 @@ export class NodeVolumes {
 function drop(xs: string[], x: string): void {
   const i = xs.indexOf(x);
   if (i >= 0) xs.splice(i, 1);
-}
-
-/** A populator error, worded as the kubelet's. */
-class PopulateError extends Error {}
-
-/** How client-go words a failed GET (`persistentvolumeclaims "x" not found`). */
-function goError(err: unknown, resource: string, name: string): string {
-  return isNotFound(err) ? `${resource} "${name}" not found` : describeError(err);
 }
