@@ -196,9 +196,10 @@ export class NodeVolumes {
     const { st } = e;
     const ns = st.namespace;
     const { found: read, errors, notProcessed } = await readPodVolumes(this.node, st, this.csi);
-    const found = read.map((r) => ({ v: this.volume(r.pv, r.foreignDriver, r.attachable), name: r.name }));
     if (adopted) this.adopting--;
+    // Gone meanwhile: nothing of it enters the node's state.
     if (!this.live(e)) return;
+    const found = read.map((r) => ({ v: this.volume(r.pv, r.foreignDriver, r.attachable), name: r.name }));
     for (const { v, name } of found) {
       if (!e.volumes.includes(v)) {
         e.volumes.push(v);
