@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
 import type { KubeRequest } from "../client/kube-client.ts";
-import type { NodeVolumes } from "./csi/volume-manager.ts";
 import type { EngineContext } from "./engine-context.ts";
 import type { NodeIdentity } from "./node-object.ts";
 import type { ObservedNodeStatus } from "./node-status.ts";
@@ -11,6 +10,14 @@ export interface NodeObject extends Versioned {
   metadata: { name: string; uid: string; resourceVersion?: string; labels?: Record<string, string> };
   spec?: { podCIDR?: string };
   status?: ObservedNodeStatus;
+}
+
+/** What the node status reads of a volume manager (csi/volume-manager.ts's `NodeVolumes`). */
+export interface VolumesInUse {
+  /** The status's `volumesInUse`; undefined while it is not known (the field is left as it is). */
+  inUse(): string[] | undefined;
+  /** A status write reported these volumes in use. */
+  markReportedInUse(names: readonly string[]): void;
 }
 
 /**
@@ -31,7 +38,7 @@ export interface NodeHandle {
   /** This node's logger. */
   readonly log: Logger;
   /** The volume manager of the node's pods with CSI volumes (undefined until one comes). */
-  readonly volumes?: NodeVolumes | undefined;
+  readonly volumes?: VolumesInUse | undefined;
   /** Sends one request on this node's behalf (rate-limited, counted). */
   api<T>(req: KubeRequest): Promise<T>;
   /** The Node was deleted under the node: register it again. */

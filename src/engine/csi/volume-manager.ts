@@ -9,7 +9,7 @@
  * nodes carry none of it.
  */
 import { describeError } from "../../kernel/errors.ts";
-import type { NodeHandle } from "../node-handle.ts";
+import type { NodeHandle, VolumesInUse } from "../node-handle.ts";
 import type { PodObject } from "../pod-object.ts";
 import {
   DEFAULT_LATENCIES,
@@ -78,7 +78,7 @@ interface PodEntry {
 }
 
 /** The volume manager of one hollow node (kubelet v1.36 volumemanager/, volume/csi/). */
-export class NodeVolumes {
+export class NodeVolumes implements VolumesInUse {
   private readonly node: NodeHandle;
   private readonly csi: CsiConfig;
   private readonly volumes = new Map<string, Volume>();
