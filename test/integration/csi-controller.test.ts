@@ -12,7 +12,13 @@ import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
-import { fleetNodesReady, removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
+import {
+  defaultServiceAccount,
+  fleetNodesReady,
+  removeTestObjects,
+  startEngine,
+  type EngineProcess,
+} from "../engine-process.ts";
 import { isNotFound } from "../../src/client/api-error.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { controllerLeaseName, csiDriverName, topologyKey } from "../../src/engine/csi/csi-names.ts";
@@ -127,6 +133,7 @@ describe("the hollow CSI driver's controller on a real control plane", () => {
   before(async () => {
     client = await adminClientFor();
     await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
+    await defaultServiceAccount(client, NS);
     await client
       .request({
         method: "POST",
@@ -391,6 +398,88 @@ describe("the hollow CSI driver's controller on a real control plane", () => {
       path: `/api/v1/namespaces/${NS}/persistentvolumeclaims/late-0`,
     });
     await gone("the WaitForFirstConsumer PV", `/api/v1/persistentvolumes/${c.spec.volumeName}`);
+  });
+
+  test("a StatefulSet with a volumeClaimTemplate runs: volumes provisioned on the scheduler's nodes, attached, detached at scale 0, deleted with the claims", async () => {
+    const t0 = Date.now();
+    await client.request({
+      method: "POST",
+      path: `/apis/apps/v1/namespaces/${NS}/statefulsets`,
+      body: {
+        metadata: { name: "web" },
+        spec: {
+          replicas: 4,
+          podManagementPolicy: "Parallel",
+          serviceName: "web",
+          selector: { matchLabels: { app: "web" } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: {
+              nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+              containers: [
+                {
+                  name: "web",
+                  image: "example.invalid/never-pulled:1",
+                  imagePullPolicy: "Never",
+                  volumeMounts: [{ name: "data", mountPath: "/data" }],
+                },
+              ],
+            },
+          },
+          volumeClaimTemplates: [
+            {
+              metadata: { name: "data" },
+              spec: {
+                storageClassName: WFFC_CLASS,
+                accessModes: ["ReadWriteOnce"],
+                resources: { requests: { storage: "1Gi" } },
+              },
+            },
+          ],
+        },
+      },
+    });
+    type Pod = { spec: { nodeName?: string }; status?: { phase?: string } };
+    await eventually("4 pods Running", 120_000, async () => {
+      const pods = (
+        await client.get<{ items: Pod[] }>(`/api/v1/namespaces/${NS}/pods`, { labelSelector: "app=web" })
+      ).items;
+      const running = pods.filter((p) => p.status?.phase === "Running").length;
+      return { done: running === 4, status: `${pods.length} pods, ${running} Running` };
+    });
+    process.stderr.write(
+      `StatefulSet of 4 with volumes Running: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    const vas = (await client.get<{ items: (Va & { spec: { attacher: string } })[] }>(VA_PATH)).items.filter(
+      (v) => v.spec.attacher === DRIVER,
+    );
+    assert.equal(vas.length, 4, "the attach/detach controller's VolumeAttachments");
+    assert.ok(vas.every((v) => v.status?.attached === true));
+    for (let i = 0; i < 4; i++) {
+      const c = await getClaim(`data-web-${i}`);
+      assert.equal(c.status?.phase, "Bound");
+    }
+    await client.request({
+      method: "PATCH",
+      path: `/apis/apps/v1/namespaces/${NS}/statefulsets/web`,
+      patchType: "merge",
+      body: { spec: { replicas: 0 } },
+    });
+    await eventually("the VolumeAttachments gone at scale 0", 120_000, async () => {
+      const left = (await client.get<{ items: { spec: { attacher: string } }[] }>(VA_PATH)).items.filter(
+        (v) => v.spec.attacher === DRIVER,
+      ).length;
+      return { done: left === 0, status: `${left} left` };
+    });
+    const volumes: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      volumes.push((await getClaim(`data-web-${i}`)).spec.volumeName!);
+      await client.request({
+        method: "DELETE",
+        path: `/api/v1/namespaces/${NS}/persistentvolumeclaims/data-web-${i}`,
+      });
+    }
+    for (const v of volumes) await gone(`PV ${v}`, `/api/v1/persistentvolumes/${v}`);
   });
 
   test("when the leader stops, the other process takes the Lease over and provisions", async () => {
