@@ -278,3 +278,17 @@ test("a restarted node whose Node lists volumes no pod uses clears volumesInUse 
   await h.clock.advance(15_000);
   assert.deepEqual(inUseWrites(h.log), [null]);
 });
+
+test("minimal traffic: the pod's one Running status comes after the attach is verified and the volume mounted", async () => {
+  const h = await setUp({ traffic: "minimal" });
+  h.api.existingNode = {
+    metadata: { name: NAME, uid: NODE_UID },
+    status: { volumesAttached: [{ name: UNIQUE, devicePath: "" }] },
+  };
+  bind(h, webPod());
+  await h.clock.advance(60_000);
+  assert.deepEqual(phases(h.log), ["Running"]);
+  const running = h.log.find((r) => r.route === `PATCH ${podPath("web-0")}/status`)!.at;
+  assert.ok(running >= h.log.filter((r) => r.route === `GET ${VA}`)[1]!.at + 1_000);
+  assert.deepEqual(inUseWrites(h.log), [[UNIQUE]]);
+});
