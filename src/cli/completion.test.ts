@@ -79,7 +79,12 @@ test("bash: the script sourced in bash completes verbs, flags before and after t
     assert.deepEqual(c("list", "--kubeconfig", "=", "ku"), ["kube.yaml"]);
     assert.deepEqual(c("--kube"), ["--kubeconfig"]);
     assert.deepEqual(c("create", "--dry"), ["--dry-run"]);
-    assert.deepEqual(c("-n", "x", "create", "100", "--no-"), ["--no-proxy", "--no-wait"]);
+    assert.deepEqual(c("-n", "x", "create", "100", "--no-"), [
+      "--no-proxy",
+      "--no-storage",
+      "--no-attach",
+      "--no-wait",
+    ]);
     assert.deepEqual(c("up", "--lo"), ["--load-test"]);
     assert.deepEqual(c("list", "--kubeconfig", "ku"), ["kube.yaml"]);
     assert.deepEqual(c("--kubeconfig", "ku"), ["kube.yaml"]);

@@ -13,6 +13,7 @@ interface ResourceInfo {
 }
 
 const RBAC = "/apis/rbac.authorization.k8s.io/v1";
+const STORAGE = "/apis/storage.k8s.io/v1";
 const RESOURCES: Record<string, ResourceInfo> = {
   Namespace: { base: "/api/v1", plural: "namespaces", namespaced: false },
   ServiceAccount: { base: "/api/v1", plural: "serviceaccounts", namespaced: true },
@@ -24,6 +25,13 @@ const RESOURCES: Record<string, ResourceInfo> = {
   Role: { base: RBAC, plural: "roles", namespaced: true },
   RoleBinding: { base: RBAC, plural: "rolebindings", namespaced: true },
   StatefulSet: { base: "/apis/apps/v1", plural: "statefulsets", namespaced: true },
+  CSIDriver: { base: STORAGE, plural: "csidrivers", namespaced: false },
+  CSINode: { base: STORAGE, plural: "csinodes", namespaced: false },
+  StorageClass: { base: STORAGE, plural: "storageclasses", namespaced: false },
+  VolumeAttachment: { base: STORAGE, plural: "volumeattachments", namespaced: false },
+  PersistentVolume: { base: "/api/v1", plural: "persistentvolumes", namespaced: false },
+  PersistentVolumeClaim: { base: "/api/v1", plural: "persistentvolumeclaims", namespaced: true },
+  Lease: { base: "/apis/coordination.k8s.io/v1", plural: "leases", namespaced: true },
 };
 
 /** Kinds the CLI writes. */

@@ -10,6 +10,7 @@ import type { TargetCredentials } from "./objects.ts";
 import type { ClusterLayout, ClusterRecord } from "../controlplane/cluster-state.ts";
 import { caFingerprint, clusterChange, type ClusterIdentity } from "./cluster-identity.ts";
 import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
+import { csiEngineArgs } from "./storage-objects.ts";
 
 /** One running engine process of a local fleet. */
 export interface LocalShard extends DaemonRecord {
@@ -126,6 +127,7 @@ export function shardArgs(
     `--traffic=${spec.traffic}`,
     ...(spec.proxy ? [] : ["--no-proxy"]),
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
+    ...csiEngineArgs(spec),
     `--log-dir=${layout.nodeLogs}`,
     "--stats-interval=60",
     // The API server reaches its nodes' kubelet endpoint here (kubectl logs, /pods).

@@ -1,5 +1,6 @@
+import { controllerLeaseName } from "../engine/csi/csi-names.ts";
 import { FLEET_LABEL } from "../kernel/k8s.ts";
-import { HOLLOW_LABEL, WORKLOAD_NAME, type FleetSpec } from "./spec.ts";
+import { HOLLOW_LABEL, WORKLOAD_NAME, type FleetSpec, type FleetStorage } from "./spec.ts";
 
 /** A Kubernetes object as the CLI writes it. */
 export interface KubeObject {
@@ -33,18 +34,22 @@ export const FLEET_CONFIGMAP = "hollow-node-fleet";
 /** ConfigMap carrying the bundled engine. */
 export const ENGINE_CONFIGMAP = "hollow-node-engine";
 
+/** One RBAC rule. */
+type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
+const rule = (apiGroups: string[], resources: string[], verbs: string[]): Rule => ({
+  apiGroups,
+  resources,
+  verbs,
+});
+
 /**
  * What a kubelet and kube-proxy do through the API server, and nothing else. A real kubelet is
  * further restricted by the Node authorizer to its own Node and pods; RBAC cannot express that, so
  * what a kubelet may do only for its own pods (read their Secrets and ConfigMaps, mint their
- * tokens) is not granted at all, and the engine leaves those requests out.
+ * tokens) is not granted at all, and the engine leaves those requests out. A fleet with a hollow
+ * CSI driver (`storage`) gets what its node side and elected controller do too.
  */
-export function hollowNodeClusterRole(fleet: string): KubeObject {
-  const rule = (apiGroups: string[], resources: string[], verbs: string[]): unknown => ({
-    apiGroups,
-    resources,
-    verbs,
-  });
+export function hollowNodeClusterRole(fleet: string, storage?: FleetStorage): KubeObject {
   return {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "ClusterRole",
@@ -62,16 +67,70 @@ export function hollowNodeClusterRole(fleet: string): KubeObject {
       rule(["node.k8s.io"], ["runtimeclasses"], ["list", "watch"]),
       rule(["storage.k8s.io"], ["csidrivers"], ["list", "watch"]),
       rule(["storage.k8s.io"], ["csinodes"], ["get", "create", "update", "patch"]),
+      ...(storage ? storageClusterRules() : []),
     ],
   };
 }
 
-/** The objects that give the hollow nodes their identity in a cluster (namespace excluded). */
+/**
+ * What the driver's parts do beyond a kubelet's rules: the node side reads its pods' claims, their
+ * volumes and VolumeAttachments, and registers in CSINodes (the kubelet's rules grant that); the
+ * elected controller does what the external-provisioner, -attacher and -resizer do.
+ */
+export function storageClusterRules(): Rule[] {
+  return [
+    rule([""], ["persistentvolumes"], ["get", "list", "watch", "create", "delete", "patch", "update"]),
+    rule([""], ["persistentvolumeclaims"], ["get", "list", "watch", "patch", "update"]),
+    rule([""], ["persistentvolumeclaims/status"], ["patch", "update"]),
+    rule(["storage.k8s.io"], ["storageclasses"], ["get", "list", "watch"]),
+    rule(["storage.k8s.io"], ["volumeattachments"], ["get", "list", "watch", "patch", "update"]),
+    rule(["storage.k8s.io"], ["volumeattachments/status"], ["patch", "update"]),
+    rule(["storage.k8s.io"], ["csinodes"], ["list", "watch"]),
+  ];
+}
+
+/**
+ * The controller's election Lease in the fleet's namespace: a Role for that Lease (create cannot
+ * be limited to a name) and its binding to the fleet's ServiceAccount.
+ */
+export function leaseRbacObjects(spec: Pick<FleetSpec, "namespace" | "fleet">, driver: string): KubeObject[] {
+  const { namespace, fleet } = spec;
+  const name = clusterRoleName(fleet);
+  const labels = ownedLabels(fleet);
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name, namespace, labels },
+      rules: [
+        {
+          apiGroups: ["coordination.k8s.io"],
+          resources: ["leases"],
+          resourceNames: [controllerLeaseName(driver)],
+          verbs: ["get", "update"],
+        },
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+      ],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      subjects: [{ kind: "ServiceAccount", name: WORKLOAD_NAME, namespace }],
+    },
+  ];
+}
+
+/**
+ * The objects that give the hollow nodes their identity in a cluster (namespace excluded); with a
+ * CSI driver, also the Role for its controller's election Lease in the fleet's namespace.
+ */
 export function identityObjects(
-  spec: Pick<FleetSpec, "namespace" | "fleet">,
+  spec: Pick<FleetSpec, "namespace" | "fleet" | "storage">,
   withToken: boolean,
 ): KubeObject[] {
-  const { namespace, fleet } = spec;
+  const { namespace, fleet, storage } = spec;
   const labels = ownedLabels(fleet);
   const name = clusterRoleName(fleet);
   const subjects = [{ kind: "ServiceAccount", name: WORKLOAD_NAME, namespace }];
@@ -82,7 +141,7 @@ export function identityObjects(
       metadata: { name: WORKLOAD_NAME, namespace, labels },
       automountServiceAccountToken: false,
     },
-    hollowNodeClusterRole(fleet),
+    hollowNodeClusterRole(fleet, storage),
     {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
@@ -111,6 +170,7 @@ export function identityObjects(
       subjects,
     },
   ];
+  if (storage) objects.push(...leaseRbacObjects(spec, storage.driver));
   if (withToken) {
     objects.push({
       apiVersion: "v1",

@@ -12,12 +12,14 @@ export interface NamespacesPresent {
 
 /**
  * What the CLI's identity must be allowed in the hosting and in the target cluster to set up a
- * fleet whose engine runs on `runtime`. Same cluster: everything is asked of the hosting one.
+ * fleet whose engine runs on `runtime` (`storage`: with a hollow CSI driver, whose objects and
+ * RBAC go to the target). Same cluster: everything is asked of the hosting one.
  */
 export function setupPermissions(
   s: Pick<FleetContext, "namespace" | "twoCluster">,
   runtime: Pick<FleetRuntime, "needsToken" | "hostingPermissions">,
   present: NamespacesPresent,
+  storage = false,
 ): { hosting: Permission[]; target: Permission[] } {
   const ns = s.namespace;
   const rbac = "rbac.authorization.k8s.io";
@@ -28,6 +30,14 @@ export function setupPermissions(
     { verb: "patch", resource: "roles", group: rbac, namespace: NODE_LEASE_NAMESPACE },
     { verb: "patch", resource: "rolebindings", group: rbac, namespace: NODE_LEASE_NAMESPACE },
   ];
+  if (storage)
+    identity.push(
+      { verb: "patch", resource: "roles", group: rbac, namespace: ns },
+      { verb: "patch", resource: "rolebindings", group: rbac, namespace: ns },
+      { verb: "patch", resource: "csidrivers", group: "storage.k8s.io" },
+      { verb: "patch", resource: "storageclasses", group: "storage.k8s.io" },
+      { verb: "list", resource: "storageclasses", group: "storage.k8s.io" },
+    );
   if (runtime.needsToken || s.twoCluster)
     identity.push(
       { verb: "patch", resource: "secrets", namespace: ns },

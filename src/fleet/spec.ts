@@ -61,6 +61,19 @@ export interface FleetSpec {
   readonly targetServer: string;
   readonly traffic: "kubelet" | "minimal";
   readonly proxy: boolean;
+  /**
+   * The fleet's hollow CSI driver (its CSIDriver, StorageClass and the engines' `--csi-*` flags);
+   * undefined = none. Specs recorded before this field existed have none.
+   */
+  readonly storage?: FleetStorage | undefined;
+}
+
+/** A fleet's hollow CSI driver, as recorded in its spec. */
+export interface FleetStorage {
+  /** The driver's name (`csiDriverName(fleet)`). */
+  readonly driver: string;
+  /** The CSIDriver's `attachRequired` (false with `create --no-attach`). */
+  readonly attachRequired: boolean;
 }
 
 /** Number of engine processes or pods a fleet needs. */

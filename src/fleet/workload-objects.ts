@@ -1,5 +1,6 @@
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import { kubemarkKubeconfigMap, kubemarkStatefulSet } from "./kubemark-objects.ts";
+import { csiEngineArgs } from "./storage-objects.ts";
 import {
   ENGINE_CONFIGMAP,
   FLEET_CONFIGMAP,
@@ -66,6 +67,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     `--traffic=${spec.traffic}`,
     ...(spec.proxy ? [] : ["--no-proxy"]),
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
+    ...csiEngineArgs(spec),
     "--stats-interval=60",
   ];
   const fromConfigMap = !spec.prebuiltEngine;

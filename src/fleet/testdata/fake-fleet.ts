@@ -24,16 +24,30 @@ import type {
 import type { Session } from "../session.ts";
 import { HOLLOW_LABEL, shardCount, type FleetMode, type FleetSpec } from "../spec.ts";
 
-type Stored = Record<string, unknown> & { metadata?: { name?: string; labels?: Record<string, string> } };
+type Stored = Record<string, unknown> & {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[] | null;
+    deletionTimestamp?: string;
+  };
+};
 
 /** Paths listed as collections (their objects are `<path>/<name>`). */
-const COLLECTION = /\/(nodes|leases|pods)$/;
+const COLLECTION =
+  /\/(nodes|leases|pods|csidrivers|csinodes|storageclasses|volumeattachments|persistentvolumes|persistentvolumeclaims|events)$/;
+/** Cluster-wide lists of namespaced kinds (`/api/v1/persistentvolumeclaims`) hold every namespace's. */
+const ALL_NAMESPACES = /^\/api\/v1\/(persistentvolumeclaims|events)$/;
 
 /** Objects by path, with the few requests the fleet verbs make. */
 export class FakeStore {
   readonly objects = new Map<string, Stored>();
   /** `METHOD path` of every request, in order. */
   readonly requests: string[] = [];
+  /** Requests that fail with 500: `METHOD path` prefixes. */
+  readonly failing: string[] = [];
 
   /** Stores an object at `path`. */
   put(path: string, obj: Stored): void {
@@ -63,7 +77,18 @@ export class FakeStore {
 
   private answer(req: KubeRequest): unknown {
     const { method, path } = req;
+    if (this.failing.some((f) => `${method} ${path}`.startsWith(f))) throw apiError(req, 500);
     if (path.endsWith("/selfsubjectaccessreviews")) return { status: { allowed: true } };
+    if (method === "GET" && ALL_NAMESPACES.test(path)) {
+      const kind = path.slice("/api/v1/".length);
+      const items = [...this.objects]
+        .filter(
+          ([p]) =>
+            p.startsWith("/api/v1/namespaces/") && p.split("/")[5] === kind && p.split("/").length === 7,
+        )
+        .map(([, o]) => structuredClone(o));
+      return { items };
+    }
     if (method === "GET" && COLLECTION.test(path)) {
       const selector = String(req.query?.["labelSelector"] ?? "");
       const wanted = selector ? selector.split(",").map((kv) => kv.split("=") as [string, string]) : [];
@@ -75,11 +100,23 @@ export class FakeStore {
     }
     if (method === "GET") return structuredClone(this.existing(req));
     if (method === "DELETE") {
-      this.existing(req);
+      const obj = this.existing(req);
+      // Finalizers hold an object until they are removed, as the API server does.
+      if (obj.metadata?.finalizers?.length) {
+        obj.metadata.deletionTimestamp ??= "2026-01-01T00:00:00Z";
+        return structuredClone(obj);
+      }
       this.objects.delete(path);
       return {};
     }
     const body = req.body as Stored;
+    if (method === "PATCH" && req.patchType === "merge") {
+      const obj = this.existing(req);
+      const meta = (body.metadata ?? {}) as Record<string, unknown>;
+      obj.metadata = { ...obj.metadata, ...meta };
+      if (obj.metadata?.deletionTimestamp && !obj.metadata.finalizers?.length) this.objects.delete(path);
+      return structuredClone(obj);
+    }
     if (method === "POST") {
       const at = `${path}/${body.metadata?.name ?? ""}`;
       if (this.objects.has(at)) throw apiError(req, 409);

@@ -32,7 +32,21 @@ test("cleanup stops every runtime's workload and removes only the fleet's Nodes,
   assert.deepEqual(r.namespaces, []);
   assert.ok(f.store.has(objectPath("Namespace", "kubemark")), "the namespace stays without --all");
   const again = await cleanupFleet(f.session, { all: false });
-  assert.deepEqual(again, { nodes: 0, processes: 0, objects: [], namespaces: [], keptNamespaces: [] });
+  assert.deepEqual(again, {
+    nodes: 0,
+    processes: 0,
+    objects: [],
+    namespaces: [],
+    keptNamespaces: [],
+    storage: {
+      drivers: [],
+      storageClasses: [],
+      attachments: 0,
+      volumes: 0,
+      claimsDeleted: 0,
+      claimsLeft: [],
+    },
+  });
 });
 
 test("cleanup --all deletes the namespace only when kubemark-cluster created it", async (t) => {

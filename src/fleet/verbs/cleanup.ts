@@ -14,6 +14,7 @@ import {
 } from "../objects.ts";
 import { FLEET_MODES } from "../runtime/runtime.ts";
 import type { Session } from "../session.ts";
+import { cleanupStorage, type StorageCleanup } from "../storage-cleanup.ts";
 import { WORKLOAD_NAME } from "../spec.ts";
 
 /** What `cleanup` removed. */
@@ -23,15 +24,21 @@ export interface CleanupResult {
   readonly objects: string[];
   readonly namespaces: string[];
   readonly keptNamespaces: string[];
+  /** The fleet's hollow CSI driver's objects. */
+  readonly storage: StorageCleanup;
 }
 
 /**
  * `cleanup`: removes the workload (whatever runtime runs it: local processes or a StatefulSet),
  * the Nodes the fleet created (its ownership label and `hollow-node=true`) with their Leases, and
- * its objects and RBAC in both clusters; `all` also deletes the namespace when the CLI created
- * it. Safe to run twice; never touches a Node without the fleet's label.
+ * its hollow CSI driver's objects (the claims bound to its volumes only with `deleteClaims`), its
+ * objects and RBAC in both clusters; `all` also deletes the namespace when the CLI created it.
+ * Safe to run twice; never touches a Node without the fleet's label.
  */
-export async function cleanupFleet(s: Session, opts: { all: boolean }): Promise<CleanupResult> {
+export async function cleanupFleet(
+  s: Session,
+  opts: { all: boolean; deleteClaims?: boolean | undefined },
+): Promise<CleanupResult> {
   const ns = s.namespace;
   const objects: string[] = [];
   let processes = 0;
@@ -51,7 +58,9 @@ export async function cleanupFleet(s: Session, opts: { all: boolean }): Promise<
     s,
     (await fleetNodes(s)).map((n) => n.metadata.name),
   );
-  // 3. Its objects and RBAC.
+  // 3. Its driver's volumes, attachments, CSIDriver and StorageClass: nothing serves them any more.
+  const storage = await cleanupStorage(s, { deleteClaims: opts.deleteClaims === true });
+  // 4. Its objects and RBAC.
   for (const name of [FLEET_CONFIGMAP, ENGINE_CONFIGMAP, KUBEMARK_KUBECONFIG])
     await gone(s.hosting.client, "ConfigMap", name, ns);
   await gone(s.hosting.client, "Service", WORKLOAD_NAME, ns);
@@ -65,6 +74,8 @@ export async function cleanupFleet(s: Session, opts: { all: boolean }): Promise<
   await gone(s.target.client, "ClusterRole", role);
   await gone(s.target.client, "RoleBinding", role, NODE_LEASE_NAMESPACE);
   await gone(s.target.client, "Role", role, NODE_LEASE_NAMESPACE);
+  await gone(s.target.client, "RoleBinding", role, ns);
+  await gone(s.target.client, "Role", role, ns);
   const namespaces: string[] = [];
   const keptNamespaces: string[] = [];
   if (opts.all) {
@@ -85,5 +96,5 @@ export async function cleanupFleet(s: Session, opts: { all: boolean }): Promise<
       } else keptNamespaces.push(`${ns} (${where})`);
     }
   }
-  return { nodes, processes, objects, namespaces, keptNamespaces };
+  return { nodes, processes, objects, namespaces, keptNamespaces, storage };
 }

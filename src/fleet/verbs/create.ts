@@ -2,6 +2,7 @@
 import { KubemarkError } from "../../kernel/errors.ts";
 import type { KubeObject } from "../objects.ts";
 import { readFleet, type Session } from "../session.ts";
+import type { StorageOutcome } from "../storage.ts";
 import type { FleetSpec } from "../spec.ts";
 import { desiredSpec, versionSkewWarnings, type SpecRequest } from "./desired-spec.ts";
 import { dryRunFleet } from "./dry-run.ts";
@@ -22,6 +23,8 @@ export interface CreateResult {
   readonly ready: number;
   readonly removedNodes: number;
   readonly seconds: number;
+  /** The fleet's CSI driver and StorageClass as applied (undefined: none, or nothing changed). */
+  readonly storage?: StorageOutcome | undefined;
   /** Objects of a dry run. */
   readonly objects?: KubeObject[];
   /** What the user should know although it did not stop the command (version skew). */

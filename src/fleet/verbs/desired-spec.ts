@@ -1,5 +1,6 @@
 /** The spec `create`/`scale` ask for, and what the version skew policy says about it. */
-import { KubemarkError } from "../../kernel/errors.ts";
+import { csiDriverName } from "../../engine/csi/csi-names.ts";
+import { BadInputError, KubemarkError } from "../../kernel/errors.ts";
 import { defaultMode } from "../runtime/placement.ts";
 import type { Session } from "../session.ts";
 import {
@@ -9,6 +10,7 @@ import {
   type FleetEngine,
   type FleetMode,
   type FleetSpec,
+  type FleetStorage,
 } from "../spec.ts";
 import { MAX_KUBELET_MINORS_BEHIND, kubeletSkew } from "../version-skew.ts";
 
@@ -27,6 +29,10 @@ export interface SpecRequest {
   readonly namePrefix?: string | undefined;
   readonly traffic?: "kubelet" | "minimal" | undefined;
   readonly proxy?: boolean | undefined;
+  /** The hollow CSI driver (`--storage` / `--no-storage`); undefined: the fleet's, on for a new one. */
+  readonly storage?: boolean | undefined;
+  /** The driver's attach step (false with `--no-attach`); undefined: the fleet's, else on. */
+  readonly attach?: boolean | undefined;
 }
 
 /** Builds the spec `create` asks for, over the existing fleet's settings. */
@@ -90,7 +96,55 @@ export function desiredSpec(s: Session, opts: SpecRequest, existing: FleetSpec |
     targetServer: s.target.access.server,
     traffic: opts.traffic ?? existing?.traffic ?? "kubelet",
     proxy: opts.proxy ?? existing?.proxy ?? true,
+    storage: desiredStorage(s, opts, existing, engine),
   };
+}
+
+/**
+ * The fleet's hollow CSI driver: on for a new hollow-node fleet unless `--no-storage`, as
+ * recorded for an existing one (a spec recorded before storage existed has none), never for
+ * upstream kubemark. A recorded driver is neither switched off nor changed (its CSIDriver's
+ * attachRequired is immutable): that needs a cleanup first.
+ */
+export function desiredStorage(
+  s: Pick<Session, "fleet" | "namespace" | "suggest">,
+  opts: Pick<SpecRequest, "storage" | "attach">,
+  existing: FleetSpec | undefined,
+  engine: FleetEngine,
+): FleetStorage | undefined {
+  if (opts.storage === false && opts.attach === false)
+    throw new BadInputError(
+      "--no-attach sets the hollow CSI driver's attach step, which --no-storage leaves out",
+      "give one of them",
+    );
+  if (engine === "kubemark") {
+    if (opts.storage === true || opts.attach === false)
+      throw new BadInputError(
+        `${opts.storage === true ? "--storage" : "--no-attach"} is for the hollow-node engine: upstream kubemark's kubelet has no hollow CSI driver`,
+        "leave it out, or use --engine hollow-node",
+      );
+    return undefined;
+  }
+  const recorded = existing?.storage;
+  const wanted = opts.storage ?? (existing ? recorded !== undefined : true);
+  const cleanupFirst = `run '${s.suggest("cleanup")}' first (it removes the driver's volumes), or use another -n/--namespace`;
+  if (!wanted) {
+    if (recorded)
+      throw new KubemarkError(
+        "CONFLICT",
+        `the fleet in namespace ${s.namespace} has the hollow CSI driver ${recorded.driver}; it cannot be switched off`,
+        { hint: cleanupFirst },
+      );
+    return undefined;
+  }
+  const attachRequired = opts.attach ?? recorded?.attachRequired ?? true;
+  if (recorded && recorded.attachRequired !== attachRequired)
+    throw new KubemarkError(
+      "CONFLICT",
+      `the fleet's CSI driver ${recorded.driver} has attachRequired ${recorded.attachRequired}; a CSIDriver's attachRequired cannot change`,
+      { hint: cleanupFirst },
+    );
+  return { driver: recorded?.driver ?? csiDriverName(s.fleet), attachRequired };
 }
 
 /**

@@ -5,6 +5,7 @@ import type { FleetContext } from "../context.ts";
 import { identityObjects, namespaceObject, type KubeObject } from "../objects.ts";
 import type { FleetRuntime } from "../runtime/runtime.ts";
 import type { FleetSpec } from "../spec.ts";
+import { plannedStorage } from "../storage.ts";
 
 /** An object of a fleet and the cluster it goes to. */
 export interface PlannedObject {
@@ -29,6 +30,7 @@ export async function plannedObjects(
   const identity = identityObjects(spec, runtime.needsToken || s.twoCluster);
   for (const obj of identity) (s.twoCluster ? target : hosting)(obj);
   if (s.twoCluster) hosting(identityObjects(spec, false)[0]!);
+  for (const obj of (await plannedStorage(s, spec))?.objects ?? []) target(obj);
   for (const obj of await runtime.plannedObjects(spec)) hosting(obj);
   return out;
 }

@@ -187,7 +187,16 @@ test("a dry run asks the runtime for its objects and changes nothing", async () 
       "ClusterRoleBinding/kubemark-cluster:hollow-node:kubemark",
       "Role/kubemark-cluster:hollow-node:kubemark",
       "RoleBinding/kubemark-cluster:hollow-node:kubemark",
+      "Role/kubemark-cluster:hollow-node:kubemark",
+      "RoleBinding/kubemark-cluster:hollow-node:kubemark",
+      "CSIDriver/hollow.csi.kubemark-cluster.io",
+      "StorageClass/hollow-csi",
     ],
+  );
+  assert.deepEqual(
+    r.objects?.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace),
+    ["kube-node-lease", "kubemark"],
+    "node Leases, and the CSI controller's election Lease in the fleet's namespace",
   );
   assert.deepEqual(f.runtimes["in-cluster"].calls, []);
   assert.equal(f.store.objects.size, 0);

@@ -7,6 +7,7 @@ import { KubemarkError } from "../../kernel/errors.ts";
 import { applyObject } from "../apply.ts";
 import { nodeCensus, removeNodes } from "../census.ts";
 import { fleetConfigMap } from "../objects.ts";
+import { applyStorage, type StorageOutcome } from "../storage.ts";
 import type { FleetRuntime } from "../runtime/runtime.ts";
 import type { Session } from "../session.ts";
 import type { FleetSpec } from "../spec.ts";
@@ -30,6 +31,8 @@ export interface ScaleOutcome {
   readonly ready: number;
   /** Nodes (and their Leases) deleted because no engine backs them any more. */
   readonly removedNodes: number;
+  /** The fleet's CSI driver and StorageClass as applied (undefined: none, or nothing was applied). */
+  readonly storage?: StorageOutcome | undefined;
 }
 
 /**
@@ -63,8 +66,10 @@ export async function scaleFleet(
   );
   let made = false;
   try {
-    const result = await setup(s, runtime);
+    const result = await setup(s, runtime, spec.storage);
     made = !existing;
+    // The driver's objects before the engines: their node side registers a driver the cluster knows.
+    const storage = await applyStorage(s, spec);
     await applyObject(s.hosting.client, fleetConfigMap(spec));
     await runtime.apply(spec, existing, result.credentials);
     let removedNodes = 0;
@@ -80,6 +85,7 @@ export async function scaleFleet(
       action: existing ? (existing.nodes === spec.nodes ? "updated" : "scaled") : "created",
       ready,
       removedNodes,
+      storage,
     };
   } catch (err) {
     if (made && !(err instanceof KubemarkError && (err.code === "TIMEOUT" || err.code === "START_FAILED"))) {

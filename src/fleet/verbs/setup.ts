@@ -19,6 +19,7 @@ import {
 import { setupPermissions } from "../permissions.ts";
 import { podReachableServer } from "../runtime/placement.ts";
 import type { FleetRuntime } from "../runtime/runtime.ts";
+import type { FleetStorage } from "../spec.ts";
 
 /** What `setup` made or found. */
 export interface SetupResult {
@@ -31,14 +32,19 @@ export interface SetupResult {
  * `setup`: the namespace and the hollow nodes' identity, idempotent. Same cluster: a
  * ServiceAccount with least-privilege RBAC. Two clusters: that identity in the target, and a
  * Secret in the hosting cluster with its token for the target (never printed). A runtime whose
- * processes run outside the cluster gets a long-lived token too.
+ * processes run outside the cluster gets a long-lived token too. A fleet with a hollow CSI driver
+ * (`storage`) gets the driver's RBAC as well.
  */
-export async function setup(s: FleetContext, runtime: FleetRuntime): Promise<SetupResult> {
+export async function setup(
+  s: FleetContext,
+  runtime: FleetRuntime,
+  storage: FleetStorage | undefined,
+): Promise<SetupResult> {
   const present = {
     hosting: await namespaceExists(s.hosting.client, s.namespace),
     target: s.twoCluster ? await namespaceExists(s.target.client, s.namespace) : true,
   };
-  const perms = setupPermissions(s, runtime, present);
+  const perms = setupPermissions(s, runtime, present, storage !== undefined);
   await requirePermissions(
     s.hosting.client,
     perms.hosting,
@@ -50,7 +56,7 @@ export async function setup(s: FleetContext, runtime: FleetRuntime): Promise<Set
       perms.target,
       `setting up the hollow nodes' identity in ${s.target.access.server}`,
     );
-  const spec = { namespace: s.namespace, fleet: s.fleet };
+  const spec = { namespace: s.namespace, fleet: s.fleet, storage };
   const namespaceCreated = await createIfAbsent(s.hosting.client, namespaceObject(spec));
   if (s.twoCluster) await createIfAbsent(s.target.client, namespaceObject(spec));
   const withToken = runtime.needsToken || s.twoCluster;

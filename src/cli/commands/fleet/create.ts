@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import { BadInputError } from "../../../kernel/errors.ts";
 import { readFleet } from "../../../fleet/session.ts";
 import { parseNodeCount, type FleetEngine, type FleetMode } from "../../../fleet/spec.ts";
-import { createFleet } from "../../../fleet/verbs/create.ts";
+import { describeStorage } from "../../../fleet/storage.ts";
+import { createFleet, type CreateResult } from "../../../fleet/verbs/create.ts";
 import type { CliContext } from "../../context.ts";
 import { parseOutput, renderData } from "../../output.ts";
 import { parseInteger, parseSeconds } from "../../parse.ts";
@@ -35,6 +36,10 @@ interface CreateFlags extends ScopeFlags {
   wait: boolean;
   dryRun?: string;
   force?: boolean;
+  /** undefined unless `--storage` or `--no-storage`. */
+  storage?: boolean;
+  /** false with `--no-attach`. */
+  attach?: boolean;
 }
 
 async function runCreate(
@@ -77,6 +82,8 @@ async function runCreate(
       nodeImage: f.nodeImage,
       traffic: f.traffic as "kubelet" | "minimal" | undefined,
       proxy: f.proxy === false ? false : undefined,
+      storage: f.storage,
+      attach: f.attach === false ? false : undefined,
       wait: f.wait,
       dryRun: f.dryRun as "server" | "client" | undefined,
       force: f.force === true,
@@ -103,6 +110,15 @@ async function runCreate(
             nodes: r.spec.nodes,
             ready: r.ready,
             removedNodes: r.removedNodes,
+            storage: r.storage
+              ? {
+                  driver: r.storage.driver,
+                  attachRequired: r.storage.attachRequired,
+                  storageClass: r.storage.storageClass,
+                  default: r.storage.isDefault,
+                  otherDefaults: r.storage.otherDefaults,
+                }
+              : null,
             seconds: r.seconds,
             warnings: r.warnings,
           },
@@ -123,8 +139,19 @@ async function runCreate(
         `fleet ${r.spec.fleet}: ${r.ready}/${r.spec.nodes} hollow nodes Ready in ${r.seconds}s (${where})${r.removedNodes ? `; removed ${r.removedNodes} unbacked Nodes` : ""}\n`,
       );
     }
+    const storage = storageLine(r);
+    if (storage) c.stdout(`${storage}\n`);
     progress.line(`next: kubemark-cluster verify${hint}   (or 'kubectl get nodes -l hollow-node=true')`);
   });
+}
+
+/** What the user should know about the fleet's storage after `create` (undefined: nothing new). */
+function storageLine(r: CreateResult): string | undefined {
+  if (r.storage) return describeStorage(r.storage);
+  if (r.action !== "created") return undefined;
+  if (r.spec.engine === "kubemark")
+    return "no hollow CSI driver: upstream kubemark's kubelet has none (--engine kubemark), so claims need a provisioner of your own";
+  return "no hollow CSI driver (--no-storage): claims need a provisioner of your own";
 }
 
 /** `create [N]` and `scale [N]`. */
@@ -166,6 +193,15 @@ export function registerCreate(program: Command, ctx: () => CliContext): void {
       )
       .option("--traffic <profile>", "kubelet (a kubelet's own requests) or minimal")
       .option("--no-proxy", "do not simulate kube-proxy")
+      .option(
+        "--no-storage",
+        "no hollow CSI driver: no CSIDriver or StorageClass, and the engines run without a driver",
+      )
+      .option("--storage", "add the hollow CSI driver to a fleet created without it")
+      .option(
+        "--no-attach",
+        "the driver's CSIDriver has attachRequired false: pods need no VolumeAttachment (no attach step)",
+      )
       .option("--timeout <seconds>", "give up waiting for Ready nodes after this long", "600")
       .option("--stall-timeout <seconds>", "give up when no further node becomes Ready for this long", "120")
       .option("--no-wait", "return once the workload is applied")
@@ -188,6 +224,8 @@ Examples:
   kubemark-cluster create 5000 --in-cluster --nodes-per-pod 500
   kubemark-cluster create 50 --kubeconfig host.kubeconfig --target-kubeconfig target.kubeconfig
   kubemark-cluster create 10 --in-cluster --dry-run=client -o yaml    the manifests
+  kubemark-cluster create 100 --no-attach                  the hollow CSI driver without its attach step
+  kubemark-cluster create 100 --no-storage                 no CSIDriver or StorageClass
   kubemark-cluster create 20 --in-cluster --engine kubemark --image registry.example.com/kubemark:v1.36.3`,
   );
   createCmd.action(async (count: string | undefined, f: CreateFlags) => runCreate(ctx(), "create", count, f));
