@@ -31,6 +31,7 @@ type Stored = Record<string, unknown> & {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     finalizers?: string[] | null;
+    creationTimestamp?: string;
     deletionTimestamp?: string;
   };
 };
@@ -225,8 +226,16 @@ export class FakeRuntime implements FleetRuntime {
     for (const i of [...this.running.keys()]) if (i >= shardCount(spec)) this.running.delete(i);
     for (let i = 0; i < shardCount(spec); i++) if (!this.running.has(i)) this.running.set(i, now);
     if (this.registers)
-      for (let i = 0; i < spec.nodes; i++)
-        registerNode(this.store, spec.fleet, `${spec.namePrefix}-${i}`, { renewedAt: now + 1_000 });
+      for (let i = 0; i < spec.nodes; i++) {
+        const name = `${spec.namePrefix}-${i}`;
+        registerNode(this.store, spec.fleet, name, { renewedAt: now + 1_000 });
+        // The node side of the fleet's CSI driver registers it in the node's CSINode.
+        if (spec.storage)
+          this.store.put(`/apis/storage.k8s.io/v1/csinodes/${name}`, {
+            metadata: { name },
+            spec: { drivers: [{ name: spec.storage.driver, nodeID: name }] },
+          });
+      }
     return Promise.resolve();
   }
 

@@ -4,6 +4,7 @@ import { leaseIsStale } from "../../kernel/k8s.ts";
 import { nodeCensus, nodeLeases, type LeaseItem, type NodeCensus } from "../census.ts";
 import { FLEET_MODES, type FleetRuntime, type WorkloadHealth } from "../runtime/runtime.ts";
 import { readFleet, type Session } from "../session.ts";
+import { orphanWarnings, storageProblems, verifyStorage, type StorageReport } from "../storage-verify.ts";
 import type { FleetMode, FleetSpec } from "../spec.ts";
 
 /** What `verify` found. */
@@ -20,9 +21,13 @@ export interface VerifyReport {
   readonly staleLeases: string[];
   readonly missingLeases: string[];
   readonly workload: WorkloadHealth;
+  /** The fleet's hollow CSI driver (`driver` undefined: it has none). */
+  readonly storage: StorageReport;
   readonly problems: string[];
   /** Commands that fix the problems, with the flags the user gave. */
   readonly fixes: string[];
+  /** What the user should know that is not the fleet's problem (claims of a driver no fleet serves). */
+  readonly warnings: string[];
 }
 
 /** The fleet's backed Nodes whose Lease is missing (never renewed) or older than its duration at `nowMs`. */
@@ -71,6 +76,19 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
   const leases = leaseFreshness(census, await nodeLeases(s), s.deps.clock.now());
   const workload = await runtime.health(spec);
   const { problems, fixes } = judgeFleet(s, runtime, spec, census, leases, workload);
+  const storage = await verifyStorage(
+    s,
+    spec,
+    census.nodes.filter((n) => !census.extra.includes(n.name)).map((n) => n.name),
+  );
+  const st = storageProblems(
+    storage,
+    census.registered,
+    s.suggest(`create ${spec.nodes}`),
+    s.suggest("logs"),
+  );
+  problems.push(...st.problems);
+  fixes.unshift(...st.fixes);
   return {
     healthy: problems.length === 0,
     fleet: s.fleet,
@@ -84,8 +102,10 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
     staleLeases: leases.stale,
     missingLeases: leases.missing,
     workload,
+    storage,
     problems,
     fixes,
+    warnings: orphanWarnings(storage),
   };
 }
 

@@ -1,9 +1,34 @@
 import type { Command } from "commander";
 import { KubemarkError } from "../../../kernel/errors.ts";
+import type { StorageReport } from "../../../fleet/storage-verify.ts";
 import { verifyFleet } from "../../../fleet/verbs/verify.ts";
 import type { CliContext } from "../../context.ts";
 import { parseOutput, renderData, renderTable } from "../../output.ts";
 import { withScope, withSession, type ScopeFlags } from "./session.ts";
+
+/** The table's rows on the fleet's hollow CSI driver (one saying there is none). */
+function storageRows(
+  st: StorageReport,
+  registered: number,
+  row: (check: string, ok: boolean, detail: string) => string[],
+): string[][] {
+  if (!st.driver)
+    return [row("CSI driver", true, "none (created with --no-storage, or before storage existed)")];
+  return [
+    row("CSI driver", st.csiDriver, `${st.driver}${st.csiDriver ? "" : " (CSIDriver missing)"}`),
+    row(
+      "StorageClass",
+      st.storageClass !== undefined,
+      st.storageClass ? `${st.storageClass}${st.isDefault ? " (default)" : ""}` : "missing",
+    ),
+    row("nodes with the driver", st.nodesWithDriver >= registered, `${st.nodesWithDriver}/${registered}`),
+    row(
+      "claims provisioned",
+      st.stuckClaims.length === 0,
+      st.stuckClaims.length ? `${st.stuckClaims.length} Pending for minutes` : "none stuck",
+    ),
+  ];
+}
 
 /** `verify`. */
 export function registerVerify(program: Command, ctx: () => CliContext): void {
@@ -55,9 +80,11 @@ export function registerVerify(program: Command, ctx: () => CliContext): void {
                 r.workload.running === r.workload.desired && r.workload.desired > 0,
                 `${r.workload.running}/${r.workload.desired} running`,
               ),
+              ...storageRows(r.storage, r.registered, row),
             ],
           ),
         );
+        for (const w of r.warnings) c.stdout(`warning: ${w}\n`);
       }
       if (!r.healthy) {
         throw new KubemarkError("API_ERROR", `fleet ${r.fleet} is unhealthy: ${r.problems.join("; ")}`, {
