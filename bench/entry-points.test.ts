@@ -5,6 +5,7 @@ test("importing a benchmark runs nothing: flags are read only when it is the pro
   const listeners = process.listenerCount("SIGINT") + process.listenerCount("SIGTERM");
   await import("./compare.ts");
   await import("./engine-scale.ts");
+  await import("./storage.ts");
   assert.equal(process.exitCode, undefined);
   assert.equal(process.listenerCount("SIGINT") + process.listenerCount("SIGTERM"), listeners);
 });
