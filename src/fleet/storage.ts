@@ -6,7 +6,7 @@
 import { storageClassName } from "../engine/csi/csi-names.ts";
 import { KubemarkError } from "../kernel/errors.ts";
 import { FLEET_LABEL } from "../kernel/k8s.ts";
-import { applyObject, objectPath } from "./apply.ts";
+import { applyObject, getObject, objectPath } from "./apply.ts";
 import type { FleetContext } from "./context.ts";
 import type { KubeObject } from "./objects.ts";
 import type { FleetSpec, FleetStorage } from "./spec.ts";
@@ -75,6 +75,17 @@ export async function applyStorage(
   const planned = await plannedStorage(s, spec);
   for (const obj of planned?.objects ?? []) await applyObject(s.target.client, obj);
   return planned;
+}
+
+/** Whether the driver's CSIDriver and StorageClass are in the target (true without a driver). */
+export async function storagePresent(
+  s: FleetContext,
+  spec: Pick<FleetSpec, "fleet" | "storage">,
+): Promise<boolean> {
+  if (!spec.storage) return true;
+  const driver = await getObject(s.target.client, objectPath("CSIDriver", spec.storage.driver));
+  const cls = await getObject(s.target.client, objectPath("StorageClass", storageClassName(spec.fleet)));
+  return driver !== undefined && cls !== undefined;
 }
 
 /**

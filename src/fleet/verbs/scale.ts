@@ -7,7 +7,7 @@ import { KubemarkError } from "../../kernel/errors.ts";
 import { applyObject } from "../apply.ts";
 import { nodeCensus, removeNodes } from "../census.ts";
 import { fleetConfigMap } from "../objects.ts";
-import { applyStorage, type StorageOutcome } from "../storage.ts";
+import { applyStorage, storagePresent, type StorageOutcome } from "../storage.ts";
 import type { FleetRuntime } from "../runtime/runtime.ts";
 import type { Session } from "../session.ts";
 import type { FleetSpec } from "../spec.ts";
@@ -55,7 +55,8 @@ export async function scaleFleet(
       healthy &&
       census.ready === spec.nodes &&
       census.registered === spec.nodes &&
-      census.extra.length === 0
+      census.extra.length === 0 &&
+      (await storagePresent(s, spec))
     )
       return { action: "unchanged", ready: census.ready, removedNodes: 0 };
   }

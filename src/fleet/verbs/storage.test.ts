@@ -91,6 +91,16 @@ test("create makes the CSIDriver and the StorageClass, the default only where th
   });
 });
 
+test("create again makes a deleted CSIDriver again instead of saying there is nothing to do", async () => {
+  const f = fakeFleet();
+  await createFleet(f.session, { ...create, nodes: 2 });
+  assert.equal((await createFleet(f.session, { ...create, nodes: 2 })).action, "unchanged");
+  f.store.objects.delete(objectPath("CSIDriver", DRIVER));
+  const r = await createFleet(f.session, { ...create, nodes: 2 });
+  assert.equal(r.action, "updated");
+  assert.ok(f.store.has(objectPath("CSIDriver", DRIVER)));
+});
+
 test("scale of a fleet recorded before storage existed keeps it without a driver", async () => {
   const f = fakeFleet();
   await createFleet(f.session, { ...create, nodes: 2, storage: false });
