@@ -1,5 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { BadInputError } from "../kernel/errors.ts";
+import { DEFAULT_POD_START_LATENCY, type PodStartLatency } from "./container-run.ts";
 import type { CsiConfig } from "./csi/csi-names.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints, type Taint } from "./quantity.ts";
 
@@ -60,6 +61,12 @@ export interface EngineConfig {
    * `podOutcome` in container-run.ts for the whole run model.
    */
   readonly jobRunMs: number;
+  /**
+   * How long a pod takes to start (`--pod-sandbox-latency`; default fitted to upstream kubemark,
+   * see `DEFAULT_POD_START_LATENCY` in container-run.ts): the sandbox, then the containers. A pod's
+   * `kubemark-cluster.io/sandbox-latency` annotation overrides it.
+   */
+  readonly podStartLatency: PodStartLatency;
   /** Pool that node InternalIPs are taken from, one per node (default 100.64.0.0/10). */
   readonly nodeIpPool: string;
   /** Pool pod IPs come from when a node has no `spec.podCIDR` (default 172.16.0.0/12, a /24 per node). */
@@ -141,6 +148,7 @@ export function defaultEngineConfig(
     statusReportMs: 300_000,
     jitter: 0.04,
     jobRunMs: 5_000,
+    podStartLatency: DEFAULT_POD_START_LATENCY,
     nodeIpPool: "100.64.0.0/10",
     podIpPool: "172.16.0.0/12",
     maxInFlight: 200,

@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  SANDBOX_LATENCY_ANNOTATION,
+  parseLatencyRange,
+  sandboxLatencyMs,
   RUNS_FOREVER,
   afterExit,
   commandOutcome,
@@ -154,4 +157,45 @@ test("initFailure: by annotation (the first regular init container, N times) or 
     runMs: 2_000,
   });
   assert.equal(initFailure(pod([{}], { "kubemark-cluster.io/init-failures": "x" })), undefined);
+});
+
+test("parseLatencyRange: a duration or a range of two; malformed or inverted ones are not", () => {
+  const rows: [string, { minMs: number; maxMs: number } | undefined][] = [
+    ["300ms", { minMs: 300, maxMs: 300 }],
+    ["0.3s", { minMs: 300, maxMs: 300 }],
+    ["2", { minMs: 2000, maxMs: 2000 }],
+    ["1m", { minMs: 60_000, maxMs: 60_000 }],
+    ["0", { minMs: 0, maxMs: 0 }],
+    ["250ms-350ms", { minMs: 250, maxMs: 350 }],
+    ["0-1s", { minMs: 0, maxMs: 1000 }],
+    ["350ms-250ms", undefined],
+    ["fast", undefined],
+    ["-1s", undefined],
+    ["1s-2s-3s", undefined],
+    ["", undefined],
+  ];
+  for (const [text, want] of rows) assert.deepEqual(parseLatencyRange(text), want, text);
+});
+
+test("sandboxLatencyMs: the annotation over the fleet's range, drawn uniformly", () => {
+  const fleet = { minMs: 290, maxMs: 340 };
+  const pod = (a?: string) => ({
+    metadata: a === undefined ? {} : { annotations: { [SANDBOX_LATENCY_ANNOTATION]: a } },
+  });
+  const rows: [string | undefined, number, number][] = [
+    // annotation, random, latency
+    [undefined, 0, 290],
+    [undefined, 0.5, 315],
+    [undefined, 0.999, 340],
+    ["1s", 0.5, 1000],
+    ["0", 0.5, 0],
+    ["100ms-200ms", 0.25, 125],
+    ["bogus", 0.5, 315],
+  ];
+  for (const [a, r, want] of rows)
+    assert.equal(
+      sandboxLatencyMs(pod(a), fleet, () => r),
+      want,
+      `${a} ${r}`,
+    );
 });

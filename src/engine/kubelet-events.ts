@@ -208,7 +208,8 @@ export function podEvents(
   };
   const events: ContainerEvent[] = [];
   const ended = f.stage === "succeeded" || f.stage === "failed" || f.stage === "terminated";
-  if (f.stage === "new" || f.stage === "creating" || ended) return { events, mark: next };
+  if (f.stage === "new" || f.stage === "creating" || f.stage === "sandbox" || ended)
+    return { events, mark: next };
   // Init containers run in order; a failing one stops the others until it passes.
   const failing = f.stage === "initializing" ? (f.initIndex ?? initFailure(pod)?.index) : undefined;
   const upTo = failing !== undefined ? failing + 1 : inits.length;

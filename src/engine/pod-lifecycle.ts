@@ -2,6 +2,7 @@ import { isConflict, isNotFound } from "../client/api-error.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { HostedPod } from "./container-log.ts";
+import { sandboxLatencyMs } from "./container-run.ts";
 import { podClaims } from "./csi/volume-decisions.ts";
 import { NodeVolumes } from "./csi/volume-manager.ts";
 import type { Cidr, PodIpAllocator } from "./ip-pool.ts";
@@ -13,7 +14,7 @@ import { PodIps, type PodAddresses } from "./pod-ips.ts";
 import { resizeDeletes } from "./pod-resize.ts";
 import { resizePod, resizeReleased, type ResizeRunner } from "./pod-resize-run.ts";
 import { startPod, scheduleExit } from "./pod-run.ts";
-import { STAGES, adoptedStage, stopPlan, type PodStage } from "./pod-stage.ts";
+import { STAGES, adoptedStage, generationUnobserved, stopPlan, type PodStage } from "./pod-stage.ts";
 import { hostedPod, runOf, type PodState } from "./pod-state.ts";
 import { renderPodStatus } from "./pod-status.ts";
 
@@ -157,6 +158,11 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       refs,
     };
     if (claims) st.claims = claims;
+    if (stage === "new") {
+      // The start-up latency model: how long this pod's sandbox takes (container-run.ts).
+      const ms = sandboxLatencyMs(pod, this.node.ctx.cfg.podStartLatency.sandbox, this.node.ctx.random);
+      if (ms > 0) st.sandboxMs = ms;
+    }
     // A pod that ran before a restart: its volumes are mounted (the kubelet reconstructs them).
     if (claims && csi && (stage === "running" || stage === "backoff")) {
       this.volumes ??= new NodeVolumes(this.node, csi);
@@ -262,6 +268,7 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
       throw err;
     }
     st.stage = stage;
+    st.observedGeneration = st.pod.metadata.generation;
     // The pod's runtime is gone once it ended: the volume manager unmounts its volumes.
     if (st.claims && STAGES[stage].ended) void this.unmountVolumes(st);
     if (st.resize && deletes.length > 0) st.resize.cleared = undefined;
@@ -292,6 +299,22 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
   private async terminatePod(st: PodState): Promise<void> {
     if (!st.alive) return;
     const { ctx } = this.node;
+    if (st.stopDue === undefined && ctx.cfg.traffic === "kubelet" && st.stage !== "new") {
+      // SyncTerminatingPod's first SetPodStatus, before the kill: the status as it is, observing
+      // the generation the graceful deletion bumped.
+      if (generationUnobserved(st.stage, st.pod.metadata.generation, st.observedGeneration)) {
+        try {
+          if (!(await this.writePodStatus(st, st.stage))) return;
+        } catch (err) {
+          this.node.log.warn(
+            { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
+            "terminating pod status failed; retrying",
+          );
+          ctx.queue.after(requeueDelayMs(ctx.random), () => this.terminatePod(st));
+          return;
+        }
+      }
+    }
     const now = ctx.clock.now();
     if (st.stopDue === undefined) {
       // The kubelet kills the containers (pod-stage.ts's stopPlan); meanwhile the pod stays as it

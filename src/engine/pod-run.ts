@@ -20,7 +20,9 @@ import {
   perContainerExits,
   podEndStage,
   runningPlan,
+  sandboxReadyAt,
   setupStages,
+  startStepDue,
   type PodStage,
 } from "./pod-stage.ts";
 import type { ContainerState, PodState } from "./pod-state.ts";
@@ -42,14 +44,17 @@ export interface PodRunner {
   retrying(st: PodState, what: string, write: () => Promise<boolean>): void;
 }
 
-/** Starts a pod: tokens, init containers, then Running and Ready with a unique IP. */
+/**
+ * Starts a pod: tokens, the kubelet's first report, the sandbox (after its volumes, taking the
+ * start-up latency), init containers, then Running and Ready with a unique IP. Entered again
+ * (queued) when a wait ends or a write failed: it goes on from the last stage written.
+ */
 export async function startPod(run: PodRunner, st: PodState): Promise<void> {
   const { node } = run;
   const { ctx } = node;
-  // A retry after a failed write goes on from where the start was (not yet running).
   if (!st.alive || st.deleting) return;
   if (!STAGES[st.stage].starting) return;
-  let initializing = false;
+  let initializing = st.stage === "initializing";
   try {
     if (!st.ip) {
       st.ip = st.pod.spec.hostNetwork ? node.id.ip : (run.allocator()?.allocate() ?? "");
@@ -61,9 +66,7 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
       }
     }
     const kubelet = ctx.cfg.traffic === "kubelet";
-    // Started again once its volumes were mounted: its first report and tokens are done.
-    const resumed = st.claims !== undefined && st.stage === "creating";
-    if (kubelet && !resumed) {
+    if (kubelet && st.stage === "new") {
       const tokens = ctx.cfg.skipped.includes("tokens") ? [] : tokenRequests(st.pod);
       for (const t of tokens) {
         await node
@@ -85,15 +88,17 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
           });
       }
     }
-    // The kubelet's first report, while it sets up the sandbox; then the init containers.
-    for (const stage of setupStages(st.pod, kubelet)) {
-      if (resumed && stage === "creating") continue;
-      // The sandbox (and the init containers) wait for the volumes, as WaitForAttachAndMount.
-      if (stage !== "creating" && !run.volumesReady(st)) return;
+    // The kubelet's first report, while it sets up the sandbox; then the sandbox ready, the init
+    // containers. Stages written before (a wait or a failed write came between) are not again.
+    const stages = setupStages(st.pod, kubelet, st.sandboxMs);
+    const written = stages.indexOf(st.stage as PodStage);
+    for (const [i, stage] of stages.entries()) {
+      if (i <= written) continue;
+      if (stage !== "creating" && !due(run, st, stage)) return;
       if (!(await run.writePodStatus(st, stage))) return;
       if (stage === "initializing") initializing = true;
     }
-    if (!run.volumesReady(st)) return;
+    if (!due(run, st, "running")) return;
     const fail = initFailure(st.pod);
     if (fail) {
       // A failing init container shows, whatever the traffic profile.
@@ -111,6 +116,24 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
   }
 }
 
+/**
+ * Whether a starting pod may go on to `step` now: its volumes are mounted (the sandbox waits for
+ * them, as WaitForAttachAndMount; the volume manager starts the pod again once they are) and the
+ * start-up latency has passed (pod-stage.ts's {@link startStepDue}); when not, it is started
+ * again when it has.
+ */
+function due(run: PodRunner, st: PodState, step: PodStage): boolean {
+  const { ctx } = run.node;
+  if (!run.volumesReady(st)) return false;
+  const sandboxMs = st.sandboxMs ?? 0;
+  const now = ctx.clock.now();
+  st.sandboxAt ??= sandboxReadyAt(st.seenAt, st.claims ? now : undefined, sandboxMs);
+  const at = startStepDue(step, st.sandboxAt, sandboxMs, ctx.cfg.podStartLatency.containersMs);
+  if (at <= now) return true;
+  ctx.queue.schedule(at, () => startPod(run, st));
+  return false;
+}
+
 /** The init containers have completed: the main containers run from now. */
 async function finishStart(run: PodRunner, st: PodState): Promise<void> {
   const { ctx } = run.node;
@@ -119,6 +142,8 @@ async function finishStart(run: PodRunner, st: PodState): Promise<void> {
   st.backoffMs = undefined;
   if (!st.alive || st.deleting) return;
   if (!(await enterRunning(run, st))) return;
+  st.sandboxMs = undefined;
+  st.sandboxAt = undefined;
   ctx.metrics.podStarted(ctx.clock.now() - st.seenAt);
 }
 

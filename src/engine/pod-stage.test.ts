@@ -11,9 +11,13 @@ import {
   perContainerExits,
   podEndStage,
   runningPlan,
+  generationUnobserved,
+  sandboxReadyAt,
   setupStages,
+  startStepDue,
   stopPlan,
   type HostedStage,
+  type PodStage,
 } from "./pod-stage.ts";
 
 const pod = (spec: Partial<PodObject["spec"]> = {}, annotations?: Record<string, string>): PodObject => ({
@@ -26,6 +30,7 @@ test("STAGES: the phase and what each stage shows", () => {
     // stage, phase, starting, sandbox, exited, ended
     ["new", "Pending", true, false, false, false],
     ["creating", "Pending", true, false, false, false],
+    ["sandbox", "Pending", true, true, false, false],
     ["initializing", "Pending", true, true, false, false],
     ["running", "Running", false, true, false, false],
     ["backoff", "Running", false, true, true, false],
@@ -42,7 +47,7 @@ test("STAGES: the phase and what each stage shows", () => {
     );
   }
   const terminating = (Object.keys(STAGES) as HostedStage[]).filter((s) => STAGES[s].terminatesOnDelete);
-  assert.deepEqual(terminating, ["creating", "initializing", "running", "backoff"]);
+  assert.deepEqual(terminating, ["creating", "sandbox", "initializing", "running", "backoff"]);
 });
 
 test("adoptedStage: ended pods stay ended, a Running pod with an IP runs, anything else starts anew", () => {
@@ -62,6 +67,49 @@ test("setupStages: kubelet traffic reports creating, then initializing with init
   assert.deepEqual(setupStages(pod(), true), ["creating"]);
   assert.deepEqual(setupStages(withInit, true), ["creating", "initializing"]);
   assert.deepEqual(setupStages(withInit, false), []);
+});
+
+test("setupStages: a sandbox that takes time is reported ready as a stage of its own (kubelet traffic)", () => {
+  const withInit = pod({ initContainers: [{ name: "init" }] });
+  assert.deepEqual(setupStages(pod(), true, 300), ["creating", "sandbox"]);
+  assert.deepEqual(setupStages(withInit, true, 300), ["creating", "sandbox", "initializing"]);
+  assert.deepEqual(setupStages(pod(), true, 0), ["creating"]);
+  assert.deepEqual(setupStages(withInit, false, 300), []);
+});
+
+test("sandboxReadyAt and startStepDue: sandbox after the pod is seen (or its volumes mounted), containers after it", () => {
+  assert.equal(sandboxReadyAt(1_000, undefined, 300), 1_300);
+  assert.equal(sandboxReadyAt(1_000, 5_000, 300), 5_300, "a pod that waited for its volumes");
+  assert.equal(sandboxReadyAt(1_000, undefined, 0), 1_000);
+  const rows: [PodStage, number, number, number, number][] = [
+    // step, sandboxAt, sandboxMs, containersMs, due
+    ["creating", 1_300, 300, 10, -Infinity],
+    ["sandbox", 1_300, 300, 10, 1_300],
+    ["initializing", 1_300, 300, 10, 1_310],
+    ["running", 1_300, 300, 10, 1_310],
+    // No start-up latency: everything at once, as before the model.
+    ["sandbox", 1_000, 0, 10, 1_000],
+    ["running", 1_000, 0, 10, 1_000],
+  ];
+  for (const [step, at, ms, cms, want] of rows)
+    assert.equal(startStepDue(step, at, ms, cms), want, `${step} ${ms}`);
+});
+
+test("generationUnobserved: a deleted pod whose generation moved on gets its status first, unless it ended", () => {
+  const rows: [HostedStage, number | undefined, number | undefined, boolean][] = [
+    // stage, generation, observed by the last written status, write first
+    ["running", 2, 1, true],
+    ["creating", 2, 1, true],
+    ["sandbox", 2, 1, true],
+    ["running", 1, 1, false],
+    ["running", undefined, undefined, false],
+    ["running", 2, undefined, false],
+    ["succeeded", 2, 1, false],
+    ["terminated", 2, 1, false],
+    ["new", 2, 1, false],
+  ];
+  for (const [stage, gen, observed, want] of rows)
+    assert.equal(generationUnobserved(stage, gen, observed), want, `${stage} ${gen} ${observed}`);
 });
 
 test("initExitStep: Never fails the pod; otherwise restart at once, then the back-off", () => {

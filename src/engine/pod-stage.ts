@@ -15,12 +15,13 @@ import { podGate, probeFailures } from "./probes.ts";
 
 /**
  * Where a hollow pod is in its life: `creating` is the kubelet's first report while it sets up
- * the pod sandbox; `initializing` has the init containers running; `backoff` is between runs of
+ * the pod sandbox; `sandbox` has the sandbox ready while the containers are being created (with
+ * a start-up latency only); `initializing` has the init containers running; `backoff` is between runs of
  * containers that exited and are restarted (CrashLoopBackOff); `succeeded` and `failed` are its
  * ends after the containers exit; `terminated` is the end of a deleted pod.
  */
 export type PodStage =
-  "creating" | "initializing" | "running" | "backoff" | "succeeded" | "failed" | "terminated";
+  "creating" | "sandbox" | "initializing" | "running" | "backoff" | "succeeded" | "failed" | "terminated";
 
 /** A pod's stage on its node: `new` until the node has written its first status. */
 export type HostedStage = PodStage | "new";
@@ -85,6 +86,15 @@ export const STAGES: Readonly<Record<HostedStage, StageFacts>> = {
     terminatesOnDelete: true,
     logWaitingReason: "ContainerCreating",
   },
+  // The sandbox is ready (PodReadyToStartContainers), the containers not created yet: the
+  // kubelet shows no pod IP until they run (as upstream kubemark's statuses do).
+  sandbox: {
+    ...starting,
+    phase: "Pending",
+    sandbox: true,
+    terminatesOnDelete: true,
+    logWaitingReason: "ContainerCreating",
+  },
   initializing: {
     ...starting,
     phase: "Pending",
@@ -140,12 +150,40 @@ export function adoptedStage(phase: string | undefined, podIP: string | undefine
 
 /**
  * The statuses a starting pod is reported with before its containers run: with kubelet traffic
- * the sandbox's `creating`, then `initializing` when it has init containers; minimal traffic
- * writes none (the pod goes to `running` in one PATCH).
+ * the kubelet's first report (`creating`), the sandbox ready (`sandbox`, when the sandbox takes
+ * time: `sandboxMs` > 0), then `initializing` when it has init containers; minimal traffic writes
+ * none (the pod goes to `running` in one PATCH).
  */
-export function setupStages(pod: PodObject, kubeletTraffic: boolean): PodStage[] {
+export function setupStages(pod: PodObject, kubeletTraffic: boolean, sandboxMs = 0): PodStage[] {
   if (!kubeletTraffic) return [];
-  return (pod.spec.initContainers ?? []).length > 0 ? ["creating", "initializing"] : ["creating"];
+  const stages: PodStage[] = sandboxMs > 0 ? ["creating", "sandbox"] : ["creating"];
+  if ((pod.spec.initContainers ?? []).length > 0) stages.push("initializing");
+  return stages;
+}
+
+/**
+ * When the pod's sandbox is ready (epoch ms): `sandboxMs` after the pod was seen, or, for a pod
+ * that waited for its volumes (the kubelet creates the sandbox once they are mounted), after
+ * `volumesAt`, when they were.
+ */
+export function sandboxReadyAt(seenAt: number, volumesAt: number | undefined, sandboxMs: number): number {
+  return (volumesAt ?? seenAt) + sandboxMs;
+}
+
+/**
+ * The earliest time (epoch ms) a starting pod reaches `step`: its first report at once, the
+ * sandbox when it is ready, the containers (init containers, or the main ones: `running`)
+ * `containersMs` later (at once when the sandbox takes no time: no start-up latency).
+ */
+export function startStepDue(
+  step: PodStage,
+  sandboxAt: number,
+  sandboxMs: number,
+  containersMs: number,
+): number {
+  if (step === "creating") return -Infinity;
+  if (step === "sandbox") return sandboxAt;
+  return sandboxAt + (sandboxMs > 0 ? containersMs : 0);
 }
 
 /** What follows a failing init container's exit. */
@@ -281,6 +319,23 @@ export function containerExitStep(
   if (next !== "restart") return { stage: next === "succeed" ? "succeeded" : "failed" };
   const streak = resetsBackoff(ranMs) ? 1 : exits + 1;
   return { stage: "backoff", exits: streak, delayMs: restartDelayMs(streak) };
+}
+
+/**
+ * Whether a deleted pod gets a status of its own before its containers are killed: the kubelet's
+ * SyncTerminatingPod sets the pod's status as it is first, and its status manager writes it when
+ * it differs from the last written, which it does when the pod's generation moved on (the API
+ * server bumps it on graceful deletion; `status.observedGeneration` and each condition's follow
+ * it). Only pods whose containers are yet to be stopped (an ended pod is not synced again), and
+ * only where statuses carry observedGeneration (the pod has a generation, as their rendering).
+ */
+export function generationUnobserved(
+  stage: HostedStage,
+  generation: number | undefined,
+  observed: number | undefined,
+): boolean {
+  if (stage === "new" || !STAGES[stage].terminatesOnDelete) return false;
+  return generation !== undefined && observed !== undefined && generation > observed;
 }
 
 /** How a deleted pod's containers stop: how long it takes, and their exit code when they ran. */

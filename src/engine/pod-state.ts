@@ -73,6 +73,11 @@ export interface PodState {
   readyAt?: string;
   /** Bound-to-Running latency start (ms): when the engine first saw the pod. */
   seenAt: number;
+  /** While it starts with a start-up latency: the sandbox's (ms), and when it is ready (epoch ms). */
+  sandboxMs?: number;
+  sandboxAt?: number;
+  /** The pod generation its last written status observed (`status.observedGeneration`). */
+  observedGeneration?: number;
   deleting: boolean;
   /** Bumped when the pod is forgotten, so queued work for it is dropped. */
   alive: boolean;

@@ -153,6 +153,7 @@ function isSidecar(c: ContainerSpec): boolean {
 /**
  * The pod status for a stage. `creating` is the kubelet's first report while it sets up the pod
  * sandbox (Pending, containers waiting in ContainerCreating or PodInitializing, no pod IP yet);
+ * `sandbox` is the same with the sandbox ready (PodReadyToStartContainers True);
  * `initializing` shows the first init container running; `running`
  * has every init container Completed and every container running and ready; `backoff` has the
  * containers waiting in CrashLoopBackOff after their last run; `succeeded`, `failed` and
@@ -168,7 +169,9 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   const backoff = facts.crashLoop;
   const creating = !facts.sandbox;
   const initializing = facts.initRunning;
-  const initialized = !initializing && !run.initFailed && !(creating && inits.length > 0);
+  // No container created yet (the first report, or the sandbox ready): they all wait.
+  const waiting = facts.starting && !initializing;
+  const initialized = !initializing && !run.initFailed && !(waiting && inits.length > 0);
   // Containers that run each on their own: one waiting to restart or ended is not ready.
   const down = pod.spec.containers.map((_, i) => containerDown(run.containers?.[i]));
   const running = facts.containersRunning && !run.unready;
@@ -286,7 +289,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
   const completed = (from: string, to: string): Record<string, unknown> => terminated(0, from, to);
   const current = run.initIndex ?? 0;
   const initContainerStatuses = inits.map((c, i) => {
-    if (creating) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
+    if (waiting) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
     if (initializing || run.initFailed) {
       if (i < current) return status(c, completed(run.startedAt, run.startedAt), false, false);
       if (i > current) return status(c, { waiting: { reason: "PodInitializing" } }, false, false);
@@ -322,7 +325,7 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     },
   });
   const containerStatuses = pod.spec.containers.map((c, i) => {
-    if (creating) {
+    if (waiting) {
       const reason = inits.length > 0 ? "PodInitializing" : "ContainerCreating";
       return status(c, { waiting: { reason } }, false, false);
     }
@@ -341,8 +344,8 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     conditions,
     hostIP: run.hostIP,
     hostIPs: [{ ip: run.hostIP }],
-    // The sandbox, and with it the pod IP, exists once the kubelet is past `creating`.
-    ...(creating ? {} : { podIP: run.podIP, podIPs: [{ ip: run.podIP }] }),
+    // The pod IP shows once containers are created (upstream kubemark's sandbox-ready status has none).
+    ...(waiting ? {} : { podIP: run.podIP, podIPs: [{ ip: run.podIP }] }),
     startTime: run.startedAt,
     // Pod-level resources (none set: empty, as a kubelet of 1.34 on reports it).
     resources: {},

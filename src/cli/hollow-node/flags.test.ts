@@ -104,6 +104,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     statusReportMs: 300_000,
     jitter: 0.04,
     jobRunMs: 5_000,
+    podStartLatency: { sandbox: { minMs: 290, maxMs: 340 }, containersMs: 10 },
     nodeIpPool: "100.64.0.0/10",
     podIpPool: "172.16.0.0/12",
     maxInFlight: 200,
@@ -129,6 +130,29 @@ test("configFromFlags: --kube-api-content-type application/json sends Leases as 
 test("configFromFlags: the kubelet's Events are on unless --no-events", async () => {
   assert.equal((await configFromFlags(defaultFlags(), {})).events, true);
   assert.equal((await configFromFlags(defaultFlags({ events: false }), {})).events, false);
+});
+
+test("configFromFlags: --pod-sandbox-latency sets the start-up latency model; 0 starts pods at once", async () => {
+  const cases: [string, unknown][] = [
+    ["300ms", { sandbox: { minMs: 300, maxMs: 300 }, containersMs: 10 }],
+    ["250ms-350ms", { sandbox: { minMs: 250, maxMs: 350 }, containersMs: 10 }],
+    ["1s", { sandbox: { minMs: 1000, maxMs: 1000 }, containersMs: 10 }],
+    ["0", { sandbox: { minMs: 0, maxMs: 0 }, containersMs: 0 }],
+  ];
+  for (const [flag, want] of cases) {
+    const cfg = await configFromFlags(defaultFlags({ podSandboxLatency: flag }), {});
+    assert.deepEqual(cfg.podStartLatency, want, flag);
+  }
+  for (const bad of ["fast", "350ms-250ms", "1s-2s-3s", "-1s", "20m"]) {
+    await assert.rejects(
+      configFromFlags(defaultFlags({ podSandboxLatency: bad }), {}),
+      (err: unknown) =>
+        err instanceof BadInputError &&
+        err.message.startsWith("--pod-sandbox-latency must be") &&
+        err.message.endsWith(`got "${bad}"`),
+      bad,
+    );
+  }
 });
 
 test("configFromFlags: names follow --name-prefix and --first-index", async () => {

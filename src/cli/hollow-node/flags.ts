@@ -9,6 +9,12 @@ import {
   type NodeShape,
   type TrafficProfile,
 } from "../../engine/config.ts";
+import {
+  DEFAULT_POD_START_LATENCY,
+  NO_POD_START_LATENCY,
+  parseLatencyRange,
+  type PodStartLatency,
+} from "../../engine/container-run.ts";
 import type { CsiConfig } from "../../engine/csi/csi-names.ts";
 import { parseCidr } from "../../engine/ip-pool.ts";
 import { shardRange } from "../../engine/shard.ts";
@@ -44,6 +50,8 @@ export interface HollowNodeFlags {
   nodeStatusUpdateFrequency: string;
   nodeStatusReportFrequency: string;
   jobRunSeconds: string;
+  /** `--pod-sandbox-latency`: `300ms`, a range `250ms-350ms`, or `0` (pods start at once). */
+  podSandboxLatency?: string;
   nodeIpPool: string;
   podIpPool: string;
   maxInFlight: string;
@@ -74,6 +82,18 @@ export function parseDuration(value: string, flag: string): number {
   const ms = unit === "ms" ? n : unit === "s" ? n * 1000 : unit === "m" ? n * 60_000 : n * 3_600_000;
   if (ms <= 0) throw new BadInputError(`${flag} must be longer than zero, got "${value}"`);
   return ms;
+}
+
+/** `--pod-sandbox-latency`: the start-up latency model (unset: the default fitted to kubemark). */
+function parseStartLatency(value: string | undefined): PodStartLatency {
+  if (value === undefined) return DEFAULT_POD_START_LATENCY;
+  const range = parseLatencyRange(value);
+  if (!range || range.maxMs > 600_000)
+    throw new BadInputError(
+      `--pod-sandbox-latency must be a duration like 300ms or a range like 250ms-350ms (0 = pods start at once), got "${value}"`,
+    );
+  if (range.maxMs === 0) return NO_POD_START_LATENCY;
+  return { sandbox: range, containersMs: DEFAULT_POD_START_LATENCY.containersMs };
 }
 
 /** `--kube-api-content-type`: the kubelet flag's two values. */
@@ -203,6 +223,7 @@ export async function configFromFlags(
     statusReportMs: parseDuration(flags.nodeStatusReportFrequency, "--node-status-report-frequency"),
     jitter: 0.04,
     jobRunMs: parseDuration(flags.jobRunSeconds, "--job-run-seconds"),
+    podStartLatency: parseStartLatency(flags.podSandboxLatency),
     nodeIpPool: flags.nodeIpPool,
     podIpPool: flags.podIpPool,
     maxInFlight: parseInteger(flags.maxInFlight, "--max-in-flight", 1, 10_000),

@@ -76,6 +76,10 @@ function program(): Command {
       "how long a Job's pods run when their image and command do not tell (pause: never; sleep N: N s)",
       "5s",
     )
+    .option(
+      "--pod-sandbox-latency <d>",
+      "time from a pod being seen to its sandbox being ready, e.g. 300ms or 250ms-350ms drawn uniformly; containers start 10ms later (0 = at once; default 290ms-340ms, as upstream kubemark)",
+    )
     .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
     .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
     .option(

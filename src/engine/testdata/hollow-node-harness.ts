@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { pino } from "pino";
 import { HollowNode, type NodeObject } from "../hollow-node.ts";
 import { DEFAULT_SHAPE, defaultEngineConfig, type EngineConfig } from "../config.ts";
+import { NO_POD_START_LATENCY } from "../container-run.ts";
 import { DueQueue } from "../due-queue.ts";
 import type { EngineContext } from "../engine-context.ts";
 import { nthSubnet, parseCidr } from "../ip-pool.ts";
@@ -30,8 +31,9 @@ export const NODE_UID = "node-uid-1";
 export const LEASES = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
 export const LEASE = `${LEASES}/${NAME}`;
 
+/** The engine's config for tests: pods start at once unless a test sets `podStartLatency`. */
 export const engineConfig = (over: Partial<EngineConfig> = {}): EngineConfig =>
-  defaultEngineConfig([NAME], over);
+  defaultEngineConfig([NAME], { podStartLatency: NO_POD_START_LATENCY, ...over });
 
 export const IDENTITY: NodeIdentity = {
   name: NAME,
