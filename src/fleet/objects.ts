@@ -73,18 +73,20 @@ export function hollowNodeClusterRole(fleet: string, storage?: FleetStorage): Ku
 }
 
 /**
- * What the driver's parts do beyond a kubelet's rules: the node side reads its pods' claims, their
- * volumes and VolumeAttachments, and registers in CSINodes (the kubelet's rules grant that); the
- * elected controller does what the external-provisioner, -attacher and -resizer do.
+ * What the driver's parts request beyond a kubelet's rules, and nothing more: the node side reads
+ * its pods' claims, their volumes and VolumeAttachments (it registers in CSINodes by the kubelet's
+ * rules); the elected controller watches claims, volumes, classes, CSINodes and attachments, and
+ * writes as the external-provisioner (volumes: create, patch, delete), -attacher (attachments and
+ * their status: patch; volume finalizers) and -resizer (volumes and claim status: patch) do.
  */
 export function storageClusterRules(): Rule[] {
   return [
-    rule([""], ["persistentvolumes"], ["get", "list", "watch", "create", "delete", "patch", "update"]),
-    rule([""], ["persistentvolumeclaims"], ["get", "list", "watch", "patch", "update"]),
-    rule([""], ["persistentvolumeclaims/status"], ["patch", "update"]),
-    rule(["storage.k8s.io"], ["storageclasses"], ["get", "list", "watch"]),
-    rule(["storage.k8s.io"], ["volumeattachments"], ["get", "list", "watch", "patch", "update"]),
-    rule(["storage.k8s.io"], ["volumeattachments/status"], ["patch", "update"]),
+    rule([""], ["persistentvolumes"], ["get", "list", "watch", "create", "patch", "delete"]),
+    rule([""], ["persistentvolumeclaims"], ["get", "list", "watch"]),
+    rule([""], ["persistentvolumeclaims/status"], ["patch"]),
+    rule(["storage.k8s.io"], ["storageclasses"], ["list", "watch"]),
+    rule(["storage.k8s.io"], ["volumeattachments"], ["get", "list", "watch", "patch"]),
+    rule(["storage.k8s.io"], ["volumeattachments/status"], ["patch"]),
     rule(["storage.k8s.io"], ["csinodes"], ["list", "watch"]),
   ];
 }

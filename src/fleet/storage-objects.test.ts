@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { KubemarkError } from "../kernel/errors.ts";
+import { localFleetLayout, shardArgs } from "./local-runner.ts";
 import { hollowNodeClusterRole, identityObjects } from "./objects.ts";
 import type { FleetSpec } from "./spec.ts";
 import {
@@ -12,6 +13,7 @@ import {
 } from "./storage-objects.ts";
 import { describeStorage } from "./storage.ts";
 import { desiredStorage } from "./verbs/desired-spec.ts";
+import { statefulSet } from "./workload-objects.ts";
 
 const storage = { driver: "hollow.csi.kubemark-cluster.io", attachRequired: true };
 
@@ -110,19 +112,12 @@ test("the storage RBAC only with a driver: the controller's verbs, and its Lease
   const without = hollowNodeClusterRole("f").rules as Rule[];
   assert.deepEqual(verbs(without, "persistentvolumes"), []);
   const rules = hollowNodeClusterRole("f", storage).rules as Rule[];
-  assert.deepEqual(verbs(rules, "persistentvolumes"), [
-    "get",
-    "list",
-    "watch",
-    "create",
-    "delete",
-    "patch",
-    "update",
-  ]);
-  assert.deepEqual(verbs(rules, "persistentvolumeclaims"), ["get", "list", "watch", "patch", "update"]);
-  assert.deepEqual(verbs(rules, "persistentvolumeclaims/status"), ["patch", "update"]);
-  assert.deepEqual(verbs(rules, "storageclasses"), ["get", "list", "watch"]);
-  assert.deepEqual(verbs(rules, "volumeattachments/status"), ["patch", "update"]);
+  assert.deepEqual(verbs(rules, "persistentvolumes"), ["get", "list", "watch", "create", "patch", "delete"]);
+  assert.deepEqual(verbs(rules, "persistentvolumeclaims"), ["get", "list", "watch"]);
+  assert.deepEqual(verbs(rules, "persistentvolumeclaims/status"), ["patch"]);
+  assert.deepEqual(verbs(rules, "storageclasses"), ["list", "watch"]);
+  assert.deepEqual(verbs(rules, "volumeattachments"), ["get", "list", "watch", "patch"]);
+  assert.deepEqual(verbs(rules, "volumeattachments/status"), ["patch"]);
   assert.ok(!verbs(rules, "volumeattachments").includes("delete"), "the attacher never deletes attachments");
   assert.ok(!verbs(rules, "persistentvolumeclaims").includes("delete"), "nor claims");
   const spec = { namespace: "ns", fleet: "f" };
@@ -187,5 +182,45 @@ test("desiredStorage: on for a new hollow-node fleet, kept as recorded, refused 
   assert.throws(
     () => desiredStorage({ ...s, fleet: "a".repeat(40) }, {}, undefined, "hollow-node"),
     /too long for its CSI driver's name/,
+  );
+});
+
+test("the engines get the driver's flags: each local process and the in-cluster pods", () => {
+  const spec: FleetSpec = {
+    namespace: "load",
+    fleet: "load",
+    nodes: 10,
+    nodesPerShard: 5,
+    namePrefix: "hollow-node",
+    kubeletVersion: undefined,
+    mode: "local",
+    engine: "hollow-node",
+    image: "docker.io/library/node:24-slim",
+    prebuiltEngine: false,
+    twoCluster: false,
+    targetServer: "https://127.0.0.1:6443",
+    traffic: "kubelet",
+    proxy: true,
+    storage: { driver: "load.hollow.csi.kubemark-cluster.io", attachRequired: false },
+  };
+  const want = [
+    "--csi-driver=load.hollow.csi.kubemark-cluster.io",
+    "--no-csi-attach-required",
+    "--csi-lease-namespace=load",
+  ];
+  const layout = localFleetLayout("/state", "https://127.0.0.1:6443", "load");
+  for (const i of [0, 1]) {
+    const args = shardArgs(spec, layout, i);
+    for (const w of want) assert.ok(args.includes(w), `process ${i}: ${w}`);
+  }
+  const sts = statefulSet({ ...spec, mode: "in-cluster" }, { engineHash: "h" }) as unknown as {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
+  const args = sts.spec.template.spec.containers[0]!.args;
+  for (const w of want) assert.ok(args.includes(w), `pods: ${w}`);
+  const without = shardArgs({ ...spec, storage: undefined }, layout, 0);
+  assert.ok(
+    !without.some((a) => a.startsWith("--csi")),
+    "no driver, no flags (a local fleet of before is not restarted)",
   );
 });
