@@ -173,7 +173,29 @@ test("storage fleets: driver and default class made, engines run with it, cleanu
     );
     const pvName = claim.spec.volumeName!;
     assert.ok(pvName, "the claim is bound");
+    // An expansion: the resizer's writes (the volume, the claim's status) are allowed too.
+    await client.request({
+      method: "PATCH",
+      path: `/api/v1/namespaces/${APP}/persistentvolumeclaims/data`,
+      patchType: "merge",
+      body: { spec: { resources: { requests: { storage: "2Gi" } } } },
+    });
+    await eventually("the claim expanded to 2Gi", 60_000, async () => {
+      const c = await client.get<{ status?: { capacity?: { storage?: string } } }>(
+        `/api/v1/namespaces/${APP}/persistentvolumeclaims/data`,
+      );
+      return { done: c.status?.capacity?.storage === "2Gi", status: c.status?.capacity?.storage ?? "none" };
+    });
     const report = await verifyFleet(sa);
+    assert.deepEqual(
+      [
+        report.storage.csiDriver,
+        report.storage.storageClass,
+        report.storage.isDefault,
+        report.storage.nodesWithDriver,
+      ],
+      [true, storageClassName(A), true, 3],
+    );
     assert.equal(report.healthy, true, `verify: ${report.problems.join("; ")}`);
 
     // B: another fleet's class is not the default while A's is; --no-attach.
