@@ -53,6 +53,15 @@ async function controlPlanePids(
 
 /** Runs the modes, writes the JSON and prints the table. */
 async function storage(options: StorageOptions): Promise<void> {
+  // A first SIGINT/SIGTERM ends the run as its deadline would and cleans up; a second exits at once.
+  const interrupt = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (interrupt.signal.aborted) process.exit(130);
+      log(`${sig}: ending the run and cleaning up (again to exit at once, leaving things behind)`);
+      interrupt.abort();
+    });
+  }
   let kubeconfig = options.kubeconfig;
   let stateDir: string | undefined;
   let clusterName = options.cluster ?? "kubemark";
@@ -73,8 +82,10 @@ async function storage(options: StorageOptions): Promise<void> {
   if (!controlPlane) log(`no local cluster "${clusterName}": control-plane CPU not measured`);
   const runs: ModeResult[] = [];
   try {
-    for (const mode of options.modes)
-      runs.push(await runMode({ options, kubeconfig, client, controlPlane }, mode));
+    for (const mode of options.modes) {
+      if (interrupt.signal.aborted) break;
+      runs.push(await runMode({ options, kubeconfig, client, controlPlane, signal: interrupt.signal }, mode));
+    }
   } finally {
     await client.close();
     if (stateDir) {
@@ -94,6 +105,7 @@ async function storage(options: StorageOptions): Promise<void> {
   await mkdir(dirname(options.resultsFile), { recursive: true });
   await writeFile(options.resultsFile, JSON.stringify(result, null, 2) + "\n");
   for (const line of reportLines(result, options.resultsFile)) console.log(line);
+  if (interrupt.signal.aborted) process.exitCode = 130;
 }
 
 /** The entry point: flags, usage, exit status. */

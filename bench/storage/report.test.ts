@@ -57,6 +57,8 @@ test("the table: one row per mode, attach's cost, the results file and the comma
 test("a run cut by the deadline says how far it got and what was missing", () => {
   const lines = reportLines(result([run("attach", 940, null)]), "/r/s.json");
   assert.match(lines[1]!, /940\/1000 \(last 44\.5 s\)/);
-  assert.ok(lines.includes("attach: deadline reached; missing: 60 pods not Running (60 Pending)"));
+  assert.ok(
+    lines.includes("attach: incomplete at the end of the run; missing: 60 pods not Running (60 Pending)"),
+  );
   assert.ok(!lines.some((l) => l.startsWith("attach step")));
 });

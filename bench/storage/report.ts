@@ -49,7 +49,8 @@ export function reportLines(result: StorageResult, file: string): string[] {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   const out = [pad(head, widths), ...body.map((r) => pad(r, widths))];
   for (const r of result.runs) {
-    if (!r.complete) out.push(`${r.mode}: deadline reached; missing: ${r.missing.join("; ")}`);
+    if (!r.complete)
+      out.push(`${r.mode}: incomplete at the end of the run; missing: ${r.missing.join("; ")}`);
     const top = r.requests.slice(0, 8).map(([k, n]) => `${k} ${n}`);
     out.push(`${r.mode} requests: ${top.join(", ") || "-"}`);
     if (r.podsPerNode) out.push(`${r.mode} pods per node: ${r.podsPerNode.min}-${r.podsPerNode.max}`);

@@ -23,6 +23,8 @@ export interface RunScope {
   kubeconfig: string;
   client: KubeClient;
   controlPlane: Record<string, number> | undefined;
+  /** Aborted on SIGINT/SIGTERM: the run ends as at its deadline, then cleans up. */
+  signal: AbortSignal;
 }
 
 /** CPU and peak RSS of a set of processes, sampled while the pod phase runs. */
@@ -96,6 +98,7 @@ async function startFleet(scope: RunScope, attachRequired: boolean): Promise<Eng
         timeoutMs: 600_000,
         intervalMs: 1000,
         clock: realClock,
+        signal: scope.signal,
         failFast,
       },
     );
@@ -154,7 +157,7 @@ async function measure(
     }
     const deadline = t0 + timeoutMs;
     let lastLog = t0;
-    while (timeline.counts("pods").done < pods && performance.now() < deadline) {
+    while (timeline.counts("pods").done < pods && performance.now() < deadline && !scope.signal.aborted) {
       if (engine.child.exitCode !== null) {
         throw new Error(`hollow-node exited:\n${engine.logs().slice(-2000)}`);
       }
@@ -177,7 +180,7 @@ async function measure(
   const claims = progress(timeline.claims, pods);
   const attachments = progress(timeline.attachments, attachRequired ? pods : 0);
   const podsRunning = progress(timeline.pods, pods);
-  const missing: string[] = [];
+  const missing: string[] = scope.signal.aborted ? ["interrupted"] : [];
   if (podsRunning.done < pods) missing.push(`${pods - podsRunning.done} pods not Running (${end.phases})`);
   if (claims.done < pods) missing.push(`${pods - claims.done} claims not Bound (${claims.seen} created)`);
   if (attachRequired && attachments.done < pods) {
