@@ -34,6 +34,7 @@ test("npm run bench:engine: defaults, and results/engine-scale-<traffic>[-proxy]
     leaseContentType: "application/vnd.kubernetes.protobuf",
     identity: "kubeconfig",
     soakMinutes: 0,
+    csiDriver: "",
     resultsFile: "/repo/results/engine-scale-kubelet-proxy.json",
   });
   assert.equal(
@@ -68,6 +69,10 @@ test("lists and numbers as the user wrote them", () => {
   assert.equal(o.podsPerNode, 2);
   assert.equal(o.soakMinutes, 3);
   assert.equal(parse("--identity", "fleet").identity, "fleet");
+  assert.equal(
+    parse("--csi-driver", "hollow.csi.kubemark-cluster.io").csiDriver,
+    "hollow.csi.kubemark-cluster.io",
+  );
 });
 
 test("--help and -h ask for usage", () => {

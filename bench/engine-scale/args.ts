@@ -29,6 +29,8 @@ Engine cost: RSS and CPU per idle node, lease health, RSS per running pod, for o
   --kube-api-content-type TYPE   the Leases' encoding (default application/vnd.kubernetes.protobuf)
   --identity kubeconfig|fleet    the kubeconfig's identity, or a fleet's ServiceAccount (default kubeconfig)
   --soak MINUTES                 keep the idle fleet this long, sampling RSS every minute (default 0)
+  --csi-driver NAME              run the hollow CSI driver NAME as \`create\` does (node side and elected
+                                 controller; default: none)
 `;
 
 /** An engine-scale run, as the flags ask for it. */
@@ -57,6 +59,8 @@ export interface EngineScaleOptions {
   identity: "kubeconfig" | "fleet";
   /** Minutes the idle fleet is kept after the window, RSS sampled every minute (default 0). */
   soakMinutes: number;
+  /** The hollow CSI driver the engine runs (`--csi-driver`), "" = none (default). */
+  csiDriver: string;
   /** Absolute path of the results JSON. */
   resultsFile: string;
 }
@@ -91,6 +95,7 @@ export function parseEngineScaleArgs(
         "kube-api-content-type": { type: "string", default: "application/vnd.kubernetes.protobuf" },
         identity: { type: "string", default: "kubeconfig" },
         soak: { type: "string", default: "0" },
+        "csi-driver": { type: "string", default: "" },
         help: { type: "boolean", short: "h", default: false },
       },
     }),
@@ -130,6 +135,7 @@ export function parseEngineScaleArgs(
       leaseContentType: values["kube-api-content-type"],
       identity,
       soakMinutes,
+      csiDriver: values["csi-driver"],
       resultsFile: out?.includes("/")
         ? resolveUserPath(out, env, cwd)
         : join(root, "results", `${out ?? `engine-scale-${values.traffic}${proxy ? "-proxy" : ""}`}.json`),

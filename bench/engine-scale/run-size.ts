@@ -59,6 +59,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     options.leaseContentType,
     "--delete-nodes-on-exit",
     ...(options.proxy ? [] : ["--no-proxy"]),
+    ...(options.csiDriver ? ["--csi-driver", options.csiDriver] : []),
   ]);
   const t0 = Date.now();
   try {
@@ -104,6 +105,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       traffic: options.traffic,
       leaseContentType: options.leaseContentType,
       identity: options.identity,
+      csiDriver: options.csiDriver,
       proxy: options.proxy,
       registerSeconds,
       rssMB: s1.rss / 1048576,

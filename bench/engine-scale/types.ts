@@ -13,6 +13,8 @@ export interface Row {
   traffic: string;
   leaseContentType: string;
   identity: string;
+  /** The hollow CSI driver the engine ran (`--csi-driver`), "" = none. */
+  csiDriver?: string;
   proxy: boolean;
   registerSeconds: number;
   rssMB: number;
