@@ -3,6 +3,9 @@
  * the driver, the StatefulSets created at once and watched until every pod is Running (or the
  * deadline), the engine's and the control plane's cost over that phase, then everything removed.
  */
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { realClock } from "../../src/kernel/clock.ts";
 import { waitUntil } from "../../src/kernel/wait.ts";
@@ -238,6 +241,12 @@ export async function runMode(scope: RunScope, mode: StorageMode): Promise<ModeR
     if (engine)
       await deleteWorkload(client, 600_000).catch((err: unknown) => log(`  clean-up: ${String(err)}`));
     await engine?.stop();
+    if (engine) {
+      // The engine's structured logs, for what the figures cannot say (a volume left in use, say).
+      const file = join(tmpdir(), `bench-storage-${mode}-${process.pid}.log`);
+      await writeFile(file, engine.logs()).catch(() => undefined);
+      log(`${mode}: engine logs in ${file}`);
+    }
     await deleteStorageObjects(client).catch((err: unknown) => log(`  clean-up: ${String(err)}`));
     if (result) result.cleanupSeconds = (performance.now() - c0) / 1000;
   }
