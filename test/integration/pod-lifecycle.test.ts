@@ -354,6 +354,93 @@ describe("pod lifecycle on a real control plane", () => {
     assert.ok(handled <= 5_000, `handling SIGTERM: gone after ${handled} ms`);
   });
 
+  test("start-up as a kubelet reports it: Pending, the sandbox ready, Running after the sandbox latency; deletion's generation observed before the kill", async () => {
+    interface Seen {
+      metadata: { generation?: number; deletionTimestamp?: string };
+      status?: {
+        phase?: string;
+        observedGeneration?: number;
+        podIP?: string;
+        conditions?: { type: string; status: string; observedGeneration?: number }[];
+      };
+    }
+    const name = "slow-sandbox";
+    const seen: Seen[] = [];
+    const watch = client.watchStream(
+      `/api/v1/namespaces/${NS}/pods`,
+      { fieldSelector: `metadata.name=${name}` },
+      {
+        onEvent: (ev) => {
+          if (ev.type === "ADDED" || ev.type === "MODIFIED") seen.push(ev.object as Seen);
+        },
+        onEnd: () => undefined,
+      },
+    );
+    try {
+      const t0 = Date.now();
+      await client.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/pods`,
+        body: {
+          metadata: { name, annotations: { "kubemark-cluster.io/sandbox-latency": "2s" } },
+          spec: {
+            // A shell as PID 1 ignores SIGTERM: the pod stays Terminating long enough to be seen.
+            terminationGracePeriodSeconds: 5,
+            nodeSelector: { "kubemark-cluster.io/fleet": FLEET },
+            containers: [{ name: "c", image: "busybox", command: ["sh", "-c", "sleep 3600"] }],
+          },
+        },
+      });
+      await eventually(`${name} Running`, 60_000, () =>
+        Promise.resolve({
+          done: seen.some((p) => p.status?.phase === "Running"),
+          status: `${seen.length} events`,
+        }),
+      );
+      const running = Date.now() - t0;
+      const sandboxReady = (p: Seen): string | undefined =>
+        p.status?.conditions?.find((c) => c.type === "PodReadyToStartContainers")?.status;
+      // The statuses the node wrote (the API server's first Pending has no conditions of a kubelet).
+      const steps = seen
+        .filter((p) => sandboxReady(p) !== undefined)
+        .map((p) => `${p.status!.phase} ${sandboxReady(p) ?? "-"}`)
+        .filter((x, i, all) => all[i - 1] !== x);
+      process.stderr.write(`start-up: ${steps.join(" -> ")}, Running seen after ${running} ms\n`);
+      assert.deepEqual(steps.slice(0, 3), ["Pending False", "Pending True", "Running True"]);
+      assert.ok(running >= 2_000, `Running after ${running} ms, before the annotated 2 s sandbox latency`);
+      assert.equal(
+        seen.find((p) => sandboxReady(p) === "True")?.status?.podIP,
+        undefined,
+        "no pod IP before Running",
+      );
+
+      const before = seen.length;
+      await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}/pods/${name}` });
+      await eventually(`${name} terminated`, 60_000, () =>
+        Promise.resolve({
+          done: seen
+            .slice(before)
+            .some((p) => p.status?.phase === "Succeeded" || p.status?.phase === "Failed"),
+          status: `${seen.length - before} events`,
+        }),
+      );
+      const deleting = seen.slice(before).filter((p) => p.metadata.deletionTimestamp);
+      const generation = deleting[0]?.metadata.generation;
+      assert.ok(
+        generation !== undefined && generation > 1,
+        `the graceful deletion bumps the generation (${generation})`,
+      );
+      // SyncTerminatingPod's first status: still Running, observing the new generation.
+      const observed = deleting.find(
+        (p) => p.status?.phase === "Running" && p.status.observedGeneration === generation,
+      );
+      assert.ok(observed, "a Running status observing the deletion's generation before the terminal one");
+      assert.ok(observed.status!.conditions!.every((c) => c.observedGeneration === generation));
+    } finally {
+      watch.cancel();
+    }
+  });
+
   test("a flapping readiness probe moves the pod in and out of its Service's endpoints", async () => {
     const labels = { app: "flappy" };
     await service("flappy", labels);
