@@ -17,13 +17,12 @@ import {
   STORAGE_CLASS,
   csiDriverBody,
   storageClassBody,
-  type Body,
 } from "./workload.ts";
 
 const CSIDRIVER_PATH = `/apis/storage.k8s.io/v1/csidrivers/${DRIVER}`;
 const NS_PATH = `/api/v1/namespaces/${NAMESPACE}`;
 
-async function create(client: KubeClient, path: string, body: Body): Promise<void> {
+async function create(client: KubeClient, path: string, body: object): Promise<void> {
   await client.request({ method: "POST", path, body }).catch((err: unknown) => {
     if (!isAlreadyExists(err)) throw err;
   });

@@ -18,7 +18,7 @@ import { observe } from "./observe.ts";
 import { requestCountsFromText, requestsBetween } from "./request-counts.ts";
 import { Timeline, progress, spread } from "./timeline.ts";
 import type { ModeResult, ProcessCost } from "./types.ts";
-import { DRIVER, FLEET, NAMESPACE, setPlan, statefulSetBody } from "./workload.ts";
+import { DRIVER, FLEET, NAMESPACE, engineCsiArgs, setPlan, statefulSetBody } from "./workload.ts";
 
 /** Where a mode runs: the options, an admin client and its kubeconfig, the control plane's pids when local. */
 export interface RunScope {
@@ -77,11 +77,7 @@ async function startFleet(scope: RunScope, attachRequired: boolean): Promise<Eng
     "--stats-interval",
     "0",
     "--delete-nodes-on-exit",
-    "--csi-driver",
-    DRIVER,
-    "--csi-lease-namespace",
-    NAMESPACE,
-    ...(attachRequired ? [] : ["--no-csi-attach-required"]),
+    ...engineCsiArgs(attachRequired),
   ]);
   const failFast = (): string | undefined =>
     engine.child.exitCode !== null ? `hollow-node exited:\n${engine.logs().slice(-2000)}` : undefined;

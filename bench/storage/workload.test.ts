@@ -4,6 +4,7 @@ import {
   DRIVER,
   STORAGE_CLASS,
   csiDriverBody,
+  engineCsiArgs,
   setPlan,
   statefulSetBody,
   storageClassBody,
@@ -28,6 +29,15 @@ test("the fleet's own driver and WaitForFirstConsumer class; attachRequired as t
   const sc = storageClassBody();
   assert.equal(sc.provisioner, DRIVER);
   assert.equal(sc.volumeBindingMode, "WaitForFirstConsumer");
+  assert.equal(sc.metadata.annotations, undefined, "never the cluster's default class");
+});
+
+test("the engine runs the fleet's driver, without attach in the no-attach mode, its Lease in the benchmark's namespace", () => {
+  assert.deepEqual(engineCsiArgs(true), [
+    "--csi-driver=bench-storage.hollow.csi.kubemark-cluster.io",
+    "--csi-lease-namespace=bench-storage",
+  ]);
+  assert.ok(engineCsiArgs(false).includes("--no-csi-attach-required"));
 });
 
 test("a StatefulSet: Parallel, a 1Gi claim per pod of the class, spread evenly over the fleet's nodes across all sets", () => {

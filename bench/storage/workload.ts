@@ -1,8 +1,12 @@
 /**
- * What the storage benchmark creates: the fleet's CSIDriver and StorageClass for a mode, and the
- * StatefulSets whose volumeClaimTemplates give every pod a claim of its own. Pure.
+ * What the storage benchmark creates: the fleet's CSIDriver and StorageClass for a mode (the
+ * fleet's own builders), and the StatefulSets whose volumeClaimTemplates give every pod a claim of
+ * its own. Pure.
  */
 import { csiDriverName, storageClassName } from "../../src/engine/csi/csi-names.ts";
+import type { KubeObject } from "../../src/fleet/objects.ts";
+import type { FleetStorage } from "../../src/fleet/spec.ts";
+import { csiDriverObject, csiEngineArgs, storageClassObject } from "../../src/fleet/storage-objects.ts";
 import { FLEET_LABEL } from "../../src/kernel/k8s.ts";
 
 /** The benchmark's fleet: its nodes' prefix and label, its driver's and StorageClass's names. */
@@ -21,37 +25,27 @@ export const STORAGE_CLASS = storageClassName(FLEET);
 /** A JSON object for the API. */
 export type Body = Record<string, unknown>;
 
-/**
- * The CSIDriver of a mode. attachRequired cannot change on an existing CSIDriver, so each mode
- * makes its own (the previous one deleted first). The same spec as a fleet's (`fleet create`).
- */
-export function csiDriverBody(attachRequired: boolean): Body {
-  return {
-    apiVersion: "storage.k8s.io/v1",
-    kind: "CSIDriver",
-    metadata: { name: DRIVER },
-    spec: {
-      attachRequired,
-      podInfoOnMount: false,
-      volumeLifecycleModes: ["Persistent"],
-      fsGroupPolicy: "ReadWriteOnceWithFSType",
-      requiresRepublish: false,
-      storageCapacity: false,
-    },
-  };
+/** The fleet's storage (driver and attach) in a mode, as `fleet create` records it. */
+export function fleetStorage(attachRequired: boolean): FleetStorage {
+  return { driver: DRIVER, attachRequired };
 }
 
-/** The StorageClass: bound where the scheduler puts the first pod, deleted with the claim; the driver's default latencies. */
-export function storageClassBody(): Body {
-  return {
-    apiVersion: "storage.k8s.io/v1",
-    kind: "StorageClass",
-    metadata: { name: STORAGE_CLASS },
-    provisioner: DRIVER,
-    reclaimPolicy: "Delete",
-    volumeBindingMode: "WaitForFirstConsumer",
-    allowVolumeExpansion: true,
-  };
+/**
+ * The CSIDriver of a mode, as `fleet create` makes it. attachRequired cannot change on an
+ * existing CSIDriver, so each mode makes its own (the previous one deleted first).
+ */
+export function csiDriverBody(attachRequired: boolean): KubeObject {
+  return csiDriverObject(FLEET, fleetStorage(attachRequired));
+}
+
+/** The StorageClass, as `fleet create` makes it (never the cluster's default here). */
+export function storageClassBody(): KubeObject {
+  return storageClassObject(FLEET, STORAGE_CLASS, fleetStorage(true), false);
+}
+
+/** The engine's `--csi-*` flags for a mode, as a fleet's engines get them (the Lease in {@link NAMESPACE}). */
+export function engineCsiArgs(attachRequired: boolean): string[] {
+  return csiEngineArgs({ namespace: NAMESPACE, storage: fleetStorage(attachRequired) });
 }
 
 /** One StatefulSet of the run: its name and replicas. */
