@@ -75,3 +75,58 @@ test("status: a controller's Unknown that arrives while a write is in flight is 
   await written;
   assert.equal(r.reportDue(clock.now() + 1_000), true, "the later Unknown stands");
 });
+
+test("status: a volume that leaves use while the write reporting it is in flight is cleared at the next check", async () => {
+  const { r, clock, answer, bodies, volumes } = withVolumes();
+  r.observe(healthy);
+  volumes.list = ["kubernetes.io/csi/d^vol-1"];
+  const written = r.patch();
+  // The pod is deleted and its volume unmounted before the PATCH's answer arrives.
+  volumes.list = [];
+  answer();
+  await written;
+  // The watch shows the write's own result: the server lists the volume in use.
+  r.observe({ ...healthy, volumesInUse: ["kubernetes.io/csi/d^vol-1"] });
+  assert.equal(r.reportDue(clock.now() + 1_000), true, "the server's list must be cleared");
+  const clearing = r.report(clock.now() + 1_000);
+  answer();
+  await clearing;
+  assert.equal(bodies.at(-1)?.status.volumesInUse, null);
+  assert.equal(r.reportDue(clock.now() + 2_000), false, "nothing left to clear");
+});
+
+test("status: a volume that leaves use mid-write is cleared even before the watch shows that write", async () => {
+  const { r, clock, answer, bodies, volumes } = withVolumes();
+  r.observe(healthy);
+  volumes.list = ["kubernetes.io/csi/d^vol-1"];
+  const written = r.patch();
+  volumes.list = [];
+  answer();
+  await written;
+  assert.equal(r.reportDue(clock.now() + 1_000), true);
+  const clearing = r.report(clock.now() + 1_000);
+  answer();
+  await clearing;
+  assert.equal(bodies.at(-1)?.status.volumesInUse, null);
+});
+
+/** {@link reporter} with a volume manager whose in-use list the test sets; the PATCH bodies recorded. */
+function withVolumes(): ReturnType<typeof reporter> & {
+  bodies: { status: { volumesInUse?: unknown } }[];
+  volumes: { list: string[] };
+} {
+  const base = reporter();
+  const bodies: { status: { volumesInUse?: unknown } }[] = [];
+  const volumes = { list: [] as string[] };
+  const handle = (base.r as unknown as { node: NodeHandle }).node as unknown as {
+    volumes: unknown;
+    ctx: { heartbeat: (req: { body: unknown }) => Promise<unknown> };
+  };
+  handle.volumes = { inUse: () => [...volumes.list], markReportedInUse: () => undefined };
+  const heartbeat = handle.ctx.heartbeat;
+  handle.ctx.heartbeat = (req) => {
+    bodies.push(req.body as { status: { volumesInUse?: unknown } });
+    return heartbeat(req);
+  };
+  return { ...base, bodies, volumes };
+}

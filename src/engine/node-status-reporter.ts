@@ -80,9 +80,13 @@ export class NodeStatusReporter {
    * server has but the node no longer uses is cleared).
    */
   private statusKey(): string {
-    const inUse = this.node.volumes?.inUse();
-    if (inUse === undefined) return this.since;
-    return inUse.length > 0 || this.serverVolumes ? `${this.since}|${inUse.join(",")}` : this.since;
+    return this.keyOf(this.since, this.node.volumes?.inUse());
+  }
+
+  /** {@link statusKey} of a status with conditions since `since` and volumes in use `inUse`. */
+  private keyOf(since: string, inUse: readonly string[] | undefined): string {
+    if (inUse === undefined) return since;
+    return inUse.length > 0 || this.serverVolumes ? `${since}|${inUse.join(",")}` : since;
   }
 
   /**
@@ -93,10 +97,11 @@ export class NodeStatusReporter {
   async patch(drift: StatusDrift = this.drift): Promise<void> {
     const { ctx, id } = this.node;
     const now = ctx.clock.now();
+    const since = this.since;
     const seen = this.observations;
     const volumes = this.node.volumes;
     const inUse = volumes?.inUse();
-    const status = renderNodeStatus(id, rfc3339(now), this.since);
+    const status = renderNodeStatus(id, rfc3339(now), since);
     // The VolumesInUse setter, once the volume manager's states are synced; never volumesAttached
     // (the attach/detach controller's). The list is atomic: all of it, or null to clear it.
     const field = inUse && volumesInUseField(inUse, this.serverVolumes);
@@ -114,7 +119,9 @@ export class NodeStatusReporter {
         volumes!.markReportedInUse(inUse);
         if (this.observations === seen) this.serverVolumes = inUse.length > 0;
       }
-      this.reportedKey = this.statusKey();
+      // What this write reported, not what is in use now: a volume that left use while it was in
+      // flight is still listed by the server and must be cleared at the next check.
+      this.reportedKey = this.keyOf(since, inUse);
       if (drift === "transition") this.node.ctx.events?.nodeStatusRestored(this.node.id.name);
       // The server now has this status (unless the watch showed a later one meanwhile: that stands).
       if (this.observations === seen) this.drift = "none";
