@@ -129,6 +129,8 @@ export class NodeVolumes implements VolumesInUse {
       e.resume = resume;
       return false;
     }
+    // The populator adds no volume of a pod whose containers must terminate (its deletion is seen).
+    if (st.deleting) return false;
     const entry = this.entry(st, resume);
     void this.populate(entry);
     return false;
@@ -197,8 +199,9 @@ export class NodeVolumes implements VolumesInUse {
     const ns = st.namespace;
     const { found: read, errors, notProcessed } = await readPodVolumes(this.node, st, this.csi);
     if (adopted) this.adopting--;
-    // Gone meanwhile: nothing of it enters the node's state.
-    if (!this.live(e)) return;
+    // Gone meanwhile, or terminating (the populator does not (re)add the volumes of a pod that
+    // cannot start containers): nothing of it enters the node's state.
+    if (!this.live(e) || (st.deleting && !adopted)) return;
     const found = read.map((r) => ({ v: this.volume(r.pv, r.foreignDriver, r.attachable), name: r.name }));
     for (const { v, name } of found) {
       if (!e.volumes.includes(v)) {
