@@ -130,3 +130,20 @@ function withVolumes(): ReturnType<typeof reporter> & {
   };
   return { ...base, bodies, volumes };
 }
+
+test("status: a volume the last write listed is cleared even when an older status shows up on the watch afterwards", async () => {
+  const { r, clock, answer, bodies, volumes } = withVolumes();
+  r.observe(healthy);
+  volumes.list = ["kubernetes.io/csi/d^vol-1"];
+  const written = r.patch();
+  answer();
+  await written;
+  // The watch lags: a status from before the write (the attach/detach controller's) arrives after it.
+  r.observe(healthy);
+  volumes.list = [];
+  assert.equal(r.reportDue(clock.now() + 1_000), true);
+  const clearing = r.report(clock.now() + 1_000);
+  answer();
+  await clearing;
+  assert.equal(bodies.at(-1)?.status.volumesInUse, null);
+});

@@ -25,6 +25,8 @@ export class NodeStatusReporter {
   private observations = 0;
   /** The server's status lists volumes in use (which a write must clear when none are). */
   private serverVolumes = false;
+  /** The last successful write listed volumes in use (the server has them, whatever a lagging watch shows). */
+  private wroteVolumes = false;
   /** When the next status check is due (epoch ms). */
   nextAt = 0;
 
@@ -86,7 +88,12 @@ export class NodeStatusReporter {
   /** {@link statusKey} of a status with conditions since `since` and volumes in use `inUse`. */
   private keyOf(since: string, inUse: readonly string[] | undefined): string {
     if (inUse === undefined) return since;
-    return inUse.length > 0 || this.serverVolumes ? `${since}|${inUse.join(",")}` : since;
+    return inUse.length > 0 || this.mayHaveVolumes() ? `${since}|${inUse.join(",")}` : since;
+  }
+
+  /** Whether the server's Node may list volumes in use: a write to clear them is needed when none are. */
+  private mayHaveVolumes(): boolean {
+    return this.serverVolumes || this.wroteVolumes;
   }
 
   /**
@@ -104,7 +111,7 @@ export class NodeStatusReporter {
     const status = renderNodeStatus(id, rfc3339(now), since);
     // The VolumesInUse setter, once the volume manager's states are synced; never volumesAttached
     // (the attach/detach controller's). The list is atomic: all of it, or null to clear it.
-    const field = inUse && volumesInUseField(inUse, this.serverVolumes);
+    const field = inUse && volumesInUseField(inUse, this.mayHaveVolumes());
     if (field !== undefined) status.volumesInUse = field;
     try {
       await ctx.heartbeat({
@@ -118,6 +125,7 @@ export class NodeStatusReporter {
         // Only what a write reported counts as in use (MarkVolumesAsReportedInUse).
         volumes!.markReportedInUse(inUse);
         if (this.observations === seen) this.serverVolumes = inUse.length > 0;
+        this.wroteVolumes = inUse.length > 0;
       }
       // What this write reported, not what is in use now: a volume that left use while it was in
       // flight is still listed by the server and must be cleared at the next check.
