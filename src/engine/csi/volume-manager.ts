@@ -129,8 +129,9 @@ export class NodeVolumes implements VolumesInUse {
       e.resume = resume;
       return false;
     }
-    // The populator adds no volume of a pod whose containers must terminate (its deletion is seen).
-    if (st.deleting) return false;
+    // The populator adds no volume of a pod that is gone or whose containers must terminate (its
+    // deletion is seen); a forgotten pod's entry would never be released.
+    if (st.deleting || !st.alive) return false;
     const entry = this.entry(st, resume);
     void this.populate(entry);
     return false;
