@@ -4,7 +4,8 @@
  * with a 1Gi volumeClaimTemplate on 10 hollow nodes gets 20 PVs bound where the scheduler put the
  * pods (WaitForFirstConsumer), attached by VolumeAttachments the attach/detach controller makes,
  * listed in the nodes' volumesInUse, and Running pods; an expansion is reported; scaling to 0
- * detaches; deleting the claims deletes the volumes; `cleanup` removes the driver's objects.
+ * detaches; deleting the claims deletes the volumes; a generic ephemeral volume (beside emptyDir and
+ * configMap volumes) is provisioned for its pod and goes with it; `cleanup` removes the driver's objects.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -202,6 +203,71 @@ test("storage: a StatefulSet of 20 with volumes on 10 hollow nodes binds, attach
       const pod = (pvObj?.spec.claimRef?.name ?? "").replace(/^data-/, "");
       assert.equal(va.spec.nodeName, nodeOf.get(pod), `${va.metadata.name} attaches ${pv} to its pod's node`);
     }
+
+    // A generic ephemeral volume beside emptyDir and configMap volumes: the claim the ephemeral
+    // volume controller makes for the pod is provisioned, the pod runs, and the volume goes with it.
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${APP}/configmaps`,
+      body: { metadata: { name: "settings" }, data: { a: "1" } },
+    });
+    await client.request({
+      method: "POST",
+      path: `/api/v1/namespaces/${APP}/pods`,
+      body: {
+        metadata: { name: "eph" },
+        spec: {
+          nodeSelector: { [FLEET]: NS },
+          containers: [
+            {
+              name: "c",
+              image: "registry.k8s.io/pause:3.10",
+              volumeMounts: [
+                { name: "scratch", mountPath: "/scratch" },
+                { name: "tmp", mountPath: "/tmp" },
+                { name: "settings", mountPath: "/etc/settings" },
+              ],
+            },
+          ],
+          volumes: [
+            {
+              name: "scratch",
+              ephemeral: {
+                volumeClaimTemplate: {
+                  spec: {
+                    accessModes: ["ReadWriteOnce"],
+                    storageClassName: CLASS,
+                    resources: { requests: { storage: "1Gi" } },
+                  },
+                },
+              },
+            },
+            { name: "tmp", emptyDir: {} },
+            { name: "settings", configMap: { name: "settings" } },
+          ],
+        },
+      },
+    });
+    await eventually("pod eph Running with its ephemeral claim Bound", 90_000, async () => {
+      const p = await client.get<PodObj>(`/api/v1/namespaces/${APP}/pods/eph`);
+      const claim = await client
+        .get<Pvc>(`/api/v1/namespaces/${APP}/persistentvolumeclaims/eph-scratch`)
+        .catch(() => undefined);
+      return {
+        done: p.status?.phase === "Running" && claim?.status?.phase === "Bound",
+        status: `pod ${p.status?.phase ?? "none"}, claim ${claim?.status?.phase ?? "none"}`,
+      };
+    });
+    const ephVolume = (await client.get<Pvc>(`/api/v1/namespaces/${APP}/persistentvolumeclaims/eph-scratch`))
+      .spec.volumeName;
+    await client.request({ method: "DELETE", path: `/api/v1/namespaces/${APP}/pods/eph` });
+    await eventually("the ephemeral volume deleted with its pod", 120_000, async () => {
+      const pv = await client.get(`/api/v1/persistentvolumes/${ephVolume}`).then(
+        () => true,
+        () => false,
+      );
+      return { done: !pv, status: pv ? `${ephVolume} still there` : "gone" };
+    });
 
     // Expansion: the claim's capacity grows to what it asks for.
     await client.request({
