@@ -158,3 +158,16 @@ test("verify of a fleet without a driver reports none and asks for no CSINodes",
   assert.deepEqual([r.storage.driver, r.problems], [undefined, []]);
   assert.ok(!f.store.requests.some((q) => q.includes("csinodes")));
 });
+
+test("verify: a node registered under a minute ago whose CSINode does not list the driver yet is registering, not a problem", async () => {
+  const f = await healthyFleet();
+  f.store.objects.delete("/apis/storage.k8s.io/v1/csinodes/hollow-node-2");
+  const node = f.store.objects.get("/api/v1/nodes/hollow-node-2") as { metadata: Record<string, unknown> };
+  node.metadata["creationTimestamp"] = new Date(f.clock.now() - 10_000).toISOString();
+  const young = await verifyFleet(f.session);
+  assert.deepEqual(young.problems, []);
+  assert.deepEqual([young.storage.nodesWithDriver, young.storage.nodesRegistering], [2, 1]);
+  node.metadata["creationTimestamp"] = new Date(f.clock.now() - 120_000).toISOString();
+  const old = await verifyFleet(f.session);
+  assert.deepEqual(old.problems, [`1 of 3 nodes' CSINodes do not list ${DRIVER} (hollow-node-2)`]);
+});

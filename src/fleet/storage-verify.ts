@@ -39,6 +39,9 @@ export interface ClaimFinding {
   reason: string;
 }
 
+/** How long after its Node's creation a node's driver may still be registering (not yet a problem). */
+export const DRIVER_REGISTRATION_GRACE_MS = 60_000;
+
 /** What verify found about the fleet's driver (undefined fields: the fleet has none). */
 export interface StorageReport {
   readonly driver: string | undefined;
@@ -47,7 +50,14 @@ export interface StorageReport {
   readonly isDefault: boolean;
   /** The fleet's registered nodes whose CSINode lists the driver. */
   readonly nodesWithDriver: number;
-  /** Up to three fleet nodes whose CSINode does not list it. */
+  /**
+   * Nodes registered less than {@link DRIVER_REGISTRATION_GRACE_MS} ago whose CSINode does not list
+   * it yet: a kubelet's driver registers after the node (the engine spreads it over the first 20 s).
+   */
+  readonly nodesRegistering: number;
+  /** Older nodes whose CSINode does not list it (a problem). */
+  readonly nodesMissing: number;
+  /** Up to three of those. */
   readonly nodesWithout: string[];
   /** Claims of the driver's classes Pending for longer than {@link STUCK_CLAIM_MS}. */
   readonly stuckClaims: ClaimFinding[];
@@ -119,7 +129,7 @@ export function latestReason(events: readonly EventItem[]): string {
 export async function verifyStorage(
   s: FleetContext,
   spec: Pick<FleetSpec, "fleet" | "storage">,
-  fleetNodeNames: readonly string[],
+  fleetNodes: readonly { name: string; created: string }[],
 ): Promise<StorageReport> {
   const client = s.target.client;
   const cached = { resourceVersion: "0" };
@@ -141,16 +151,23 @@ export async function verifyStorage(
     f.reason = stuck.includes(f) ? reason : `${f.reason}; ${reason}`;
   }
   let nodesWithDriver = 0;
+  let nodesRegistering = 0;
+  let nodesMissing = 0;
   const nodesWithout: string[] = [];
+  const now = s.deps.clock.now();
   if (driver) {
     const listed = new Set(
       (await list<{ metadata: { name: string }; spec?: { drivers?: { name: string }[] | null } }>("CSINode"))
         .filter((n) => n.spec?.drivers?.some((d) => d.name === driver))
         .map((n) => n.metadata.name),
     );
-    for (const n of fleetNodeNames) {
-      if (listed.has(n)) nodesWithDriver++;
-      else if (nodesWithout.length < 3) nodesWithout.push(n);
+    for (const n of fleetNodes) {
+      if (listed.has(n.name)) nodesWithDriver++;
+      else if (now - Date.parse(n.created) < DRIVER_REGISTRATION_GRACE_MS) nodesRegistering++;
+      else {
+        nodesMissing++;
+        if (nodesWithout.length < 3) nodesWithout.push(n.name);
+      }
     }
   }
   const ownClass = driver
@@ -162,6 +179,8 @@ export async function verifyStorage(
     storageClass: ownClass?.metadata.name,
     isDefault: ownClass !== undefined && isDefaultClass(ownClass),
     nodesWithDriver,
+    nodesRegistering,
+    nodesMissing,
     nodesWithout,
     stuckClaims: stuck,
     orphanClaims: orphans,
@@ -180,11 +199,12 @@ export function storageProblems(
   if (!r.csiDriver) problems.push(`CSIDriver ${r.driver} is missing`);
   if (!r.storageClass) problems.push(`the fleet's StorageClass of driver ${r.driver} is missing`);
   const fixes = problems.length > 0 ? [`'${recreate}' makes the driver's objects again`] : [];
-  if (r.nodesWithDriver < registered)
+  if (r.nodesMissing > 0) {
     problems.push(
-      `${registered - r.nodesWithDriver} of ${registered} nodes' CSINodes do not list ${r.driver} (${r.nodesWithout.join(", ")})`,
+      `${r.nodesMissing} of ${registered} nodes' CSINodes do not list ${r.driver} (${r.nodesWithout.join(", ")})`,
     );
-  if (r.nodesWithDriver < registered) fixes.push(`'${logs}' shows why the nodes did not register it`);
+    fixes.push(`'${logs}' shows why the nodes did not register it`);
+  }
   if (r.stuckClaims.length > 0) {
     const [ns, name] = r.stuckClaims[0]!.claim.split("/");
     fixes.push(`'kubectl describe pvc -n ${ns} ${name}' shows the claim's events`);

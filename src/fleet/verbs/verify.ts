@@ -79,7 +79,7 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
   const storage = await verifyStorage(
     s,
     spec,
-    census.nodes.filter((n) => !census.extra.includes(n.name)).map((n) => n.name),
+    census.nodes.filter((n) => !census.extra.includes(n.name)),
   );
   const st = storageProblems(
     storage,

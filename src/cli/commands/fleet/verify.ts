@@ -21,7 +21,11 @@ function storageRows(
       st.storageClass !== undefined,
       st.storageClass ? `${st.storageClass}${st.isDefault ? " (default)" : ""}` : "missing",
     ),
-    row("nodes with the driver", st.nodesWithDriver >= registered, `${st.nodesWithDriver}/${registered}`),
+    row(
+      "nodes with the driver",
+      st.nodesMissing === 0,
+      `${st.nodesWithDriver}/${registered}${st.nodesRegistering > 0 ? ` (${st.nodesRegistering} registering it)` : ""}`,
+    ),
     row(
       "claims provisioned",
       st.stuckClaims.length === 0,
