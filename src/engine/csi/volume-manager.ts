@@ -123,7 +123,9 @@ export class NodeVolumes implements VolumesInUse {
    * set up and `resume` is called once they are.
    */
   ensureMounted(st: VolumePod, resume: () => void): boolean {
-    const e = this.pods.get(st.uid);
+    // An entry still unmounting belongs to the pod as it was before it was forgotten and seen
+    // again (a relist, a status write's conflict): the pod as seen now gets an entry of its own.
+    const e = this.live(this.pods.get(st.uid)) ? this.pods.get(st.uid) : undefined;
     if (e?.phase === "mounted") return true;
     if (e) {
       e.resume = resume;
@@ -139,7 +141,7 @@ export class NodeVolumes implements VolumesInUse {
 
   /** A running pod adopted after a restart: its volumes count as attached and mounted (reconstructed). */
   adoptMounted(st: VolumePod): void {
-    if (this.pods.has(st.uid)) return;
+    if (this.live(this.pods.get(st.uid))) return;
     const e = this.entry(st, undefined);
     this.adopting++;
     void this.populate(e, true);
@@ -179,15 +181,18 @@ export class NodeVolumes implements VolumesInUse {
   }
 
   private release(e: PodEntry): void {
-    if (this.pods.get(e.st.uid) === e) this.pods.delete(e.st.uid);
+    const current = this.pods.get(e.st.uid);
+    if (current === e) this.pods.delete(e.st.uid);
     for (const v of e.volumes) {
+      // The same pod seen again has an entry of its own that uses the volume: it stays.
+      if (current && current !== e && current.volumes.includes(v)) continue;
       v.pods.delete(e.st.uid);
       if (v.pods.size === 0 && this.volumes.get(v.key) === v) this.volumes.delete(v.key);
     }
   }
 
-  private live(e: PodEntry): boolean {
-    return e.phase !== "unmounting" && e.st.alive && !this.node.stopped;
+  private live(e: PodEntry | undefined): e is PodEntry {
+    return e !== undefined && e.phase !== "unmounting" && e.st.alive && !this.node.stopped;
   }
 
   private delay(ms: number): Promise<void> {
