@@ -238,3 +238,23 @@ test("deleted outright while its first status write is in flight: the populator 
   );
   await assertCleared(h);
 });
+
+test("a running pod forgotten (a relist missed it) and seen again while its old entry unmounts: its volume stays in use", async () => {
+  const h = await setUp();
+  const p = webPod();
+  bind(h, p);
+  await h.clock.advance(30_000);
+  assert.deepEqual(h.node.volumes?.inUse(), [UNIQUE]);
+  const pods = h.node.podHandler();
+  pods.onRelistStart();
+  pods.onSynced(); // the relist did not list it: forgotten, its volume unmounting (2 s)
+  const running = {
+    ...p,
+    status: { phase: "Running", podIP: "10.64.0.9", startTime: "2026-01-01T00:00:00Z" },
+  } as PodObject;
+  h.node.onPod("MODIFIED", running);
+  await h.clock.advance(30_000);
+  assert.deepEqual(h.node.volumes?.inUse(), [UNIQUE], "the pod seen again uses its volume");
+  await deletePod(h, running);
+  await assertCleared(h);
+});
