@@ -6,6 +6,7 @@
  * Pure functions of the resources, the node's allocatable and the time.
  */
 import type { ContainerResources } from "./pod-object.ts";
+import { quantityNumber } from "./quantity.ts";
 
 /** How long applying an allocated resize takes: the kubelet sees it applied at its next relist. */
 export const RESIZE_APPLY_MS = 1_000;
@@ -16,31 +17,10 @@ export interface Requests {
   readonly memory: number;
 }
 
-const SUFFIX: Record<string, number> = {
-  "": 1,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
 /** A quantity (`500m`, `2`, `16Gi`, `1e3`) times `scale`, rounded up as Quantity.MilliValue/Value do; 0 if unreadable. */
 export function quantityValue(q: string | undefined, scale: number): number {
-  const m = /^([+]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei))?$/.exec(
-    (q ?? "").trim(),
-  );
-  if (!m) return 0;
-  const base = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : SUFFIX[m[3] ?? ""]!);
-  return Math.ceil(base * scale - 1e-9);
+  const n = quantityNumber(q);
+  return n === undefined ? 0 : Math.ceil(n * scale - 1e-9);
 }
 
 /** A pod's CPU and memory requests: the sum over its running containers' (main and sidecars). */

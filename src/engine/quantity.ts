@@ -2,6 +2,33 @@ import { BadInputError } from "../kernel/errors.ts";
 
 const QUANTITY_RE = /^[+]?(\d+(\.\d*)?|\.\d+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+)?$/;
 
+const SUFFIX: Readonly<Record<string, number>> = {
+  "": 1,
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** The number a quantity stands for (`500m` 0.5, `16Gi`, `1e3`), or undefined when it is not one. */
+export function quantityNumber(q: string | undefined): number | undefined {
+  const m = /^([+]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei))?$/.exec(
+    (q ?? "").trim(),
+  );
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : SUFFIX[m[3] ?? ""]!);
+  return Number.isFinite(n) ? n : undefined;
+}
+
 /** Validates a Kubernetes resource quantity (`1`, `500m`, `16Gi`, `4026531840`) and returns it trimmed. */
 export function parseQuantity(value: string, flag: string): string {
   const v = value.trim();

@@ -2,36 +2,16 @@
  * Volume sizes: a PVC's storage request in bytes, the hollow driver's rounding, and the quantity
  * the external-provisioner writes for the bytes a driver returns (BinarySI). Pure.
  */
+import { quantityNumber } from "../quantity.ts";
 
 /** The hollow driver allocates whole MiB, as block-storage drivers round to their allocation unit. */
 export const ALLOCATION_UNIT_BYTES = 1024 * 1024;
 
-const SUFFIX: Readonly<Record<string, number>> = {
-  "": 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-  m: 1e-3,
-};
-
 /** The bytes of a quantity (`1Gi`, `500M`, `1.5Gi`, `1e9`), rounded up to a whole byte; undefined when it is none. */
 export function quantityBytes(q: string | undefined): number | undefined {
   if (q === undefined) return undefined;
-  const m = /^([+]?\d+(?:\.\d*)?|[+]?\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m)?)$/.exec(
-    q.trim(),
-  );
-  if (!m) return undefined;
-  const n = Number(m[1]) * (m[2] ? 10 ** Number(m[2].slice(1)) : SUFFIX[m[3] ?? ""]!);
-  return Number.isFinite(n) ? Math.ceil(n) : undefined;
+  const n = quantityNumber(q);
+  return n === undefined ? undefined : Math.ceil(n);
 }
 
 /** What the hollow driver allocates for a request: the request rounded up to the allocation unit (at least one). */
