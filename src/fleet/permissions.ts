@@ -45,7 +45,10 @@ export function setupPermissions(
     );
   const nodes: Permission[] = [
     { verb: "list", resource: "nodes" },
+    // The wait (fleet-watch.ts) watches the fleet's Nodes and the node Leases.
+    { verb: "watch", resource: "nodes" },
     { verb: "delete", resource: "nodes" },
+    { verb: "watch", resource: "leases", group: "coordination.k8s.io", namespace: NODE_LEASE_NAMESPACE },
     { verb: "delete", resource: "leases", group: "coordination.k8s.io", namespace: NODE_LEASE_NAMESPACE },
   ];
   const hosting: Permission[] = [{ verb: "patch", resource: "configmaps", namespace: ns }];

@@ -1,8 +1,9 @@
 /** Waiting until exactly the desired Nodes are Ready, as the running engine reports them. */
 import { KubeApiError } from "../client/api-error.ts";
 import { KubemarkError } from "../kernel/errors.ts";
-import { nodeCensus, nodeLeases, type NodeCensus } from "./census.ts";
+import type { NodeCensus } from "./census.ts";
 import type { FleetContext } from "./context.ts";
+import { FleetWatch } from "./fleet-watch.ts";
 import type { FleetRuntime } from "./runtime/runtime.ts";
 import { nodeIndex, type FleetSpec } from "./spec.ts";
 
@@ -29,23 +30,16 @@ export function readyAfterStart(
   return n;
 }
 
-async function readyOfCurrentEngine(
-  s: FleetContext,
-  runtime: FleetRuntime,
-  spec: FleetSpec,
-  census: NodeCensus,
-): Promise<number> {
-  const renewedAt = new Map<string, number>();
-  for (const l of await nodeLeases(s)) {
-    if (l.spec?.renewTime) renewedAt.set(l.metadata.name, Date.parse(l.spec.renewTime));
-  }
-  return readyAfterStart(spec, census.nodes, renewedAt, await runtime.startTimes(spec));
+/** Whether a watch's error ends the wait: the CLI's identity may not read Nodes or Leases. */
+function isDenied(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && (err.status === 401 || err.status === 403);
 }
 
 /**
  * Waits until exactly the desired Nodes are Ready, reporting progress, with a deadline and stall
  * detection (no new Ready node for `stallMs`: gives up and says why, from the workload's side).
- * Returns the Ready count.
+ * Returns the Ready count. The Nodes and Leases come from two watches (fleet-watch.ts), not from
+ * lists every poll; the poll wakes early when every desired Node looks Ready.
  */
 export async function waitForFleet(
   s: FleetContext,
@@ -59,16 +53,31 @@ export async function waitForFleet(
   let best = -1;
   let bestAt = started;
   const interval = Math.min(5_000, Math.max(1_000, spec.nodes));
+  // When the watch sees every desired Node Ready, check at once rather than at the interval's end.
+  let wake = new AbortController();
+  const watch = new FleetWatch(s.target.client, {
+    clock,
+    fleet: s.fleet,
+    namePrefix: spec.namePrefix,
+    onReadyCount: (ready) => {
+      if (ready >= spec.nodes) wake.abort();
+    },
+  });
+  watch.start();
   try {
     for (;;) {
-      let census: NodeCensus | undefined;
+      if (isDenied(watch.lastError)) throw watch.lastError;
+      const census: NodeCensus | undefined = watch.census(spec);
       let current: number | undefined;
-      try {
-        census = await nodeCensus(s, spec);
+      if (census) {
+        const renewedAt = census.ready > 0 ? watch.renewals() : new Map<string, number>();
         // Ready as the running engine reports it: a Node stays Ready for a while after its process died.
-        current = census.ready > 0 ? await readyOfCurrentEngine(s, runtime, spec, census) : 0;
-      } catch (err) {
-        if (err instanceof KubeApiError && (err.status === 401 || err.status === 403)) throw err;
+        if (renewedAt) {
+          current =
+            census.ready > 0
+              ? readyAfterStart(spec, census.nodes, renewedAt, await runtime.startTimes(spec))
+              : 0;
+        }
       }
       const ready = current ?? best;
       const secs = Math.round((clock.now() - started) / 1000);
@@ -108,9 +117,17 @@ export async function waitForFleet(
           { hint: `raise --timeout, or see '${s.suggest("verify")}'` },
         );
       }
-      await clock.sleep(interval, s.deps.signal);
+      if (!wake.signal.aborted) {
+        try {
+          await clock.sleep(interval, AbortSignal.any([s.deps.signal, wake.signal]));
+        } catch (err) {
+          if (s.deps.signal.aborted) throw err;
+        }
+      }
+      wake = new AbortController();
     }
   } finally {
+    watch.stop();
     onEvent({ kind: "wait-ended" });
   }
 }
