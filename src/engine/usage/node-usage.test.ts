@@ -1,48 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { NodeApiView, UsageContainer, UsagePod } from "../kubelet-api/node-view.ts";
+import { T0, container, fakeNode, pod } from "./testdata/usage-fixtures.ts";
 import { NodeUsage } from "./node-usage.ts";
 import { DEFAULT_USAGE, type UsageDefaults } from "./usage-defaults.ts";
 
-const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
 const MI = 2 ** 20;
 const QUIET: UsageDefaults = { ...DEFAULT_USAGE, noise: 0 };
-
-/** A node whose pods a test edits between samples. */
-export function fakeNode(pods: UsagePod[], startedAtMs = T0 - 3_600_000): NodeApiView & { pods: UsagePod[] } {
-  return {
-    name: "hollow-node-0",
-    cpuCapacityMilli: 4000,
-    memoryCapacityBytes: 16 * 2 ** 30,
-    startedAtMs,
-    pods,
-    usagePods() {
-      return this.pods;
-    },
-    podInfo: () => undefined,
-    listPods: () => [],
-  };
-}
-
-export function container(name: string, over: Partial<UsageContainer> = {}): UsageContainer {
-  return {
-    name,
-    cpuRequestMilli: 500,
-    cpuLimitMilli: undefined,
-    memoryRequestBytes: 256 * MI,
-    memoryLimitBytes: undefined,
-    startedAtMs: T0,
-    ...over,
-  };
-}
-
-export function pod(
-  name: string,
-  containers: UsageContainer[],
-  annotations: Record<string, string> = {},
-): UsagePod {
-  return { namespace: "default", name, uid: `uid-${name}`, annotations, startedAtMs: T0 - 1000, containers };
-}
 
 test("default model: 10 % of the CPU request, 50 % of the memory request, floors without requests, node = overhead + pods", () => {
   const node = fakeNode([
