@@ -2,7 +2,13 @@ import { join } from "node:path";
 import { KubemarkError } from "../kernel/errors.ts";
 import { findOnPath, isExecutable } from "../host/executables.ts";
 import { runCommand } from "../host/run-command.ts";
-import { buildBinaries, KWOK_VERSION, type BinaryName, type BuildEvent } from "./go-build.ts";
+import {
+  buildBinaries,
+  KWOK_VERSION,
+  METRICS_SERVER_VERSION,
+  type BinaryName,
+  type BuildEvent,
+} from "./go-build.ts";
 import type { KubeVersion } from "./kube-version.ts";
 
 /** Binaries `up` needs to start a control plane (kubectl is for the user and the tests). */
@@ -50,6 +56,7 @@ async function reportsVersion(path: string, name: BinaryName, version: KubeVersi
     const text = r.stdout + r.stderr;
     if (name === "etcd") return /etcd Version: 3\./.test(text);
     if (name === "kwok") return text.includes(KWOK_VERSION);
+    if (name === "metrics-server") return text.trim() === METRICS_SERVER_VERSION;
     return new RegExp(`${version.git.replace(/\./g, "\\.")}(?![0-9])`).test(text);
   } catch {
     return false;

@@ -7,13 +7,18 @@ import type { Paths } from "../kernel/paths.ts";
 import type { BinarySource } from "./binaries.ts";
 import type { ClusterLayout, ClusterRecord, Component } from "./cluster-state.ts";
 import type { BuildEvent } from "./go-build.ts";
+import type { MetricsServerInfo } from "./metrics-server/process.ts";
 import type { WorkerImages, WorkerInfo } from "./worker-records.ts";
 
 /** Progress of `up`, for the CLI to draw. */
 export type UpEvent =
   | { readonly kind: "build"; readonly build: BuildEvent }
   | { readonly kind: "step"; readonly message: string }
-  | { readonly kind: "wait"; readonly component: Component | "controllers"; readonly status: string };
+  | {
+      readonly kind: "wait";
+      readonly component: Component | "controllers" | "metrics-server";
+      readonly status: string;
+    };
 
 /** What the control-plane operations need from their caller. */
 export interface ControlPlaneDeps {
@@ -41,6 +46,11 @@ export interface UpOptions {
   readonly loadTest?: boolean;
   /** Deadline for the whole start, building excluded (default 120 s). */
   readonly timeoutMs?: number;
+  /**
+   * Run metrics-server (built from the Go module proxy) and register v1beta1.metrics.k8s.io; a
+   * cluster that runs it keeps it on later `up`s without the flag.
+   */
+  readonly metricsServer?: boolean;
   /** Real worker nodes (kubelet + containerd) to run beside the control plane; default: as recorded, else 0. */
   readonly workers?: number | undefined;
 }
@@ -68,6 +78,8 @@ export interface ClusterInfo {
   readonly binaries?: Readonly<Record<string, BinarySource>>;
   readonly auditLog?: string | undefined;
   readonly readySeconds?: number;
+  /** metrics-server, when the cluster runs it. */
+  readonly metricsServer?: MetricsServerInfo;
   /** Real worker nodes, when the cluster has any. */
   readonly workers?: readonly WorkerInfo[];
   /** Images loaded into the workers (when `up` started them). */

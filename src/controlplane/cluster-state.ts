@@ -15,6 +15,14 @@ export interface ClusterPorts {
   readonly apiserver: number;
   readonly controllerManager: number;
   readonly scheduler: number;
+  /** metrics-server's secure port, chosen at the first `up --metrics-server`. */
+  readonly metricsServer?: number;
+}
+
+/** The cluster runs metrics-server (`up --metrics-server`; later `up`s keep it). */
+export interface MetricsServerRecord {
+  /** Its process, absent when stopped. */
+  readonly process?: DaemonRecord;
 }
 
 /** What `cluster.json` in a cluster's state directory records. */
@@ -29,6 +37,8 @@ export interface ClusterRecord {
   readonly createdAt: string;
   /** Running processes, by component (absent when stopped). */
   readonly processes: Partial<Record<Component, DaemonRecord>>;
+  /** Present when the cluster runs metrics-server. */
+  readonly metricsServer?: MetricsServerRecord;
 }
 
 /** Default name of the local cluster. */

@@ -54,3 +54,18 @@ test("the API server reaches etcd over TLS with its etcd client certificate", ()
   // The cluster CA (which signs admins' and nodes' certificates) is not etcd's.
   assert.notEqual(flag(args, "etcd-cafile"), flag(args, "client-ca-file"));
 });
+
+test("the API server runs the aggregation layer as kubeadm sets it: front-proxy CA, allowed name, proxy client", () => {
+  const args = componentArgs("kube-apiserver", rec, layout);
+  assert.equal(flag(args, "requestheader-client-ca-file"), "/state/clusters/c1/pki/front-proxy/ca.crt");
+  assert.equal(flag(args, "requestheader-allowed-names"), "front-proxy-client");
+  assert.equal(flag(args, "requestheader-extra-headers-prefix"), "X-Remote-Extra-");
+  assert.equal(flag(args, "requestheader-group-headers"), "X-Remote-Group");
+  assert.equal(flag(args, "requestheader-username-headers"), "X-Remote-User");
+  assert.equal(flag(args, "proxy-client-cert-file"), "/state/clusters/c1/pki/front-proxy-client.crt");
+  assert.equal(flag(args, "proxy-client-key-file"), "/state/clusters/c1/pki/front-proxy-client.key");
+  // The header-asserting CA is not the cluster CA, which signs every user's certificate.
+  assert.notEqual(flag(args, "requestheader-client-ca-file"), flag(args, "client-ca-file"));
+  // Endpoints cannot hold the loopback address a local extension server listens on.
+  assert.equal(flag(args, "enable-aggregator-routing"), undefined);
+});

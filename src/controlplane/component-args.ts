@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ClusterLayout, ClusterRecord, Component } from "./cluster-state.ts";
 import { etcdTlsFiles } from "./etcd-tls.ts";
+import { FRONT_PROXY_CLIENT_NAME, frontProxyTlsFiles } from "./front-proxy-tls.ts";
 
 /** Command-line flags of each control-plane component (REFERENCE section 4; all on loopback). */
 export function componentArgs(component: Component, rec: ClusterRecord, layout: ClusterLayout): string[] {
@@ -9,6 +10,7 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
   // etcd as kubeadm runs it: TLS on both ports, and only clients with a certificate its own CA
   // signed (the API server's) may connect; without it any local user could read every Secret.
   const etcdTls = etcdTlsFiles(layout.pki);
+  const frontProxy = frontProxyTlsFiles(layout.pki);
   const etcdUrl = `https://127.0.0.1:${p.etcdClient}`;
   const etcdPeerUrl = `https://127.0.0.1:${p.etcdPeer}`;
   switch (component) {
@@ -53,6 +55,19 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--service-account-key-file=${pki("sa.pub")}`,
         `--service-account-signing-key-file=${pki("sa.key")}`,
         `--service-cluster-ip-range=${rec.serviceCIDR}`,
+        // The API aggregation layer, always on as kubeadm sets it: extension API servers
+        // (metrics-server) trust the user the API server names in X-Remote-* headers only from a
+        // client certificate of the front-proxy CA named front-proxy-client. Not
+        // --enable-aggregator-routing: it routes to a Service's Endpoints, and Endpoints may not
+        // hold loopback addresses, the only ones a local extension server listens on; the
+        // aggregator reaches it through an ExternalName Service instead (metrics-server/objects.ts).
+        `--requestheader-client-ca-file=${frontProxy.ca.certFile}`,
+        `--requestheader-allowed-names=${FRONT_PROXY_CLIENT_NAME}`,
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-username-headers=X-Remote-User",
+        `--proxy-client-cert-file=${frontProxy.client.certFile}`,
+        `--proxy-client-key-file=${frontProxy.client.keyFile}`,
         "--authorization-mode=Node,RBAC",
         "--enable-admission-plugins=NodeRestriction",
         "--allow-privileged=true",

@@ -16,6 +16,7 @@ import {
   type Component,
 } from "./cluster-state.ts";
 import { readWorkers, type WorkerNodes } from "./worker-records.ts";
+import { stopMetricsServer } from "./metrics-server/process.ts";
 
 /** Result of {@link downCluster}. */
 export interface DownResult {
@@ -44,13 +45,20 @@ export interface DownDeps extends ControlPlaneDeps {
   readonly beforeStop?: BeforeStop | undefined;
 }
 
-/** Stops every recorded process of a cluster, last-started first, and waits for each to exit. */
+/**
+ * Stops every recorded process of a cluster (metrics-server, then the components last-started
+ * first) and waits for each to exit.
+ */
 async function stopProcesses(
   layout: ClusterLayout,
   rec: ClusterRecord,
   clock: Clock,
 ): Promise<ClusterRecord> {
   const processes: Partial<Record<Component, DaemonRecord>> = { ...rec.processes };
+  // metrics-server first: it talks to the API server.
+  if (await stopMetricsServer(rec, clock)) {
+    await writeRecord(layout, { ...rec, metricsServer: {} }).catch(() => undefined);
+  }
   for (const c of [...COMPONENTS].reverse()) {
     const d = processes[c];
     if (!d) continue;
@@ -76,6 +84,8 @@ export async function downCluster(deps: DownDeps, opts: { name?: string | undefi
   }
   const fleets = await deps.beforeStop?.({ layout, rec });
   const stopped: string[] = (await deps.workers?.stop(layout, deps.clock)) ?? [];
+  const ms = rec.metricsServer?.process;
+  if (ms && isDaemonAlive(ms)) stopped.push("metrics-server");
   stopped.push(
     ...COMPONENTS.filter((c) => {
       const d = rec.processes[c];

@@ -13,10 +13,17 @@ export type BinaryName =
   | "kubectl"
   | "kubelet"
   | "kubemark"
-  | "kwok";
+  | "kwok"
+  | "metrics-server";
 
 /** KWOK release built for side-by-side benchmarks. */
 export const KWOK_VERSION = "v0.8.0";
+
+/**
+ * metrics-server release `up --metrics-server` runs (sigs.k8s.io/metrics-server, built from the Go
+ * module proxy like the control plane). v0.8.x supports Kubernetes 1.31 and later.
+ */
+export const METRICS_SERVER_VERSION = "v0.8.0";
 
 /** Built from `k8s.io/kubernetes/cmd/<name>` of the chosen release. */
 const KUBERNETES_CMDS: ReadonlySet<BinaryName> = new Set([
@@ -182,7 +189,10 @@ export async function buildBinaries(opts: BuildOptions): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...opts.env, GOFLAGS: "-mod=mod", CGO_ENABLED: "0", GOWORK: "off" };
   await requireGo(env);
   await mkdir(outDir, { recursive: true });
-  const total = opts.binaries.length + 1;
+  // Only Kubernetes commands and etcd need the release's module; kwok and metrics-server are
+  // modules of their own.
+  const needsRelease = opts.binaries.some((b) => KUBERNETES_CMDS.has(b) || b === "etcd");
+  const total = opts.binaries.length + (needsRelease ? 1 : 0);
   let index = 0;
   const step = async (binary: BinaryName | "modules", fn: () => Promise<void>): Promise<void> => {
     const t0 = now();
@@ -193,21 +203,22 @@ export async function buildBinaries(opts: BuildOptions): Promise<void> {
   };
 
   const k8sDir = join(workDir, `kubernetes-${version.git}`);
-  await mkdir(k8sDir, { recursive: true });
   let upstream: { goMod: string; dir: string } | undefined;
-  await step("modules", async () => {
-    upstream = await downloadModule(`k8s.io/kubernetes@${version.git}`, env, k8sDir);
-    const gomod = kubernetesBuildModule(await readFile(upstream.goMod, "utf8"), version);
-    await writeFile(join(k8sDir, "go.mod"), gomod);
-    await rm(join(k8sDir, "go.sum"), { force: true });
-    const wanted = opts.binaries.filter((b) => KUBERNETES_CMDS.has(b));
-    // A tools file pins the command packages so `go build` resolves their dependencies.
-    await writeFile(
-      join(k8sDir, "tools.go"),
-      `//go:build tools\n\npackage tools\n\nimport (\n${wanted.map((b) => `\t_ "k8s.io/kubernetes/cmd/${b}"\n`).join("")})\n`,
-    );
-  });
-  if (!upstream) throw new KubemarkError("INTERNAL", "module download did not complete");
+  if (needsRelease) await mkdir(k8sDir, { recursive: true });
+  if (needsRelease)
+    await step("modules", async () => {
+      upstream = await downloadModule(`k8s.io/kubernetes@${version.git}`, env, k8sDir);
+      const gomod = kubernetesBuildModule(await readFile(upstream.goMod, "utf8"), version);
+      await writeFile(join(k8sDir, "go.mod"), gomod);
+      await rm(join(k8sDir, "go.sum"), { force: true });
+      const wanted = opts.binaries.filter((b) => KUBERNETES_CMDS.has(b));
+      // A tools file pins the command packages so `go build` resolves their dependencies.
+      await writeFile(
+        join(k8sDir, "tools.go"),
+        `//go:build tools\n\npackage tools\n\nimport (\n${wanted.map((b) => `\t_ "k8s.io/kubernetes/cmd/${b}"\n`).join("")})\n`,
+      );
+    });
+  if (needsRelease && !upstream) throw new KubemarkError("INTERNAL", "module download did not complete");
   const buildDate = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const flags = ldflags(version, buildDate);
 
@@ -228,9 +239,38 @@ export async function buildBinaries(opts: BuildOptions): Promise<void> {
         await goBuild(dir, env, "go.etcd.io/etcd/server/v3", join(outDir, "etcd"), "-s -w");
       } else if (b === "kwok") {
         await buildKwok(workDir, outDir, env);
+      } else if (b === "metrics-server") {
+        await buildMetricsServer(workDir, outDir, env);
       }
     });
   }
+}
+
+/**
+ * `go install`s metrics-server at {@link METRICS_SERVER_VERSION} with the version stamp its
+ * Makefile sets (k8s.io/client-go/pkg/version), so `metrics-server --version` names it.
+ */
+async function buildMetricsServer(workDir: string, outDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+  const dir = join(workDir, `metrics-server-${METRICS_SERVER_VERSION}`);
+  await mkdir(dir, { recursive: true });
+  const pkg = `sigs.k8s.io/metrics-server/cmd/metrics-server@${METRICS_SERVER_VERSION}`;
+  const r = await runCommand(
+    "go",
+    [
+      "install",
+      "-trimpath",
+      "-ldflags",
+      `-s -w -X k8s.io/client-go/pkg/version.gitVersion=${METRICS_SERVER_VERSION}`,
+      pkg,
+    ],
+    { cwd: dir, env: { ...env, GOFLAGS: "", GOBIN: dir } },
+  );
+  if (r.code !== 0) {
+    throw new KubemarkError("BUILD_FAILED", `go install ${pkg} failed:\n${lastLines(r.stderr, 15)}`, {
+      hint: "see the Go errors above; the Go module cache may need network access to the proxy",
+    });
+  }
+  await rename(join(dir, "metrics-server"), join(outDir, "metrics-server"));
 }
 
 async function buildKwok(workDir: string, outDir: string, env: NodeJS.ProcessEnv): Promise<void> {

@@ -4,6 +4,23 @@ import { clusterInfo, type ClusterInfo, type ControlPlaneDeps } from "./cluster-
 import { clusterLayout, listClusterNames, readRecord, validateClusterName } from "./cluster-state.ts";
 import { componentStatuses } from "./health.ts";
 import { workerInfos } from "./worker-records.ts";
+import { adminClient } from "./admin-client.ts";
+import type { ClusterLayout, ClusterRecord } from "./cluster-state.ts";
+import { metricsServerStatus, type MetricsServerInfo } from "./metrics-server/process.ts";
+
+/** metrics-server's state, when the cluster runs it (its APIService asked with the admin's client). */
+async function metricsServerStatusOf(
+  layout: ClusterLayout,
+  rec: ClusterRecord,
+): Promise<MetricsServerInfo | undefined> {
+  if (!rec.metricsServer) return undefined;
+  const admin = await adminClient(layout, rec).catch(() => undefined);
+  try {
+    return await metricsServerStatus(layout, rec, admin);
+  } finally {
+    await admin?.close();
+  }
+}
 
 /** Health of one local cluster, or of every one when `name` is absent and several exist. */
 export async function clusterStatus(
@@ -25,15 +42,17 @@ export async function clusterStatus(
     }
     const workers = await workerInfos(layout);
     const components = await componentStatuses(layout, rec);
+    const metricsServer = await metricsServerStatusOf(layout, rec);
+    const healthy =
+      components.every((c) => c.healthy) &&
+      workers.every((w) => w.running) &&
+      (metricsServer === undefined || metricsServer.available);
     out.push(
-      clusterInfo(
-        layout,
-        rec,
-        components,
-        workers.length
-          ? { workers, healthy: components.every((c) => c.healthy) && workers.every((w) => w.running) }
-          : {},
-      ),
+      clusterInfo(layout, rec, components, {
+        ...(workers.length ? { workers } : {}),
+        ...(metricsServer ? { metricsServer } : {}),
+        healthy,
+      }),
     );
   }
   return out;

@@ -7,7 +7,7 @@ import type { CliContext } from "../context.ts";
 import { parseOutput, renderData, renderTable } from "../output.ts";
 import { ProgressView } from "../progress.ts";
 
-const EXTRAS: readonly BinaryName[] = ["kubemark", "kwok", "kubelet"];
+const EXTRAS: readonly BinaryName[] = ["kubemark", "kwok", "kubelet", "metrics-server"];
 
 /** `build`: make sure the binaries of a release are available (cached, built if missing). */
 export function registerBuild(program: Command, ctx: () => CliContext): void {
@@ -20,7 +20,7 @@ export function registerBuild(program: Command, ctx: () => CliContext): void {
     .option("-o, --output <format>", "table|json|yaml")
     .addHelpText(
       "after",
-      "\nExamples:\n  kubemark-cluster build\n  kubemark-cluster build --with kubemark,kwok   # for the benchmarks",
+      "\nExamples:\n  kubemark-cluster build\n  kubemark-cluster build --with kubemark,kwok   # for the benchmarks\n  kubemark-cluster build --with metrics-server  # for 'up --metrics-server'",
     )
     .action(async (flags: { kubeVersion?: string; with?: string; binDir?: string; output?: string }) => {
       const c = ctx();

@@ -43,6 +43,12 @@ export function registerStatus(program: Command, ctx: () => CliContext): void {
               ]),
             ),
           );
+          if (cl.metricsServer) {
+            const m = cl.metricsServer;
+            c.stdout(
+              `metrics-server: ${m.running ? `pid ${m.pid} on 127.0.0.1:${m.port}` : "NOT running"}, v1beta1.metrics.k8s.io ${m.available ? "Available" : `not available (${m.detail})`}\n`,
+            );
+          }
           for (const w of cl.workers ?? []) {
             c.stdout(`worker ${w.name}: ${w.running ? "running" : "NOT running"} at ${w.nodeIP}\n`);
           }

@@ -3,6 +3,7 @@ import { BadInputError } from "../../kernel/errors.ts";
 import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
 import { DEFAULT_KUBE_VERSION } from "../../controlplane/kube-version.ts";
+import { METRICS_SERVER_VERSION } from "../../controlplane/go-build.ts";
 import { workerNodes } from "../../workers/worker-nodes.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
@@ -19,6 +20,7 @@ interface UpFlags {
   timeout: string;
   output?: string;
   workers?: string;
+  metricsServer?: boolean;
 }
 
 /** Human summary of a running cluster, ending with the next useful step. */
@@ -37,6 +39,12 @@ export function describeCluster(c: ClusterInfo): string {
     if (kept.length > 0) lines.push(`kept running: ${kept.join(", ")}`);
   }
   if (c.auditLog) lines.push(`audit log: ${c.auditLog}`);
+  if (c.metricsServer) {
+    const m = c.metricsServer;
+    lines.push(
+      `metrics-server: ${m.running ? `pid ${m.pid} on 127.0.0.1:${m.port}` : "NOT running"}, v1beta1.metrics.k8s.io ${m.available ? "Available" : `not available (${m.detail})`} (log ${m.log})`,
+    );
+  }
   for (const w of c.workers ?? []) {
     lines.push(
       `worker ${w.name}: ${w.running ? "running" : "NOT running"} at ${w.nodeIP} (kubelet log ${w.log})`,
@@ -78,6 +86,10 @@ export function registerUp(program: Command, ctx: () => CliContext): void {
       "--workers <n>",
       "real worker nodes (kubelet + containerd, Linux, root) to run hollow-node pods on (default: as before, else 0)",
     )
+    .option(
+      "--metrics-server",
+      `run metrics-server ${METRICS_SERVER_VERSION} (built with Go) and register v1beta1.metrics.k8s.io; kept by later 'up's`,
+    )
     .option("-o, --output <format>", "table|json|yaml")
     .addHelpText(
       "after",
@@ -86,6 +98,7 @@ Examples:
   kubemark-cluster up                        # v${DEFAULT_KUBE_VERSION.slice(1)} on 127.0.0.1:6443 (or a free port)
   kubemark-cluster up --name second          # a second cluster beside the first
   kubemark-cluster up --audit --load-test    # for measurements
+  kubemark-cluster up --metrics-server       # plus metrics-server: kubectl top nodes
   kubemark-cluster up --workers 1            # as root: plus a real kubelet for in-cluster hollow-node pods
   export KUBECONFIG=$(kubemark-cluster status -o json | jq -r '.[0].kubeconfig')`,
     )
@@ -112,6 +125,7 @@ Examples:
             loadTest: flags.loadTest,
             timeoutMs: parseSeconds(flags.timeout, "--timeout") * 1000,
             workers: flags.workers === undefined ? undefined : parseWorkers(flags.workers),
+            ...(flags.metricsServer ? { metricsServer: true } : {}),
           },
         );
         view.stop();

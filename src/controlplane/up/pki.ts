@@ -1,12 +1,14 @@
 /**
  * `up`'s PKI step for a new cluster: its CA, the API server's serving certificate, the client
  * certificates of the admin, the controller-manager, the scheduler and the API server's kubelet
- * client, the service-account keys, etcd's own CA and certificates; then the kubeconfigs.
+ * client, the service-account keys, etcd's own CA and certificates, the aggregation layer's
+ * front-proxy CA and client certificate; then the kubeconfigs.
  */
 import { join } from "node:path";
 import { createCertAuthority, createServiceAccountKeys, issueCert } from "../../host/pki.ts";
 import { SERVICE_IP, type ClusterLayout, type ClusterRecord } from "../cluster-state.ts";
 import { ensureEtcdTls } from "../etcd-tls.ts";
+import { ensureFrontProxyTls } from "../front-proxy-tls.ts";
 import { renderKubeconfig, writeKubeconfig } from "../kubeconfig-file.ts";
 
 /** Makes every certificate and key of a new cluster `name` in `layout.pki`. */
@@ -47,6 +49,7 @@ export async function makePki(layout: ClusterLayout, name: string): Promise<void
   });
   await createServiceAccountKeys(dir);
   await ensureEtcdTls(dir, name);
+  await ensureFrontProxyTls(dir, name);
 }
 
 /** Writes the admin's kubeconfig and the controller-manager's and scheduler's. */

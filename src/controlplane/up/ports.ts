@@ -50,6 +50,14 @@ export async function pickClusterPorts(
   };
 }
 
+/** A free port for metrics-server, claimed by no local cluster (this one's ports included). */
+export async function pickMetricsServerPort(stateDir: string, rec: ClusterRecord): Promise<number> {
+  const avoid = await portsClaimedByOthers(stateDir, rec.name);
+  for (const v of Object.values(rec.ports) as number[]) avoid.add(v);
+  const [port] = await pickFreePorts(1, { avoid });
+  return port!;
+}
+
 /** Before a component of an existing cluster restarts: its recorded ports are free again. */
 export async function checkRecordedPortsFree(rec: ClusterRecord, c: Component): Promise<void> {
   for (const port of portsOf(c, rec.ports)) {

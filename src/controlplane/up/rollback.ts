@@ -18,16 +18,20 @@ export interface StartedByUp {
   readonly fresh: boolean;
   /** The cluster's last record, whose processes this `up` started are forgotten. */
   readonly last: ClusterRecord | undefined;
+  /** metrics-server, when this `up` started it. */
+  readonly metricsServer?: DaemonRecord | undefined;
 }
 
 /**
- * Stops the cluster's workers and every component this `up` started (last-started first); removes
+ * Stops the cluster's workers, the metrics-server and every component this `up` started
+ * (last-started first); removes
  * a new cluster's state, or forgets the stopped processes in an existing cluster's record.
  */
 export async function rollback(deps: UpDeps, layout: ClusterLayout, undo: StartedByUp): Promise<void> {
   const { clock } = deps;
   const { started, fresh, last } = undo;
   await deps.workers?.stop(layout, clock).catch(() => undefined);
+  if (undo.metricsServer) await stopDaemon(undo.metricsServer, clock).catch(() => undefined);
   for (const c of [...COMPONENTS].reverse()) {
     const d = started[c];
     if (d) await stopDaemon(d, clock).catch(() => undefined);
@@ -37,6 +41,9 @@ export async function rollback(deps: UpDeps, layout: ClusterLayout, undo: Starte
   } else if (last) {
     const processes = { ...last.processes };
     for (const c of COMPONENTS) if (started[c]) delete processes[c];
-    await writeRecord(layout, { ...last, processes }).catch(() => undefined);
+    const next = { ...last, processes };
+    // Still wanted: the next `up` starts it again.
+    if (undo.metricsServer) next.metricsServer = {};
+    await writeRecord(layout, next).catch(() => undefined);
   }
 }

@@ -8,6 +8,7 @@ import type { DaemonRecord } from "../../host/daemon.ts";
 import { CONTROL_PLANE_BINARIES } from "../binaries.ts";
 import { clusterInfo, type ClusterInfo, type ComponentStatus, type UpOptions } from "../cluster-info.ts";
 import {
+  type ClusterLayout,
   clusterLayout,
   ensureWritableDir,
   readRecord,
@@ -25,6 +26,12 @@ import { rollback } from "./rollback.ts";
 import { startComponents, waitForControllers, type StartRun } from "./start.ts";
 import { checkRecordedVersion, checkUpOptions } from "./validate.ts";
 import { upHealthyCluster, upWorkers, type UpDeps } from "./workers.ts";
+import { upMetricsServer, wantsMetricsServer } from "./metrics-server.ts";
+import { hasFrontProxyTls } from "../front-proxy-tls.ts";
+import type { MetricsServerInfo } from "../metrics-server/process.ts";
+import { adminClient } from "../admin-client.ts";
+import type { KubeClient } from "../../client/kube-client.ts";
+import { KubemarkError } from "../../kernel/errors.ts";
 
 /**
  * Starts a local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) on
@@ -43,16 +50,26 @@ export async function upCluster(deps: UpDeps, opts: UpOptions): Promise<ClusterI
   if (existing) {
     checkRecordedVersion(name, existing, version, opts);
     statuses = await componentStatuses(layout, existing);
-    if (statuses.every((s) => s.healthy)) return upHealthyCluster(deps, layout, existing, statuses, opts);
+    // A cluster made before the aggregation layer goes the restart way: its API server restarts.
+    if (statuses.every((s) => s.healthy) && (await hasFrontProxyTls(layout.pki))) {
+      return upHealthy(deps, layout, existing, statuses, opts);
+    }
   }
   await ensureWritableDir(layout.dir);
   const fresh = existing === undefined;
   const started: Partial<Record<Component, DaemonRecord>> = {};
+  let metricsServerStarted: DaemonRecord | undefined;
   let rec: ClusterRecord | undefined = existing;
   let run: StartRun | undefined;
   try {
     const runVersion = existing ? parseKubeVersion(existing.version) : version;
-    const bins = await resolveUpBinaries(deps, runVersion, CONTROL_PLANE_BINARIES, opts.binDir);
+    const withMetrics = wantsMetricsServer(existing, opts);
+    const bins = await resolveUpBinaries(
+      deps,
+      runVersion,
+      [...CONTROL_PLANE_BINARIES, ...(withMetrics ? (["metrics-server"] as const) : [])],
+      opts.binDir,
+    );
     deps.signal?.throwIfAborted();
     const t0 = clock.now();
     let plan: Record<Component, ComponentAction>;
@@ -79,6 +96,20 @@ export async function upCluster(deps: UpDeps, opts: UpOptions): Promise<ClusterI
       const restarted = await startComponents(run, plan);
       rec = run.rec;
       await waitForControllers(run);
+      let metricsServer: MetricsServerInfo | undefined;
+      if (withMetrics) {
+        const step = await upMetricsServer(
+          deps,
+          layout,
+          rec,
+          bins["metrics-server"].path,
+          requireAdmin(probes.admin),
+          run.deadline,
+        );
+        rec = run.rec = step.rec;
+        metricsServerStarted = step.started;
+        metricsServer = step.info;
+      }
       const readySeconds = Math.round((clock.now() - t0) / 100) / 10;
       const wanted = opts.workers ?? (await readWorkers(layout)).workers.length;
       const w = wanted > 0 ? await upWorkers(deps, layout, rec, runVersion, wanted, opts, probes.admin) : {};
@@ -87,6 +118,7 @@ export async function upCluster(deps: UpDeps, opts: UpOptions): Promise<ClusterI
         binaries: Object.fromEntries(Object.entries(bins).map(([k, v]) => [k, v.source])),
         readySeconds,
         ...(fresh ? {} : { restarted }),
+        ...(metricsServer ? { metricsServer } : {}),
         ...w,
       });
     } finally {
@@ -94,7 +126,43 @@ export async function upCluster(deps: UpDeps, opts: UpOptions): Promise<ClusterI
     }
   } catch (err) {
     // Leave nothing running that this call started and, for a new cluster, nothing behind.
-    await rollback(deps, layout, { started, fresh, last: run?.rec ?? rec });
+    await rollback(deps, layout, {
+      started,
+      fresh,
+      last: run?.rec ?? rec,
+      metricsServer: metricsServerStarted,
+    });
     throw err;
   }
+}
+
+function requireAdmin(admin: KubeClient | undefined): KubeClient {
+  if (!admin) throw new KubemarkError("START_FAILED", "no admin client to register metrics-server with");
+  return admin;
+}
+
+/**
+ * `up` of a healthy cluster: its metrics-server when wanted (started if it is not running), then
+ * its workers.
+ */
+async function upHealthy(
+  deps: UpDeps,
+  layout: ClusterLayout,
+  existing: ClusterRecord,
+  statuses: ComponentStatus[],
+  opts: UpOptions,
+): Promise<ClusterInfo> {
+  if (!wantsMetricsServer(existing, opts)) return upHealthyCluster(deps, layout, existing, statuses, opts);
+  const version = parseKubeVersion(existing.version);
+  const bins = await resolveUpBinaries(deps, version, ["metrics-server"], opts.binDir);
+  const admin = await adminClient(layout, existing);
+  let step: Awaited<ReturnType<typeof upMetricsServer>>;
+  try {
+    const deadline = deps.clock.now() + (opts.timeoutMs ?? 120_000);
+    step = await upMetricsServer(deps, layout, existing, bins["metrics-server"].path, admin, deadline);
+  } finally {
+    await admin.close();
+  }
+  const info = await upHealthyCluster(deps, layout, step.rec, statuses, opts);
+  return { ...info, metricsServer: step.info };
 }
