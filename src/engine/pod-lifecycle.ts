@@ -1,4 +1,3 @@
-import { isConflict, isNotFound } from "../client/api-error.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { HostedPod } from "./container-log.ts";
@@ -11,12 +10,19 @@ import type { NodeHandle } from "./node-handle.ts";
 import { rfc3339 } from "./node-object.ts";
 import { intern, referencedObjects, resourcesKey, slimPod, type PodObject } from "./pod-object.ts";
 import { PodIps, type PodAddresses } from "./pod-ips.ts";
-import { resizeDeletes } from "./pod-resize.ts";
 import { resizePod, resizeReleased, type ResizeRunner } from "./pod-resize-run.ts";
 import { startPod, scheduleExit } from "./pod-run.ts";
-import { STAGES, adoptedStage, generationUnobserved, stopPlan, type PodStage } from "./pod-stage.ts";
+import {
+  STAGES,
+  adoptedStage,
+  generationUnobserved,
+  stopPlan,
+  unmountSeenAt,
+  type PodStage,
+} from "./pod-stage.ts";
 import { hostedPod, runOf, type PodState } from "./pod-state.ts";
 import { renderPodStatus } from "./pod-status.ts";
+import { StatusManager } from "./status-manager.ts";
 
 /** The refs of every pod that references no ConfigMap or Secret: shared, never written to. */
 const NO_REFS: string[] = [];
@@ -30,8 +36,9 @@ export interface PodHandler {
 
 /**
  * The pods a hollow node runs: it follows their events, runs each through its stages
- * (pod-stage.ts decides what comes next, pod-run.ts runs it), writes their statuses, deletes them
- * gracefully, and gives each a unique IP. I/O only: the decisions are pod-stage.ts's.
+ * (pod-stage.ts decides what comes next, pod-run.ts runs it), sets their statuses (its status
+ * manager writes them: status-manager.ts), deletes them gracefully, and gives each a unique IP.
+ * I/O only: the decisions are pod-stage.ts's.
  */
 export class PodLifecycle implements ResizeRunner, PodAddresses {
   readonly node: NodeHandle;
@@ -43,6 +50,8 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
   volumes: NodeVolumes | undefined;
   /** The node's pods have been listed once. */
   private podsSynced = false;
+  /** Writes the pods' statuses and deletes them (created with the node's first status). */
+  private statuses: StatusManager | undefined;
 
   constructor(node: NodeHandle, watches: KubeletWatches) {
     this.node = node;
@@ -217,6 +226,7 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
     if (!st) return;
     st.alive = false;
     this.pods.delete(uid);
+    this.statuses?.drop(uid);
     if (st.ip && !st.pod.spec.hostNetwork) this.ips.release(st.ip);
     for (const r of st.refs) this.watches.dropRef(r);
     if (st.claims) void this.unmountVolumes(st);
@@ -228,97 +238,41 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
     return this.pods.values();
   }
 
-  private podPath(st: PodState): string {
-    return `/api/v1/namespaces/${st.namespace}/pods/${st.name}`;
-  }
-
-  /** PATCHes a pod's status for a stage; in kubelet traffic GETs the pod first, as the status manager does. */
-  async writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean> {
-    const { ctx } = this.node;
+  /**
+   * The pod worker's SetPodStatus: the pod is now at `stage` (its containers ended at
+   * `finishedAt`); the node's status manager writes its status soon, the newest when several
+   * come while a write is under way. The Events the change stands for are recorded now.
+   */
+  setPodStatus(st: PodState, stage: PodStage, finishedAt?: string): void {
+    if (!st.alive) return;
     if (finishedAt) st.finishedAt = finishedAt;
-    if (ctx.cfg.traffic === "kubelet") {
-      try {
-        const latest = await this.node.api<PodObject>({ method: "GET", path: this.podPath(st) });
-        if (latest.metadata.uid !== st.uid) return false;
-        st.pod = slimPod(latest);
-      } catch (err) {
-        if (isNotFound(err)) {
-          this.forget(st.uid);
-          return false;
-        }
-        throw err;
-      }
-    }
-    const status = renderPodStatus(st.pod, stage, runOf(st, this.node.id.ip));
-    const deletes = resizeDeletes(st.resize, STAGES[stage].ended);
-    if (deletes.length > 0) (status.conditions as unknown[]).push(...deletes);
-    try {
-      await this.node.api({
-        method: "PATCH",
-        path: `${this.podPath(st)}/status`,
-        patchType: "strategic",
-        body: { metadata: { uid: st.uid }, status },
-      });
-    } catch (err) {
-      if (isNotFound(err) || isConflict(err)) {
-        // Gone, or replaced by a pod of the same name (the uid precondition failed).
-        this.forget(st.uid);
-        return false;
-      }
-      throw err;
-    }
     st.stage = stage;
     st.observedGeneration = st.pod.metadata.generation;
+    this.statuses ??= new StatusManager(this);
+    if (!this.statuses.set(st)) return;
+    this.node.ctx.events?.podWritten(this.node.id.name, st);
     // The pod's runtime is gone once it ended: the volume manager unmounts its volumes.
     if (st.claims && STAGES[stage].ended) void this.unmountVolumes(st);
-    if (st.resize && deletes.length > 0) st.resize.cleared = undefined;
-    ctx.metrics.podTransition(stage);
-    ctx.events?.podWritten(this.node.id.name, st);
-    return true;
   }
 
-  /** Runs a status write now, and again after a back-off while it fails (as long as the pod lives). */
-  retrying(st: PodState, what: string, write: () => Promise<boolean>): void {
-    const { ctx } = this.node;
-    const attempt = async (): Promise<void> => {
-      if (!st.alive || st.deleting) return;
-      try {
-        await write();
-      } catch (err) {
-        this.node.log.warn(
-          { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
-          `${what} failed; retrying`,
-        );
-        ctx.queue.after(requeueDelayMs(ctx.random), attempt);
-      }
-    };
-    ctx.queue.after(0, attempt);
-  }
-
-  /** Graceful deletion: containers terminate, then the pod is deleted with grace period 0 and a UID precondition. */
-  private async terminatePod(st: PodState): Promise<void> {
+  /**
+   * Graceful deletion, as the kubelet's SyncTerminatingPod and SyncTerminatedPod: the status as it
+   * is, observing the generation the deletion bumped; the containers killed (pod-stage.ts's
+   * stopPlan); the terminated status; the volumes unmounted; then TerminatePod: the status manager
+   * deletes the pod (grace 0, uid precondition) once its terminal status is on the server.
+   */
+  private terminatePod(st: PodState): void {
     if (!st.alive) return;
     const { ctx } = this.node;
     if (st.stopDue === undefined && ctx.cfg.traffic === "kubelet" && st.stage !== "new") {
-      // SyncTerminatingPod's first SetPodStatus, before the kill: the status as it is, observing
-      // the generation the graceful deletion bumped.
-      if (generationUnobserved(st.stage, st.pod.metadata.generation, st.observedGeneration)) {
-        try {
-          if (!(await this.writePodStatus(st, st.stage))) return;
-        } catch (err) {
-          this.node.log.warn(
-            { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
-            "terminating pod status failed; retrying",
-          );
-          ctx.queue.after(requeueDelayMs(ctx.random), () => this.terminatePod(st));
-          return;
-        }
-      }
+      // SyncTerminatingPod's first SetPodStatus, before the kill.
+      if (generationUnobserved(st.stage, st.pod.metadata.generation, st.observedGeneration))
+        this.setPodStatus(st, st.stage);
     }
     const now = ctx.clock.now();
     if (st.stopDue === undefined) {
-      // The kubelet kills the containers (pod-stage.ts's stopPlan); meanwhile the pod stays as it
-      // is (Terminating, as its deletionTimestamp says).
+      // The kubelet kills the containers; meanwhile the pod stays as it is (Terminating, as its
+      // deletionTimestamp says).
       const plan = stopPlan(st.stage, st.pod);
       if (STAGES[st.stage].containersRunning) ctx.events?.podStopping(this.node.id.name, st.pod);
       st.stopDue = now + plan.stopMs;
@@ -328,36 +282,27 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
         return;
       }
     }
-    try {
-      if (STAGES[st.stage].terminatesOnDelete) {
-        if (!(await this.writePodStatus(st, "terminated", rfc3339(now)))) return;
+    if (STAGES[st.stage].terminatesOnDelete) this.setPodStatus(st, "terminated", rfc3339(now));
+    // SyncTerminatedPod: TerminatePod once WaitForUnmount finds the volumes unmounted (pod-stage.ts's
+    // unmountSeenAt); the status manager has long taken the terminal status by then.
+    this.statuses ??= new StatusManager(this);
+    const statuses = this.statuses;
+    const hasVolumes =
+      (st.pod.spec.volumes ?? []).length > 0 || st.refs.length > 0 || st.claims !== undefined;
+    const terminated = async (): Promise<void> => {
+      try {
+        if (st.claims) await this.unmountVolumes(st);
+      } catch (err) {
+        this.node.log.warn(
+          { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
+          "unmount failed; retrying",
+        );
+        ctx.queue.after(requeueDelayMs(ctx.random), terminated);
+        return;
       }
-      // SyncTerminatedPod waits for the volumes to be unmounted before the pod may be deleted.
-      if (st.claims) await this.unmountVolumes(st);
-      if (ctx.cfg.traffic === "kubelet") {
-        // The status manager reads the pod once more before it may delete it.
-        const latest = await this.node.api<PodObject>({ method: "GET", path: this.podPath(st) });
-        if (latest.metadata.uid !== st.uid) return;
-      }
-      await this.node.api({
-        method: "DELETE",
-        path: this.podPath(st),
-        body: {
-          apiVersion: "v1",
-          kind: "DeleteOptions",
-          gracePeriodSeconds: 0,
-          preconditions: { uid: st.uid },
-        },
-      });
-      ctx.metrics.podTransition("deleted");
-    } catch (err) {
-      if (isNotFound(err) || isConflict(err)) return;
-      this.node.log.warn(
-        { pod: `${st.namespace}/${st.name}`, err: describeError(err) },
-        "pod deletion failed; retrying",
-      );
-      ctx.queue.after(requeueDelayMs(ctx.random), () => this.terminatePod(st));
-    }
+      ctx.queue.schedule(unmountSeenAt(now, ctx.clock.now(), hasVolumes), () => statuses.terminate(st));
+    };
+    ctx.queue.after(0, terminated);
   }
 
   // ---------------------------------------------------------------- kubelet endpoint (read-only)

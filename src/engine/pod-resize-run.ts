@@ -97,19 +97,18 @@ function evaluate(run: ResizeRunner, st: PodState, rs: ResizeState): void {
         rs.actual = desired;
         rs.inProgress = undefined;
         clear("PodResizeInProgress");
-        write(run, st, "resize applied status");
+        write(run, st);
         // A smaller pod leaves room for a deferred resize.
         retryDeferred(run);
       });
     }
   }
   deferred += Number(rs.pending?.reason === "Deferred") - Number(wasDeferred);
-  write(run, st, "resize status");
+  write(run, st);
 }
 
-function write(run: ResizeRunner, st: PodState, what: string): void {
-  run.retrying(st, what, async () => {
-    const stage = st.stage;
-    return stage === "new" ? true : run.writePodStatus(st, stage);
-  });
+/** The pod's status with the resize as it is now (the node's status manager writes it). */
+function write(run: ResizeRunner, st: PodState): void {
+  const stage = st.stage;
+  if (st.alive && !st.deleting && stage !== "new") run.setPodStatus(st, stage);
 }

@@ -1,7 +1,8 @@
 /*
  * A pod's run on its hollow node, from start to the end of its containers: the thin shell that
  * carries out pod-stage.ts's transitions (what comes next, and when) on the engine's queue and
- * writes each stage's status through the node's pod lifecycle.
+ * sets each stage's status, as the kubelet's pod worker does; the node's status manager writes
+ * them (status-manager.ts), and the run never waits for the API server.
  */
 import { isNotFound } from "../client/api-error.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
@@ -33,15 +34,16 @@ export interface PodRunner {
   readonly node: NodeHandle;
   /** The node's pod address allocator. */
   allocator(): PodIpAllocator | undefined;
-  /** Writes the pod's status for `stage`; false when the pod is gone (nothing more to do). */
-  writePodStatus(st: PodState, stage: PodStage, finishedAt?: string): Promise<boolean>;
+  /**
+   * Sets the pod's status for `stage` (SetPodStatus): the node's status manager writes it soon,
+   * the newest when several come during one write; never waited for.
+   */
+  setPodStatus(st: PodState, stage: PodStage, finishedAt?: string): void;
   /**
    * Whether the pod's volumes are attached and mounted; when not, the pod's start is resumed
    * once they are (pods without CSI volumes: always true).
    */
   volumesReady(st: PodState): boolean;
-  /** Runs a status write now, and again after a back-off while it fails. */
-  retrying(st: PodState, what: string, write: () => Promise<boolean>): void;
 }
 
 /**
@@ -87,6 +89,8 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
             if (!isNotFound(err)) throw err;
           });
       }
+      // Deleted (or forgotten) while its tokens were requested: the deletion takes it from here.
+      if (!st.alive || st.deleting) return;
     }
     // The kubelet's first report, while it sets up the sandbox; then the sandbox ready, the init
     // containers. Stages written before (a wait or a failed write came between) are not again.
@@ -95,18 +99,18 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
     for (const [i, stage] of stages.entries()) {
       if (i <= written) continue;
       if (stage !== "creating" && !due(run, st, stage)) return;
-      if (!(await run.writePodStatus(st, stage))) return;
+      run.setPodStatus(st, stage);
       if (stage === "initializing") initializing = true;
     }
     if (!due(run, st, "running")) return;
     const fail = initFailure(st.pod);
     if (fail) {
       // A failing init container shows, whatever the traffic profile.
-      if (!initializing && !(await run.writePodStatus(st, "initializing"))) return;
+      if (!initializing) run.setPodStatus(st, "initializing");
       scheduleInitExit(run, st, fail);
       return;
     }
-    await finishStart(run, st);
+    finishStart(run, st);
   } catch (err) {
     node.log.warn(
       { node: node.id.name, pod: `${st.namespace}/${st.name}`, err: describeError(err) },
@@ -135,13 +139,13 @@ function due(run: PodRunner, st: PodState, step: PodStage): boolean {
 }
 
 /** The init containers have completed: the main containers run from now. */
-async function finishStart(run: PodRunner, st: PodState): Promise<void> {
+function finishStart(run: PodRunner, st: PodState): void {
   const { ctx } = run.node;
   st.runningAt = rfc3339(ctx.clock.now());
   st.initIndex = undefined;
   st.backoffMs = undefined;
   if (!st.alive || st.deleting) return;
-  if (!(await enterRunning(run, st))) return;
+  enterRunning(run, st);
   st.sandboxMs = undefined;
   st.sandboxAt = undefined;
   ctx.metrics.podStarted(ctx.clock.now() - st.seenAt);
@@ -166,29 +170,26 @@ function scheduleInitExit(run: PodRunner, st: PodState, fail: InitFailure): void
     const step = initExitStep(st.pod.spec.restartPolicy, st.initFails);
     if (step.stage === "failed") {
       st.initFailed = true;
-      run.retrying(st, "init failure status", () => run.writePodStatus(st, "failed", finishedAt));
+      run.setPodStatus(st, "failed", finishedAt);
       return;
     }
-    const next = async (): Promise<boolean> => {
+    const next = (): void => {
+      if (!st.alive || st.deleting) return;
       st.backoffMs = undefined;
       st.initRestarts = (st.initRestarts ?? 0) + 1;
       st.initRunningAt = rfc3339(ctx.clock.now());
-      if (!(await run.writePodStatus(st, "initializing"))) return false;
+      run.setPodStatus(st, "initializing");
       if (initFailsAgain(st.initFails ?? 0, fail.times)) scheduleInitExit(run, st, fail);
-      else await finishStart(run, st);
-      return true;
+      else finishStart(run, st);
     };
     const delay = step.delayMs;
     if (delay === 0) {
-      run.retrying(st, "init container restart", next);
+      next();
       return;
     }
     st.backoffMs = delay;
-    run.retrying(st, "init back-off status", async () => {
-      if (await run.writePodStatus(st, "initializing"))
-        ctx.queue.after(delay, () => run.retrying(st, "init container restart", next));
-      return true;
-    });
+    run.setPodStatus(st, "initializing");
+    ctx.queue.after(delay, next);
   });
 }
 
@@ -198,13 +199,13 @@ function scheduleInitExit(run: PodRunner, st: PodState, fail: InitFailure): void
  * status manager writes one per change), then the exit when the run model has one; the times
  * are pod-stage.ts's {@link runningPlan}.
  */
-async function enterRunning(run: PodRunner, st: PodState): Promise<boolean> {
+function enterRunning(run: PodRunner, st: PodState): void {
   const { ctx } = run.node;
   const plan = runningPlan(st.pod);
   st.notStarted = plan.notStarted || undefined;
   st.unready = plan.unready || undefined;
   st.readyAt = undefined;
-  if (!(await run.writePodStatus(st, "running"))) return false;
+  run.setPodStatus(st, "running");
   const runningAt = st.runningAt;
   const start = Date.parse(runningAt);
   const same = (): boolean =>
@@ -213,7 +214,7 @@ async function enterRunning(run: PodRunner, st: PodState): Promise<boolean> {
     ctx.queue.schedule(start + plan.startedAtMs, () => {
       if (!same()) return;
       st.notStarted = undefined;
-      run.retrying(st, "startup probe status", () => run.writePodStatus(st, "running"));
+      run.setPodStatus(st, "running");
     });
   }
   const setReady = (ready: boolean, at: number): void => {
@@ -221,7 +222,7 @@ async function enterRunning(run: PodRunner, st: PodState): Promise<boolean> {
     st.notStarted = undefined;
     st.unready = ready ? undefined : true;
     st.readyAt = rfc3339(at);
-    run.retrying(st, "readiness probe status", () => run.writePodStatus(st, "running"));
+    run.setPodStatus(st, "running");
   };
   if (plan.readyAtMs !== undefined) {
     const at = start + plan.readyAtMs;
@@ -242,7 +243,6 @@ async function enterRunning(run: PodRunner, st: PodState): Promise<boolean> {
     ctx.queue.schedule(first, () => flip(first, false));
   }
   scheduleExit(run, st, plan.killAtMs);
-  return true;
 }
 
 /**
@@ -275,8 +275,7 @@ export function scheduleExit(run: PodRunner, st: PodState, killAtMs?: number): v
       st.exits,
     );
     if (step.stage !== "backoff") {
-      const ended = step.stage;
-      run.retrying(st, "pod completion", () => run.writePodStatus(st, ended, finishedAt));
+      run.setPodStatus(st, step.stage, finishedAt);
       return;
     }
     st.exits = step.exits;
@@ -288,12 +287,8 @@ export function scheduleExit(run: PodRunner, st: PodState, killAtMs?: number): v
       return;
     }
     st.backoffMs = delay;
-    run.retrying(st, "back-off status", async () => {
-      if (await run.writePodStatus(st, "backoff")) {
-        ctx.queue.after(delay, () => restartContainers(run, st));
-      }
-      return true;
-    });
+    run.setPodStatus(st, "backoff");
+    ctx.queue.after(delay, () => restartContainers(run, st));
   });
 }
 
@@ -303,7 +298,7 @@ function restartContainers(run: PodRunner, st: PodState): void {
   st.restarts++;
   st.backoffMs = undefined;
   st.runningAt = rfc3339(run.node.ctx.clock.now());
-  run.retrying(st, "container restart", () => enterRunning(run, st));
+  enterRunning(run, st);
 }
 
 /**
@@ -349,8 +344,8 @@ function scheduleContainerExit(
       const end = podEndStage(
         st.containers!.map((x) => (x.finishedAt !== undefined ? x.exitCode : undefined)),
       );
-      if (end) run.retrying(st, "pod completion", () => run.writePodStatus(st, end, finishedAt));
-      else run.retrying(st, "container exit status", () => run.writePodStatus(st, "running"));
+      if (end) run.setPodStatus(st, end, finishedAt);
+      else run.setPodStatus(st, "running");
       return;
     }
     c.exits = step.exits;
@@ -362,11 +357,8 @@ function scheduleContainerExit(
       c.backoffMs = undefined;
       c.runningAt = rfc3339(ctx.clock.now());
       if (readyNow(st) !== before) st.readyAt = c.runningAt;
-      run.retrying(st, "container restart", async () => {
-        if (!(await run.writePodStatus(st, "running"))) return false;
-        scheduleContainerExit(run, st, i, exit);
-        return true;
-      });
+      run.setPodStatus(st, "running");
+      scheduleContainerExit(run, st, i, exit);
     };
     if (step.delayMs === 0) {
       restart();
@@ -374,11 +366,8 @@ function scheduleContainerExit(
     }
     c.backoffMs = step.delayMs;
     changed();
-    const delay = step.delayMs;
-    run.retrying(st, "back-off status", async () => {
-      if (await run.writePodStatus(st, "running")) ctx.queue.after(delay, restart);
-      return true;
-    });
+    run.setPodStatus(st, "running");
+    ctx.queue.after(step.delayMs, restart);
   });
 }
 

@@ -16,6 +16,7 @@ import {
   setupStages,
   startStepDue,
   stopPlan,
+  unmountSeenAt,
   type HostedStage,
   type PodStage,
 } from "./pod-stage.ts";
@@ -258,4 +259,16 @@ test("podEndStage: the pod ends once every main container has, Failed when one f
     [[0, 137], "failed"],
   ];
   for (const [codes, want] of rows) assert.equal(podEndStage(codes), want, JSON.stringify(codes));
+});
+
+test("unmountSeenAt: TerminatePod at the first check of WaitForUnmount after the volumes are unmounted", () => {
+  const rows: [string, number, boolean, number][] = [
+    ["no volumes: at once", 0, false, 0],
+    ["volumes the volume manager unmounts in its loops: the second check", 0, true, 300],
+    ["unmounted in 250 ms (a CSI volume)", 250, true, 300],
+    ["unmounted in 301 ms", 301, true, 600],
+    ["unmounted in 900 ms", 900, true, 900],
+  ];
+  for (const [name, unmountedMs, hasVolumes, want] of rows)
+    assert.equal(unmountSeenAt(1_000, 1_000 + unmountedMs, hasVolumes), 1_000 + want, name);
 });

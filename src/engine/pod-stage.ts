@@ -360,3 +360,20 @@ export function stopPlan(stage: HostedStage, pod: PodObject): StopPlan {
     exitCode: stops.some((s) => s.killed && !s.sidecar) ? 137 : 0,
   };
 }
+
+/** How often the kubelet's WaitForUnmount checks a terminated pod's volumes (`podAttachAndMountRetryInterval`). */
+export const UNMOUNT_POLL_MS = 300;
+
+/**
+ * When (epoch ms) the kubelet's SyncTerminatedPod finds a pod's volumes unmounted and calls
+ * TerminatePod, which lets the status manager delete the pod: WaitForUnmount checks when the
+ * containers have stopped (`stoppedAt`) and every {@link UNMOUNT_POLL_MS} after, and the volume
+ * manager unmounts the volumes in its loops in the meantime, so a pod with volumes is seen
+ * unmounted at the first check after `unmountedAt` (the first but one at the earliest), a pod
+ * without at once.
+ */
+export function unmountSeenAt(stoppedAt: number, unmountedAt: number, hasVolumes: boolean): number {
+  if (!hasVolumes) return stoppedAt;
+  const polls = Math.max(1, Math.ceil((unmountedAt - stoppedAt) / UNMOUNT_POLL_MS));
+  return stoppedAt + polls * UNMOUNT_POLL_MS;
+}
