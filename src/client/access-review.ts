@@ -7,6 +7,8 @@ export interface AccessAttributes {
   readonly group?: string;
   readonly subresource?: string;
   readonly namespace?: string;
+  /** One object by name (`resourceNames` in RBAC). */
+  readonly name?: string;
 }
 
 /** Asks the API server whether the client's identity may do `a` (SelfSubjectAccessReview). */

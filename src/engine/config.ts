@@ -84,13 +84,21 @@ export interface EngineConfig {
   readonly nodeBurst: number;
   /** Delete this process's Nodes and Leases on SIGTERM/SIGINT. */
   readonly deleteNodesOnExit: boolean;
-  /** Port of the shared kubelet HTTPS endpoint (0 = none). */
+  /**
+   * Base port of the nodes' kubelet HTTPS endpoints (0 = none): node i of the process listens on
+   * `kubeletPort + i` and reports it as its `daemonEndpoints.kubeletEndpoint.Port` (kubelet-api/).
+   */
   readonly kubeletPort: number;
   /**
-   * IP address the kubelet endpoint listens on; with the endpoint on, every node reports it as its
-   * `Hostname` address so the API server dials it (default 127.0.0.1).
+   * IP address the kubelet endpoints listen on; with the endpoints on, every node reports it as its
+   * `InternalDNS` address so the API server dials it (default 127.0.0.1).
    */
   readonly kubeletAddress: string;
+  /**
+   * The kubelet's `--client-ca-file`: the CA of the client certificates the endpoints accept;
+   * undefined = the API server's (ConfigMap kube-system/extension-apiserver-authentication).
+   */
+  readonly clientCaFile?: string | undefined;
   /** Directory for one log file per node (`<dir>/<node>.log`), as kubemark's `-log-file`; undefined = none. */
   readonly logDir?: string | undefined;
   /** Port of the Prometheus metrics endpoint (0 = none). */

@@ -9,10 +9,11 @@ import { FLEET_LABEL } from "../kernel/k8s.ts";
 import type { EngineConfig } from "./config.ts";
 import { assignShapes } from "./config.ts";
 import { CsiController } from "./csi/csi-controller.ts";
-import type { HostedPod } from "./container-log.ts";
 import { DueQueue } from "./due-queue.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { KubeletEventRecorder } from "./kubelet-event-recorder.ts";
+import { HollowNodeView } from "./kubelet-api/hollow-node-view.ts";
+import type { NodeApiView } from "./kubelet-api/node-view.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
 import { InFlightLimit } from "./in-flight-limit.ts";
 import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
@@ -63,6 +64,8 @@ export interface EngineStats {
  */
 export class Engine {
   readonly nodes: HollowNode[] = [];
+  /** What each node's kubelet API answers from, by index in this process (kubelet-api/). */
+  private readonly views: HollowNodeView[] = [];
   private readonly byName = new Map<string, HollowNode>();
   private readonly cfg: EngineConfig;
   private readonly deps: EngineDeps;
@@ -202,6 +205,7 @@ export class Engine {
     const version = await this.kubeletVersion();
     const ipPool = parseCidr(cfg.nodeIpPool, "--node-ip-pool");
     const shapes = assignShapes(cfg.nodeNames.length, cfg.shapes);
+    const startedAt = deps.clock.now();
     cfg.nodeNames.forEach((name, i) => {
       const ordinal = firstIndex + i;
       const ip = nthHost(ipPool, ordinal);
@@ -222,7 +226,8 @@ export class Engine {
           shape: shapes[i]!,
           ip,
           kubeletVersion: version,
-          kubeletPort: cfg.kubeletPort || 10250,
+          // Each node's own kubelet endpoint: port base + its index in this process (kubelet-api/).
+          kubeletPort: cfg.kubeletPort > 0 ? cfg.kubeletPort + i : 10250,
           endpointAddress: cfg.kubeletPort > 0 ? cfg.kubeletAddress : undefined,
           fleet: cfg.fleet,
           nodeLabels: cfg.nodeLabels,
@@ -231,6 +236,7 @@ export class Engine {
       );
       this.nodes.push(node);
       this.byName.set(name, node);
+      this.views.push(new HollowNodeView(node, startedAt));
     });
     if (this.ctx.proxy) {
       // ServiceCIDRs are watched where the API server serves them (networking.k8s.io/v1, 1.33+).
@@ -327,20 +333,11 @@ export class Engine {
     };
   }
 
-  // ---------------------------------------------------------------- kubelet endpoint (PodDirectory)
+  // ---------------------------------------------------------------- kubelet endpoints
 
-  /** Pod `namespace/name` if one of this process's nodes runs it (for the kubelet endpoint; not a hot path). */
-  podInfo(namespace: string, name: string): HostedPod | undefined {
-    for (const n of this.nodes) {
-      const p = n.podInfo(namespace, name);
-      if (p) return p;
-    }
-    return undefined;
-  }
-
-  /** Every pod this process's nodes run, with the status they report (the kubelet endpoint's /pods). */
-  listPods(): object[] {
-    return this.nodes.flatMap((n) => n.listPods());
+  /** Node `index` of this process as its kubelet API answers for it (undefined before {@link start}). */
+  nodeApiView(index: number): NodeApiView | undefined {
+    return this.views[index];
   }
 
   /** Every proxier's view: one per node with kubelet traffic, one for the fleet with minimal. */

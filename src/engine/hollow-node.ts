@@ -18,6 +18,7 @@ import { missingLabels, renderCsiNode, renderNode, rfc3339, type NodeIdentity } 
 import { NodeStatusReporter } from "./node-status-reporter.ts";
 import { PodLifecycle, type PodHandler } from "./pod-lifecycle.ts";
 import type { PodObject } from "./pod-object.ts";
+import type { PodState } from "./pod-state.ts";
 import type { Versioned } from "./watcher.ts";
 
 export type { NodeObject } from "./node-handle.ts";
@@ -341,6 +342,11 @@ export class HollowNode implements NodeHandle {
   /** The pods this node runs, as Pod objects with the status it reports (a kubelet's /pods). */
   listPods(): object[] {
     return this.pods.listPods();
+  }
+
+  /** The states of the pods this node runs (its kubelet API's view reads them). */
+  hostedPods(): Iterable<PodState> {
+    return this.pods.hostedPods();
   }
 
   // ---------------------------------------------------------------- shutdown

@@ -6,6 +6,25 @@ import type { SkippedTraffic, TrafficProfile } from "./config.ts";
 
 type Access = AccessAttributes;
 
+/**
+ * What the kubelet endpoints ask of the API server (kubelet-api/kubelet-auth.ts, client-ca.ts):
+ * TokenReviews and SubjectAccessReviews (ClusterRole system:auth-delegator), and, without
+ * `--client-ca-file`, the client CA in ConfigMap kube-system/extension-apiserver-authentication
+ * (Role extension-apiserver-authentication-reader).
+ */
+export function kubeletApiAccess(readsClientCa: boolean): Access[] {
+  return [
+    { verb: "create", resource: "tokenreviews", group: "authentication.k8s.io" },
+    { verb: "create", resource: "subjectaccessreviews", group: "authorization.k8s.io" },
+    ...(readsClientCa
+      ? [{ verb: "get", resource: "configmaps", namespace: "kube-system", name: EXTENSION_APISERVER_AUTHENTICATION }]
+      : []),
+  ];
+}
+
+/** The ConfigMap in kube-system where the API server publishes its client CA for delegated authentication. */
+export const EXTENSION_APISERVER_AUTHENTICATION = "extension-apiserver-authentication";
+
 /** What a hollow kubelet must be allowed to do (and nothing more is asked for). */
 export function requiredAccess(traffic: TrafficProfile, proxy = false): Access[] {
   const list: Access[] = [
@@ -46,9 +65,10 @@ export async function checkAccess(
   client: KubeClient,
   traffic: TrafficProfile,
   proxy = false,
+  extra: readonly Access[] = [],
 ): Promise<SkippedTraffic[]> {
   const denied: string[] = [];
-  for (const a of requiredAccess(traffic, proxy)) {
+  for (const a of [...requiredAccess(traffic, proxy), ...extra]) {
     if (!(await mayI(client, a))) {
       denied.push(describeAccess(a));
     }
@@ -58,7 +78,10 @@ export async function checkAccess(
       "FORBIDDEN",
       `the identity in ${client.server}'s kubeconfig may not: ${denied.join(", ")}`,
       {
-        hint: "grant it the hollow-node RBAC ('kubemark-cluster setup' creates it) or use an admin kubeconfig",
+        hint:
+          extra.length > 0 && denied.some((d) => d.includes("reviews") || d.includes("configmaps in kube-system"))
+            ? "grant it the hollow-node RBAC ('kubemark-cluster create' binds system:auth-delegator and extension-apiserver-authentication-reader for the kubelet endpoints) or use an admin kubeconfig"
+            : "grant it the hollow-node RBAC ('kubemark-cluster setup' creates it) or use an admin kubeconfig",
       },
     );
   }

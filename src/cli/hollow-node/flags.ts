@@ -62,6 +62,8 @@ export interface HollowNodeFlags {
   kubeletPort: string;
   logDir?: string;
   kubeletAddress: string;
+  /** The kubelet's `--client-ca-file` (unset: the API server's client CA). */
+  clientCaFile?: string;
   metricsPort: string;
   /** The hollow CSI driver's name ("" = none). */
   csiDriver: string;
@@ -203,6 +205,13 @@ export async function configFromFlags(
       `--kubelet-address must be an IP address the API server reaches this process at, e.g. 127.0.0.1, got "${flags.kubeletAddress}"`,
     );
   }
+  const kubeletPort = parseInteger(flags.kubeletPort, "--kubelet-port", 0, 65535);
+  if (kubeletPort > 0 && kubeletPort + names.names.length - 1 > 65535) {
+    throw new BadInputError(
+      `--kubelet-port ${kubeletPort} leaves no port for every node: node i listens on ${kubeletPort} + i, up to ${kubeletPort + names.names.length - 1} for ${names.names.length} nodes`,
+      `give a base of at most ${65536 - names.names.length}`,
+    );
+  }
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(flags.fleet)) {
     throw new BadInputError(
       `--fleet must be a DNS label (lower-case letters, digits, '-'), got "${flags.fleet}"`,
@@ -231,9 +240,10 @@ export async function configFromFlags(
     nodeQps: parseInteger(flags.kubeApiQps, "--kube-api-qps", 0, 100_000),
     nodeBurst: parseInteger(flags.kubeApiBurst, "--kube-api-burst", 1, 100_000),
     deleteNodesOnExit: flags.deleteNodesOnExit === true,
-    kubeletPort: parseInteger(flags.kubeletPort, "--kubelet-port", 0, 65535),
+    kubeletPort,
     ...(flags.logDir ? { logDir: flags.logDir } : {}),
     kubeletAddress,
+    ...(flags.clientCaFile ? { clientCaFile: flags.clientCaFile } : {}),
     metricsPort: parseInteger(flags.metricsPort, "--metrics-port", 0, 65535),
     skipped: [],
     csi: csiConfig(flags),

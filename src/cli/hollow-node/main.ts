@@ -6,14 +6,17 @@ import { createServer, type Server } from "node:http";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { realClock } from "../../kernel/clock.ts";
-import { KubeClient } from "../../client/kube-client.ts";
+import { KubeClient, type KubeRequest } from "../../client/kube-client.ts";
 import { loadClusterAccess, serviceAccountAccess } from "../../client/kubeconfig.ts";
 import { KubemarkError, describeError } from "../../kernel/errors.ts";
 import { Engine } from "../../engine/engine.ts";
 import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
-import { KubeletServer } from "../../engine/kubelet-server.ts";
+import { KubeletEndpoints } from "../../engine/kubelet-api/endpoints.ts";
+import { KubeletAuth } from "../../engine/kubelet-api/kubelet-auth.ts";
+import { loadClientCa } from "../../engine/kubelet-api/client-ca.ts";
+import { kubeletRoutes } from "../../engine/kubelet-api/stats-routes.ts";
 import { EngineMetrics } from "../../engine/metrics.ts";
-import { checkAccess } from "../../engine/preflight.ts";
+import { checkAccess, kubeletApiAccess } from "../../engine/preflight.ts";
 import { serveProxyHealth } from "../../engine/proxy-healthz.ts";
 import { parseInteger } from "../parse.ts";
 
@@ -97,13 +100,17 @@ function program(): Command {
     .option("--delete-nodes-on-exit", "delete this process's Nodes and Leases on SIGTERM/SIGINT")
     .option(
       "--kubelet-port <port>",
-      "port of the shared kubelet HTTPS endpoint: /healthz, /pods, container logs (0 = none)",
+      "base port of the nodes' authenticated kubelet HTTPS endpoints, node i on port+i: /pods, container logs, stats, metrics (0 = none)",
       "0",
     )
     .option(
       "--kubelet-address <ip>",
-      "address of the kubelet endpoint; every node reports it as its InternalDNS address",
+      "address of the kubelet endpoints; every node reports it as its InternalDNS address",
       "127.0.0.1",
+    )
+    .option(
+      "--client-ca-file <path>",
+      "CA of the client certificates the kubelet endpoints accept (default: the API server's, from ConfigMap kube-system/extension-apiserver-authentication)",
     )
     .option("--metrics-port <port>", "port of the Prometheus /metrics endpoint on 127.0.0.1 (0 = none)", "0")
     .option(
@@ -213,7 +220,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   let engine: Engine | undefined;
   let client: KubeClient | undefined;
   let metricsServer: Server | undefined;
-  let kubeletServer: KubeletServer | undefined;
+  let kubeletServer: KubeletEndpoints | undefined;
   let proxyClient: KubeClient | undefined;
   let heartbeatClient: KubeClient | undefined;
   let proxyHealthServer: Server | undefined;
@@ -239,7 +246,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       connections: Math.min(16, Math.max(2, Math.ceil(cfg.nodeNames.length / 500))),
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
-    const preflight = await Promise.race([checkAccess(client, cfg.traffic, cfg.proxy), stopping]);
+    const apiAccess = cfg.kubeletPort > 0 ? kubeletApiAccess(!cfg.clientCaFile) : [];
+    const preflight = await Promise.race([checkAccess(client, cfg.traffic, cfg.proxy, apiAccess), stopping]);
     if (typeof preflight === "string") return 0;
     if (preflight.length > 0) {
       cfg = { ...cfg, skipped: preflight };
@@ -289,9 +297,25 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (cfg.kubeletPort > 0) {
       // Listening before registering: a port in use fails before any node advertises the endpoint.
-      kubeletServer = new KubeletServer(
-        { pods: engine, clock: realClock, log },
-        { address: cfg.kubeletAddress, port: cfg.kubeletPort },
+      const api = client;
+      const request = <T>(req: KubeRequest): Promise<T> => api.request<T>(req);
+      const clientCa = await loadClientCa({ file: cfg.clientCaFile, request, log });
+      const nodes = engine;
+      kubeletServer = new KubeletEndpoints(
+        {
+          node: (i) => nodes.nodeApiView(i),
+          // A real kubelet's webhook caches hold 8192 answers each; these serve every node of the process.
+          auth: new KubeletAuth({ request, clock: realClock, log }, Math.max(8192, 4 * cfg.nodeNames.length)),
+          clock: realClock,
+          log,
+        },
+        {
+          address: cfg.kubeletAddress,
+          basePort: cfg.kubeletPort,
+          count: cfg.nodeNames.length,
+          clientCa,
+          routes: kubeletRoutes(),
+        },
       );
       await kubeletServer.start();
     }
