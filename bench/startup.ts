@@ -1,0 +1,264 @@
+/**
+ * Fleet start-up benchmark: where the time goes while N hollow nodes register on a local control
+ * plane (load-test limits lifted, /debug/pprof served), and what the API server answered to whom.
+ *
+ *   node bench/startup.ts --nodes 1000 --via engine|create --root DIR --profile-seconds 20 --out NAME
+ *
+ * `--via engine` runs one hollow-node process (`--traffic kubelet`, proxy on, as `create` does)
+ * with Node's `--cpu-prof` (the profile goes to results/<NAME>-engine-prof/); `--via create` runs
+ * `kubemark-cluster create N` of the checkout `--root` (default this one) and waits for it, as a
+ * user would. Either way it records: seconds to every Node Ready (from a Node watch), the API
+ * server's requests by verb and resource during the start-up (apiserver_request_total) and their
+ * mean server-side latency, the CPU-seconds of kube-apiserver, etcd and the engine, the Lease
+ * renewal gaps seen by a watcher (a gap over 40 s is a missed lease), and with
+ * `--profile-seconds S` the API server's CPU profile over the first S seconds (saved beside the
+ * JSON; read it with `go tool pprof -top <kube-apiserver> <file>`). Writes results/<NAME>.json.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { KubeClient } from "../src/client/kube-client.ts";
+import { loadClusterAccess } from "../src/client/kubeconfig.ts";
+import { clusterLayout, readRecord } from "../src/controlplane/cluster-state.ts";
+import { downCluster, upCluster } from "../src/controlplane/local-cluster.ts";
+import { FleetWatch } from "../src/fleet/fleet-watch.ts";
+import { realClock } from "../src/kernel/clock.ts";
+import { resolvePaths } from "../src/kernel/paths.ts";
+import { quantile } from "../src/kernel/quantile.ts";
+import { startEngine } from "../test/engine-process.ts";
+import { ROOT } from "../test/harness.ts";
+import { observeLeases } from "./engine-scale/lease-observer.ts";
+import { latenessOver, scrape } from "./engine-scale/metrics.ts";
+import { processStats } from "./lib/proc-stats.ts";
+
+interface Options {
+  nodes: number;
+  via: "engine" | "create";
+  root: string;
+  profileSeconds: number;
+  out: string;
+  engineArgs: string[];
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = {
+    nodes: 1000,
+    via: "engine",
+    root: ROOT,
+    profileSeconds: 0,
+    out: "startup",
+    engineArgs: [],
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (flag === "--nodes") o.nodes = Number(value);
+    else if (flag === "--via" && (value === "engine" || value === "create")) o.via = value;
+    else if (flag === "--root") o.root = value;
+    else if (flag === "--profile-seconds") o.profileSeconds = Number(value);
+    else if (flag === "--out") o.out = value;
+    else if (flag === "--engine-arg") o.engineArgs.push(value);
+    else throw new Error(`unknown flag ${flag} ${value} (see the comment at the top of bench/startup.ts)`);
+  }
+  if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new Error(`--nodes must be a positive integer`);
+  return o;
+}
+
+/** apiserver_request_total summed by `verb resource[/subresource]`, and the duration sums/counts. */
+function requestCounts(text: string): Map<string, { n: number; sum: number; count: number }> {
+  const out = new Map<string, { n: number; sum: number; count: number }>();
+  const re =
+    /^(apiserver_request_total|apiserver_request_duration_seconds_sum|apiserver_request_duration_seconds_count)\{(.*)\}\s+(\S+)$/;
+  for (const line of text.split("\n")) {
+    const m = re.exec(line);
+    if (!m) continue;
+    const label = (k: string): string => new RegExp(`(?:^|,)${k}="([^"]*)"`).exec(m[2]!)?.[1] ?? "";
+    const sub = label("subresource");
+    const key = `${label("verb")} ${label("resource")}${sub ? `/${sub}` : ""}`;
+    const e = out.get(key) ?? { n: 0, sum: 0, count: 0 };
+    const v = Number(m[3]);
+    if (m[1] === "apiserver_request_total") e.n += v;
+    else if (m[1]!.endsWith("_sum")) e.sum += v;
+    else e.count += v;
+    out.set(key, e);
+  }
+  return out;
+}
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "inherit"] });
+    const chunks: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => chunks.push(b));
+    child.once("error", reject);
+    child.once("exit", (code) => {
+      if (stdout) void writeFile(stdout, Buffer.concat(chunks)).then(() => resolve(code ?? -1), reject);
+      else resolve(code ?? -1);
+    });
+  });
+}
+
+async function main(o: Options): Promise<void> {
+  const stateDir = await mkdtemp(join(tmpdir(), "kubemark-startup-"));
+  const paths = resolvePaths(process.env, { stateDir });
+  const cpDeps = { paths, env: process.env, clock: realClock };
+  const info = await upCluster(cpDeps, { name: "bench", loadTest: true });
+  const env = { ...process.env, KUBEMARK_STATE_DIR: stateDir, CI: "true" };
+  const client = new KubeClient(await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }));
+  const rec = await readRecord(clusterLayout(paths.stateDir, "bench"));
+  const apiserver = rec!.processes["kube-apiserver"]!.pid;
+  const etcd = rec!.processes.etcd!.pid;
+  const resultsDir = join(ROOT, "results");
+  await mkdir(resultsDir, { recursive: true });
+  // `create -n startup` names its fleet after the namespace and its Nodes hollow-node-<i>.
+  const fleet = "startup";
+  const prefix = o.via === "create" ? "hollow-node" : "startup";
+  try {
+    let readyAt = 0;
+    const t0 = Date.now();
+    const watch = new FleetWatch(client, {
+      clock: realClock,
+      fleet,
+      namePrefix: prefix,
+      onReadyCount: (n) => {
+        if (n >= o.nodes && readyAt === 0) readyAt = Date.now();
+      },
+    });
+    watch.start();
+    const leases = observeLeases(client, `${prefix}-`);
+    const r0 = requestCounts(await client.getText("/metrics"));
+    const a0 = await processStats(apiserver);
+    const e0 = await processStats(etcd);
+    const profileFile = join(resultsDir, `${o.out}-apiserver.pprof`);
+    const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
+    const kubectl = join(paths.cacheDir, "bin", version, "kubectl");
+    const profiling =
+      o.profileSeconds > 0
+        ? run(
+            kubectl,
+            [
+              "--kubeconfig",
+              info.kubeconfig,
+              "get",
+              "--raw",
+              `/debug/pprof/profile?seconds=${o.profileSeconds}`,
+            ],
+            env,
+            profileFile,
+          )
+        : Promise.resolve(0);
+    let engineCpu = 0;
+    let engineRssMB = 0;
+    let registerSeconds = 0;
+    let lateness: ReturnType<typeof latenessOver> | undefined;
+    if (o.via === "engine") {
+      const profDir = join(resultsDir, `${o.out}-engine-prof`);
+      const engine = startEngine(
+        [
+          "--kubeconfig",
+          info.kubeconfig,
+          "--nodes",
+          String(o.nodes),
+          "--name-prefix",
+          prefix,
+          "--fleet",
+          fleet,
+          "--traffic",
+          "kubelet",
+          "--metrics-port",
+          "19464",
+          "--stats-interval",
+          "0",
+          "--delete-nodes-on-exit",
+          ...o.engineArgs,
+        ],
+        { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` },
+      );
+      try {
+        while (!engine.logs().includes('"msg":"nodes registered"')) {
+          if (engine.child.exitCode !== null)
+            throw new Error(`hollow-node exited:\n${engine.logs().slice(-2000)}`);
+          if (Date.now() - t0 > 900_000) throw new Error("not registered after 900 s");
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        registerSeconds = (Date.now() - t0) / 1000;
+        while (readyAt === 0 && Date.now() - t0 < 900_000) await new Promise((r) => setTimeout(r, 200));
+        lateness = latenessOver({}, await scrape(19464));
+        const s = await processStats(engine.child.pid!);
+        engineCpu = s.cpu;
+        engineRssMB = s.rss / 1048576;
+      } finally {
+        await engine.stop("SIGTERM");
+      }
+    } else {
+      const code = await run(
+        join(o.root, "kubemark-cluster"),
+        ["create", String(o.nodes), "--kubeconfig", info.kubeconfig, "-n", "startup"],
+        env,
+      );
+      registerSeconds = (Date.now() - t0) / 1000;
+      if (code !== 0) throw new Error(`create exited ${code}`);
+    }
+    const readySeconds = readyAt ? (readyAt - t0) / 1000 : null;
+    const r1 = requestCounts(await client.getText("/metrics"));
+    const a1 = await processStats(apiserver);
+    const e1 = await processStats(etcd);
+    watch.stop();
+    const seen = await leases.stop();
+    await profiling;
+    const requests: Record<string, { requests: number; meanMs: number | null }> = {};
+    for (const [k, v] of r1) {
+      const before = r0.get(k) ?? { n: 0, sum: 0, count: 0 };
+      const n = v.n - before.n;
+      if (n <= 0) continue;
+      const c = v.count - before.count;
+      requests[k] = { requests: n, meanMs: c > 0 ? Math.round(((v.sum - before.sum) / c) * 1e4) / 10 : null };
+    }
+    const result = {
+      when: new Date().toISOString(),
+      command: `node bench/startup.ts ${process.argv.slice(2).join(" ")}`,
+      nodes: o.nodes,
+      via: o.via,
+      registerSeconds,
+      readySeconds,
+      apiserverCpuSeconds: a1.cpu - a0.cpu,
+      etcdCpuSeconds: e1.cpu - e0.cpu,
+      engineCpuSeconds: engineCpu,
+      engineRssMB,
+      apiserverCpuMsPerNode: ((a1.cpu - a0.cpu) * 1000) / o.nodes,
+      startupLateness: lateness,
+      leaseGapSeconds: {
+        p99: (quantile(seen.gapsMs, 0.99) ?? 0) / 1000,
+        max: (quantile(seen.gapsMs, 1) ?? 0) / 1000,
+        over40s: seen.gapsMs.filter((g) => g > 40_000).length,
+      },
+      requests,
+      apiserverProfile: o.profileSeconds > 0 ? profileFile : undefined,
+    };
+    const file = join(resultsDir, `${o.out}.json`);
+    await writeFile(file, JSON.stringify(result, null, 2) + "\n");
+    const rows = Object.entries(requests).sort((a, b) => b[1].requests - a[1].requests);
+    console.log(
+      `${o.nodes} nodes via ${o.via}: registered ${registerSeconds.toFixed(1)} s, all Ready ${readySeconds?.toFixed(1) ?? "never"} s; ` +
+        `CPU-s apiserver ${result.apiserverCpuSeconds.toFixed(1)} etcd ${result.etcdCpuSeconds.toFixed(1)} engine ${engineCpu.toFixed(1)}; ` +
+        `lease gap max ${result.leaseGapSeconds.max.toFixed(1)} s (${result.leaseGapSeconds.over40s} over 40 s)`,
+    );
+    for (const [k, v] of rows)
+      console.log(`  ${k.padEnd(40)} ${String(v.requests).padStart(7)}  ${v.meanMs ?? "-"} ms`);
+    console.log(`  -> ${file}`);
+  } finally {
+    if (o.via === "create")
+      await run(
+        join(o.root, "kubemark-cluster"),
+        ["cleanup", "--kubeconfig", info.kubeconfig, "-n", "startup"],
+        env,
+      );
+    await client.close();
+    await downCluster(cpDeps, { name: "bench" });
+    await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) await main(parseArgs(process.argv.slice(2)));
