@@ -5,12 +5,12 @@ import { fileURLToPath } from "node:url";
 import type { Clock } from "../kernel/clock.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
-import { pickFreePorts } from "../host/ports.ts";
 import type { TargetCredentials } from "./objects.ts";
 import type { ClusterLayout, ClusterRecord } from "../controlplane/cluster-state.ts";
 import { caFingerprint, clusterChange, type ClusterIdentity } from "./cluster-identity.ts";
 import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
 import { csiEngineArgs } from "./storage-objects.ts";
+import { pickKubeletBlock } from "./kubelet-ports.ts";
 
 /** One running engine process of a local fleet. */
 export interface LocalShard extends DaemonRecord {
@@ -20,7 +20,10 @@ export interface LocalShard extends DaemonRecord {
   /** Nodes per shard and fleet total it was started with (a change restarts it). */
   readonly nodesPerShard: number;
   readonly argsHash: string;
-  /** Loopback port of its kubelet endpoint (logs and /pods of its nodes' pods); kept across restarts. */
+  /**
+   * Base loopback port of its nodes' kubelet endpoints (node i on base + i: logs, /pods, stats);
+   * kept across restarts while the shard size stays.
+   */
   readonly kubeletPort?: number;
   /** When it was started (ms since the epoch): its nodes count as up once their Leases are newer. */
   readonly startedAt?: number;
@@ -130,7 +133,7 @@ export function shardArgs(
     ...csiEngineArgs(spec),
     `--log-dir=${layout.nodeLogs}`,
     "--stats-interval=60",
-    // The API server reaches its nodes' kubelet endpoint here (kubectl logs, /pods).
+    // The API server reaches its nodes' kubelet endpoints here (kubectl logs, metrics-server).
     ...(kubeletPort ? ["--kubelet-address=127.0.0.1", `--kubelet-port=${kubeletPort}`] : []),
   ];
 }
@@ -227,13 +230,25 @@ export async function reconcileLocal(
     }
   }
   await save();
-  const ports = new Set(prev?.shards.map((s) => s.kubeletPort ?? 0));
+  // Each shard's block of kubelet ports (one per node, kubelet-ports.ts); a shard keeps its block
+  // while its size stays, so a running shard is one of prev's listening on its recorded ports.
+  const size = spec.nodesPerShard;
+  const kept = (i: number): number | undefined => {
+    const s = prev?.shards.find((x) => x.shard === i);
+    return s?.kubeletPort && s.nodesPerShard === size ? s.kubeletPort : undefined;
+  };
+  const blocks: Array<[number, number]> = [];
+  for (let i = 0; i < want; i++) {
+    const base = kept(i);
+    if (base !== undefined) blocks.push([base, base + size - 1]);
+  }
   for (let i = 0; i < want; i++) {
     const cur = running.get(i);
-    // A running shard is one of prev's: its recorded port is the one it listens on.
-    const kubeletPort =
-      prev?.shards.find((s) => s.shard === i)?.kubeletPort ?? (await pickFreePorts(1, { avoid: ports }))[0]!;
-    ports.add(kubeletPort);
+    let kubeletPort = kept(i);
+    if (kubeletPort === undefined) {
+      kubeletPort = await pickKubeletBlock(size, blocks);
+      blocks.push([kubeletPort, kubeletPort + size - 1]);
+    }
     const args = shardArgs(spec, layout, i, kubeletPort);
     const argsHash = hashArgs(args);
     if (cur && cur.argsHash === argsHash) {

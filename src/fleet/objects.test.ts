@@ -193,3 +193,30 @@ test("node counts and names are validated", () => {
   assert.equal(nodeIndex("other-1", "hollow-node"), undefined);
   assert.throws(() => validateNamespace("Bad_NS"), BadInputError);
 });
+
+test("identity objects: the kubelet endpoints may review tokens and access, and read the client CA, nothing more", () => {
+  const objs = identityObjects(spec, false);
+  const delegator = objs.find(
+    (o) => o.kind === "ClusterRoleBinding" && o.metadata.name.endsWith(":auth-delegator"),
+  );
+  assert.deepEqual(delegator?.["roleRef"], {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "ClusterRole",
+    name: "system:auth-delegator",
+  });
+  const reader = objs.find((o) => o.kind === "RoleBinding" && o.metadata.namespace === "kube-system");
+  assert.deepEqual(reader?.["roleRef"], {
+    apiGroup: "rbac.authorization.k8s.io",
+    kind: "Role",
+    name: "extension-apiserver-authentication-reader",
+  });
+  for (const b of [delegator, reader]) {
+    assert.deepEqual(b?.["subjects"], [
+      { kind: "ServiceAccount", name: "hollow-node", namespace: spec.namespace },
+    ]);
+  }
+  assert.ok(
+    !objs.some((o) => o.kind === "Role" && o.metadata.namespace === "kube-system"),
+    "no Role of ours there",
+  );
+});

@@ -124,6 +124,43 @@ export function leaseRbacObjects(spec: Pick<FleetSpec, "namespace" | "fleet">, d
   ];
 }
 
+/** Name of the fleet's binding to system:auth-delegator. */
+export function authDelegatorBindingName(fleet: string): string {
+  return `${clusterRoleName(fleet)}:auth-delegator`;
+}
+
+/**
+ * What the nodes' kubelet endpoints need to check their callers as a kubelet does
+ * (engine/kubelet-api/): the built-in ClusterRole system:auth-delegator (create TokenReviews and
+ * SubjectAccessReviews, nothing else) and, in kube-system, the built-in Role
+ * extension-apiserver-authentication-reader (read the one ConfigMap with the cluster's client CA).
+ */
+export function kubeletApiRbacObjects(spec: Pick<FleetSpec, "namespace" | "fleet">): KubeObject[] {
+  const { namespace, fleet } = spec;
+  const labels = ownedLabels(fleet);
+  const subjects = [{ kind: "ServiceAccount", name: WORKLOAD_NAME, namespace }];
+  return [
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: authDelegatorBindingName(fleet), labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
+      subjects,
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: clusterRoleName(fleet), namespace: "kube-system", labels },
+      roleRef: {
+        apiGroup: "rbac.authorization.k8s.io",
+        kind: "Role",
+        name: "extension-apiserver-authentication-reader",
+      },
+      subjects,
+    },
+  ];
+}
+
 /**
  * The objects that give the hollow nodes their identity in a cluster (namespace excluded); with a
  * CSI driver, also the Role for its controller's election Lease in the fleet's namespace.
@@ -172,6 +209,7 @@ export function identityObjects(
       subjects,
     },
   ];
+  objects.push(...kubeletApiRbacObjects(spec));
   if (storage) objects.push(...leaseRbacObjects(spec, storage.driver));
   if (withToken) {
     objects.push({

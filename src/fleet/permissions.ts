@@ -29,6 +29,8 @@ export function setupPermissions(
     { verb: "patch", resource: "clusterrolebindings", group: rbac },
     { verb: "patch", resource: "roles", group: rbac, namespace: NODE_LEASE_NAMESPACE },
     { verb: "patch", resource: "rolebindings", group: rbac, namespace: NODE_LEASE_NAMESPACE },
+    // The kubelet endpoints' reviews and client CA (kubeletApiRbacObjects): binding built-in roles.
+    { verb: "patch", resource: "rolebindings", group: rbac, namespace: "kube-system" },
   ];
   if (storage)
     identity.push(

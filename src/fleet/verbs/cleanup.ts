@@ -9,6 +9,7 @@ import {
   KUBEMARK_KUBECONFIG,
   TARGET_SECRET,
   TOKEN_SECRET,
+  authDelegatorBindingName,
   clusterRoleName,
   type KubeObject,
 } from "../objects.ts";
@@ -71,6 +72,8 @@ export async function cleanupFleet(
   }
   const role = clusterRoleName(s.fleet);
   await gone(s.target.client, "ClusterRoleBinding", role);
+  await gone(s.target.client, "ClusterRoleBinding", authDelegatorBindingName(s.fleet));
+  await gone(s.target.client, "RoleBinding", role, "kube-system");
   await gone(s.target.client, "ClusterRole", role);
   await gone(s.target.client, "RoleBinding", role, NODE_LEASE_NAMESPACE);
   await gone(s.target.client, "Role", role, NODE_LEASE_NAMESPACE);
