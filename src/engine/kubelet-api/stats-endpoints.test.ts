@@ -175,3 +175,15 @@ test("/stats/summary has the kubelet's shape and the model's figures", () => {
   ]);
   assert.deepEqual(Object.keys(only.pods[0]!).sort(), ["containers", "cpu", "memory", "podRef", "startTime"]);
 });
+
+test("promFloat's fast path agrees with toExponential for a range of magnitudes", () => {
+  let x = 1.2345e6;
+  for (let i = 0; i < 2000; i++) {
+    x = (x * 1.0137 + 7.3) % 1e20;
+    if (x < 1e6) x += 1e6;
+    for (const v of [x, Math.floor(x), -x]) {
+      const e = v.toExponential().replace(/e\+(\d)$/, "e+0$1");
+      assert.equal(promFloat(v), e, String(v));
+    }
+  }
+});

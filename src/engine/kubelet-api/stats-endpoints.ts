@@ -19,6 +19,19 @@ export function promFloat(v: number): string {
   if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
   const a = v < 0 ? -v : v;
   if (a >= 1e-4 && a < 1e6) return String(v);
+  if (a >= 1e6 && a < 1e21) {
+    // String() gives the same shortest digits in plain notation here: move the point (fast path
+    // for memory bytes and start times, most of a scrape's numbers).
+    const plain = String(a);
+    const dot = plain.indexOf(".");
+    const intLen = dot < 0 ? plain.length : dot;
+    let digits = dot < 0 ? plain : plain.slice(0, dot) + plain.slice(dot + 1);
+    let end = digits.length;
+    while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+    digits = digits.slice(0, end);
+    const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    return `${v < 0 ? "-" : ""}${mantissa}e+${intLen - 1 < 10 ? "0" : ""}${intLen - 1}`;
+  }
   const e = v.toExponential();
   const at = e.indexOf("e");
   const exp = e.slice(at + 2);

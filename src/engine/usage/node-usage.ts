@@ -10,7 +10,7 @@
  * hold exactly the node's running pods, and nothing at all until the node is first scraped.
  */
 import type { NodeApiView, UsageContainer, UsagePod } from "../kubelet-api/node-view.ts";
-import { containerCurves, type UsageProblem } from "./usage-annotations.ts";
+import { containerCurves, type ContainerCurves, type UsageProblem } from "./usage-annotations.ts";
 import { curveAt, curveIntegral, sameCurve, seedOf, type UsageCurve } from "./usage-curve.ts";
 import type { UsageDefaults } from "./usage-defaults.ts";
 
@@ -31,15 +31,14 @@ export interface ContainerUsage {
   // Model state.
   cpu: UsageCurve;
   memory: UsageCurve;
-  cpuSeed: number;
-  memorySeed: number;
+  /** Seeds the container's noise (its pod uid and name; memory's is derived). */
+  seed: number;
   cpuRequestMilli: number | undefined;
   cpuLimitMilli: number | undefined;
   memoryRequestBytes: number | undefined;
   /** counter(t) = offsetNs + integral of `cpu` from `fromMs` to t. */
   offsetNs: number;
   fromMs: number;
-  sampledAtMs: number;
 }
 
 /** A running pod's figures at the last sample (sums over its running containers). */
@@ -84,6 +83,9 @@ export interface NodeUsageSample {
   sandboxes: number;
 }
 
+/** Derives a container's memory noise seed from its CPU one. */
+const MEMORY_SALT = 0x15bd1e99;
+
 const comparePods = (a: PodUsage, b: PodUsage): number =>
   a.namespace < b.namespace
     ? -1
@@ -106,6 +108,12 @@ export class NodeUsage {
   private endedPodsRx = 0;
   private endedPodsTx = 0;
   private problems: UsageProblem[] = [];
+  /** Problems of the pod being sampled (reused: no allocation per pod and sample). */
+  private readonly scratch: UsageProblem[] = [];
+  /** The last sample's time: a model change is taken to apply from it. */
+  private previousAtMs = 0;
+  /** Curves shared by the node's containers (most of a node's containers have one of a few). */
+  private readonly curves = new Map<string, UsageCurve>();
   private readonly systemSeed: number;
   private readonly systemCpu: UsageCurve;
   private readonly systemMemory: UsageCurve;
@@ -142,6 +150,20 @@ export class NodeUsage {
     this.systemMemory = curve(defaults.systemMemoryBytes);
   }
 
+  /** One object per distinct curve: a node's containers share the few they have. */
+  private intern(c: UsageCurve): UsageCurve {
+    const key = `${c.kind} ${c.lo} ${c.hi} ${c.periodMs} ${c.duty} ${c.noiseAmp} ${c.noiseStepMs}`;
+    const known = this.curves.get(key);
+    if (known !== undefined) return known;
+    if (this.curves.size >= 256) this.curves.clear();
+    this.curves.set(key, c);
+    return c;
+  }
+
+  private internCurves(c: ContainerCurves): ContainerCurves {
+    return { cpu: this.intern(c.cpu), memory: this.intern(c.memory) };
+  }
+
   /** Problems found since the last call (each bad annotation value once per pod), for the caller to log. */
   takeProblems(): UsageProblem[] {
     const p = this.problems;
@@ -159,6 +181,7 @@ export class NodeUsage {
     const s = this.last;
     // A sample earlier than the last one (two requests racing) must not move a counter back.
     const now = Math.max(nowMs, s.atMs);
+    this.previousAtMs = s.atMs;
     const gen = ++this.generation;
     s.pods.length = 0;
     s.containers.length = 0;
@@ -193,7 +216,7 @@ export class NodeUsage {
     s.atMs = now;
     s.cpuNs = this.systemCpuNs(view, now) + this.endedPodsNs + podsCpuNs;
     s.cpuNanoCores = 1e6 * curveAt(this.systemCpu, this.systemSeed, now) + podsNanoCores;
-    s.memoryBytes = Math.round(curveAt(this.systemMemory, this.systemSeed ^ 0x5bd1e995, now)) + podsMemory;
+    s.memoryBytes = Math.round(curveAt(this.systemMemory, this.systemSeed ^ MEMORY_SALT, now)) + podsMemory;
     s.rxBytes = this.endedPodsRx + podsRx;
     s.txBytes = this.endedPodsTx + podsTx;
     s.runningContainers = s.containers.length;
@@ -228,8 +251,11 @@ export class NodeUsage {
     p.startedAtMs = pod.startedAtMs;
     const reresolve = p.annotations !== pod.annotations;
     p.annotations = pod.annotations;
-    const problems: UsageProblem[] = [];
-    const kept: ContainerUsage[] = [];
+    const problems = this.scratch;
+    problems.length = 0;
+    // The container list is rebuilt only when it changed (a start, a restart, an exit).
+    let kept: ContainerUsage[] | undefined;
+    let running = 0;
     let cpuNs = 0;
     let nanoCores = 0;
     let memory = 0;
@@ -237,23 +263,28 @@ export class NodeUsage {
     for (const c of pod.containers) {
       if (c.startedAtMs === undefined || c.startedAtMs >= now) continue;
       const cu = this.containerState(p, c, now, reresolve, problems);
-      kept.push(cu);
+      if (kept === undefined && p.containers[running] !== cu) kept = p.containers.slice(0, running);
+      kept?.push(cu);
+      running++;
       cpuNs += cu.cpuNs;
       nanoCores += cu.cpuNanoCores;
       memory += cu.memoryBytes;
       limit =
         limit === undefined || cu.memoryLimitBytes === undefined ? undefined : limit + cu.memoryLimitBytes;
     }
-    // Runs that ended (a container gone from the list) stay in the pod cgroup's counter.
-    for (const old of p.containers) if (!kept.includes(old)) p.endedRunsNs += old.cpuNs;
-    p.containers = kept;
+    if (kept === undefined && running !== p.containers.length) kept = p.containers.slice(0, running);
+    if (kept !== undefined) {
+      // Runs that ended (a container gone from the list) stay in the pod cgroup's counter.
+      for (const old of p.containers) if (!kept.includes(old)) p.endedRunsNs += old.cpuNs;
+      p.containers = kept.slice(); // exact size: a grown array keeps room for 17
+    }
     for (const problem of problems) {
       p.reported ??= new Set();
       if (p.reported.has(problem.message)) continue;
       p.reported.add(problem.message);
       this.problems.push(problem);
     }
-    if (kept.length === 0) {
+    if (running === 0) {
       this.podsByUid.delete(pod.uid);
       this.endedPodsNs += p.endedRunsNs;
       this.endedPodsRx += p.rxBytes;
@@ -278,12 +309,13 @@ export class NodeUsage {
     problems: UsageProblem[],
   ): ContainerUsage {
     const d = this.defaults;
-    let cu = p.containers.find((x) => x.name === c.name);
+    let cu: ContainerUsage | undefined;
+    for (const x of p.containers) if (x.name === c.name) cu = x;
     if (cu === undefined || cu.startedAtMs !== c.startedAtMs) {
       // A new run: its counter starts from zero at its start, as a new container's cgroup does
       // (the ended run's time moves to the pod's counter below, as it leaves the list).
-      const curves = containerCurves(p, c, d, problems);
-      const seed = seedOf(`${p.uid}/${c.name}`);
+      const curves = this.internCurves(containerCurves(p, c, d, problems));
+      const seed = seedOf(`${p.uid}/${c.name}`) >>> 2; // 30 bits: a small integer, no heap number
       cu = {
         pod: p,
         name: c.name,
@@ -294,14 +326,12 @@ export class NodeUsage {
         memoryLimitBytes: c.memoryLimitBytes,
         cpu: curves.cpu,
         memory: curves.memory,
-        cpuSeed: seed,
-        memorySeed: seed ^ 0x5bd1e995,
+        seed,
         cpuRequestMilli: c.cpuRequestMilli,
         cpuLimitMilli: c.cpuLimitMilli,
         memoryRequestBytes: c.memoryRequestBytes,
         offsetNs: 0,
         fromMs: c.startedAtMs!,
-        sampledAtMs: c.startedAtMs!,
       };
     } else if (
       reresolve ||
@@ -310,12 +340,12 @@ export class NodeUsage {
       cu.memoryRequestBytes !== c.memoryRequestBytes ||
       cu.memoryLimitBytes !== c.memoryLimitBytes
     ) {
-      const curves = containerCurves(p, c, d, problems);
+      const curves = this.internCurves(containerCurves(p, c, d, problems));
       if (!sameCurve(curves.cpu, cu.cpu)) {
         // The model changed since the last sample: the counter keeps what it reported then and
         // goes on at the new rate from there, so the next window shows the new usage.
-        const at = Math.max(cu.fromMs, Math.min(cu.sampledAtMs, now));
-        cu.offsetNs += 1000 * curveIntegral(cu.cpu, cu.cpuSeed, cu.fromMs, at);
+        const at = Math.max(cu.fromMs, Math.min(this.previousAtMs, now));
+        cu.offsetNs += 1000 * curveIntegral(cu.cpu, cu.seed, cu.fromMs, at);
         cu.fromMs = at;
         cu.cpu = curves.cpu;
       }
@@ -325,10 +355,9 @@ export class NodeUsage {
       cu.memoryRequestBytes = c.memoryRequestBytes;
       cu.memoryLimitBytes = c.memoryLimitBytes;
     }
-    cu.sampledAtMs = now;
-    cu.cpuNs = cu.offsetNs + 1000 * curveIntegral(cu.cpu, cu.cpuSeed, cu.fromMs, now);
-    cu.cpuNanoCores = 1e6 * curveAt(cu.cpu, cu.cpuSeed, now);
-    cu.memoryBytes = Math.round(curveAt(cu.memory, cu.memorySeed, now));
+    cu.cpuNs = cu.offsetNs + 1000 * curveIntegral(cu.cpu, cu.seed, cu.fromMs, now);
+    cu.cpuNanoCores = 1e6 * curveAt(cu.cpu, cu.seed, now);
+    cu.memoryBytes = Math.round(curveAt(cu.memory, cu.seed ^ MEMORY_SALT, now));
     return cu;
   }
 }
