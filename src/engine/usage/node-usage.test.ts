@@ -147,3 +147,16 @@ test("noise is bounded, deterministic per pod and container, and the node's coun
     );
   }
 });
+
+test("a pod update with the same usage annotations (a new object) keeps the model; other annotations do not matter", () => {
+  const ann = { "kubemark-cluster.io/cpu-usage": "200m" };
+  const node = fakeNode([pod("u", [container("app")], ann)]);
+  const model = new NodeUsage(QUIET, node.name);
+  const c1 = model.sample(node, T0 + 15_000).containers[0]!;
+  const curve = c1.cpu;
+  node.pods = [pod("u", [container("app")], { ...ann, "deployment.kubernetes.io/revision": "2" })];
+  const c2 = model.sample(node, T0 + 30_000).containers[0]!;
+  assert.equal(c2, c1, "the container's state is kept");
+  assert.equal(c2.cpu, curve);
+  assert.equal(c2.cpuNs, 0.2 * 30 * 1e9);
+});

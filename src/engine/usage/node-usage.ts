@@ -10,7 +10,12 @@
  * hold exactly the node's running pods, and nothing at all until the node is first scraped.
  */
 import type { NodeApiView, UsageContainer, UsagePod } from "../kubelet-api/node-view.ts";
-import { containerCurves, type ContainerCurves, type UsageProblem } from "./usage-annotations.ts";
+import {
+  containerCurves,
+  usageAnnotationsKey,
+  type ContainerCurves,
+  type UsageProblem,
+} from "./usage-annotations.ts";
 import { curveAt, curveIntegral, sameCurve, seedOf, type UsageCurve } from "./usage-curve.ts";
 import type { UsageDefaults } from "./usage-defaults.ts";
 
@@ -59,6 +64,8 @@ export interface PodUsage {
   txBytes: number;
   // Model state.
   annotations: Readonly<Record<string, string>>;
+  /** The usage annotations the curves were resolved from ("" for none: most pods). */
+  usageKey: string;
   endedRunsNs: number;
   generation: number;
   reported: Set<string> | undefined;
@@ -241,6 +248,7 @@ export class NodeUsage {
         rxBytes: 0,
         txBytes: 0,
         annotations: pod.annotations,
+        usageKey: usageAnnotationsKey(pod.annotations),
         endedRunsNs: 0,
         generation: gen,
         reported: undefined,
@@ -249,8 +257,15 @@ export class NodeUsage {
     } else if (p.generation === gen) return undefined; // listed twice
     p.generation = gen;
     p.startedAtMs = pod.startedAtMs;
-    const reresolve = p.annotations !== pod.annotations;
-    p.annotations = pod.annotations;
+    // A new annotations object (an update of the pod) resolves the curves again only when its
+    // usage annotations changed.
+    let reresolve = false;
+    if (p.annotations !== pod.annotations) {
+      p.annotations = pod.annotations;
+      const key = usageAnnotationsKey(pod.annotations);
+      reresolve = key !== p.usageKey;
+      p.usageKey = key;
+    }
     const problems = this.scratch;
     problems.length = 0;
     // The container list is rebuilt only when it changed (a start, a restart, an exit).

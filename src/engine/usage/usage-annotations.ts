@@ -18,6 +18,16 @@ export function containerAnnotation(resource: UsageResource, container: string):
   return `${resource === "cpu" ? CPU_USAGE_ANNOTATION : MEMORY_USAGE_ANNOTATION}.${container}`;
 }
 
+/** The pod's usage annotations as one string ("" when it has none), to tell whether they changed. */
+export function usageAnnotationsKey(annotations: Readonly<Record<string, string>>): string {
+  let key = "";
+  for (const k in annotations) {
+    if (k.startsWith(CPU_USAGE_ANNOTATION) || k.startsWith(MEMORY_USAGE_ANNOTATION))
+      key += `${k}=${annotations[k]}\n`;
+  }
+  return key;
+}
+
 /** A bad usage annotation: the pod uses the default model for it. */
 export interface UsageProblem {
   readonly namespace: string;
