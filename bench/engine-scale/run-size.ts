@@ -5,6 +5,7 @@
  */
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { realClock } from "../../src/kernel/clock.ts";
+import { FleetWatch } from "../../src/fleet/fleet-watch.ts";
 import { FLEET_LABEL, NODES_PATH } from "../../src/kernel/k8s.ts";
 import { quantile } from "../../src/kernel/quantile.ts";
 import { waitUntil } from "../../src/kernel/wait.ts";
@@ -62,6 +63,18 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     ...(options.csiDriver ? ["--csi-driver", options.csiDriver] : []),
   ]);
   const t0 = Date.now();
+  // Start-up: every Node Ready (from a Node watch), and the renewals' lateness and gaps until then.
+  let readyAt = 0;
+  const readyWatch = new FleetWatch(client, {
+    clock: realClock,
+    fleet: prefix,
+    namePrefix: prefix,
+    onReadyCount: (n) => {
+      if (n >= nodes && readyAt === 0) readyAt = Date.now();
+    },
+  });
+  readyWatch.start();
+  const startupObserver = observeLeases(client, `${prefix}-`);
   try {
     await waitUntil(
       () =>
@@ -76,8 +89,16 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       },
     );
     const registerSeconds = (Date.now() - t0) / 1000;
+    while (readyAt === 0 && Date.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 200));
+    readyWatch.stop();
+    const startupLateness = latenessOver({}, await scrape(port));
+    const startupGaps = (await startupObserver.stop()).gapsMs;
+    const readySeconds = readyAt ? (readyAt - t0) / 1000 : null;
+    const startupGapMaxSeconds = (quantile(startupGaps, 1) ?? 0) / 1000;
     process.stderr.write(
-      `  ${nodes} nodes registered in ${registerSeconds.toFixed(1)}s; settling ${settleMs / 1000}s\n`,
+      `  ${nodes} nodes registered in ${registerSeconds.toFixed(1)}s, all Ready in ${readySeconds?.toFixed(1) ?? "-"}s ` +
+        `(start-up renewals ${startupLateness.renewals}, ${startupLateness.over1s} over 1 s late, lateness p99 ` +
+        `${startupLateness.p99Seconds ?? "-"} s, renewal gap max ${startupGapMaxSeconds.toFixed(1)} s); settling ${settleMs / 1000}s\n`,
     );
     await new Promise((r) => setTimeout(r, settleMs));
     const pid = engine.child.pid!;
@@ -108,6 +129,9 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       csiDriver: options.csiDriver,
       proxy: options.proxy,
       registerSeconds,
+      readySeconds,
+      startupLateness,
+      startupGapMaxSeconds,
       rssMB: s1.rss / 1048576,
       cpuSecondsPerMinute: ((s1.cpu - s0.cpu) / windowMs) * 60_000,
       watches: m1["hollow_watch_opens_total"] ?? null,
@@ -208,6 +232,8 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     }
     return row;
   } finally {
+    readyWatch.stop();
+    await startupObserver.stop().catch(() => undefined);
     await engine.stop("SIGTERM");
     if (options.identity === "fleet") {
       // A fleet's ServiceAccount may not delete Nodes (`scale` and `cleanup` do, as the user).

@@ -17,6 +17,12 @@ export interface Row {
   csiDriver?: string;
   proxy: boolean;
   registerSeconds: number;
+  /** Seconds from the engine's start until every one of its Nodes was Ready (a Node watch saw it). */
+  readySeconds?: number | null;
+  /** Lease renewals from the engine's start until every Node was Ready (start-up). */
+  startupLateness?: Lateness;
+  /** Longest gap between a Lease's renewTimes seen during start-up (over 40 s: a missed lease). */
+  startupGapMaxSeconds?: number;
   rssMB: number;
   cpuSecondsPerMinute: number;
   watches: number | null;
