@@ -212,6 +212,10 @@ test("configFromFlags rejects bad values, naming the flag and the value", async 
     [{ nodeLabels: "a=b c" }, "--node-labels takes key=value labels"],
     [{ kubeletPort: "70000" }, '--kubelet-port must be between 0 and 65535, got "70000"'],
     [
+      { kubeletPort: "65530", nodes: "10" },
+      "--kubelet-port 65530 leaves no port for every node: node i listens on 65530 + i, up to 65539 for 10 nodes",
+    ],
+    [
       { kubeApiContentType: "protobuf" },
       '--kube-api-content-type must be application/vnd.kubernetes.protobuf or application/json, got "protobuf"',
     ],
