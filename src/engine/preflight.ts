@@ -17,7 +17,14 @@ export function kubeletApiAccess(readsClientCa: boolean): Access[] {
     { verb: "create", resource: "tokenreviews", group: "authentication.k8s.io" },
     { verb: "create", resource: "subjectaccessreviews", group: "authorization.k8s.io" },
     ...(readsClientCa
-      ? [{ verb: "get", resource: "configmaps", namespace: "kube-system", name: EXTENSION_APISERVER_AUTHENTICATION }]
+      ? [
+          {
+            verb: "get",
+            resource: "configmaps",
+            namespace: "kube-system",
+            name: EXTENSION_APISERVER_AUTHENTICATION,
+          },
+        ]
       : []),
   ];
 }
@@ -79,7 +86,8 @@ export async function checkAccess(
       `the identity in ${client.server}'s kubeconfig may not: ${denied.join(", ")}`,
       {
         hint:
-          extra.length > 0 && denied.some((d) => d.includes("reviews") || d.includes("configmaps in kube-system"))
+          extra.length > 0 &&
+          denied.some((d) => d.includes("reviews") || d.includes("configmaps in kube-system"))
             ? "grant it the hollow-node RBAC ('kubemark-cluster create' binds system:auth-delegator and extension-apiserver-authentication-reader for the kubelet endpoints) or use an admin kubeconfig"
             : "grant it the hollow-node RBAC ('kubemark-cluster setup' creates it) or use an admin kubeconfig",
       },
