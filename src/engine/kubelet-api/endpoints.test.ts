@@ -12,6 +12,7 @@ import { pickFreePorts } from "../../host/ports.ts";
 import type { HostedPod } from "../container-log.ts";
 import { KubeletEndpoints } from "./endpoints.ts";
 import { KubeletAuth } from "./kubelet-auth.ts";
+import { kubeletRoutes } from "./stats-routes.ts";
 import type { NodeApiView } from "./node-view.ts";
 
 const T0 = "2026-01-01T00:00:00Z";
@@ -72,7 +73,7 @@ function reviews(): { request<T>(req: KubeRequest): Promise<T>; calls: string[] 
       if (req.path.endsWith("/tokenreviews")) {
         const token = body.spec["token"] as string;
         calls.push(`token ${token}`);
-        const known = token === "reader" || token === "nobody";
+        const known = token === "reader" || token === "nobody" || token === "scraper";
         return Promise.resolve({
           status: known
             ? { authenticated: true, user: { username: token, groups: [] } }
@@ -81,6 +82,10 @@ function reviews(): { request<T>(req: KubeRequest): Promise<T>; calls: string[] 
       }
       const spec = body.spec as { user: string; resourceAttributes: { subresource: string; name: string } };
       calls.push(`sar ${spec.user} ${spec.resourceAttributes.name}/${spec.resourceAttributes.subresource}`);
+      if (spec.user === "scraper")
+        return Promise.resolve({
+          status: { allowed: ["metrics", "stats"].includes(spec.resourceAttributes.subresource) },
+        } as T);
       const allowed =
         spec.user === "reader" &&
         spec.resourceAttributes.name === "n-0" &&
@@ -259,6 +264,39 @@ describe("KubeletEndpoints", () => {
     await clock.advance(1_000);
     await until("the response to end", () => ended);
     assert.match(body, /hollow container app stopped: the pod is being deleted \(exit code 0\)\n$/);
+  });
+
+  test("the stats routes: /metrics/resource, /stats/summary and /metrics of the node, for nodes/metrics and nodes/stats", async () => {
+    const [port] = (await pickFreePorts(1)) as [number];
+    const stats = new KubeletEndpoints(
+      {
+        node: (i) => nodes[i],
+        auth: new KubeletAuth({ request: (r) => api.request(r), clock, log }),
+        clock,
+        log,
+      },
+      { address: "127.0.0.1", basePort: port, count: 1, routes: kubeletRoutes() },
+    );
+    await stats.start();
+    try {
+      const saved = base;
+      base = port;
+      try {
+        const metrics = await get(0, "/metrics/resource", "scraper");
+        assert.equal(metrics.status, 200);
+        assert.match(metrics.body, /^# HELP node_cpu_usage_seconds_total/m);
+        const summary = await get(0, "/stats/summary", "scraper");
+        assert.equal(summary.status, 200);
+        assert.equal((JSON.parse(summary.body) as { node: { nodeName: string } }).node.nodeName, "n-0");
+        assert.match((await get(0, "/metrics", "scraper")).body, /kubelet_node_name\{node="n-0"\} 1/);
+        assert.equal((await get(0, "/metrics/cadvisor", "scraper")).status, 404);
+        assert.equal((await get(0, "/pods", "scraper")).status, 403);
+      } finally {
+        base = saved;
+      }
+    } finally {
+      await stats.stop();
+    }
   });
 
   test("a port in use fails with PORT_IN_USE naming the node's port", async () => {
