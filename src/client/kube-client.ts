@@ -107,10 +107,10 @@ export function queryString(query: KubeRequest["query"]): string {
  */
 export class KubeClient {
   readonly server: string;
-  private readonly pool: Pool;
-  private readonly watchPool: Pool;
+  private pool: Pool;
+  private watchPool: Pool;
   private lean: H2WatchClient | undefined;
-  private readonly access: ClusterAccess;
+  private access: ClusterAccess;
   private readonly opts: KubeClientOptions;
   private readonly clock: Clock;
 
@@ -119,6 +119,16 @@ export class KubeClient {
     this.opts = opts;
     this.server = access.server;
     this.clock = opts.clock ?? realClock;
+    const url = new URL(access.server);
+    [this.pool, this.watchPool] = this.pools(access);
+    this.pathPrefix = url.pathname.replace(/\/+$/, "");
+    if (opts.leanWatches)
+      this.lean = new H2WatchClient(access, { userAgent: opts.userAgent, clock: this.clock });
+  }
+
+  /** The request and watch pools for `access` (its TLS credentials). */
+  private pools(access: ClusterAccess): [Pool, Pool] {
+    const opts = this.opts;
     const url = new URL(access.server);
     // One TLS context shared by every connection: one per connection re-parses the CA and key
     // into its own OpenSSL store (about a megabyte each at hundreds of connections).
@@ -131,7 +141,7 @@ export class KubeClient {
       ...(access.servername ? { servername: access.servername } : {}),
       rejectUnauthorized: !access.insecureSkipTLSVerify,
     };
-    this.pool = new Pool(url.origin, {
+    const pool = new Pool(url.origin, {
       connections: opts.connections ?? 4,
       allowH2: opts.http2 ?? true,
       pipelining: 1,
@@ -141,16 +151,30 @@ export class KubeClient {
     // Watches hold their HTTP/2 stream for minutes: they get their own pool, which opens another
     // connection whenever the open ones carry as many streams as the server allows (100), so
     // they never starve ordinary requests of streams.
-    this.watchPool = new Pool(url.origin, {
+    const watchPool = new Pool(url.origin, {
       connections: null,
       allowH2: opts.http2 ?? true,
       pipelining: 1,
       keepAliveTimeout: 60_000,
       connect,
     });
-    this.pathPrefix = url.pathname.replace(/\/+$/, "");
-    if (opts.leanWatches)
-      this.lean = new H2WatchClient(access, { userAgent: opts.userAgent, clock: this.clock });
+    return [pool, watchPool];
+  }
+
+  /**
+   * Uses a new client certificate from now on (a renewed node certificate): new connections carry
+   * it and the old ones are closed, so open watches end and are re-opened by their watchers, as
+   * client-go's transport closes every connection when the kubelet's certificate rotates.
+   */
+  async useClientCertificate(cert: string, key: string): Promise<void> {
+    const old = [this.pool, this.watchPool];
+    this.access = { ...this.access, cert, key };
+    [this.pool, this.watchPool] = this.pools(this.access);
+    if (this.lean) {
+      this.lean.close();
+      this.lean = new H2WatchClient(this.access, { userAgent: this.opts.userAgent, clock: this.clock });
+    }
+    await Promise.all(old.map((p) => p.destroy()));
   }
 
   private readonly pathPrefix: string;
