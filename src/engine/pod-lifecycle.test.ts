@@ -232,6 +232,30 @@ test("pods: graceful deletion writes terminated status, then DELETEs with grace 
   }
 });
 
+test("pods: deletion waits for the volumes of a running pod to unmount (WaitForUnmount's 300 ms poll), not for those of a pod that ended", async () => {
+  const h = await registered({ traffic: "kubelet", jobRunMs: 5_000 });
+  const job = { ownerReferences: [{ kind: "Job", name: "j", controller: true }] };
+  const done = makePod("done-0", { restartPolicy: "Never" }, job);
+  const web = makePod("web-0");
+  bind(h, done);
+  bind(h, web);
+  await h.clock.advance(6_000);
+  h.api.requests.length = 0;
+  for (const p of [done, web]) {
+    const deleting: PodObject = {
+      ...p,
+      metadata: { ...p.metadata, deletionTimestamp: "2026-01-01T00:00:30Z" },
+    };
+    h.api.pods.set(podPath(p.metadata.name), deleting);
+    h.node.onPod("MODIFIED", deleting);
+  }
+  await h.clock.advance(100);
+  const deleted = (): string[] => h.api.requests.filter((r) => r.method === "DELETE").map((r) => r.path);
+  assert.deepEqual(deleted(), [podPath("done-0")], "the Job's pod that succeeded: at once");
+  await h.clock.advance(300);
+  assert.deepEqual(deleted(), [podPath("done-0"), podPath("web-0")], "the running pod: after its volumes");
+});
+
 test("pods: a container that ignores SIGTERM (sleep as PID 1) keeps the pod Terminating for its grace period, then exits 137", async () => {
   const h = await registered({ traffic: "minimal" });
   const pod = makePod("sleeper", {

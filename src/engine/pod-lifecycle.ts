@@ -282,13 +282,16 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
         return;
       }
     }
+    // Volumes are mounted while the pod runs: a pod that ended before (its volumes unmounted then)
+    // or never started has none to wait for.
+    const mounted =
+      STAGES[st.stage].terminatesOnDelete &&
+      ((st.pod.spec.volumes ?? []).length > 0 || st.refs.length > 0 || st.claims !== undefined);
     if (STAGES[st.stage].terminatesOnDelete) this.setPodStatus(st, "terminated", rfc3339(now));
     // SyncTerminatedPod: TerminatePod once WaitForUnmount finds the volumes unmounted (pod-stage.ts's
     // unmountSeenAt); the status manager has long taken the terminal status by then.
     this.statuses ??= new StatusManager(this);
     const statuses = this.statuses;
-    const hasVolumes =
-      (st.pod.spec.volumes ?? []).length > 0 || st.refs.length > 0 || st.claims !== undefined;
     const terminated = async (): Promise<void> => {
       try {
         if (st.claims) await this.unmountVolumes(st);
@@ -300,7 +303,7 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
         ctx.queue.after(requeueDelayMs(ctx.random), terminated);
         return;
       }
-      ctx.queue.schedule(unmountSeenAt(now, ctx.clock.now(), hasVolumes), () => statuses.terminate(st));
+      ctx.queue.schedule(unmountSeenAt(now, ctx.clock.now(), mounted), () => statuses.terminate(st));
     };
     ctx.queue.after(0, terminated);
   }
