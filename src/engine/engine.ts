@@ -16,6 +16,7 @@ import { HollowNodeView } from "./kubelet-api/hollow-node-view.ts";
 import type { NodeApiView } from "./kubelet-api/node-view.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
 import { InFlightLimit } from "./in-flight-limit.ts";
+import { RegistrationPacer, defaultPacerConfig } from "./registration-pacer.ts";
 import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import type { PodObject } from "./pod-object.ts";
@@ -81,6 +82,8 @@ export class Engine {
   private readonly nodeLogFiles: { flushSync(): void; end(): void }[] = [];
   /** The fleet's CSI controller candidate (`cfg.csi.controller`). */
   csiController: CsiController | undefined;
+  /** Paces the start-up's registrations (registration-pacer.ts); undefined once they have run. */
+  private pacer: RegistrationPacer | undefined;
 
   constructor(cfg: EngineConfig, deps: EngineDeps) {
     this.cfg = cfg;
@@ -162,7 +165,9 @@ export class Engine {
       // waits for the answer), as each kubelet does; a window would make renewals queue in the
       // engine behind each other where kubelets' queue at the API server.
       heartbeat: <T>(req: KubeRequest) =>
-        (deps.heartbeatClient ?? deps.client).request<T>({ ...req, timeoutMs: heartbeatTimeoutMs }),
+        this.pacedHeartbeat(
+          (deps.heartbeatClient ?? deps.client).request<T>({ ...req, timeoutMs: heartbeatTimeoutMs }),
+        ),
       watch: watchOn(deps.client),
       proxy: deps.proxyClient
         ? {
@@ -186,6 +191,25 @@ export class Engine {
           : undefined,
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
     };
+  }
+
+  /** While nodes register, each heartbeat's answer time (or failure) feeds the registration pacer. */
+  private pacedHeartbeat<T>(answer: Promise<T>): Promise<T> {
+    const pacer = this.pacer;
+    if (!pacer) return answer;
+    const { clock } = this.deps;
+    const sent = clock.now();
+    const done = (): void => pacer.heartbeatAnswered(clock.now() - sent);
+    return answer.then(
+      (v) => {
+        done();
+        return v;
+      },
+      (err: unknown) => {
+        done();
+        throw err;
+      },
+    );
   }
 
   /** Resolves the kubelet version to report: the configured one, else the API server's. */
@@ -258,11 +282,22 @@ export class Engine {
         return false;
       }
     };
-    // Register with bounded concurrency; failures are retried by the queue and reported here.
+    // Admit nodes as fast as the API server answers the heartbeats of those already up (no fixed
+    // worker count: kubelets have none); failures are retried by the queue and reported here.
     let failed = 0;
-    await forEachLimit(this.nodes, Math.min(cfg.maxInFlight, 64), async (node) => {
+    const pacer = new RegistrationPacer(
+      defaultPacerConfig(cfg.maxInFlight, cfg.leaseDurationSeconds),
+      deps.clock,
+    );
+    this.pacer = pacer;
+    await pacer.run(this.nodes, async (node) => {
       if (!(await registerWithRetry(node))) failed++;
     });
+    this.pacer = undefined;
+    deps.log.info(
+      { peakWindow: pacer.peakWindow, finalWindow: pacer.window, heartbeatP99Ms: pacer.recentP99() },
+      "registration pacing",
+    );
     if (failed > 0) deps.log.warn({ failed }, "some nodes failed to register and are being retried");
     // One process of the fleet is elected to provision, attach and expand its driver's volumes.
     if (cfg.csi?.controller) {

@@ -1,0 +1,124 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FakeClock } from "../kernel/clock.ts";
+import {
+  RegistrationPacer,
+  defaultPacerConfig,
+  nextWindow,
+  type PacerConfig,
+  type PacerState,
+} from "./registration-pacer.ts";
+
+const cfg: PacerConfig = {
+  initialWindow: 16,
+  minWindow: 4,
+  maxWindow: 200,
+  targetMs: 2000,
+  cooldownMs: 2000,
+  sampleMs: 5000,
+};
+
+test("defaultPacerConfig: 16 at first, the request window at most, a fifth of the renewal period as target", () => {
+  assert.deepEqual(defaultPacerConfig(200, 40), cfg);
+  assert.deepEqual(defaultPacerConfig(8, 40), { ...cfg, initialWindow: 8, maxWindow: 8 });
+  assert.equal(defaultPacerConfig(200, 20).targetMs, 1000);
+});
+
+test("nextWindow: grows while heartbeats are quick, halves (once per cooldown) when they are not", () => {
+  const s = (window: number, slowStart: boolean, cutAt = 0): PacerState => ({ window, slowStart, cutAt });
+  const now = 100_000;
+  const cases: Array<[string, PacerState, number | undefined, PacerState]> = [
+    ["slow start, no heartbeat yet: +1", s(16, true), undefined, s(17, true)],
+    ["slow start, quick heartbeats: +1", s(16, true), 300, s(17, true)],
+    ["at the target is not over it", s(16, true), 2000, s(17, true)],
+    ["congestion avoidance: +1/window", s(20, false), 300, s(20.05, false)],
+    ["never past the request window", s(200, true), 300, s(200, true)],
+    ["slow heartbeats: halve, leave slow start", s(64, true), 2500, s(32, false, now)],
+    ["never under the floor", s(6, false), 2500, s(4, false, now)],
+    ["within the cooldown: unchanged", s(32, false, now - 1000), 9000, s(32, false, now - 1000)],
+    ["after the cooldown: halve again", s(32, false, now - 2000), 9000, s(16, false, now)],
+  ];
+  for (const [name, state, p99, want] of cases) {
+    const got = nextWindow(state, p99, now, cfg);
+    assert.equal(got.slowStart, want.slowStart, name);
+    assert.equal(got.cutAt, want.cutAt, name);
+    assert.ok(Math.abs(got.window - want.window) < 1e-9, `${name}: ${got.window} != ${want.window}`);
+  }
+});
+
+/** Registrations that take `ms` each on the fake clock; records the most at once. */
+function fakeRegistrations(
+  clock: FakeClock,
+  ms: number,
+): { register: () => Promise<void>; peak: () => number } {
+  let running = 0;
+  let peak = 0;
+  return {
+    register: async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await clock.sleep(ms);
+      running--;
+    },
+    peak: () => peak,
+  };
+}
+
+test("RegistrationPacer: with quick heartbeats the window opens past any fixed worker count", async () => {
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  const regs = fakeRegistrations(clock, 100);
+  let done = false;
+  const run = pacer.run(Array.from({ length: 1000 }), regs.register).then(() => (done = true));
+  for (let i = 0; i < 100 && !done; i++) {
+    pacer.heartbeatAnswered(50);
+    await clock.advance(100);
+  }
+  await run;
+  assert.ok(regs.peak() > 64, `peak ${regs.peak()} concurrent registrations`);
+  assert.ok(regs.peak() <= cfg.maxWindow);
+  assert.equal(pacer.peakWindow, regs.peak());
+});
+
+test("RegistrationPacer: slow heartbeats shrink the window: fewer new nodes while those up are served", async () => {
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  const regs = fakeRegistrations(clock, 100);
+  let done = false;
+  const run = pacer.run(Array.from({ length: 300 }), regs.register).then(() => (done = true));
+  for (let i = 0; i < 200 && !done; i++) {
+    pacer.heartbeatAnswered(5000);
+    await clock.advance(100);
+  }
+  await run;
+  assert.equal(pacer.window, cfg.minWindow);
+  assert.equal(pacer.peakWindow, 16, "it never grew");
+  assert.equal(regs.peak(), 16);
+});
+
+test("RegistrationPacer: failed registrations free their place; an empty list resolves at once", async () => {
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  let calls = 0;
+  await pacer.run([1, 2, 3], () => {
+    calls++;
+    return Promise.reject(new Error("refused"));
+  });
+  assert.equal(calls, 3);
+  await pacer.run([], () => Promise.resolve());
+});
+
+test("RegistrationPacer: only the last seconds' heartbeats count", async () => {
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  assert.equal(pacer.recentP99(), undefined);
+  pacer.heartbeatAnswered(9000);
+  await clock.advance(1000);
+  for (let i = 0; i < 99; i++) pacer.heartbeatAnswered(100);
+  assert.equal(pacer.recentP99(), 100, "99 quick and one slow: the p99 is quick");
+  pacer.heartbeatAnswered(9000);
+  await clock.advance(300);
+  assert.equal(pacer.recentP99(), 9000);
+  await clock.advance(6000);
+  assert.equal(pacer.recentP99(), undefined, "all older than 5 s");
+});

@@ -1,0 +1,151 @@
+/**
+ * How fast a starting engine admits nodes to registration. Kubelets have no such limit: each starts
+ * when its machine does, and the API server's queues pace them. An engine starting thousands at
+ * once must pace them itself, and the pace that matters is the API server's: new nodes are
+ * admitted as fast as it answers while the heartbeats of the nodes already up stay quick (none may
+ * miss its Lease during start-up). The window of concurrent registrations grows as in TCP's slow
+ * start and congestion avoidance while the recent heartbeat latency p99 stays under a target, and
+ * halves when it does not (at most once per cooldown). {@link nextWindow} is the pure decision;
+ * {@link RegistrationPacer} keeps the samples and runs the registrations.
+ */
+import type { Clock } from "../kernel/clock.ts";
+
+/** The pacer's tunables; the defaults are documented on each. */
+export interface PacerConfig {
+  /** Concurrent registrations at the start (default 16). */
+  readonly initialWindow: number;
+  /** Never fewer than this (default 4). */
+  readonly minWindow: number;
+  /** Never more (default: the engine's request window, `--max-in-flight`: each registration has one request in flight). */
+  readonly maxWindow: number;
+  /**
+   * Heartbeat latency p99 above which the API server counts as saturated (default a fifth of the
+   * Lease renewal period: 2 s of 10 s; a renewal that slow is still 28 s from a missed Lease).
+   */
+  readonly targetMs: number;
+  /** After a halving, no other for this long: the samples still show the old window (default 2 s). */
+  readonly cooldownMs: number;
+  /** Heartbeat latencies older than this are forgotten (default 5 s). */
+  readonly sampleMs: number;
+}
+
+/** The pacer's state between decisions. */
+export interface PacerState {
+  /** Concurrent registrations allowed (fractional in congestion avoidance; floor is used). */
+  readonly window: number;
+  /** Growing by one per completed registration (doubling per round) until the first congestion. */
+  readonly slowStart: boolean;
+  /** When the window was last halved (epoch ms; 0 = never). */
+  readonly cutAt: number;
+}
+
+/** The default tunables for an engine with `maxInFlight` and leases of `leaseDurationSeconds`. */
+export function defaultPacerConfig(maxInFlight: number, leaseDurationSeconds: number): PacerConfig {
+  const max = Math.max(1, maxInFlight);
+  return {
+    initialWindow: Math.min(16, max),
+    minWindow: Math.min(4, max),
+    maxWindow: max,
+    targetMs: (leaseDurationSeconds * 1000) / 4 / 5,
+    cooldownMs: 2_000,
+    sampleMs: 5_000,
+  };
+}
+
+/** The first state. */
+export function initialPacerState(cfg: PacerConfig): PacerState {
+  return { window: cfg.initialWindow, slowStart: true, cutAt: 0 };
+}
+
+/**
+ * The window after one registration ended at `now`, given the heartbeat latency p99 of the last
+ * seconds (undefined: no heartbeat answered yet, nothing to judge by).
+ */
+export function nextWindow(
+  state: PacerState,
+  heartbeatP99Ms: number | undefined,
+  now: number,
+  cfg: PacerConfig,
+): PacerState {
+  const congested = heartbeatP99Ms !== undefined && heartbeatP99Ms > cfg.targetMs;
+  if (congested) {
+    if (now - state.cutAt < cfg.cooldownMs) return state;
+    return { window: Math.max(cfg.minWindow, Math.floor(state.window / 2)), slowStart: false, cutAt: now };
+  }
+  const grown = state.slowStart ? state.window + 1 : state.window + 1 / state.window;
+  return { ...state, window: Math.min(cfg.maxWindow, grown) };
+}
+
+/** Nearest-rank p99 of `values` (undefined when empty); sorts `values`. */
+function p99(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  values.sort((a, b) => a - b);
+  return values[Math.min(values.length - 1, Math.ceil(values.length * 0.99) - 1)];
+}
+
+/**
+ * Runs registrations under the adaptive window, fed with the latency of every heartbeat (Lease and
+ * node status) answered meanwhile.
+ */
+export class RegistrationPacer {
+  private state: PacerState;
+  private readonly cfg: PacerConfig;
+  private readonly clock: Clock;
+  private samples: { at: number; ms: number }[] = [];
+  private cached: { at: number; p99: number | undefined } = { at: -Infinity, p99: undefined };
+  /** The largest window reached (for the log). */
+  peakWindow: number;
+
+  constructor(cfg: PacerConfig, clock: Clock) {
+    this.cfg = cfg;
+    this.clock = clock;
+    this.state = initialPacerState(cfg);
+    this.peakWindow = cfg.initialWindow;
+  }
+
+  /** The current window (concurrent registrations allowed). */
+  get window(): number {
+    return Math.floor(this.state.window);
+  }
+
+  /** A heartbeat was answered (or failed) after `ms`. */
+  heartbeatAnswered(ms: number): void {
+    this.samples.push({ at: this.clock.now(), ms });
+  }
+
+  /** The heartbeat latency p99 of the last `sampleMs` (recomputed at most every 250 ms). */
+  recentP99(): number | undefined {
+    const now = this.clock.now();
+    if (now - this.cached.at < 250) return this.cached.p99;
+    const from = now - this.cfg.sampleMs;
+    let drop = 0;
+    while (drop < this.samples.length && this.samples[drop]!.at < from) drop++;
+    if (drop > 0) this.samples = this.samples.slice(drop);
+    this.cached = { at: now, p99: p99(this.samples.map((s) => s.ms)) };
+    return this.cached.p99;
+  }
+
+  /** Registers every item with `register`, at most {@link window} at once; resolves when all have ended. */
+  run<T>(items: readonly T[], register: (item: T) => Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      let next = 0;
+      let running = 0;
+      const admit = (): void => {
+        while (next < items.length && running < this.window) {
+          const item = items[next++] as T;
+          running++;
+          void register(item)
+            .catch(() => undefined)
+            .then(() => {
+              running--;
+              this.state = nextWindow(this.state, this.recentP99(), this.clock.now(), this.cfg);
+              this.peakWindow = Math.max(this.peakWindow, this.window);
+              admit();
+            });
+        }
+        if (next >= items.length && running === 0) resolve();
+      };
+      admit();
+    });
+  }
+}
