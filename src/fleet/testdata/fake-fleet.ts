@@ -5,7 +5,12 @@
  * (integration tests cover those against a real one).
  */
 import { KubeApiError } from "../../client/api-error.ts";
-import type { KubeClient, KubeRequest } from "../../client/kube-client.ts";
+import type {
+  KubeClient,
+  KubeRequest,
+  WatchStreamHandle,
+  WatchStreamHandlers,
+} from "../../client/kube-client.ts";
 import { FakeClock } from "../../kernel/clock.ts";
 import { FLEET_LABEL, NODES_PATH, nodeLeasePath, nodePath } from "../../kernel/k8s.ts";
 import type { Permission } from "../apply.ts";
@@ -49,10 +54,46 @@ export class FakeStore {
   readonly requests: string[] = [];
   /** Requests that fail with 500: `METHOD path` prefixes. */
   readonly failing: string[] = [];
+  /** Open watches: each gets the changes of its collection that match its label selector. */
+  private readonly watches = new Set<{ path: string; query: KubeRequest["query"]; h: WatchStreamHandlers }>();
 
   /** Stores an object at `path`. */
   put(path: string, obj: Stored): void {
+    const type = this.objects.has(path) ? "MODIFIED" : "ADDED";
     this.objects.set(path, structuredClone(obj));
+    this.notify(type, path, obj);
+  }
+
+  private remove(path: string): void {
+    const obj = this.objects.get(path);
+    this.objects.delete(path);
+    if (obj) this.notify("DELETED", path, obj);
+  }
+
+  /** Tells the open watches of `path`'s collection, as the API server streams changes. */
+  private notify(type: "ADDED" | "MODIFIED" | "DELETED", path: string, obj: Stored): void {
+    for (const w of this.watches) {
+      if (!path.startsWith(`${w.path}/`) || path.slice(w.path.length + 1).includes("/")) continue;
+      if (matches(obj, w.query)) w.h.onEvent({ type, object: structuredClone(obj) });
+    }
+  }
+
+  /** A watch with WatchList's initial events (synchronously), then the store's changes. */
+  private watchStream(path: string, query: KubeRequest["query"], h: WatchStreamHandlers): WatchStreamHandle {
+    this.requests.push(`WATCH ${path}`);
+    const list = this.answer({ method: "GET", path, query }) as { items: Stored[] };
+    for (const object of list.items) h.onEvent({ type: "ADDED", object });
+    h.onEvent({
+      type: "BOOKMARK",
+      object: { metadata: { resourceVersion: "1", annotations: { "k8s.io/initial-events-end": "true" } } },
+    });
+    const w = { path, query, h };
+    this.watches.add(w);
+    return {
+      cancel: () => {
+        if (this.watches.delete(w)) h.onEnd();
+      },
+    };
   }
 
   has(path: string): boolean {
@@ -66,6 +107,8 @@ export class FakeStore {
         this.request<T>({ method: "GET", path, query }),
       request: <T>(req: KubeRequest): Promise<T> => this.request<T>(req),
       getText: (): Promise<string> => Promise.resolve(""),
+      watchStream: (path: string, query: KubeRequest["query"], h: WatchStreamHandlers): WatchStreamHandle =>
+        this.watchStream(path, query, h),
       close: (): Promise<void> => Promise.resolve(),
     };
     return fake as unknown as KubeClient;
@@ -91,12 +134,10 @@ export class FakeStore {
       return { items };
     }
     if (method === "GET" && COLLECTION.test(path)) {
-      const selector = String(req.query?.["labelSelector"] ?? "");
-      const wanted = selector ? selector.split(",").map((kv) => kv.split("=") as [string, string]) : [];
       const items = [...this.objects]
         .filter(([p]) => p.startsWith(`${path}/`) && !p.slice(path.length + 1).includes("/"))
         .map(([, o]) => structuredClone(o))
-        .filter((o) => wanted.every(([k, v]) => o.metadata?.labels?.[k] === v));
+        .filter((o) => matches(o, req.query));
       return { items };
     }
     if (method === "GET") return structuredClone(this.existing(req));
@@ -107,7 +148,7 @@ export class FakeStore {
         obj.metadata.deletionTimestamp ??= "2026-01-01T00:00:00Z";
         return structuredClone(obj);
       }
-      this.objects.delete(path);
+      this.remove(path);
       return {};
     }
     const body = req.body as Stored;
@@ -115,7 +156,7 @@ export class FakeStore {
       const obj = this.existing(req);
       const meta = (body.metadata ?? {}) as Record<string, unknown>;
       obj.metadata = { ...obj.metadata, ...meta };
-      if (obj.metadata?.deletionTimestamp && !obj.metadata.finalizers?.length) this.objects.delete(path);
+      if (obj.metadata?.deletionTimestamp && !obj.metadata.finalizers?.length) this.remove(path);
       return structuredClone(obj);
     }
     if (method === "POST") {
@@ -138,6 +179,13 @@ export class FakeStore {
     if (!obj) throw apiError(req, 404);
     return obj;
   }
+}
+
+/** Whether `obj` has every label of the query's `labelSelector` (`k=v,...` only). */
+function matches(obj: Stored, query: KubeRequest["query"]): boolean {
+  const selector = String(query?.["labelSelector"] ?? "");
+  const wanted = selector ? selector.split(",").map((kv) => kv.split("=") as [string, string]) : [];
+  return wanted.every(([k, v]) => obj.metadata?.labels?.[k] === v);
 }
 
 function apiError(req: KubeRequest, status: number): KubeApiError {
