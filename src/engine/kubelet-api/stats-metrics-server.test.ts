@@ -144,3 +144,26 @@ test("a container that starts after the scrape is not served (metrics-server wou
   );
   assert.deepEqual([...b.pods.keys()], ["default/now"]);
 });
+
+test("periodic patterns: metrics-server's 15 s windows follow the wave, and a whole period averages to its mean", () => {
+  const node = fakeNode([
+    pod("sine", [container("app")], { "kubemark-cluster.io/cpu-usage": "sine min=100m max=900m period=1m" }),
+    pod("square", [container("app")], {
+      "kubemark-cluster.io/cpu-usage": "square low=100m high=900m period=1m duty=25%",
+    }),
+  ]);
+  const model = new NodeUsage(DEFAULT_USAGE, node.name);
+  const start = Math.ceil((T0 + 1000) / 60_000) * 60_000 - T0; // a period boundary after the containers start
+  const scrapes = [0, 15_000, 30_000, 45_000, 60_000].map((d) =>
+    decode(renderResourceMetrics(node, T0 + start + d, model), T0 + start + d),
+  );
+  const app = (b: Batch, p: string) => b.pods.get(`default/${p}`)!.get("app")!;
+  const windows = (p: string) =>
+    scrapes.slice(1).map((b, i) => Math.round(rateMilli(app(scrapes[i]!, p), app(b, p))));
+  // Sine from its minimum: the mean of each quarter, 500 -/+ 800/(2*pi)*... rising then falling.
+  const sine = windows("sine");
+  assert.ok(sine[0]! < 500 && sine[1]! > 500 && sine[2]! > 500 && sine[3]! < 500, sine.join(","));
+  assert.deepEqual(windows("square"), [900, 100, 100, 100]);
+  assert.equal(Math.round(rateMilli(app(scrapes[0]!, "sine"), app(scrapes[4]!, "sine"))), 500);
+  assert.equal(Math.round(rateMilli(app(scrapes[0]!, "square"), app(scrapes[4]!, "square"))), 300);
+});
