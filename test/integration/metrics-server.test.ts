@@ -10,6 +10,12 @@ import { adminClientFor, cli, eventually, kubectlPath, run, testCluster, testRec
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { KubeApiError } from "../../src/client/api-error.ts";
 import { isDaemonAlive } from "../../src/host/daemon.ts";
+import { pickKubeletBlock } from "../../src/fleet/kubelet-ports.ts";
+import { defaultServiceAccount, fleetNodesReady, startEngine } from "../engine-process.ts";
+
+const FLEET = "it-metrics";
+const NS = `it-metrics-${process.pid}`;
+const NODES = 3;
 
 interface UpJson {
   metricsServer?: {
@@ -71,16 +77,19 @@ describe("metrics-server on the local control plane", () => {
   });
 
   test("metrics-server's identity may read kubelets' metrics and nodes, and nothing more", async () => {
-    for (const [verb, resource, want] of [
-      ["get", "nodes/metrics", "yes"],
-      ["list", "nodes", "yes"],
-      ["watch", "pods", "yes"],
-      ["create", "subjectaccessreviews.authorization.k8s.io", "yes"],
-      ["get", "nodes/proxy", "no"],
-      ["list", "secrets", "no"],
+    // `can-i get nodes/metrics` would ask for the Node named "metrics": subresources are a flag.
+    for (const [verb, resource, sub, want] of [
+      ["get", "nodes", "metrics", "yes"],
+      ["list", "nodes", "", "yes"],
+      ["watch", "pods", "", "yes"],
+      ["create", "subjectaccessreviews.authorization.k8s.io", "", "yes"],
+      ["get", "nodes", "proxy", "no"],
+      ["get", "nodes", "log", "no"],
+      ["list", "secrets", "", "no"],
     ] as const) {
-      const r = await kubectl("auth", "can-i", verb, resource, "--as", "system:metrics-server");
-      assert.equal(r.stdout.trim(), want, `${verb} ${resource}: ${r.stdout}${r.stderr}`);
+      const args = ["auth", "can-i", verb, resource, "--as", "system:metrics-server"];
+      const r = await kubectl(...args, ...(sub ? ["--subresource", sub] : []));
+      assert.equal(r.stdout.trim(), want, `${verb} ${resource}/${sub}: ${r.stdout}${r.stderr}`);
     }
   });
 
@@ -104,6 +113,104 @@ describe("metrics-server on the local control plane", () => {
     assert.ok(err instanceof KubeApiError, String(err));
     assert.equal(err.status, 422);
     assert.match(err.message, /loopback/);
+  });
+
+  test("kubectl top: every hollow node with its modelled usage, and a pod's annotated CPU", async () => {
+    const port = await pickKubeletBlock(NODES, []);
+    let stoppedAtSigterm: boolean | undefined;
+    const engine = startEngine([
+      "--kubeconfig",
+      testCluster().kubeconfig,
+      "--nodes",
+      String(NODES),
+      "--name-prefix",
+      FLEET,
+      "--fleet",
+      FLEET,
+      "--kubelet-port",
+      String(port),
+      "--stats-interval",
+      "0",
+      "--delete-nodes-on-exit",
+    ]);
+    try {
+      await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
+      await defaultServiceAccount(client, NS);
+      await fleetNodesReady(client, FLEET, NODES);
+      await client.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/pods`,
+        body: {
+          metadata: { name: "busy", annotations: { "kubemark-cluster.io/cpu-usage": "250m" } },
+          spec: {
+            nodeName: `${FLEET}-0`,
+            containers: [
+              { name: "c", image: "busybox", resources: { requests: { cpu: "500m", memory: "64Mi" } } },
+            ],
+          },
+        },
+      });
+      const t0 = Date.now();
+      // metrics-server keeps a node once it has two scrapes of it (15 s apart).
+      const top = await eventually(
+        `kubectl top nodes to list the ${NODES} hollow nodes`,
+        120_000,
+        async () => {
+          const r = await kubectl("top", "nodes", "--no-headers");
+          const rows = r.stdout.split("\n").filter((l) => l.startsWith(FLEET));
+          return { done: r.code === 0 && rows.length === NODES, status: r.code === 0 ? r.stdout : r.stderr };
+        },
+      );
+      process.stderr.write(
+        `kubectl top nodes after ${((Date.now() - t0) / 1000).toFixed(1)}s:\n${top.status}\n`,
+      );
+      for (const row of top.status.split("\n").filter((l) => l.startsWith(FLEET))) {
+        // NAME CPU(cores) CPU% MEMORY(bytes) MEMORY%: a node's usage is its modelled overhead at least.
+        const [, cpu, , mem] = row.trim().split(/\s+/);
+        assert.match(cpu ?? "", /^\d+m$/, row);
+        assert.ok(Number.parseInt(cpu!, 10) > 0, row);
+        assert.match(mem ?? "", /^\d+Mi$/, row);
+        assert.ok(Number.parseInt(mem!, 10) > 0, row);
+      }
+      const pod = await eventually("kubectl top pods to list the annotated pod", 120_000, async () => {
+        const r = await kubectl("top", "pods", "-n", NS, "--no-headers");
+        return {
+          done: r.code === 0 && r.stdout.startsWith("busy"),
+          status: r.code === 0 ? r.stdout : r.stderr,
+        };
+      });
+      const [, cpu] = pod.status.trim().split(/\s+/);
+      assert.ok(
+        Math.abs(Number.parseInt(cpu ?? "", 10) - 250) <= 5,
+        `annotated 250m, top says ${pod.status}`,
+      );
+    } finally {
+      // metrics-server keeps its connections to every node's endpoint open: the engine still
+      // stops at SIGTERM (it hung here before its endpoints closed them).
+      const t0 = Date.now();
+      const exit = await Promise.race([
+        engine.stop(),
+        new Promise<"hung">((r) => setTimeout(() => r("hung"), 30_000).unref()),
+      ]);
+      if (exit === "hung") engine.child.kill("SIGKILL");
+      process.stderr.write(
+        `engine exit after SIGTERM: ${exit} in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`,
+      );
+      stoppedAtSigterm = exit !== "hung";
+      await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}` }).catch(() => undefined);
+      await client
+        .request({
+          method: "DELETE",
+          path: "/api/v1/nodes",
+          query: { labelSelector: `kubemark-cluster.io/fleet=${FLEET}` },
+        })
+        .catch(() => undefined);
+    }
+    assert.equal(
+      stoppedAtSigterm,
+      true,
+      "the engine exits within 30 s of SIGTERM while metrics-server scrapes it",
+    );
   });
 
   test("a later up without the flag keeps it; status shows it; kill -9 and up restarts it", async () => {

@@ -156,11 +156,13 @@ export class KubeletEndpoints {
   async stop(): Promise<void> {
     for (const end of [...this.follows.open]) end();
     const listeners = this.listeners.splice(0);
-    await Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    const closed = Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
+    // A listener's close waits until its connections end, and a scraper's keep-alive connection
+    // (metrics-server's) never does: they are closed before the wait, not after it.
     const tls = this.tls;
     this.tls = undefined;
-    if (!tls) return;
-    tls.closeAllConnections();
+    tls?.closeAllConnections();
+    await closed;
   }
 
   /** Authenticates, finds the node and the route, authorizes, then answers. */
