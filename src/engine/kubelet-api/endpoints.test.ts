@@ -1,7 +1,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import { pino } from "pino";
@@ -315,5 +315,35 @@ describe("KubeletEndpoints", () => {
       assert.match(err.message, new RegExp(`^port ${base} on 127\\.0\\.0\\.1 \\(node 0 of this process`));
       return true;
     });
+  });
+
+  test("stop ends a scraper's keep-alive connection instead of waiting for it (metrics-server never closes its own)", async () => {
+    const [port] = (await pickFreePorts(1)) as [number];
+    const scraped = new KubeletEndpoints(
+      {
+        node: (i) => nodes[i],
+        auth: new KubeletAuth({ request: (r) => api.request(r), clock, log }),
+        clock,
+        log,
+      },
+      { address: "127.0.0.1", basePort: port, count: 1 },
+    );
+    await scraped.start();
+    const agent = new Agent({ keepAlive: true, rejectUnauthorized: false });
+    try {
+      const req = request({ host: "127.0.0.1", port, path: "/healthz", agent });
+      req.end();
+      const [res] = (await once(req, "response")) as [IncomingMessage];
+      res.resume();
+      await once(res, "end");
+      const stopped = await Promise.race([
+        scraped.stop().then(() => "stopped"),
+        new Promise<string>((r) => setTimeout(() => r("still waiting after 3 s"), 3_000).unref()),
+      ]);
+      assert.equal(stopped, "stopped");
+    } finally {
+      agent.destroy();
+      await scraped.stop();
+    }
   });
 });

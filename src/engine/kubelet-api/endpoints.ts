@@ -61,6 +61,8 @@ export class KubeletEndpoints {
   private readonly routes: readonly KubeletRoute[];
   private tls: Server | undefined;
   private readonly listeners: NetServer[] = [];
+  /** Accepted connections: a listener's close waits for them, and the TLS server cannot end them. */
+  private readonly sockets = new Set<Socket>();
   private readonly follows: FollowSet;
 
   constructor(deps: KubeletEndpointsDeps, opts: KubeletEndpointsOptions) {
@@ -95,7 +97,11 @@ export class KubeletEndpoints {
     );
     tls.on("tlsClientError", (err) => this.deps.log.debug({ err: describeError(err) }, "kubelet TLS error"));
     this.tls = tls;
-    const accept = (socket: Socket): void => void tls.emit("connection", socket);
+    const accept = (socket: Socket): void => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
+      tls.emit("connection", socket);
+    };
     try {
       for (let i = 0; i < count; i++) this.listeners.push(await this.listen(basePort + i, i, accept));
     } catch (err) {
@@ -158,7 +164,10 @@ export class KubeletEndpoints {
     const listeners = this.listeners.splice(0);
     const closed = Promise.all(listeners.map((l) => new Promise<void>((r) => l.close(() => r()))));
     // A listener's close waits until its connections end, and a scraper's keep-alive connection
-    // (metrics-server's) never does: they are closed before the wait, not after it.
+    // (metrics-server's) never does; the TLS server's closeAllConnections does not end the plain
+    // sockets it was handed, so they are destroyed here, before the wait.
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
     const tls = this.tls;
     this.tls = undefined;
     tls?.closeAllConnections();
