@@ -70,6 +70,9 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--proxy-client-key-file=${frontProxy.client.keyFile}`,
         "--authorization-mode=Node,RBAC",
         "--enable-admission-plugins=NodeRestriction",
+        // Bootstrap tokens (kube-system Secrets bootstrap-token-<id>) authenticate, as kubeadm's API
+        // server: hollow nodes with --identity node make their CSRs with one.
+        "--enable-bootstrap-token-auth=true",
         "--allow-privileged=true",
       ];
       if (rec.loadTest) {
@@ -112,7 +115,9 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--cluster-cidr=${rec.clusterCIDR}`,
         "--node-cidr-mask-size=24",
         `--service-cluster-ip-range=${rec.serviceCIDR}`,
-        "--controllers=*",
+        // kubeadm's set: the default controllers (csrapproving, csrsigning with the cluster CA,
+        // csrcleaner) plus the bootstrap tokens' signer and cleaner.
+        "--controllers=*,bootstrapsigner,tokencleaner",
         `--kube-api-qps=${rec.loadTest ? 500 : 100}`,
         `--kube-api-burst=${rec.loadTest ? 1000 : 200}`,
       ];
