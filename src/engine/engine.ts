@@ -47,6 +47,11 @@ export interface EngineDeps {
   readonly proxyClient?: KubeClient | undefined;
   /** Where the process log goes (per-node loggers copy their warnings there). */
   readonly logStream?: DestinationStream;
+  /**
+   * `--identity node`: node `name`'s own client (its certificate, its connections) for its
+   * requests, heartbeats and watches; undefined = the shared `client` (identity/).
+   */
+  readonly nodeClient?: ((name: string) => KubeClient | undefined) | undefined;
 }
 
 /** A snapshot of the fleet, for logs, benchmarks and tests. */
@@ -84,6 +89,8 @@ export class Engine {
   csiController: CsiController | undefined;
   /** Paces the start-up's registrations (registration-pacer.ts); undefined once they have run. */
   private pacer: RegistrationPacer | undefined;
+  /** The context of a node with its own client (`--identity node`): its requests, heartbeats, watches. */
+  private readonly nodeContext: (client: KubeClient) => EngineContext;
 
   constructor(cfg: EngineConfig, deps: EngineDeps) {
     this.cfg = cfg;
@@ -191,6 +198,13 @@ export class Engine {
           : undefined,
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
     };
+    this.nodeContext = (client) => ({
+      ...this.ctx,
+      request: <T>(req: KubeRequest) => limit.run(() => client.request<T>(req)),
+      heartbeat: <T>(req: KubeRequest) =>
+        this.pacedHeartbeat(client.request<T>({ ...req, timeoutMs: heartbeatTimeoutMs })),
+      watch: watchOn(client),
+    });
   }
 
   /** While nodes register, each heartbeat's answer time (or failure) feeds the registration pacer. */
@@ -243,8 +257,9 @@ export class Engine {
           },
         );
       }
+      const own = deps.nodeClient?.(name);
       const node = new HollowNode(
-        this.ctx,
+        own ? this.nodeContext(own) : this.ctx,
         {
           name,
           shape: shapes[i]!,

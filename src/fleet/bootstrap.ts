@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { KubeClient } from "../client/kube-client.ts";
+import { isNotFound } from "../client/api-error.ts";
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import { applyObject } from "./apply.ts";
 import type { KubeObject } from "./objects.ts";
@@ -102,3 +103,51 @@ export async function ensureNodeBootstrap(
   await applyObject(client, bootstrapTokenSecret(token, new Date(opts.now + opts.ttlMs), opts.fleet));
   return token;
 }
+
+/**
+ * Removes a fleet's bootstrap: its token Secrets (by the fleet label) and the CSRs those tokens
+ * made (user system:bootstrap:<id>); with `bindings`, the three ClusterRoleBindings too (when no
+ * other fleet needs them). Objects already gone are fine.
+ */
+export async function removeNodeBootstrap(
+  client: KubeClient,
+  opts: { fleet: string; bindings: boolean },
+): Promise<{ tokens: number; csrs: number }> {
+  const gone = (err: unknown): void => {
+    if (!isNotFound(err)) throw err;
+  };
+  const secrets = await client.get<{ items: { metadata: { name: string } }[] }>(
+    "/api/v1/namespaces/kube-system/secrets",
+    { labelSelector: `${FLEET_LABEL}=${opts.fleet}`, fieldSelector: "type=bootstrap.kubernetes.io/token" },
+  );
+  const users = new Set(
+    secrets.items.map((s) => `system:bootstrap:${s.metadata.name.replace(/^bootstrap-token-/, "")}`),
+  );
+  const csrs = await client.get<{ items: { metadata: { name: string }; spec: { username?: string } }[] }>(
+    CSR_LIST,
+  );
+  let removedCsrs = 0;
+  for (const c of csrs.items) {
+    if (!users.has(c.spec.username ?? "")) continue;
+    await client.request({ method: "DELETE", path: `${CSR_LIST}/${c.metadata.name}` }).catch(gone);
+    removedCsrs++;
+  }
+  for (const s of secrets.items) {
+    await client
+      .request({ method: "DELETE", path: `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}` })
+      .catch(gone);
+  }
+  if (opts.bindings) {
+    for (const b of nodeBootstrapBindings()) {
+      await client
+        .request({
+          method: "DELETE",
+          path: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${b.metadata.name}`,
+        })
+        .catch(gone);
+    }
+  }
+  return { tokens: secrets.items.length, csrs: removedCsrs };
+}
+
+const CSR_LIST = "/apis/certificates.k8s.io/v1/certificatesigningrequests";

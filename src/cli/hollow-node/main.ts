@@ -17,6 +17,7 @@ import { loadClientCa } from "../../engine/kubelet-api/client-ca.ts";
 import { kubeletRoutes } from "../../engine/kubelet-api/stats-routes.ts";
 import { EngineMetrics } from "../../engine/metrics.ts";
 import { checkAccess, kubeletApiAccess } from "../../engine/preflight.ts";
+import { NodeIdentities } from "../../engine/identity/node-identities.ts";
 import { serveProxyHealth } from "../../engine/proxy-healthz.ts";
 import { parseInteger } from "../parse.ts";
 
@@ -131,6 +132,22 @@ function program(): Command {
     )
     .addOption(
       new Option(
+        "--identity <kind>",
+        "shared: every node uses the --kubeconfig identity; node: each node its own certificate (system:node:<name>) from a CSR, as the kubelet's TLS bootstrap, over its own connections",
+      )
+        .choices(["shared", "node"])
+        .default("shared"),
+    )
+    .option(
+      "--bootstrap-kubeconfig <path>",
+      "with --identity node: the credential that creates the nodes' CSRs (a bootstrap token or a ServiceAccount allowed to); default the --kubeconfig identity",
+    )
+    .option(
+      "--cert-dir <dir>",
+      "with --identity node: keep each node's certificate and key in DIR (0600) and re-use them after a restart; default memory only",
+    )
+    .addOption(
+      new Option(
         "--watch-transport <kind>",
         "lean: a small HTTP/2 client for watches; undici: the general client",
       )
@@ -213,6 +230,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       watchTransport: string;
       proxyHealthzPort: string;
       credentialsDir?: string;
+      identity: string;
+      bootstrapKubeconfig?: string;
+      certDir?: string;
     }
   >();
   const logStream = pino.destination(2);
@@ -223,6 +243,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let kubeletServer: KubeletEndpoints | undefined;
   let proxyClient: KubeClient | undefined;
   let heartbeatClient: KubeClient | undefined;
+  let bootstrapClient: KubeClient | undefined;
+  let identities: NodeIdentities | undefined;
   let proxyHealthServer: Server | undefined;
   try {
     const flagCfg = await configFromFlags(flags, process.env);
@@ -274,8 +296,48 @@ export async function main(argv: readonly string[]): Promise<number> {
       connections: Math.ceil(cfg.nodeNames.length / 100) + 1,
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
+    if (flags.identity === "node") {
+      // The kubelet's TLS bootstrap, per node: a CSR made with the bootstrap credential, then a
+      // client of the node's own presenting the issued certificate (identity/).
+      const boot = flags.bootstrapKubeconfig
+        ? await loadClusterAccess({
+            kubeconfig: flags.bootstrapKubeconfig,
+            env: process.env,
+            clock: realClock,
+          })
+        : access;
+      bootstrapClient = new KubeClient(boot, { userAgent: "hollow-kubelet", connections: 2 });
+      const lean = flags.watchTransport !== "undici";
+      identities = new NodeIdentities({
+        bootstrap: bootstrapClient,
+        makeClient: (cert, key) =>
+          new KubeClient(
+            {
+              ...boot,
+              cert,
+              key,
+              authorization: () => Promise.resolve(undefined),
+              source: "node certificate",
+            },
+            {
+              userAgent: "hollow-kubelet",
+              connections: 1,
+              leanWatches: lean,
+              onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
+            },
+          ),
+        clock: realClock,
+        random: Math.random,
+        log,
+        certDir: flags.certDir,
+      });
+      log.info({ nodes: cfg.nodeNames.length }, "requesting the nodes' client certificates");
+      if ((await Promise.race([identities.obtain(cfg.nodeNames), stopping])) !== undefined) return 0;
+    }
+    const nodeIdentities = identities;
     engine = new Engine(cfg, {
       client,
+      nodeClient: nodeIdentities ? (name) => nodeIdentities.client(name) : undefined,
       heartbeatClient,
       proxyClient,
       clock: realClock,
@@ -363,6 +425,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await kubeletServer?.stop();
     await proxyClient?.close();
     await heartbeatClient?.close();
+    await identities?.stop();
+    await bootstrapClient?.close();
     await client?.close();
     log.flush();
   }

@@ -1,0 +1,233 @@
+/**
+ * `--identity node` against a real control plane: every hollow node gets its own certificate by
+ * the kubelet's TLS bootstrap (a bootstrap token as `kubeadm token create` makes it, kubeadm's
+ * ClusterRoleBindings, kube-controller-manager's csrapproving and csrsigning controllers), and
+ * registers and runs as system:node:<name>: the audit log shows each Node created by its own
+ * user, a node's SelfSubjectReview names it, every CSR is Approved and issued, and the Node
+ * authorizer lets a node read its own pod's Secret and refuses another node's (403).
+ */
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { KubeClient } from "../../src/client/kube-client.ts";
+import { KubeApiError } from "../../src/client/api-error.ts";
+import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
+import { loadCredential, credentialFile } from "../../src/engine/identity/cert-store.ts";
+import { KUBELET_CLIENT_SIGNER } from "../../src/engine/identity/node-csr.ts";
+import {
+  ensureNodeBootstrap,
+  removeNodeBootstrap,
+  tokenText,
+  type BootstrapToken,
+} from "../../src/fleet/bootstrap.ts";
+import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import {
+  defaultServiceAccount,
+  fleetNodesReady,
+  removeTestObjects,
+  startEngine,
+  type EngineProcess,
+} from "../engine-process.ts";
+
+const FLEET = "it-identity";
+const PREFIX = `it-ident-${process.pid}`;
+const NS = `it-identity-${process.pid}`;
+const NODES = 20;
+
+interface Csr {
+  metadata: { name: string };
+  spec: { username?: string; signerName: string; usages: string[] };
+  status?: { certificate?: string; conditions?: { type: string }[] };
+}
+
+describe("hollow nodes with their own identities (--identity node)", () => {
+  let admin: KubeClient;
+  let engine: EngineProcess | undefined;
+  let token: BootstrapToken;
+  let certDir: string;
+  const nodeClients: KubeClient[] = [];
+
+  /** A client presenting node `name`'s certificate, read from --cert-dir. */
+  async function nodeClient(name: string): Promise<KubeClient> {
+    const access = await loadClusterAccess({ kubeconfig: testCluster().kubeconfig, env: process.env });
+    const cred = await loadCredential(certDir, name);
+    assert.ok(cred, `${name} has a certificate in --cert-dir`);
+    const c = new KubeClient(
+      {
+        ...access,
+        cert: cred.certificatePem,
+        key: cred.keyPem,
+        authorization: () => Promise.resolve(undefined),
+      },
+      { userAgent: "it-node" },
+    );
+    nodeClients.push(c);
+    return c;
+  }
+
+  before(async () => {
+    admin = await adminClientFor();
+    const dir = await mkdtemp(join(tmpdir(), "it-identity-"));
+    certDir = join(dir, "certs");
+    token = await ensureNodeBootstrap(admin, { fleet: FLEET, now: Date.now(), ttlMs: 3_600_000 });
+    // The bootstrap kubeconfig: the cluster of the admin's, the token as its user; 0600, never argv.
+    const access = await loadClusterAccess({ kubeconfig: testCluster().kubeconfig, env: process.env });
+    const bootKc = join(dir, "bootstrap.kubeconfig");
+    await writeFile(
+      bootKc,
+      stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [
+          {
+            name: "c",
+            cluster: {
+              server: access.server,
+              "certificate-authority-data": Buffer.from(access.ca ?? "").toString("base64"),
+            },
+          },
+        ],
+        users: [{ name: "bootstrap", user: { token: tokenText(token) } }],
+        contexts: [{ name: "c", context: { cluster: "c", user: "bootstrap" } }],
+        "current-context": "c",
+      }),
+      { mode: 0o600 },
+    );
+    engine = startEngine([
+      "--kubeconfig",
+      testCluster().kubeconfig,
+      "--bootstrap-kubeconfig",
+      bootKc,
+      "--identity",
+      "node",
+      "--cert-dir",
+      certDir,
+      "--nodes",
+      String(NODES),
+      "--name-prefix",
+      PREFIX,
+      "--fleet",
+      FLEET,
+      "--stats-interval",
+      "0",
+    ]);
+  });
+
+  after(async () => {
+    const code = await engine?.stop();
+    if (code !== 0) process.stderr.write(engine?.logs() ?? "");
+    for (const c of nodeClients) await c.close();
+    // What cleanup removes: the fleet's token, the CSRs it made, kubeadm's bindings.
+    const removed = await removeNodeBootstrap(admin, { fleet: FLEET, bindings: true });
+    assert.deepEqual(removed, { tokens: 1, csrs: NODES });
+    await removeTestObjects(admin, NS, FLEET);
+  });
+
+  test("every node is Ready, with a CSR Approved and issued for system:node:<name>", async () => {
+    await fleetNodesReady(admin, FLEET, NODES);
+    const csrs = await admin.get<{ items: Csr[] }>("/apis/certificates.k8s.io/v1/certificatesigningrequests");
+    const ours = csrs.items.filter((c) => c.spec.username === `system:bootstrap:${token.id}`);
+    assert.equal(ours.length, NODES, "one CSR per node, made by the bootstrap token's user");
+    for (const c of ours) {
+      assert.match(c.metadata.name, /^node-csr-/);
+      assert.equal(c.spec.signerName, KUBELET_CLIENT_SIGNER);
+      assert.deepEqual(c.spec.usages, ["digital signature", "client auth"]);
+      assert.ok(
+        c.status?.conditions?.some((x) => x.type === "Approved"),
+        `${c.metadata.name} approved`,
+      );
+      assert.ok(c.status?.certificate, `${c.metadata.name} issued`);
+    }
+    const mode = (await stat(credentialFile(certDir, `${PREFIX}-0`))).mode & 0o777;
+    assert.equal(mode, 0o600, "--cert-dir files are 0600");
+    assert.doesNotMatch(engine!.logs(), /PRIVATE KEY|token-secret/, "no key in the engine's logs");
+    assert.ok(!engine!.logs().includes(token.secret), "the bootstrap token is not in the logs");
+  });
+
+  test("each Node was created by its own user, and a node's SelfSubjectReview names it", async () => {
+    const auditLog = testCluster().auditLog;
+    assert.ok(auditLog, "the test cluster writes an audit log");
+    const creators = new Set<string>();
+    await eventually("the Nodes' creations in the audit log", 30_000, async () => {
+      const text = await readFile(auditLog, "utf8");
+      for (const line of text.split("\n")) {
+        if (!line.includes(PREFIX) || !line.includes('"create"')) continue;
+        const ev = JSON.parse(line) as {
+          verb: string;
+          stage: string;
+          user: { username: string };
+          objectRef?: { resource?: string; name?: string; subresource?: string };
+          responseStatus?: { code?: number };
+        };
+        if (
+          ev.verb === "create" &&
+          ev.objectRef?.resource === "nodes" &&
+          !ev.objectRef.subresource &&
+          ev.responseStatus?.code === 201
+        )
+          creators.add(ev.user.username);
+      }
+      return { done: creators.size >= NODES, status: `${creators.size} creators` };
+    });
+    const want = Array.from({ length: NODES }, (_, i) => `system:node:${PREFIX}-${i}`).sort();
+    assert.deepEqual([...creators].sort(), want, "each Node created by system:node:<its name>");
+    const review = await (
+      await nodeClient(`${PREFIX}-3`)
+    ).request<{ status: { userInfo: { username: string; groups: string[] } } }>({
+      method: "POST",
+      path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      body: { apiVersion: "authentication.k8s.io/v1", kind: "SelfSubjectReview" },
+    });
+    assert.equal(review.status.userInfo.username, `system:node:${PREFIX}-3`);
+    assert.ok(review.status.userInfo.groups.includes("system:nodes"));
+  });
+
+  test("the Node authorizer: a node reads its own pod's Secret, another node's is 403", async () => {
+    await admin.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
+    await defaultServiceAccount(admin, NS);
+    const a = `${PREFIX}-0`;
+    const b = `${PREFIX}-1`;
+    for (const [secret, node] of [
+      ["secret-a", a],
+      ["secret-b", b],
+    ] as const) {
+      await admin.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/secrets`,
+        body: { metadata: { name: secret }, stringData: { k: "v" } },
+      });
+      await admin.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/pods`,
+        body: {
+          metadata: { name: `pod-${secret}` },
+          spec: {
+            nodeName: node,
+            containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }],
+            volumes: [{ name: "s", secret: { secretName: secret } }],
+          },
+        },
+      });
+    }
+    const clientA = await nodeClient(a);
+    // The authorizer's graph follows the pods a moment later.
+    await eventually("node A reads its own pod's Secret", 30_000, async () => {
+      try {
+        await clientA.get(`/api/v1/namespaces/${NS}/secrets/secret-a`);
+        return { done: true, status: "200" };
+      } catch (err) {
+        return { done: false, status: String(err) };
+      }
+    });
+    const denied = await clientA.get(`/api/v1/namespaces/${NS}/secrets/secret-b`).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    assert.ok(denied instanceof KubeApiError, "node A may not read node B's pod's Secret");
+    assert.equal(denied.status, 403);
+    assert.match(denied.message, /no relationship found between node/);
+  });
+});
