@@ -1,7 +1,8 @@
 /**
  * `up`: its steps in order, each in its own file of this folder: validate the options; for a
- * healthy cluster, only its workers; else the binaries; a new cluster's ports and PKI, or an
- * existing one's restart plan; start and probe each component; the workers; on failure, rollback.
+ * healthy cluster, only its metrics-server and workers; else the binaries; a new cluster's ports
+ * and PKI, or an existing one's restart plan; start and probe each component; metrics-server (when
+ * asked for or recorded); the workers; on failure, rollback.
  */
 import { mkdir } from "node:fs/promises";
 import type { DaemonRecord } from "../../host/daemon.ts";
