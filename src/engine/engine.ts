@@ -234,8 +234,9 @@ export class Engine {
   }
 
   /**
-   * Registers every node (bounded concurrency) and starts their loops. Resolves when all are
-   * registered; a node that fails to register is retried in the background.
+   * Registers every node, admitted as fast as the API server answers (registration-pacer.ts), and
+   * starts their loops. Resolves when all are registered; a node that fails to register is retried
+   * in the background.
    */
   async start(): Promise<void> {
     const firstIndex = this.cfg.firstIndex;
