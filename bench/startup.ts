@@ -153,6 +153,7 @@ async function main(o: Options): Promise<void> {
     let engineRssMB = 0;
     let registerSeconds = 0;
     let lateness: ReturnType<typeof latenessOver> | undefined;
+    let pacing: string | undefined;
     if (o.via === "engine") {
       const profDir = join(resultsDir, `${o.out}-engine-prof`);
       const engine = startEngine(
@@ -184,6 +185,8 @@ async function main(o: Options): Promise<void> {
           await new Promise((r) => setTimeout(r, 200));
         }
         registerSeconds = (Date.now() - t0) / 1000;
+        // The engine's own account of its pacing (registration-pacer.ts), when it logs one.
+        pacing = /\{[^\n]*"msg":"registration pacing"[^\n]*\}/.exec(engine.logs())?.[0];
         while (readyAt === 0 && Date.now() - t0 < 900_000) await new Promise((r) => setTimeout(r, 200));
         lateness = latenessOver({}, await scrape(19464));
         const s = await processStats(engine.child.pid!);
@@ -229,6 +232,7 @@ async function main(o: Options): Promise<void> {
       engineRssMB,
       apiserverCpuMsPerNode: ((a1.cpu - a0.cpu) * 1000) / o.nodes,
       startupLateness: lateness,
+      pacing: pacing ? (JSON.parse(pacing) as object) : undefined,
       leaseGapSeconds: {
         p99: (quantile(seen.gapsMs, 0.99) ?? 0) / 1000,
         max: (quantile(seen.gapsMs, 1) ?? 0) / 1000,
@@ -245,6 +249,7 @@ async function main(o: Options): Promise<void> {
         `CPU-s apiserver ${result.apiserverCpuSeconds.toFixed(1)} etcd ${result.etcdCpuSeconds.toFixed(1)} engine ${engineCpu.toFixed(1)}; ` +
         `lease gap max ${result.leaseGapSeconds.max.toFixed(1)} s (${result.leaseGapSeconds.over40s} over 40 s)`,
     );
+    if (pacing) console.log(`  engine: ${pacing}`);
     for (const [k, v] of rows)
       console.log(`  ${k.padEnd(40)} ${String(v.requests).padStart(7)}  ${v.meanMs ?? "-"} ms`);
     console.log(`  -> ${file}`);
