@@ -57,7 +57,7 @@ test("up of a healthy cluster made before the aggregation layer: makes its certi
       processes: {},
     };
     const healthy = (["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"] as const).map(
-      (component) => ({ component, running: true, healthy: true, detail: "ok" }),
+      (component) => ({ component, pid: 1, port: 1, running: true, healthy: true, detail: "ok" }),
     );
     const { plan } = await planRestart(layout, rec, healthy, {});
     assert.equal(plan["kube-apiserver"].action, "start");
