@@ -167,21 +167,26 @@ describe("the per-node kubelet endpoints on a real control plane", () => {
         assert.deepEqual(await kubeletGet(p, path), { status: 401, body: "Unauthorized" }, `${p}${path}`);
       }
     }
-    await client.request({
-      method: "POST",
-      path: `/api/v1/namespaces/${NS}/serviceaccounts`,
-      body: { metadata: { name: "reader" } },
-    });
-    const tr = await client.request<{ status: { token: string } }>({
-      method: "POST",
-      path: `/api/v1/namespaces/${NS}/serviceaccounts/reader/token`,
-      body: {
-        apiVersion: "authentication.k8s.io/v1",
-        kind: "TokenRequest",
-        spec: { expirationSeconds: 600 },
-      },
-    });
-    const token = tr.status.token;
+    // reader is refused first; lister asks only once both are bound (a denial is kept 30 s).
+    const tokenOf = async (sa: string): Promise<string> => {
+      await client.request({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/serviceaccounts`,
+        body: { metadata: { name: sa } },
+      });
+      const tr = await client.request<{ status: { token: string } }>({
+        method: "POST",
+        path: `/api/v1/namespaces/${NS}/serviceaccounts/${sa}/token`,
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: 600 },
+        },
+      });
+      return tr.status.token;
+    };
+    const token = await tokenOf("reader");
+    const lister = await tokenOf("lister");
     const user = `system:serviceaccount:${NS}:reader`;
     assert.deepEqual(await kubeletGet(port + 1, "/healthz", token), {
       status: 403,
@@ -202,7 +207,7 @@ describe("the per-node kubelet endpoints on a real control plane", () => {
       body: {
         metadata: { name: READER },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: READER },
-        subjects: [{ kind: "ServiceAccount", name: "reader", namespace: NS }],
+        subjects: ["reader", "lister"].map((name) => ({ kind: "ServiceAccount", name, namespace: NS })),
       },
     });
     // The API server's RBAC follows the new binding within moments; a denial asked meanwhile
@@ -215,7 +220,7 @@ describe("the per-node kubelet endpoints on a real control plane", () => {
           apiVersion: "authorization.k8s.io/v1",
           kind: "SubjectAccessReview",
           spec: {
-            user,
+            user: `system:serviceaccount:${NS}:lister`,
             groups: ["system:serviceaccounts", `system:serviceaccounts:${NS}`, "system:authenticated"],
             resourceAttributes: { verb: "get", resource: "nodes", subresource: "proxy", name: `${FLEET}-0` },
           },
@@ -224,7 +229,7 @@ describe("the per-node kubelet endpoints on a real control plane", () => {
       return { done: r.status?.allowed === true, status: "not yet" };
     });
     const podsOf = async (p: number): Promise<string[]> => {
-      const r = await kubeletGet(p, "/pods", token);
+      const r = await kubeletGet(p, "/pods", lister);
       assert.equal(r.status, 200, r.body);
       const list = JSON.parse(r.body) as { items: { metadata: { name: string } }[] };
       return list.items.map((i) => i.metadata.name).sort();
@@ -233,11 +238,21 @@ describe("the per-node kubelet endpoints on a real control plane", () => {
       const [a, b] = [await podsOf(port), await podsOf(port + 1)];
       return { done: a.join() === "web" && b.join() === "db", status: `${a.join()} | ${b.join()}` };
     });
-    const logs = await kubeletGet(port, `/containerLogs/${NS}/web/app`, token);
+    assert.equal(
+      (await kubeletGet(port, "/pods", token)).status,
+      200,
+      "reader on the node it was not refused",
+    );
+    assert.equal(
+      (await kubeletGet(port + 1, "/pods", token)).status,
+      403,
+      "reader's refusal of nodes/proxy on the other node is kept 30 s, as by a kubelet",
+    );
+    const logs = await kubeletGet(port, `/containerLogs/${NS}/web/app`, lister);
     assert.equal(logs.status, 200);
     assert.match(logs.body, /hollow container app of .* started on node /);
     assert.equal(
-      (await kubeletGet(port + 1, `/containerLogs/${NS}/web/app`, token)).status,
+      (await kubeletGet(port + 1, `/containerLogs/${NS}/web/app`, lister)).status,
       404,
       "not its pod",
     );
