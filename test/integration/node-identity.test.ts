@@ -15,10 +15,7 @@ import { stringify } from "yaml";
 import { KubeClient } from "../../src/client/kube-client.ts";
 import { KubeApiError } from "../../src/client/api-error.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
-import {
-  loadCredential,
-  credentialFile,
-} from "../../src/engine/identity/cert-store.ts";
+import { loadCredential, credentialFile } from "../../src/engine/identity/cert-store.ts";
 import { KUBELET_CLIENT_SIGNER } from "../../src/engine/identity/node-csr.ts";
 import {
   bootstrapTokenSecret,
@@ -49,10 +46,7 @@ interface Csr {
 }
 
 /** A kubeconfig with the admin's cluster and `token` as its user, 0600 (a token is never argv). */
-async function bootstrapKubeconfig(
-  file: string,
-  token: string,
-): Promise<string> {
+async function bootstrapKubeconfig(file: string, token: string): Promise<string> {
   const access = await loadClusterAccess({
     kubeconfig: testCluster().kubeconfig,
     env: process.env,
@@ -67,9 +61,7 @@ async function bootstrapKubeconfig(
           name: "c",
           cluster: {
             server: access.server,
-            "certificate-authority-data": Buffer.from(access.ca ?? "").toString(
-              "base64",
-            ),
+            "certificate-authority-data": Buffer.from(access.ca ?? "").toString("base64"),
           },
         },
       ],
@@ -138,10 +130,7 @@ describe("hollow nodes with their own identities (--identity node)", () => {
       now: Date.now(),
       ttlMs: 3_600_000,
     });
-    bootKc = await bootstrapKubeconfig(
-      join(dir, "bootstrap.kubeconfig"),
-      tokenText(token),
-    );
+    bootKc = await bootstrapKubeconfig(join(dir, "bootstrap.kubeconfig"), tokenText(token));
     engine = startEngine(engineArgs());
   });
 
@@ -154,26 +143,15 @@ describe("hollow nodes with their own identities (--identity node)", () => {
       fleet: FLEET,
       bindings: true,
     });
-    assert.ok(
-      removed.tokens >= 1 && removed.csrs >= NODES,
-      JSON.stringify(removed),
-    );
+    assert.ok(removed.tokens >= 1 && removed.csrs >= NODES, JSON.stringify(removed));
     await removeTestObjects(admin, NS, FLEET);
   });
 
   test("every node is Ready, with a CSR Approved and issued for system:node:<name>", async () => {
     await fleetNodesReady(admin, FLEET, NODES);
-    const csrs = await admin.get<{ items: Csr[] }>(
-      "/apis/certificates.k8s.io/v1/certificatesigningrequests",
-    );
-    const ours = csrs.items.filter(
-      (c) => c.spec.username === `system:bootstrap:${token.id}`,
-    );
-    assert.equal(
-      ours.length,
-      NODES,
-      "one CSR per node, made by the bootstrap token's user",
-    );
+    const csrs = await admin.get<{ items: Csr[] }>("/apis/certificates.k8s.io/v1/certificatesigningrequests");
+    const ours = csrs.items.filter((c) => c.spec.username === `system:bootstrap:${token.id}`);
+    assert.equal(ours.length, NODES, "one CSR per node, made by the bootstrap token's user");
     for (const c of ours) {
       assert.match(c.metadata.name, /^node-csr-/);
       assert.equal(c.spec.signerName, KUBELET_CLIENT_SIGNER);
@@ -184,77 +162,56 @@ describe("hollow nodes with their own identities (--identity node)", () => {
       );
       assert.ok(c.status?.certificate, `${c.metadata.name} issued`);
     }
-    const mode =
-      (await stat(credentialFile(certDir, `${PREFIX}-0`))).mode & 0o777;
+    const mode = (await stat(credentialFile(certDir, `${PREFIX}-0`))).mode & 0o777;
     assert.equal(mode, 0o600, "--cert-dir files are 0600");
-    assert.doesNotMatch(
-      engine!.logs(),
-      /PRIVATE KEY|token-secret/,
-      "no key in the engine's logs",
-    );
-    assert.ok(
-      !engine!.logs().includes(token.secret),
-      "the bootstrap token is not in the logs",
-    );
+    assert.doesNotMatch(engine!.logs(), /PRIVATE KEY|token-secret/, "no key in the engine's logs");
+    assert.ok(!engine!.logs().includes(token.secret), "the bootstrap token is not in the logs");
   });
 
   test("each Node was created by its own user, and a node's SelfSubjectReview names it", async () => {
     const auditLog = testCluster().auditLog;
     assert.ok(auditLog, "the test cluster writes an audit log");
     const creators = new Set<string>();
-    await eventually(
-      "the Nodes' creations in the audit log",
-      30_000,
-      async () => {
-        const text = await readFile(auditLog, "utf8");
-        for (const line of text.split("\n")) {
-          if (!line.includes(PREFIX) || !line.includes('"create"')) continue;
-          const ev = JSON.parse(line) as {
-            verb: string;
-            stage: string;
-            user: { username: string };
-            objectRef?: {
-              resource?: string;
-              name?: string;
-              subresource?: string;
-            };
-            responseStatus?: { code?: number };
+    await eventually("the Nodes' creations in the audit log", 30_000, async () => {
+      const text = await readFile(auditLog, "utf8");
+      for (const line of text.split("\n")) {
+        if (!line.includes(PREFIX) || !line.includes('"create"')) continue;
+        const ev = JSON.parse(line) as {
+          verb: string;
+          stage: string;
+          user: { username: string };
+          objectRef?: {
+            resource?: string;
+            name?: string;
+            subresource?: string;
           };
-          if (
-            ev.verb === "create" &&
-            ev.objectRef?.resource === "nodes" &&
-            !ev.objectRef.subresource &&
-            ev.responseStatus?.code === 201
-          )
-            creators.add(ev.user.username);
-        }
-        return {
-          done: creators.size >= NODES,
-          status: `${creators.size} creators`,
+          responseStatus?: { code?: number };
         };
-      },
-    );
-    const want = Array.from(
-      { length: NODES },
-      (_, i) => `system:node:${PREFIX}-${i}`,
-    ).sort();
-    assert.deepEqual(
-      [...creators].sort(),
-      want,
-      "each Node created by system:node:<its name>",
-    );
+        if (
+          ev.verb === "create" &&
+          ev.objectRef?.resource === "nodes" &&
+          !ev.objectRef.subresource &&
+          ev.responseStatus?.code === 201
+        )
+          creators.add(ev.user.username);
+      }
+      return {
+        done: creators.size >= NODES,
+        status: `${creators.size} creators`,
+      };
+    });
+    const want = Array.from({ length: NODES }, (_, i) => `system:node:${PREFIX}-${i}`).sort();
+    assert.deepEqual([...creators].sort(), want, "each Node created by system:node:<its name>");
     const review = await (
       await nodeClient(`${PREFIX}-3`)
-    ).request<{ status: { userInfo: { username: string; groups: string[] } } }>(
-      {
-        method: "POST",
-        path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-        body: {
-          apiVersion: "authentication.k8s.io/v1",
-          kind: "SelfSubjectReview",
-        },
+    ).request<{ status: { userInfo: { username: string; groups: string[] } } }>({
+      method: "POST",
+      path: "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+      body: {
+        apiVersion: "authentication.k8s.io/v1",
+        kind: "SelfSubjectReview",
       },
-    );
+    });
     assert.equal(review.status.userInfo.username, `system:node:${PREFIX}-3`);
     assert.ok(review.status.userInfo.groups.includes("system:nodes"));
   });
@@ -300,16 +257,11 @@ describe("hollow nodes with their own identities (--identity node)", () => {
         return { done: false, status: String(err) };
       }
     });
-    const denied = await clientA
-      .get(`/api/v1/namespaces/${NS}/secrets/secret-b`)
-      .then(
-        () => undefined,
-        (err: unknown) => err,
-      );
-    assert.ok(
-      denied instanceof KubeApiError,
-      "node A may not read node B's pod's Secret",
+    const denied = await clientA.get(`/api/v1/namespaces/${NS}/secrets/secret-b`).then(
+      () => undefined,
+      (err: unknown) => err,
     );
+    assert.ok(denied instanceof KubeApiError, "node A may not read node B's pod's Secret");
     assert.equal(denied.status, 403);
     assert.match(denied.message, /no relationship found between node/);
   });
@@ -340,13 +292,9 @@ describe("hollow nodes with their own identities (--identity node)", () => {
     process.stderr.write(
       `restart with --cert-dir: registered and Ready after ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
     );
-    const csrs = await admin.get<{ items: Csr[] }>(
-      "/apis/certificates.k8s.io/v1/certificatesigningrequests",
-    );
+    const csrs = await admin.get<{ items: Csr[] }>("/apis/certificates.k8s.io/v1/certificatesigningrequests");
     assert.equal(
-      csrs.items.filter(
-        (c) => c.spec.username === `system:bootstrap:${token.id}`,
-      ).length,
+      csrs.items.filter((c) => c.spec.username === `system:bootstrap:${token.id}`).length,
       NODES,
       "no new CSR",
     );
@@ -357,11 +305,7 @@ describe("hollow nodes with their own identities (--identity node)", () => {
     // A token of another group: allowed to create CSRs, not auto-approved.
     const denied = newBootstrapToken();
     const group = "system:bootstrappers:it-identity-denied";
-    const secret = bootstrapTokenSecret(
-      denied,
-      new Date(Date.now() + 600_000),
-      FLEET,
-    ) as unknown as {
+    const secret = bootstrapTokenSecret(denied, new Date(Date.now() + 600_000), FLEET) as unknown as {
       stringData: Record<string, string>;
     };
     secret.stringData["auth-extra-groups"] = group;
@@ -381,15 +325,10 @@ describe("hollow nodes with their own identities (--identity node)", () => {
           kind: "ClusterRole",
           name: "system:node-bootstrapper",
         },
-        subjects: [
-          { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: group },
-        ],
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: group }],
       },
     });
-    const kc = await bootstrapKubeconfig(
-      join(dirname(certDir), "denied.kubeconfig"),
-      tokenText(denied),
-    );
+    const kc = await bootstrapKubeconfig(join(dirname(certDir), "denied.kubeconfig"), tokenText(denied));
     const lone = startEngine([
       "--kubeconfig",
       testCluster().kubeconfig,
@@ -411,9 +350,7 @@ describe("hollow nodes with their own identities (--identity node)", () => {
           "/apis/certificates.k8s.io/v1/certificatesigningrequests",
         );
         name =
-          csrs.items.find(
-            (c) => c.spec.username === `system:bootstrap:${denied.id}`,
-          )?.metadata.name ?? "";
+          csrs.items.find((c) => c.spec.username === `system:bootstrap:${denied.id}`)?.metadata.name ?? "";
         return { done: name !== "", status: "no CSR yet" };
       });
       const csr = await admin.get<Csr & { status?: object }>(
@@ -443,9 +380,7 @@ describe("hollow nodes with their own identities (--identity node)", () => {
       assert.equal(code, 1, lone.logs());
       assert.match(
         lone.logs(),
-        new RegExp(
-          `CertificateSigningRequest ${name} was denied \\(ItDenied: denied by the test\\)`,
-        ),
+        new RegExp(`CertificateSigningRequest ${name} was denied \\(ItDenied: denied by the test\\)`),
       );
       await admin.request({
         method: "DELETE",
