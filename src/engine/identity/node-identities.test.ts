@@ -34,6 +34,7 @@ execFileSync("openssl", [
   f("ca.crt"),
 ]);
 let serial = 0;
+let days = "1";
 function sign(csrPem: string): string {
   const file = f(`r${++serial}.csr`);
   writeFileSync(file, csrPem);
@@ -49,7 +50,7 @@ function sign(csrPem: string): string {
       "-CAkey",
       f("ca.key"),
       "-days",
-      "1",
+      days,
       "-set_serial",
       String(serial),
     ],
@@ -151,5 +152,44 @@ describe("NodeIdentities", () => {
     assert.equal(clients[1]!.certs.length, 2, "renewed on the second retry");
     assert.deepEqual(clients[1]!.api.created, ["csr-0"]);
     await ids.stop();
+  });
+
+  it("a year's certificate is not renewed for months: no timer past Node's 32-bit limit (which fires at once)", async () => {
+    days = "365";
+    try {
+      const fake = new FakeClock(Date.now());
+      let longest = 0;
+      const clock = Object.assign(Object.create(fake) as FakeClock, {
+        setTimer: (ms: number, fn: () => void) => {
+          longest = Math.max(longest, ms);
+          return fake.setTimer(ms, fn);
+        },
+      });
+      const bootstrap = signer();
+      let renewals = 0;
+      const ids = new NodeIdentities({
+        bootstrap: bootstrap.api,
+        makeClient: () =>
+          ({
+            ...signer().api,
+            useClientCertificate: () => {
+              renewals++;
+              return Promise.resolve();
+            },
+            close: () => Promise.resolve(),
+          }) as unknown as KubeClient,
+        clock,
+        random: () => 0.5,
+        log: pino({ level: "silent" }),
+      });
+      await ids.obtain(["n0"]);
+      for (let d = 0; d < 60; d++) await fake.advance(86_400_000);
+      await settle();
+      assert.equal(renewals, 0, "not renewed within 60 days");
+      assert.ok(longest <= 2 ** 31 - 1, `longest timer ${longest} ms`);
+      await ids.stop();
+    } finally {
+      days = "1";
+    }
   });
 });

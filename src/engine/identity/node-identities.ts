@@ -35,6 +35,9 @@ export interface NodeIdentitiesOptions {
   readonly concurrency?: number | undefined;
 }
 
+/** The longest timer set at once (a day; Node's timers overflow past 2^31-1 ms, ~24.8 days). */
+const MAX_TIMER_MS = 86_400_000;
+
 interface NodeCredential {
   readonly client: KubeClient;
   validity: CertValidity;
@@ -124,7 +127,21 @@ export class NodeIdentities {
       entry.failures > 0
         ? now + renewalRetryMs(entry.failures, random())
         : rotationDeadline(entry.validity, true, now, random());
-    entry.cancelRenewal = clock.setTimer(Math.max(0, at - now), () => void this.renew(name, entry));
+    this.waitUntil(name, entry, at);
+  }
+
+  /**
+   * Renews at `at`. A timer holds at most MAX_TIMER_MS (a longer one fires at once: Node's timers
+   * take 32-bit delays, and a year's certificate renews ~10 months on), so a far deadline is
+   * reached in steps, the deadline kept.
+   */
+  private waitUntil(name: string, entry: NodeCredential, at: number): void {
+    if (this.stopped) return;
+    const wait = Math.max(0, at - this.opts.clock.now());
+    entry.cancelRenewal =
+      wait > MAX_TIMER_MS
+        ? this.opts.clock.setTimer(MAX_TIMER_MS, () => this.waitUntil(name, entry, at))
+        : this.opts.clock.setTimer(wait, () => void this.renew(name, entry));
   }
 
   /** The certificate manager's rotation: a new key and CSR made with the node's own identity. */
