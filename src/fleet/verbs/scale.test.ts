@@ -187,6 +187,8 @@ test("a dry run asks the runtime for its objects and changes nothing", async () 
       "ClusterRoleBinding/kubemark-cluster:hollow-node:kubemark",
       "Role/kubemark-cluster:hollow-node:kubemark",
       "RoleBinding/kubemark-cluster:hollow-node:kubemark",
+      "ClusterRoleBinding/kubemark-cluster:hollow-node:kubemark:auth-delegator",
+      "RoleBinding/kubemark-cluster:hollow-node:kubemark",
       "Role/kubemark-cluster:hollow-node:kubemark",
       "RoleBinding/kubemark-cluster:hollow-node:kubemark",
       "CSIDriver/hollow.csi.kubemark-cluster.io",
@@ -197,6 +199,11 @@ test("a dry run asks the runtime for its objects and changes nothing", async () 
     r.objects?.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace),
     ["kube-node-lease", "kubemark"],
     "node Leases, and the CSI controller's election Lease in the fleet's namespace",
+  );
+  assert.deepEqual(
+    r.objects?.filter((o) => o.kind === "RoleBinding").map((o) => o.metadata.namespace),
+    ["kube-node-lease", "kube-system", "kubemark"],
+    "the kubelet endpoints' client CA is read in kube-system (extension-apiserver-authentication-reader)",
   );
   assert.deepEqual(f.runtimes["in-cluster"].calls, []);
   assert.equal(f.store.objects.size, 0);
