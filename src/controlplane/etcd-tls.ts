@@ -1,7 +1,13 @@
-import { access, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent } from "undici";
-import { createCertAuthority, issueCert, type CertAuthority, type CertPair } from "../host/pki.ts";
+import {
+  createCertAuthority,
+  issueCert,
+  certPairExists as exists,
+  type CertAuthority,
+  type CertPair,
+} from "../host/pki.ts";
 
 /**
  * etcd's certificates inside a cluster's PKI directory, laid out as kubeadm lays them out: a CA of
@@ -33,16 +39,6 @@ export function etcdTlsFiles(pkiDir: string): EtcdTlsFiles {
 
 /** etcd's addresses are loopback only; its certificates name nothing else. */
 const ETCD_ALT_NAMES = ["IP:127.0.0.1", "DNS:localhost"];
-
-async function exists(pair: CertPair): Promise<boolean> {
-  try {
-    await access(pair.certFile);
-    await access(pair.keyFile);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Creates whichever of etcd's certificates are missing (all of them for a new cluster, or for one

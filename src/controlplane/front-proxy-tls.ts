@@ -1,6 +1,11 @@
-import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { createCertAuthority, issueCert, type CertAuthority, type CertPair } from "../host/pki.ts";
+import {
+  createCertAuthority,
+  issueCert,
+  certPairExists as exists,
+  type CertAuthority,
+  type CertPair,
+} from "../host/pki.ts";
 
 /**
  * The API aggregation layer's certificates, as kubeadm makes them: a front-proxy CA of its own
@@ -26,16 +31,6 @@ export function frontProxyTlsFiles(pkiDir: string): FrontProxyTlsFiles {
       keyFile: join(pkiDir, `${FRONT_PROXY_CLIENT_NAME}.key`),
     },
   };
-}
-
-async function exists(pair: CertPair): Promise<boolean> {
-  try {
-    await access(pair.certFile);
-    await access(pair.keyFile);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** True when every front-proxy certificate is there (a cluster made before them lacks them). */

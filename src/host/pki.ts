@@ -1,4 +1,4 @@
-import { mkdir, writeFile, rm, chmod } from "node:fs/promises";
+import { access, mkdir, writeFile, rm, chmod } from "node:fs/promises";
 import { join } from "node:path";
 import { KubemarkError } from "../kernel/errors.ts";
 import { runCommand, lastLines } from "./run-command.ts";
@@ -206,4 +206,15 @@ export async function selfSignedServingCert(
   );
   await chmod(pair.keyFile, 0o600);
   return pair;
+}
+
+/** True when both files of a certificate pair are there. */
+export async function certPairExists(pair: CertPair): Promise<boolean> {
+  try {
+    await access(pair.certFile);
+    await access(pair.keyFile);
+    return true;
+  } catch {
+    return false;
+  }
 }
