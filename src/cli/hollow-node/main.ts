@@ -376,7 +376,13 @@ export async function main(argv: readonly string[]): Promise<number> {
           basePort: cfg.kubeletPort,
           count: cfg.nodeNames.length,
           clientCa,
-          routes: kubeletRoutes(),
+          routes: kubeletRoutes(undefined, (node, p) =>
+            log.warn(
+              { node, pod: `${p.namespace}/${p.pod}`, annotation: p.annotation },
+              "usage annotation ignored (the pod uses the default model): %s",
+              p.message,
+            ),
+          ),
         },
       );
       await kubeletServer.start();

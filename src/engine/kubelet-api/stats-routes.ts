@@ -6,6 +6,7 @@
  */
 import { DEFAULT_USAGE, type UsageDefaults } from "../usage/usage-defaults.ts";
 import { NodeUsage } from "../usage/node-usage.ts";
+import type { UsageProblem } from "../usage/usage-annotations.ts";
 import type { NodeApiView } from "./node-view.ts";
 import { BASE_ROUTES, type KubeletRoute, type RouteContext } from "./routes.ts";
 import { PROMETHEUS_TEXT, renderKubeletMetrics, renderResourceMetrics } from "./stats-endpoints.ts";
@@ -13,10 +14,12 @@ import { renderStatsSummary } from "./stats-summary.ts";
 
 /**
  * Every route of a node's kubelet API; `usageFor` gives a node's usage defaults (default
- * {@link DEFAULT_USAGE} for every node).
+ * {@link DEFAULT_USAGE} for every node); `onProblem` hears each bad usage annotation once (the
+ * pod uses the default meanwhile), after the scrape that found it.
  */
 export function kubeletRoutes(
   usageFor: (view: NodeApiView) => UsageDefaults = () => DEFAULT_USAGE,
+  onProblem: (node: string, problem: UsageProblem) => void = () => undefined,
 ): KubeletRoute[] {
   const models = new WeakMap<NodeApiView, NodeUsage>();
   const model = (view: NodeApiView): NodeUsage => {
@@ -27,10 +30,14 @@ export function kubeletRoutes(
     }
     return m;
   };
+  const report = (node: NodeApiView): void => {
+    for (const p of models.get(node)?.takeProblems() ?? []) onProblem(node.name, p);
+  };
   const prometheus =
     (render: (view: NodeApiView, nowMs: number, model: NodeUsage) => string) =>
     ({ res, node, nowMs }: RouteContext): void => {
       res.writeHead(200, { "content-type": PROMETHEUS_TEXT }).end(render(node, nowMs, model(node)));
+      report(node);
     };
   return [
     ...BASE_ROUTES,
@@ -44,6 +51,7 @@ export function kubeletRoutes(
         res
           .writeHead(200, { "content-type": "application/json" })
           .end(renderStatsSummary(node, nowMs, model(node), { onlyCpuAndMemory }));
+        report(node);
       },
     },
   ];
