@@ -213,6 +213,126 @@ describe("metrics-server on the local control plane", () => {
     );
   });
 
+  test("an HPA (CPU 50 %) scales a Deployment on hollow nodes from 2 to 6 when its pods' usage annotation rises, and back to 2 when it falls", async () => {
+    const fleet = "it-hpa";
+    const ns = `it-hpa-${process.pid}`;
+    const hpaNodes = 4;
+    const port = await pickKubeletBlock(hpaNodes, []);
+    const engine = startEngine([
+      "--kubeconfig",
+      testCluster().kubeconfig,
+      "--nodes",
+      String(hpaNodes),
+      "--name-prefix",
+      fleet,
+      "--fleet",
+      fleet,
+      "--kubelet-port",
+      String(port),
+      "--stats-interval",
+      "0",
+      "--delete-nodes-on-exit",
+    ]);
+    const deployment = `/apis/apps/v1/namespaces/${ns}/deployments/web`;
+    // The pods' modelled CPU: a share of their 100m request, as the annotation says.
+    const usage = (cpu: string): Promise<unknown> =>
+      client.request({
+        method: "PATCH",
+        path: deployment,
+        patchType: "merge",
+        body: { spec: { template: { metadata: { annotations: { "kubemark-cluster.io/cpu-usage": cpu } } } } },
+      });
+    const replicas = async (): Promise<{ spec: number; status: string }> => {
+      const h = await client.get<{
+        status?: { desiredReplicas?: number; currentMetrics?: unknown[] };
+      }>(`/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers/web`);
+      const d = await client.get<{ spec: { replicas: number }; status?: { readyReplicas?: number } }>(
+        deployment,
+      );
+      return {
+        spec: d.spec.replicas,
+        status: `deployment ${d.spec.replicas} (${d.status?.readyReplicas ?? 0} ready), hpa ${JSON.stringify(h.status)}`,
+      };
+    };
+    try {
+      await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: ns } } });
+      await defaultServiceAccount(client, ns);
+      await fleetNodesReady(client, fleet, hpaNodes);
+      await client.request({
+        method: "POST",
+        path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+        body: {
+          metadata: { name: "web" },
+          spec: {
+            replicas: 2,
+            selector: { matchLabels: { app: "web" } },
+            template: {
+              metadata: { labels: { app: "web" }, annotations: { "kubemark-cluster.io/cpu-usage": "40m" } },
+              spec: {
+                nodeSelector: { "kubemark-cluster.io/fleet": fleet },
+                tolerations: [{ operator: "Exists" }],
+                containers: [{ name: "app", image: "nginx", resources: { requests: { cpu: "100m" } } }],
+              },
+            },
+          },
+        },
+      });
+      await client.request({
+        method: "POST",
+        path: `/apis/autoscaling/v2/namespaces/${ns}/horizontalpodautoscalers`,
+        body: {
+          metadata: { name: "web" },
+          spec: {
+            scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "web" },
+            minReplicas: 2,
+            maxReplicas: 6,
+            metrics: [
+              {
+                type: "Resource",
+                resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 50 } },
+              },
+            ],
+            // No stabilization window: the test sees each decision as the HPA makes it.
+            behavior: { scaleDown: { stabilizationWindowSeconds: 0 } },
+          },
+        },
+      });
+      const t0 = Date.now();
+      // 40 % of the request under a 50 % target: the HPA reads it and keeps 2.
+      await eventually("the HPA to read the pods' 40 % and keep 2 replicas", 180_000, async () => {
+        const r = await replicas();
+        return { done: r.spec === 2 && /"averageUtilization":4\d/.test(r.status), status: r.status };
+      });
+      await usage("150m");
+      const up = await eventually(
+        "the HPA to scale the Deployment to 6 (150 % of a 50 % target)",
+        300_000,
+        async () => {
+          const r = await replicas();
+          return { done: r.spec === 6, status: r.status };
+        },
+      );
+      process.stderr.write(`HPA up to 6 after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${up.status}\n`);
+      const t1 = Date.now();
+      await usage("20m");
+      const down = await eventually("the HPA to scale the Deployment back to 2 (20 %)", 300_000, async () => {
+        const r = await replicas();
+        return { done: r.spec === 2, status: r.status };
+      });
+      process.stderr.write(`HPA down to 2 after ${((Date.now() - t1) / 1000).toFixed(1)}s: ${down.status}\n`);
+    } finally {
+      await engine.stop();
+      await client.request({ method: "DELETE", path: `/api/v1/namespaces/${ns}` }).catch(() => undefined);
+      await client
+        .request({
+          method: "DELETE",
+          path: "/api/v1/nodes",
+          query: { labelSelector: `kubemark-cluster.io/fleet=${fleet}` },
+        })
+        .catch(() => undefined);
+    }
+  });
+
   test("a later up without the flag keeps it; status shows it; kill -9 and up restarts it", async () => {
     const before = (await testRecord()).metricsServer?.process;
     assert.ok(before && isDaemonAlive(before));
