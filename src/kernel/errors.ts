@@ -24,6 +24,7 @@ export type ErrorCode =
   | "CONFLICT"
   | "GONE"
   | "API_ERROR"
+  | "SLO_FAILED"
   | "INTERNAL";
 
 /** Base class of every error this project throws on purpose. */

@@ -11,6 +11,7 @@ import { podStartup, type PodTimes } from "./pod-startup.ts";
 import { parsePrometheusText } from "./prometheus-text.ts";
 import { renderReportHtml } from "./render-html.ts";
 import { renderReportText } from "./render-text.ts";
+import { sloFailure } from "./summary.ts";
 import { gapsFrom, parseDuration, report, type ReportResult, type ReportSource } from "./report.ts";
 
 const LE = ["0.05", "0.1", "0.2", "0.4", "1", "5", "30", "60", "+Inf"];
@@ -345,4 +346,23 @@ test("report: an API server restart since the mark is said, and /metrics denied 
       /may not read \/metrics/,
     );
   });
+});
+
+test("sloFailure: a report with a failed SLI is an error (exit 1) naming it; NO DATA and UNKNOWN are not", () => {
+  const line = (sli: string, verdict: "PASS" | "FAIL" | "NO DATA" | "UNKNOWN") => ({
+    sli,
+    value: "p99 <= 5 s",
+    limit: "p99 <= 1 s",
+    verdict,
+    detail: "",
+  });
+  assert.equal(
+    sloFailure({ summary: [line("a", "PASS"), line("b", "NO DATA"), line("c", "UNKNOWN")] }),
+    undefined,
+  );
+  const err = sloFailure({ summary: [line("a", "PASS"), line("pod startup latency", "FAIL")] });
+  assert.ok(err instanceof KubemarkError);
+  assert.equal(err.exitCode, 1);
+  assert.equal(err.code, "SLO_FAILED");
+  assert.equal(err.message, "1 of 2 SLIs FAIL: pod startup latency (p99 <= 5 s; limit p99 <= 1 s)");
 });

@@ -1,6 +1,7 @@
 /** The report's summary: one line per SLI with its value, limit and verdict. */
 import { callClass, type ApiLatencyRow, type CallClass, type Verdict } from "./api-latency.ts";
 import type { PodStartup } from "./pod-startup.ts";
+import { KubemarkError } from "../kernel/errors.ts";
 import type { ReportResult, SliLine } from "./result.ts";
 
 function fmtSeconds(s: number | undefined, digits = 1): string {
@@ -92,4 +93,19 @@ export function summarize(
         : `${fleet.nodes} nodes`,
   });
   return lines;
+}
+
+/**
+ * The error `report` exits with (status 1) after printing a report whose verdict is FAIL, naming
+ * each failed SLI and its value, so a script or CI job that runs a load and then `report` fails
+ * with it, as `verify` does for an unhealthy fleet; undefined when the report passed.
+ */
+export function sloFailure(r: Pick<ReportResult, "summary">): KubemarkError | undefined {
+  const failed = r.summary.filter((l) => l.verdict === "FAIL");
+  if (failed.length === 0) return undefined;
+  return new KubemarkError(
+    "SLO_FAILED",
+    `${failed.length} of ${r.summary.length} SLIs FAIL: ${failed.map((l) => `${l.sli} (${l.value}; limit ${l.limit})`).join("; ")}`,
+    { hint: "the report above says which calls, pods or nodes; NO DATA and UNKNOWN lines do not fail it" },
+  );
 }

@@ -27,6 +27,13 @@ function ok(r: RunResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
 }
 
+/** A report ran: exit 0 when every SLI passed, 1 with the failed SLIs named when one failed. */
+function reported(r: RunResult, what: string): void {
+  const failed = /^\S.*\sFAIL\s/m.test(r.stdout) || /"verdict": "FAIL"/.test(r.stdout);
+  if (failed) assert.match(r.stderr, /SLIs FAIL: /, `${what}: the failed SLIs are named`);
+  assert.equal(r.code, failed ? 1 : 0, `${what} (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+}
+
 test("report after create 20 and a 30-pod Deployment: table, JSON and HTML in Chromium", async () => {
   const out = await mkdtemp(join(tmpdir(), "kubemark-report-it-"));
   const client = await adminClientFor();
@@ -64,7 +71,7 @@ test("report after create 20 and a 30-pod Deployment: table, JSON and HTML in Ch
 
     const html = join(out, "report.html");
     const t = await cli(["report", "--since", "5m", "-n", NS, "--observe", "15s", "--html", html], env);
-    ok(t, "report --since 5m");
+    reported(t, "report --since 5m");
     console.log(t.stdout);
     for (const sli of SLIS) {
       assert.match(
@@ -85,7 +92,7 @@ test("report after create 20 and a 30-pod Deployment: table, JSON and HTML in Ch
     assert.match(t.stdout, /p99 <= [\d.]+ s/, "API p99 as a bucket bound");
 
     const j = await cli(["report", "--since", "5m", "-n", NS, "--observe", "0", "-o", "json"], env);
-    ok(j, "report -o json");
+    reported(j, "report -o json");
     const r = JSON.parse(j.stdout) as {
       summary: Array<{ sli: string; verdict: string }>;
       podStartup: { pods: number; latencies: number[] };

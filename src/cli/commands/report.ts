@@ -7,6 +7,7 @@ import { clusterSource } from "../../report/cluster-source.ts";
 import { renderReportHtml } from "../../report/render-html.ts";
 import { renderReportText } from "../../report/render-text.ts";
 import { parseDuration, report, type ReportWindow } from "../../report/report.ts";
+import { sloFailure } from "../../report/summary.ts";
 import type { CliContext } from "../context.ts";
 import { parseOutput, renderData } from "../output.ts";
 import { withSession } from "./fleet/session.ts";
@@ -83,7 +84,10 @@ Examples:
   kubemark-cluster report --mark            before the load: record the counters
   kubemark-cluster report --mark            after it: report since the mark, record a new one
   kubemark-cluster report -o json | jq .summary
-  kubemark-cluster report --since 30m --html report.html`,
+  kubemark-cluster report --since 30m --html report.html
+
+Exit status: 0 when every judged SLI passes, 1 when one fails (after printing the report) or on
+an error, 2 on bad input.`,
     )
     .action(async (f: ReportFlags) => {
       const c = ctx();
@@ -118,6 +122,8 @@ Examples:
         if (html) await writeWhole(html, renderReportHtml(r));
         c.stdout(format === "table" ? renderReportText(r) : renderData(r, format));
         if (html) progress.line(`wrote ${html}`);
+        const failed = sloFailure(r);
+        if (failed) throw failed;
       });
     });
 }
