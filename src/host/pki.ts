@@ -169,45 +169,6 @@ export async function createServiceAccountKeys(
   return { privateKey, publicKey };
 }
 
-/**
- * A self-signed serving certificate (EC P-256) for `commonName` with the given SANs, in `dir`.
- * `purpose` names what it is for in the error when openssl is missing.
- */
-export async function selfSignedServingCert(
-  dir: string,
-  req: { name: string; commonName: string; altNames: readonly string[]; days?: number; purpose: string },
-): Promise<CertPair> {
-  const pair = { certFile: join(dir, `${req.name}.crt`), keyFile: join(dir, `${req.name}.key`) };
-  await openssl(
-    [
-      "req",
-      "-x509",
-      "-new",
-      "-nodes",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-keyout",
-      pair.keyFile,
-      "-out",
-      pair.certFile,
-      "-days",
-      String(req.days ?? 365),
-      "-subj",
-      subject(req.commonName),
-      "-addext",
-      `subjectAltName=${req.altNames.join(",")}`,
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    ],
-    dir,
-    req.purpose,
-  );
-  await chmod(pair.keyFile, 0o600);
-  return pair;
-}
-
 /** True when both files of a certificate pair are there. */
 export async function certPairExists(pair: CertPair): Promise<boolean> {
   try {

@@ -83,7 +83,7 @@ export class KubeletEndpoints {
    */
   async start(): Promise<void> {
     const { address, basePort, count, clientCa } = this.opts;
-    const cert = this.opts.tls ?? (await selfSignedCertificate("hollow-kubelet", address));
+    const cert = this.opts.tls ?? selfSignedCertificate("hollow-kubelet", address, this.deps.clock.now());
     const tls = createServer(
       {
         cert: cert.cert,
