@@ -1,8 +1,7 @@
-import { parse as parseYaml } from "yaml";
-import { BadInputError } from "../kernel/errors.ts";
 import { DEFAULT_POD_START_LATENCY, type PodStartLatency } from "./container-run.ts";
 import type { CsiConfig } from "./csi/csi-names.ts";
-import { parseLabels, parseQuantity, parseResourceList, parseTaints, type Taint } from "./quantity.ts";
+import type { Taint } from "./quantity.ts";
+import { DEFAULT_USAGE, type UsageDefaults } from "./usage/usage-defaults.ts";
 
 /** One kind of simulated machine. A fleet mixes shapes by weight (see {@link assignShapes}). */
 export interface NodeShape {
@@ -21,6 +20,10 @@ export interface NodeShape {
   readonly labels: Readonly<Record<string, string>>;
   /** Taints registered with the node (the kubelet's `--register-with-taints`). */
   readonly taints: readonly Taint[];
+  /** The usage model of the shape's nodes (a fleet profile's `usage:`); undefined = the fleet's {@link EngineConfig.usage}. */
+  readonly usage?: UsageDefaults | undefined;
+  /** The pod models of the shape's nodes (a fleet profile's `pods:`); undefined = the fleet's. */
+  readonly pods?: Pick<EngineConfig, "jobRunMs" | "podStartLatency"> | undefined;
 }
 
 /** How much API traffic each simulated node makes. */
@@ -67,6 +70,11 @@ export interface EngineConfig {
    * `kubemark-cluster.io/sandbox-latency` annotation overrides it.
    */
   readonly podStartLatency: PodStartLatency;
+  /**
+   * Each node's usage model (`--usage-defaults`, default {@link DEFAULT_USAGE}), unless its shape
+   * in the fleet profile has its own; a pod's usage annotations override it.
+   */
+  readonly usage: UsageDefaults;
   /** Pool that node InternalIPs are taken from, one per node (default 100.64.0.0/10). */
   readonly nodeIpPool: string;
   /** Pool pod IPs come from when a node has no `spec.podCIDR` (default 172.16.0.0/12, a /24 per node). */
@@ -157,6 +165,7 @@ export function defaultEngineConfig(
     jitter: 0.04,
     jobRunMs: 5_000,
     podStartLatency: DEFAULT_POD_START_LATENCY,
+    usage: DEFAULT_USAGE,
     nodeIpPool: "100.64.0.0/10",
     podIpPool: "172.16.0.0/12",
     maxInFlight: 200,
@@ -192,92 +201,4 @@ export function assignShapes(count: number, shapes: readonly NodeShape[]): NodeS
     out.push(shapes[best]!);
   }
   return out;
-}
-
-interface RawShape {
-  name?: unknown;
-  weight?: unknown;
-  cpu?: unknown;
-  memory?: unknown;
-  maxPods?: unknown;
-  ephemeralStorage?: unknown;
-  extendedResources?: unknown;
-  labels?: unknown;
-  taints?: unknown;
-}
-
-/**
- * Parses a fleet profile (YAML or JSON):
- * ```yaml
- * shapes:
- *   - {name: standard, weight: 80, cpu: "4", memory: 16Gi}
- *   - {name: gpu, weight: 20, cpu: "8", memory: 64Gi, extendedResources: {nvidia.com/gpu: "8"},
- *      labels: {accelerator: nvidia}, taints: ["nvidia.com/gpu=present:NoSchedule"]}
- * ```
- * Fields left out take the values of `base` (the flags).
- */
-export function parseProfile(text: string, source: string, base: NodeShape): NodeShape[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (err) {
-    throw new BadInputError(`profile ${source} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
-  }
-  const shapes = (doc as { shapes?: unknown } | null)?.shapes;
-  if (!Array.isArray(shapes) || shapes.length === 0) {
-    throw new BadInputError(`profile ${source} needs a non-empty "shapes" list`);
-  }
-  // YAML reads `spot: true` and `gpu: 8` as a boolean and a number; labels and quantities want their text.
-  const str = (v: unknown): string =>
-    typeof v === "number" || typeof v === "boolean" ? String(v) : typeof v === "string" ? v : "";
-  return shapes.map((raw: RawShape, i): NodeShape => {
-    const where = `profile ${source} shape ${i + 1}`;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw))
-      throw new BadInputError(`${where}: must be a map of fields like {name: gpu, weight: 20, cpu: "8"}`);
-    const name = raw.name === undefined ? `shape-${i + 1}` : str(raw.name);
-    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name))
-      throw new BadInputError(`${where}: name must be a DNS label, got "${name}"`);
-    const weight = raw.weight === undefined ? 1 : Number(raw.weight);
-    if (!Number.isFinite(weight) || weight <= 0)
-      throw new BadInputError(`${where}: weight must be a positive number, got "${str(raw.weight)}"`);
-    const maxPods = raw.maxPods === undefined ? base.maxPods : Number(raw.maxPods);
-    if (!Number.isInteger(maxPods) || maxPods < 1)
-      throw new BadInputError(`${where}: maxPods must be a positive integer`);
-    const record = (v: unknown, what: string): string =>
-      v === undefined
-        ? ""
-        : typeof v === "object" && v !== null && !Array.isArray(v)
-          ? Object.entries(v as Record<string, unknown>)
-              .map(([k, x]) => `${k}=${str(x)}`)
-              .join(",")
-          : (() => {
-              throw new BadInputError(`${where}: ${what} must be a map`);
-            })();
-    const taints =
-      raw.taints === undefined
-        ? ""
-        : Array.isArray(raw.taints)
-          ? raw.taints.map(str).join(",")
-          : str(raw.taints);
-    return {
-      name,
-      weight,
-      cpu: raw.cpu === undefined ? base.cpu : parseQuantity(str(raw.cpu), `${where} cpu`),
-      memory: raw.memory === undefined ? base.memory : parseQuantity(str(raw.memory), `${where} memory`),
-      maxPods,
-      ephemeralStorage:
-        raw.ephemeralStorage === undefined
-          ? base.ephemeralStorage
-          : parseQuantity(str(raw.ephemeralStorage), `${where} ephemeralStorage`),
-      extendedResources: {
-        ...base.extendedResources,
-        ...parseResourceList(
-          record(raw.extendedResources, "extendedResources"),
-          `${where} extendedResources`,
-        ),
-      },
-      labels: { ...base.labels, ...parseLabels(record(raw.labels, "labels"), `${where} labels`) },
-      taints: [...base.taints, ...parseTaints(taints, `${where} taints`)],
-    };
-  });
 }

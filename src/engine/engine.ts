@@ -17,6 +17,7 @@ import type { NodeApiView } from "./kubelet-api/node-view.ts";
 import { HollowNode, type NodeObject } from "./hollow-node.ts";
 import { InFlightLimit } from "./in-flight-limit.ts";
 import { RegistrationPacer, defaultPacerConfig } from "./registration-pacer.ts";
+import { ShapeContexts } from "./shape-models.ts";
 import { nthHost, nthSubnet, parseCidr, type Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import type { PodObject } from "./pod-object.ts";
@@ -245,6 +246,8 @@ export class Engine {
     const ipPool = parseCidr(cfg.nodeIpPool, "--node-ip-pool");
     const shapes = assignShapes(cfg.nodeNames.length, cfg.shapes);
     const startedAt = deps.clock.now();
+    // A node's pod models are its shape's where the fleet profile gives the shape its own.
+    const byShape = new ShapeContexts();
     cfg.nodeNames.forEach((name, i) => {
       const ordinal = firstIndex + i;
       const ip = nthHost(ipPool, ordinal);
@@ -260,7 +263,7 @@ export class Engine {
       }
       const own = deps.nodeClient?.(name);
       const node = new HollowNode(
-        own ? this.nodeContext(own) : this.ctx,
+        byShape.context(own ? this.nodeContext(own) : this.ctx, shapes[i]!),
         {
           name,
           shape: shapes[i]!,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { configFromFlags, parseDuration, parseShard, type HollowNodeFlags } from "./flags.ts";
 import { DEFAULT_SHAPE, type EngineConfig, defaultEngineConfig } from "../../engine/config.ts";
 import { BadInputError } from "../../kernel/errors.ts";
+import { DEFAULT_USAGE } from "../../engine/usage/usage-defaults.ts";
 
 /** The flags as commander hands them over when none are given (the defaults in main.ts). */
 function defaultFlags(over: Partial<HollowNodeFlags> = {}): HollowNodeFlags {
@@ -105,6 +106,7 @@ test("configFromFlags: the defaults make the documented config", async () => {
     jitter: 0.04,
     jobRunMs: 5_000,
     podStartLatency: { sandbox: { minMs: 290, maxMs: 340 }, containersMs: 10 },
+    usage: DEFAULT_USAGE,
     nodeIpPool: "100.64.0.0/10",
     podIpPool: "172.16.0.0/12",
     maxInFlight: 200,
@@ -329,4 +331,43 @@ test("configFromFlags: --csi-driver turns the hollow CSI driver on, with its set
     configFromFlags(defaultFlags({ csiDriver: "a.b", csiLeaseNamespace: "Kube System" }), {}),
     "--csi-lease-namespace",
   );
+});
+
+test("configFromFlags: --usage-defaults sets every node's usage model; a profile's usage: and pods: win over the flags", async () => {
+  const cfg = await configFromFlags(defaultFlags({ usageDefaults: "cpu=20%,memory=60%" }), {});
+  assert.deepEqual(cfg.usage.cpu, { kind: "const", value: { ofRequest: 0.2 } });
+  assert.deepEqual(cfg.usage.memory, { kind: "const", value: { ofRequest: 0.6 } });
+  await rejects(
+    configFromFlags(defaultFlags({ usageDefaults: "cpu=lots" }), {}),
+    '--usage-defaults cpu "lots" is not a usage',
+  );
+  const dir = await mkdtemp(join(tmpdir(), "kubemark-flags-"));
+  try {
+    const file = join(dir, "fleet.yaml");
+    await writeFile(
+      file,
+      "usage: {cpu: 30%}\nshapes:\n  - {name: a}\n  - {name: b, usage: {cpu: 90%}, pods: {sandbox-latency: 2s}}\n",
+    );
+    const p = await configFromFlags(
+      defaultFlags({
+        profile: file,
+        usageDefaults: "cpu=20%,memory=60%",
+        jobRunSeconds: "9s",
+        podSandboxLatency: "0",
+      }),
+      {},
+    );
+    const [a, b] = p.shapes;
+    assert.deepEqual(a!.usage!.cpu, { kind: "const", value: { ofRequest: 0.3 } }, "profile over flag");
+    assert.deepEqual(a!.usage!.memory, { kind: "const", value: { ofRequest: 0.6 } }, "flag where unset");
+    assert.deepEqual(b!.usage!.cpu, { kind: "const", value: { ofRequest: 0.9 } }, "shape over profile");
+    assert.equal(a!.pods, undefined, "no pods: the flags' (the fleet config)");
+    assert.equal(p.jobRunMs, 9_000);
+    assert.deepEqual(b!.pods, {
+      jobRunMs: 9_000,
+      podStartLatency: { sandbox: { minMs: 2000, maxMs: 2000 }, containersMs: 10 },
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,6 @@ import { BadInputError } from "../../kernel/errors.ts";
 import { parseInteger } from "../parse.ts";
 import {
   DEFAULT_SHAPE,
-  parseProfile,
   type EngineConfig,
   type NodeShape,
   type TrafficProfile,
@@ -16,9 +15,11 @@ import {
   type PodStartLatency,
 } from "../../engine/container-run.ts";
 import type { CsiConfig } from "../../engine/csi/csi-names.ts";
+import { parseProfile } from "../../engine/fleet-profile.ts";
 import { parseCidr } from "../../engine/ip-pool.ts";
 import { shardRange } from "../../engine/shard.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "../../engine/quantity.ts";
+import { parseUsageDefaults } from "../../engine/usage/usage-defaults.ts";
 
 /** The hollow-node flags as commander hands them over (strings until validated here). */
 export interface HollowNodeFlags {
@@ -52,6 +53,8 @@ export interface HollowNodeFlags {
   jobRunSeconds: string;
   /** `--pod-sandbox-latency`: `300ms`, a range `250ms-350ms`, or `0` (pods start at once). */
   podSandboxLatency?: string;
+  /** `--usage-defaults`: every node's usage model, `cpu=20%,memory=60%,...` (a profile's `usage:` wins). */
+  usageDefaults?: string;
   nodeIpPool: string;
   podIpPool: string;
   maxInFlight: string;
@@ -181,6 +184,9 @@ export async function configFromFlags(
       : {},
     taints: flags.registerWithTaints ? parseTaints(flags.registerWithTaints, "--register-with-taints") : [],
   };
+  const usage = parseUsageDefaults(flags.usageDefaults ?? "", "--usage-defaults");
+  const jobRunMs = parseDuration(flags.jobRunSeconds, "--job-run-seconds");
+  const podStartLatency = parseStartLatency(flags.podSandboxLatency);
   let shapes: NodeShape[] = [base];
   if (flags.profile) {
     let text: string;
@@ -191,7 +197,7 @@ export async function configFromFlags(
         `cannot read --profile ${flags.profile} (${(err as NodeJS.ErrnoException).code ?? "error"})`,
       );
     }
-    shapes = parseProfile(text, flags.profile, base);
+    shapes = parseProfile(text, flags.profile, { shape: base, usage, pods: { jobRunMs, podStartLatency } });
   }
   const names = nodeNames(flags, parseInteger(flags.firstIndex, "--first-index", 0));
   const firstIndex = names.first;
@@ -231,8 +237,9 @@ export async function configFromFlags(
     statusUpdateMs: parseDuration(flags.nodeStatusUpdateFrequency, "--node-status-update-frequency"),
     statusReportMs: parseDuration(flags.nodeStatusReportFrequency, "--node-status-report-frequency"),
     jitter: 0.04,
-    jobRunMs: parseDuration(flags.jobRunSeconds, "--job-run-seconds"),
-    podStartLatency: parseStartLatency(flags.podSandboxLatency),
+    jobRunMs,
+    podStartLatency,
+    usage,
     nodeIpPool: flags.nodeIpPool,
     podIpPool: flags.podIpPool,
     maxInFlight: parseInteger(flags.maxInFlight, "--max-in-flight", 1, 10_000),

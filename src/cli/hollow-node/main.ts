@@ -15,6 +15,8 @@ import { KubeletEndpoints } from "../../engine/kubelet-api/endpoints.ts";
 import { KubeletAuth } from "../../engine/kubelet-api/kubelet-auth.ts";
 import { loadClientCa } from "../../engine/kubelet-api/client-ca.ts";
 import { kubeletRoutes } from "../../engine/kubelet-api/stats-routes.ts";
+import { usageByNode } from "../../engine/shape-models.ts";
+import type { UsageDefaults } from "../../engine/usage/usage-defaults.ts";
 import { EngineMetrics } from "../../engine/metrics.ts";
 import { checkAccess, kubeletApiAccess } from "../../engine/preflight.ts";
 import { NodeIdentities } from "../../engine/identity/node-identities.ts";
@@ -51,7 +53,10 @@ function program(): Command {
     .option("--ephemeral-storage <qty>", "ephemeral-storage capacity", "0")
     .option("--extended-resources <name=qty,...>", "extra resources, e.g. nvidia.com/gpu=8")
     .option("--register-with-taints <k=v:Effect,...>", "taints to register with")
-    .option("--profile <file>", "YAML fleet profile mixing node shapes by weight")
+    .option(
+      "--profile <file>",
+      "YAML fleet profile mixing node shapes by weight, each with its usage and pod models (usage:, pods:)",
+    )
     .option(
       "--kubelet-version <v>",
       "reported kubelet version (default $KUBEMARK_VERSION, else the API server's)",
@@ -83,6 +88,10 @@ function program(): Command {
     .option(
       "--pod-sandbox-latency <d>",
       "time from a pod being seen to its sandbox being ready, e.g. 300ms or 250ms-350ms drawn uniformly; containers start 10ms later (0 = at once; default 290ms-340ms, as upstream kubemark)",
+    )
+    .option(
+      "--usage-defaults <k=v,...>",
+      "every node's usage model, e.g. cpu=20%,memory=60%,system-cpu=200m (default cpu=10%,memory=50%,noise=10%; a profile's usage: wins)",
     )
     .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
     .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
@@ -363,6 +372,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       const request = <T>(req: KubeRequest): Promise<T> => api.request<T>(req);
       const clientCa = await loadClientCa({ file: cfg.clientCaFile, request, log });
       const nodes = engine;
+      // Each node's usage model: its fleet-profile shape's, else --usage-defaults.
+      const usageOf = usageByNode(cfg);
+      const usageFor = (view: { readonly name: string }): UsageDefaults => usageOf(view.name);
       kubeletServer = new KubeletEndpoints(
         {
           node: (i) => nodes.nodeApiView(i),
@@ -376,7 +388,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           basePort: cfg.kubeletPort,
           count: cfg.nodeNames.length,
           clientCa,
-          routes: kubeletRoutes(undefined, (node, p) =>
+          routes: kubeletRoutes(usageFor, (node, p) =>
             log.warn(
               { node, pod: `${p.namespace}/${p.pod}`, annotation: p.annotation },
               "usage annotation ignored (the pod uses the default model): %s",
