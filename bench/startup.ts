@@ -3,6 +3,7 @@
  * plane (load-test limits lifted, /debug/pprof served), and what the API server answered to whom.
  *
  *   node bench/startup.ts --nodes 1000 --via engine|create --root DIR --profile-seconds 20 --out NAME
+ *                         --after-ready 30 --kwok --engine-arg --max-in-flight --engine-arg 400
  *
  * `--via engine` runs one hollow-node process (`--traffic kubelet`, proxy on, as `create` does)
  * with Node's `--cpu-prof` (the profile goes to results/<NAME>-engine-prof/); `--via create` runs
@@ -12,11 +13,16 @@
  * mean server-side latency, the CPU-seconds of kube-apiserver, etcd and the engine, the Lease
  * renewal gaps seen by a watcher (a gap over 40 s is a missed lease), and with
  * `--profile-seconds S` the API server's CPU profile over the first S seconds (saved beside the
- * JSON; read it with `go tool pprof -top <kube-apiserver> <file>`). Writes results/<NAME>.json.
+ * JSON; read it with `go tool pprof -top <kube-apiserver> <file>`). It counts the fleet's Nodes
+ * that went from Ready to NotReady until the end (`--after-ready S`: keep the fleet up S seconds
+ * after all are Ready, still counting; a missed Lease shows as NotReady ~50 s after it). With
+ * `--kwok`, KWOK then brings up as many Nodes on the same control plane, as bench/compare.ts runs
+ * it (startup/kwok-ready.ts), and the ratio of the two Ready times is printed. The machine's load
+ * average at the start and the end goes in the JSON. Writes results/<NAME>.json.
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
@@ -31,6 +37,7 @@ import { ROOT } from "../test/harness.ts";
 import { observeLeases } from "./engine-scale/lease-observer.ts";
 import { latenessOver, scrape } from "./engine-scale/metrics.ts";
 import { processStats } from "./lib/proc-stats.ts";
+import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
 interface Options {
   nodes: number;
@@ -39,7 +46,27 @@ interface Options {
   profileSeconds: number;
   out: string;
   engineArgs: string[];
+  /** Seconds to keep the fleet up after all are Ready (counting NotReady Nodes meanwhile). */
+  afterReadySeconds: number;
+  /** Then KWOK with as many Nodes on the same control plane. */
+  kwok: boolean;
 }
+
+/** What `--help` prints. */
+const USAGE = `Usage: npm run bench:startup -- [flags]   (node bench/startup.ts on the project's Node.js 24)
+
+N hollow nodes start on a fresh local control plane (load-test limits): time to all Ready, the API
+server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK after it, same run.
+
+  --nodes N              nodes (default 1000)
+  --via engine|create    one hollow-node process (default), or 'kubemark-cluster create N'
+  --root DIR             the checkout whose 'kubemark-cluster' --via create runs (default this one)
+  --profile-seconds S    the API server's CPU profile over the first S seconds (default none)
+  --after-ready S        keep the fleet up S seconds after all are Ready, still counting (default 0)
+  --kwok                 then KWOK with as many Nodes on the same control plane (bench/compare's launcher)
+  --engine-arg ARG       one more hollow-node flag (repeat: --engine-arg --max-in-flight --engine-arg 400)
+  --out NAME             results/NAME.json (default startup)
+`;
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = {
@@ -49,20 +76,35 @@ function parseArgs(argv: readonly string[]): Options {
     profileSeconds: 0,
     out: "startup",
     engineArgs: [],
+    afterReadySeconds: 0,
+    kwok: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
+    if (flag === "--help" || flag === "-h") {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    if (flag === "--kwok") {
+      o.kwok = true;
+      continue;
+    }
     const value = argv[++i];
-    if (value === undefined) throw new Error(`${flag} needs a value`);
+    if (value === undefined) throw new Error(`${flag} needs a value (see --help)`);
     if (flag === "--nodes") o.nodes = Number(value);
-    else if (flag === "--via" && (value === "engine" || value === "create")) o.via = value;
-    else if (flag === "--root") o.root = value;
+    else if (flag === "--via") {
+      if (value !== "engine" && value !== "create")
+        throw new Error(`--via must be engine or create, got "${value}"`);
+      o.via = value;
+    } else if (flag === "--root") o.root = value;
     else if (flag === "--profile-seconds") o.profileSeconds = Number(value);
     else if (flag === "--out") o.out = value;
     else if (flag === "--engine-arg") o.engineArgs.push(value);
-    else throw new Error(`unknown flag ${flag} ${value} (see the comment at the top of bench/startup.ts)`);
+    else if (flag === "--after-ready") o.afterReadySeconds = Number(value);
+    else throw new Error(`unknown flag ${flag} ${value} (see --help)`);
   }
   if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new Error(`--nodes must be a positive integer`);
+  if (!(o.afterReadySeconds >= 0)) throw new Error(`--after-ready must be seconds (0 or more)`);
   return o;
 }
 
@@ -100,6 +142,11 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout?: strin
   });
 }
 
+/** Removes the fleet `create` made. */
+async function cleanup(o: Options, kubeconfig: string, env: NodeJS.ProcessEnv): Promise<void> {
+  await run(join(o.root, "kubemark-cluster"), ["cleanup", "--kubeconfig", kubeconfig, "-n", "startup"], env);
+}
+
 async function main(o: Options): Promise<void> {
   const stateDir = await mkdtemp(join(tmpdir(), "kubemark-startup-"));
   const paths = resolvePaths(process.env, { stateDir });
@@ -115,14 +162,22 @@ async function main(o: Options): Promise<void> {
   // `create -n startup` names its fleet after the namespace and its Nodes hollow-node-<i>.
   const fleet = "startup";
   const prefix = o.via === "create" ? "hollow-node" : "startup";
+  const load0 = loadavg();
+  let cleaned = false;
   try {
     let readyAt = 0;
     const t0 = Date.now();
+    // Ready -> NotReady transitions of the fleet's Nodes while measuring (not the deletions after).
+    let counting = true;
+    let ready = 0;
+    let notReady = 0;
     const watch = new FleetWatch(client, {
       clock: realClock,
       fleet,
       namePrefix: prefix,
       onReadyCount: (n) => {
+        if (counting && n < ready) notReady += ready - n;
+        ready = n;
         if (n >= o.nodes && readyAt === 0) readyAt = Date.now();
       },
     });
@@ -154,6 +209,12 @@ async function main(o: Options): Promise<void> {
     let registerSeconds = 0;
     let lateness: ReturnType<typeof latenessOver> | undefined;
     let pacing: string | undefined;
+    // CPU-seconds of the API server and etcd when all were Ready (before --after-ready and the deletions).
+    const cpuNow = async (): Promise<{ a: number; e: number }> => ({
+      a: (await processStats(apiserver)).cpu - a0.cpu,
+      e: (await processStats(etcd)).cpu - e0.cpu,
+    });
+    let atReady: { a: number; e: number } | undefined;
     if (o.via === "engine") {
       const profDir = join(resultsDir, `${o.out}-engine-prof`);
       const engine = startEngine(
@@ -188,6 +249,9 @@ async function main(o: Options): Promise<void> {
         // The engine's own account of its pacing (registration-pacer.ts), when it logs one.
         pacing = /\{[^\n]*"msg":"registration pacing"[^\n]*\}/.exec(engine.logs())?.[0];
         while (readyAt === 0 && Date.now() - t0 < 900_000) await new Promise((r) => setTimeout(r, 200));
+        atReady = await cpuNow();
+        await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
+        counting = false;
         lateness = latenessOver({}, await scrape(19464));
         const s = await processStats(engine.child.pid!);
         engineCpu = s.cpu;
@@ -203,6 +267,9 @@ async function main(o: Options): Promise<void> {
       );
       registerSeconds = (Date.now() - t0) / 1000;
       if (code !== 0) throw new Error(`create exited ${code}`);
+      atReady = await cpuNow();
+      await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
+      counting = false;
     }
     const readySeconds = readyAt ? (readyAt - t0) / 1000 : null;
     const r1 = requestCounts(await client.getText("/metrics"));
@@ -211,6 +278,20 @@ async function main(o: Options): Promise<void> {
     watch.stop();
     const seen = await leases.stop();
     await profiling;
+    if (o.via === "create") {
+      await cleanup(o, info.kubeconfig, env);
+      cleaned = true;
+    }
+    const kwokSeconds = o.kwok
+      ? await kwokReadySeconds({
+          kubeconfig: info.kubeconfig,
+          client,
+          version,
+          cacheDir: paths.cacheDir,
+          workDir: stateDir,
+          nodes: o.nodes,
+        })
+      : undefined;
     const requests: Record<string, { requests: number; meanMs: number | null }> = {};
     for (const [k, v] of r1) {
       const before = r0.get(k) ?? { n: 0, sum: 0, count: 0 };
@@ -231,6 +312,14 @@ async function main(o: Options): Promise<void> {
       engineCpuSeconds: engineCpu,
       engineRssMB,
       apiserverCpuMsPerNode: ((a1.cpu - a0.cpu) * 1000) / o.nodes,
+      apiserverCpuSecondsToReady: atReady?.a,
+      etcdCpuSecondsToReady: atReady?.e,
+      apiserverCpuMsPerNodeToReady: atReady ? (atReady.a * 1000) / o.nodes : undefined,
+      notReadyTransitions: notReady,
+      afterReadySeconds: o.afterReadySeconds,
+      kwokReadySeconds: kwokSeconds,
+      readyVsKwok: kwokSeconds && readySeconds ? readySeconds / kwokSeconds : undefined,
+      loadAverage: { start: load0, end: loadavg() },
       startupLateness: lateness,
       pacing: pacing ? (JSON.parse(pacing) as object) : undefined,
       leaseGapSeconds: {
@@ -247,19 +336,25 @@ async function main(o: Options): Promise<void> {
     console.log(
       `${o.nodes} nodes via ${o.via}: registered ${registerSeconds.toFixed(1)} s, all Ready ${readySeconds?.toFixed(1) ?? "never"} s; ` +
         `CPU-s apiserver ${result.apiserverCpuSeconds.toFixed(1)} etcd ${result.etcdCpuSeconds.toFixed(1)} engine ${engineCpu.toFixed(1)}; ` +
-        `lease gap max ${result.leaseGapSeconds.max.toFixed(1)} s (${result.leaseGapSeconds.over40s} over 40 s)`,
+        `lease gap max ${result.leaseGapSeconds.max.toFixed(1)} s (${result.leaseGapSeconds.over40s} over 40 s); ` +
+        `${notReady} went NotReady; load average ${load0.map((l) => l.toFixed(2)).join(" ")}`,
     );
+    if (atReady)
+      console.log(
+        `  to all Ready: API server ${atReady.a.toFixed(1)} CPU-s (${result.apiserverCpuMsPerNodeToReady?.toFixed(1)} ms/node), etcd ${atReady.e.toFixed(1)}`,
+      );
+    if (lateness) console.log(`  renewals ${lateness.renewals}, ${lateness.over1s} over 1 s late`);
+    if (kwokSeconds !== undefined)
+      console.log(
+        `  hollow-node ${o.nodes} Ready in ${readySeconds?.toFixed(1) ?? "never"} s vs KWOK ${kwokSeconds.toFixed(1)} s in the same run` +
+          (result.readyVsKwok ? ` (${result.readyVsKwok.toFixed(2)}x)` : ""),
+      );
     if (pacing) console.log(`  engine: ${pacing}`);
     for (const [k, v] of rows)
       console.log(`  ${k.padEnd(40)} ${String(v.requests).padStart(7)}  ${v.meanMs ?? "-"} ms`);
     console.log(`  -> ${file}`);
   } finally {
-    if (o.via === "create")
-      await run(
-        join(o.root, "kubemark-cluster"),
-        ["cleanup", "--kubeconfig", info.kubeconfig, "-n", "startup"],
-        env,
-      );
+    if (o.via === "create" && !cleaned) await cleanup(o, info.kubeconfig, env);
     await client.close();
     await downCluster(cpDeps, { name: "bench" });
     await rm(stateDir, { recursive: true, force: true });
