@@ -289,7 +289,9 @@ describe("KubeletEndpoints", () => {
         assert.equal(summary.status, 200);
         assert.equal((JSON.parse(summary.body) as { node: { nodeName: string } }).node.nodeName, "n-0");
         assert.match((await get(0, "/metrics", "scraper")).body, /kubelet_node_name\{node="n-0"\} 1/);
-        assert.equal((await get(0, "/metrics/cadvisor", "scraper")).status, 404);
+        const cadvisor = await get(0, "/metrics/cadvisor", "scraper");
+        assert.equal(cadvisor.status, 200);
+        assert.match(cadvisor.body, /^machine_cpu_cores\{/m);
         assert.equal((await get(0, "/pods", "scraper")).status, 403);
       } finally {
         base = saved;

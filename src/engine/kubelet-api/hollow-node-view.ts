@@ -48,6 +48,7 @@ function usageContainer(
     memoryRequestBytes: bytes(r?.requests?.["memory"]),
     memoryLimitBytes: bytes(r?.limits?.["memory"]),
     startedAtMs,
+    ...(c.image === undefined ? {} : { image: c.image }),
   };
 }
 

@@ -19,6 +19,8 @@ export interface UsageContainer {
   readonly memoryLimitBytes: number | undefined;
   /** When the container's current run started (ms since the epoch); undefined when it is not running. */
   readonly startedAtMs: number | undefined;
+  /** The container's image as the spec names it (`/metrics/cadvisor`'s `image` label); undefined when unset. */
+  readonly image?: string | undefined;
 }
 
 /** A pod as the usage model sees it. */

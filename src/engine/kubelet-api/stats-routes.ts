@@ -2,7 +2,7 @@
  * The kubelet API's route table with the stats endpoints (stats-endpoints.ts, stats-summary.ts)
  * on it: `/metrics/resource` (what metrics-server scrapes), `/stats/summary`, and `/metrics`. Each
  * node keeps its own usage model (counters that stay monotonic between scrapes), made on its
- * first scrape. `/metrics/cadvisor` is not served (404).
+ * first scrape; `/metrics/cadvisor` (stats-cadvisor.ts) from the same model.
  */
 import { DEFAULT_USAGE, type UsageDefaults } from "../usage/usage-defaults.ts";
 import { NodeUsage } from "../usage/node-usage.ts";
@@ -10,6 +10,7 @@ import type { UsageProblem } from "../usage/usage-annotations.ts";
 import type { NodeApiView } from "./node-view.ts";
 import { BASE_ROUTES, type KubeletRoute, type RouteContext } from "./routes.ts";
 import { PROMETHEUS_TEXT, renderKubeletMetrics, renderResourceMetrics } from "./stats-endpoints.ts";
+import { renderCadvisorMetrics } from "./stats-cadvisor.ts";
 import { renderStatsSummary } from "./stats-summary.ts";
 
 /**
@@ -43,6 +44,7 @@ export function kubeletRoutes(
     ...BASE_ROUTES,
     { pattern: /^\/metrics\/resource\/?$/, methods: ["GET"], handle: prometheus(renderResourceMetrics) },
     { pattern: /^\/metrics\/?$/, methods: ["GET"], handle: prometheus(renderKubeletMetrics) },
+    { pattern: /^\/metrics\/cadvisor\/?$/, methods: ["GET"], handle: prometheus(renderCadvisorMetrics) },
     {
       pattern: /^\/stats\/summary\/?$/,
       methods: ["GET"],

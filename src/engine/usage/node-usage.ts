@@ -33,6 +33,8 @@ export interface ContainerUsage {
   memoryBytes: number;
   /** The memory limit (bytes) if set: the kubelet reports availableBytes against it. */
   memoryLimitBytes: number | undefined;
+  /** The image of the current run, as the spec names it ("" when unset). */
+  readonly image: string;
   // Model state.
   cpu: UsageCurve;
   memory: UsageCurve;
@@ -339,6 +341,7 @@ export class NodeUsage {
         cpuNanoCores: 0,
         memoryBytes: 0,
         memoryLimitBytes: c.memoryLimitBytes,
+        image: c.image ?? "",
         cpu: curves.cpu,
         memory: curves.memory,
         seed,
