@@ -22,6 +22,7 @@ import {
 } from "./pod-stage.ts";
 import { hostedPod, runOf, type PodState } from "./pod-state.ts";
 import { renderPodStatus } from "./pod-status.ts";
+import { podStatusFeatures } from "./pod-status-features.ts";
 import { StatusManager } from "./status-manager.ts";
 
 /** The refs of every pod that references no ConfigMap or Secret: shared, never written to. */
@@ -323,7 +324,15 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
     return [...this.pods.values()].map((st) =>
       st.stage === "new"
         ? { ...st.pod }
-        : { ...st.pod, status: renderPodStatus(st.pod, st.stage, runOf(st, this.node.id.ip)) },
+        : {
+            ...st.pod,
+            status: renderPodStatus(
+              st.pod,
+              st.stage,
+              runOf(st, this.node.id.ip),
+              podStatusFeatures(this.node.id.kubeletVersion),
+            ),
+          },
     );
   }
 }

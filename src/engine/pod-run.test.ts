@@ -46,6 +46,7 @@ test("pods: a Job of pause pods runs until deleted; `exit 3` with restartPolicy 
     ["Running", "Failed"],
   );
   assert.deepEqual(failed[1]!.containerStatuses[0]!.state.terminated, {
+    containerID: (failed[1]!.containerStatuses[0] as unknown as { containerID: string }).containerID,
     exitCode: 3,
     reason: "Error",
     startedAt: failed[0]!.containerStatuses[0]!.state.running!.startedAt,

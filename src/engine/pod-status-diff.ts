@@ -26,6 +26,23 @@ export interface StatusComparison {
   readonly allowed: readonly (StatusDifference & { readonly reason: string })[];
 }
 
+/**
+ * What differs by design between a real kubelet on containerd and a hollow node, with the reason
+ * (the end-to-end test test/e2e/pod-status-diff.test.ts and the unit test over its captures).
+ */
+export const REAL_KUBELET_DIFFERENCES: readonly AllowedDifference[] = [
+  {
+    path: /\.imageID$/,
+    reason:
+      "a hollow node has no image store: its image id is the image reference, as upstream kubemark's fake runtime reports it; containerd reports the image's digest",
+  },
+  {
+    path: /^\.resources\.(limits|requests)(\.(cpu|memory))?$/,
+    reason:
+      "a real kubelet reads a pod's resources back from its pod cgroup (unlimited memory on cgroup v1 shows as 9007199254740988Ki, CPU limits at or below 10m are dropped, values read while the cgroup goes away are missing); a hollow node has no cgroups and reports the spec's: the requests, and the limits every container sets",
+  },
+];
+
 const TIME_KEYS = new Set(["lastTransitionTime", "lastProbeTime", "startTime", "startedAt", "finishedAt"]);
 const IP_KEYS = new Set(["hostIP", "podIP", "ip"]);
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;

@@ -154,10 +154,11 @@ test("running with init containers: inits Completed with exit code 0, sidecars k
   const s = render(WITH_INITS, "running");
   assert.equal(s.phase, "Running");
   assert.ok(Object.values(conditionsOf(s)).every((v) => v === "True"));
+  // An init container that exited 0 is ready, as the kubelet's prober manager reports it.
   assert.deepEqual(states(s.initContainerStatuses), [
-    "migrate=terminated:Completed:0",
+    "migrate=terminated:Completed:0/ready",
     "proxy=running/ready/started",
-    "warm=terminated:Completed:0",
+    "warm=terminated:Completed:0/ready",
   ]);
   const migrate = s.initContainerStatuses![0]!.state.terminated!;
   assert.deepEqual([migrate.startedAt, migrate.finishedAt], [RUN.startedAt, RUN.runningAt]);
@@ -192,7 +193,11 @@ test("succeeded and terminated: phase Succeeded, every container exited 0, Ready
     );
     assert.deepEqual(
       states(s.initContainerStatuses),
-      ["migrate=terminated:Completed:0", "proxy=terminated:Completed:0", "warm=terminated:Completed:0"],
+      [
+        "migrate=terminated:Completed:0/ready",
+        "proxy=terminated:Completed:0/ready",
+        "warm=terminated:Completed:0/ready",
+      ],
       stage,
     );
     const app = s.containerStatuses[0]!.state.terminated!;

@@ -3,12 +3,14 @@
  * Shapes follow what a kubelet writes (a kubelet's pod status manager).
  */
 import { RUN_SECONDS_ANNOTATION, podOutcome } from "./container-run.ts";
-import { RUNTIME_NAME } from "./node-object.ts";
 import type { ContainerSpec, PodObject } from "./pod-object.ts";
 import { resizeConditions, type ResizeState } from "./pod-resize.ts";
 import { STAGES, type PodStage } from "./pod-stage.ts";
+import { ALL_POD_STATUS_FEATURES, type PodStatusFeatures } from "./pod-status-features.ts";
+import { containerId, goDuration, normalizeImage } from "./pod-status-ids.ts";
+import { podLevelResources, qosClass } from "./pod-status-resources.ts";
 
-export { RUN_SECONDS_ANNOTATION };
+export { RUN_SECONDS_ANNOTATION, containerId, normalizeImage };
 
 /** Facts about the pod's run, fixed when it starts. */
 export interface PodRun {
@@ -79,43 +81,6 @@ export function runDurationMs(pod: PodObject, jobRunMs: number): number | undefi
   return podOutcome(pod, { jobRunMs }).afterMs ?? undefined;
 }
 
-/** A Go duration as the kubelet prints it in messages (`10s`, `1m20s`, `5m0s`). */
-function goDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`;
-}
-
-/** Image reference as a container runtime reports it (`nginx` becomes `docker.io/library/nginx:latest`). */
-export function normalizeImage(image: string | undefined): string {
-  if (!image) return "";
-  let ref = image;
-  const slash = ref.indexOf("/");
-  const first = slash < 0 ? "" : ref.slice(0, slash);
-  if (slash < 0) ref = `docker.io/library/${ref}`;
-  else if (!first.includes(".") && !first.includes(":") && first !== "localhost") ref = `docker.io/${ref}`;
-  const lastPart = ref.slice(ref.lastIndexOf("/") + 1);
-  if (!lastPart.includes(":") && !lastPart.includes("@")) ref = `${ref}:latest`;
-  return ref;
-}
-
-/** A stable fake container id (64 hex digits) for a container of a pod. */
-export function containerId(podUid: string, container: string): string {
-  // FNV-1a over the inputs, widened to 64 hex characters: unique enough, cheap, deterministic.
-  let h1 = 0x811c9dc5;
-  let h2 = 0x01000193;
-  const s = `${podUid}/${container}`;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
-    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
-  }
-  const part = (n: number): string => n.toString(16).padStart(8, "0");
-  return `${RUNTIME_NAME}://${part(h1)}${part(h2)}${part((h1 ^ h2) >>> 0)}${part(Math.imul(h1, 31) >>> 0)}`.padEnd(
-    73,
-    "0",
-  );
-}
-
 interface Condition {
   type: string;
   status: "True" | "False";
@@ -126,6 +91,7 @@ interface Condition {
   observedGeneration?: number;
 }
 
+/** A condition; `reason` and `message` are for when it is False, unless `always` (a terminal pod's). */
 function condition(
   type: string,
   ok: boolean,
@@ -133,15 +99,25 @@ function condition(
   generation: number | undefined,
   reason?: string,
   message?: string,
+  always = false,
 ): Condition {
   return {
     type,
     status: ok ? "True" : "False",
-    ...(reason && !ok ? { reason } : {}),
+    ...(reason && (!ok || always) ? { reason } : {}),
     ...(message && !ok ? { message } : {}),
     lastProbeTime: null,
     lastTransitionTime: at,
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
+  };
+}
+
+/** Pod-level `allocatedResources` and `resources` (pod-status-resources.ts), as the status shows them. */
+function podResources(pod: PodObject): Record<string, unknown> {
+  const r = podLevelResources(pod);
+  return {
+    ...(r.allocatedResources ? { allocatedResources: r.allocatedResources } : {}),
+    resources: r.resources,
   };
 }
 
@@ -159,9 +135,16 @@ function isSidecar(c: ContainerSpec): boolean {
  * containers waiting in CrashLoopBackOff after their last run; `succeeded`, `failed` and
  * `terminated` have every container terminated (phase Succeeded, or Failed with the exit code).
  * Restarted containers carry their restart count and their previous run as `lastState`.
+ * `features` are those of the simulated kubelet's version (pod-status-features.ts): fields a
+ * kubelet of that version does not write are left out.
  */
-export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): Record<string, unknown> {
-  const gen = pod.metadata.generation;
+export function renderPodStatus(
+  pod: PodObject,
+  stage: PodStage,
+  run: PodRun,
+  features: PodStatusFeatures = ALL_POD_STATUS_FEATURES,
+): Record<string, unknown> {
+  const gen = features.observedGeneration ? pod.metadata.generation : undefined;
   const inits = pod.spec.initContainers ?? [];
   // What the stage shows is pod-stage.ts's; the shapes are this file's.
   const facts = STAGES[stage];
@@ -188,24 +171,32 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       : facts.containersRunning
         ? (run.readyAt ?? run.runningAt)
         : run.startedAt;
+  // A terminal pod's conditions say why in one word (the kubelet's status/generate.go): Succeeded
+  // is PodCompleted (Initialized too), Failed is PodFailed (readiness only).
+  const succeeded = done && facts.phase === "Succeeded";
+  const terminalReason = facts.phase === "Failed" ? "PodFailed" : "PodCompleted";
   const conditions: (Condition | Record<string, unknown>)[] = [
     // A resize's conditions come first, as the kubelet's generateAPIPodStatus adds them.
-    ...(facts.ended ? [] : resizeConditions(run.resize)),
-    condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen),
-    condition(
-      "Initialized",
-      initialized,
-      initialized ? run.runningAt : run.startedAt,
-      gen,
-      "ContainersNotInitialized",
-      `containers with incomplete status: [${notInit.join(" ")}]`,
-    ),
+    ...(facts.ended || !features.containerResources ? [] : resizeConditions(run.resize)),
+    ...(features.readyToStartContainers
+      ? [condition("PodReadyToStartContainers", !done && !creating, done ? finishedAt : run.startedAt, gen)]
+      : []),
+    succeeded
+      ? condition("Initialized", true, run.runningAt, gen, "PodCompleted", undefined, true)
+      : condition(
+          "Initialized",
+          initialized,
+          initialized ? run.runningAt : run.startedAt,
+          gen,
+          "ContainersNotInitialized",
+          `containers with incomplete status: [${notInit.join(" ")}]`,
+        ),
     condition(
       "Ready",
       ready,
       ready ? (run.readyAt ?? run.runningAt) : unreadySince,
       gen,
-      done ? "PodCompleted" : "ContainersNotReady",
+      done ? terminalReason : "ContainersNotReady",
       done ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
     ),
     condition(
@@ -213,13 +204,18 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
       ready,
       ready ? (run.readyAt ?? run.runningAt) : unreadySince,
       gen,
-      done ? "PodCompleted" : "ContainersNotReady",
+      done ? terminalReason : "ContainersNotReady",
       done ? undefined : `containers with unready status: [${notReady.join(" ")}]`,
     ),
     condition("PodScheduled", true, run.startedAt, gen),
   ];
-  const terminated = (code: number, from: string, to: string): Record<string, unknown> => ({
+  /** The id of a container's run: its first run's id, then one per restart. */
+  const runId = (c: ContainerSpec, restarts: number): string =>
+    containerId(pod.metadata.uid, restarts > 0 ? `${c.name}/${restarts}` : c.name);
+  // A terminated state names its container, as the kubelet's convertContainerStatus does.
+  const terminated = (code: number, from: string, to: string, id?: string): Record<string, unknown> => ({
     terminated: {
+      ...(id ? { containerID: id } : {}),
       exitCode: code,
       reason: code === 0 ? "Completed" : "Error",
       startedAt: from,
@@ -248,26 +244,38 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     main: boolean | Restarts = false,
   ) => {
     const r = main === true ? mainRestarts : main === false ? undefined : main;
+    const count = r?.count ?? 0;
+    // A container not created yet is reported from its spec alone: no id, the image as written.
+    const created = !("waiting" in state) || r?.last !== undefined;
+    const last = r?.last;
+    const shown =
+      "terminated" in state
+        ? { terminated: { containerID: runId(c, count), ...(state["terminated"] as object) } }
+        : state;
     return {
       name: c.name,
-      state,
-      lastState: r?.last ? terminated(r.last.exitCode, r.last.startedAt, r.last.finishedAt) : {},
+      state: shown,
+      lastState: last
+        ? terminated(last.exitCode, last.startedAt, last.finishedAt, runId(c, Math.max(0, count - 1)))
+        : {},
       ready: isReady,
       started,
-      restartCount: r?.count ?? 0,
-      image: normalizeImage(c.image),
-      imageID: normalizeImage(c.image),
-      containerID: containerId(pod.metadata.uid, c.name),
+      restartCount: count,
+      image: created ? normalizeImage(c.image) : (c.image ?? ""),
+      imageID: created ? normalizeImage(c.image) : "",
+      ...(created ? { containerID: runId(c, count) } : {}),
       // A created container reports the resources it runs with and what the node allocated to
       // it: the spec's, unless an in-place resize is pending or being applied (pod-resize.ts).
-      ...("running" in state || "terminated" in state ? containerResources(c) : {}),
-      ...(c.volumeMounts
+      ...(features.containerResources && ("running" in state || "terminated" in state)
+        ? containerResources(c)
+        : {}),
+      // Read-only mounts say whether they are recursively so (RecursiveReadOnlyMounts).
+      ...(c.volumeMounts && features.volumeMountStatus
         ? {
             volumeMounts: c.volumeMounts.map((m) => ({
               name: m.name,
               mountPath: m.mountPath,
-              ...(m.readOnly ? { readOnly: true } : {}),
-              recursiveReadOnly: "Disabled",
+              ...(m.readOnly ? { readOnly: true, recursiveReadOnly: "Disabled" } : {}),
             })),
           }
         : {}),
@@ -318,6 +326,11 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     }
     return status(c, completed(run.startedAt, run.runningAt), false, false);
   });
+  // An init container that exited 0 is ready (the prober manager's UpdatePodStatus).
+  for (const s of initContainerStatuses) {
+    const t = (s.state as { terminated?: { exitCode: number } }).terminated;
+    if (t?.exitCode === 0) s.ready = true;
+  }
   const crashLoop = (c: ContainerSpec, backoffMs: number): Record<string, unknown> => ({
     waiting: {
       reason: "CrashLoopBackOff",
@@ -347,8 +360,9 @@ export function renderPodStatus(pod: PodObject, stage: PodStage, run: PodRun): R
     // The pod IP shows once containers are created (upstream kubemark's sandbox-ready status has none).
     ...(waiting ? {} : { podIP: run.podIP, podIPs: [{ ip: run.podIP }] }),
     startTime: run.startedAt,
-    // Pod-level resources (none set: empty, as a kubelet of 1.34 on reports it).
-    resources: {},
+    qosClass: qosClass(pod),
+    // The pod's own resources (v1.36 on): its requests as allocated, and its pod cgroup's limits.
+    ...(features.podResources ? podResources(pod) : {}),
     ...(inits.length > 0 ? { initContainerStatuses } : {}),
     containerStatuses,
   };

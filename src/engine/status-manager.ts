@@ -16,6 +16,8 @@ import { resizeDeletes } from "./pod-resize.ts";
 import { STAGES, type HostedStage, type PodStage } from "./pod-stage.ts";
 import { runOf, type PodState } from "./pod-state.ts";
 import { renderPodStatus } from "./pod-status.ts";
+import { podStatusFeatures } from "./pod-status-features.ts";
+import { statusPatchBody } from "./pod-status-patch.ts";
 
 // ---------------------------------------------------------------- decisions
 
@@ -247,7 +249,8 @@ export class StatusManager {
 
   /** The pod's status as it is now, for version `version`. */
   private take(st: PodState, stage: PodStage, version: number, finished: boolean): Taken {
-    const status = renderPodStatus(st.pod, stage, runOf(st, this.host.node.id.ip));
+    const { id } = this.host.node;
+    const status = renderPodStatus(st.pod, stage, runOf(st, id.ip), podStatusFeatures(id.kubeletVersion));
     const key = statusKey(status);
     const deletes = resizeDeletes(st.resize, STAGES[stage].ended);
     if (deletes.length > 0) (status["conditions"] as unknown[]).push(...deletes);
@@ -342,7 +345,7 @@ export class StatusManager {
           method: "PATCH",
           path: `${path}/status`,
           patchType: "strategic",
-          body: { metadata: { uid: st.uid }, status: taken.status },
+          body: { metadata: { uid: st.uid }, status: taken.status && statusPatchBody(taken.status) },
         });
       } catch (err) {
         // Gone, or replaced by a pod of the same name (the uid precondition failed).
