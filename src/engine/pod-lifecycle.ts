@@ -117,7 +117,9 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
         !pod.metadata.deletionTimestamp &&
         // A spec change bumps the generation; status updates (most events) do not.
         before.metadata.generation !== st.pod.metadata.generation &&
-        resourcesKey(before) !== resourcesKey(st.pod)
+        resourcesKey(before) !== resourcesKey(st.pod) &&
+        // Kubelets before v1.33 (InPlacePodVerticalScaling off) do not resize in place.
+        podStatusFeatures(this.node.id.kubeletVersion).containerResources
       )
         resizePod(this, st, before);
     }

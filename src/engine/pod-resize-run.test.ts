@@ -79,3 +79,20 @@ test("resize: beyond what the other pods leave it is Deferred, and allocated onc
   assert.deepEqual(after[1]!.containerStatuses[0]!.resources, { requests: { cpu: "700m" } });
   assert.deepEqual(resizeConds(after[1]), [{ type: "PodResizeInProgress", $patch: "delete" }]);
 });
+
+test("resize: a kubelet before v1.33 (InPlacePodVerticalScaling off) does not resize in place, nor report resources", async () => {
+  const h = await registered({ traffic: "minimal" });
+  (h.node.id as { kubeletVersion: string }).kubeletVersion = "v1.32.4";
+  const pod = withCpu("p", "100m", 1);
+  bind(h, pod);
+  await h.clock.advance(1_000);
+  const bigger = withCpu("p", "200m", 2, pod);
+  h.api.pods.set(podPath("p"), bigger);
+  h.node.onPod("MODIFIED", bigger);
+  await h.clock.advance(5_000);
+  const written = writtenStatuses(h.api, "p") as unknown as Written[];
+  assert.equal(written.length, 1, "nothing written for the spec change");
+  assert.deepEqual(resizeConds(written[0]), []);
+  assert.equal(written[0]!.containerStatuses[0]!.resources, undefined);
+  assert.equal((written[0] as unknown as { observedGeneration?: number }).observedGeneration, undefined);
+});
