@@ -1,5 +1,7 @@
 /** What the fleet verbs' end-to-end tests check: the CLI succeeded, a fleet's Nodes, Leases and engine processes. */
 import assert from "node:assert/strict";
+import { request } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { KubeClient } from "../src/client/kube-client.ts";
 import { processStartTicks } from "../src/host/daemon.ts";
 import { cli, type RunResult } from "./harness.ts";
@@ -7,7 +9,11 @@ import { cli, type RunResult } from "./harness.ts";
 /** The parts of a Node the fleet tests read. */
 export interface NodeObj {
   metadata: { name: string; labels?: Record<string, string> };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    addresses?: { type: string; address: string }[];
+    daemonEndpoints?: { kubeletEndpoint?: { Port?: number } };
+  };
 }
 
 /** The label every Node of a fleet carries, spelled out as users see it. */
@@ -63,4 +69,32 @@ export async function enginePids(scope: string[]): Promise<number[]> {
 /** True while the process runs (an exited one may linger as a zombie of whoever adopted it). */
 export function alive(pid: number): boolean {
   return processStartTicks(pid) !== undefined;
+}
+
+/** A Node's address of `type` (InternalIP, InternalDNS, Hostname), if it reports one. */
+export function nodeAddress(node: NodeObj, type: string): string | undefined {
+  return node.status?.addresses?.find((a) => a.type === type)?.address;
+}
+
+/**
+ * A GET with no credentials to a node's kubelet endpoint (its InternalIP and daemonEndpoints port,
+ * where metrics-server dials it): the HTTP status and the serving certificate's subjectAltName.
+ */
+export function anonymousKubeletGet(
+  node: NodeObj,
+  path = "/pods",
+): Promise<{ status: number; subjectAltName: string | undefined }> {
+  const host = nodeAddress(node, "InternalIP");
+  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  assert.ok(host && port, `${node.metadata.name} reports an InternalIP and a kubelet port`);
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, rejectUnauthorized: false, timeout: 10_000 }, (res) => {
+      const cert = (res.socket as TLSSocket).getPeerCertificate();
+      res.resume();
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, subjectAltName: cert.subjectaltname }));
+    });
+    req.on("timeout", () => req.destroy(new Error(`no answer from https://${host}:${port}${path} in 10 s`)));
+    req.on("error", reject);
+    req.end();
+  });
 }

@@ -77,6 +77,11 @@ export interface EngineConfig {
   readonly usage: UsageDefaults;
   /** Pool that node InternalIPs are taken from, one per node (default 100.64.0.0/10). */
   readonly nodeIpPool: string;
+  /**
+   * Every node's InternalIP, as the kubelet's `--node-ip` (undefined: a unique one per node from
+   * `nodeIpPool`); also its pods' hostIP and its hostNetwork pods' IP (node-ip.ts).
+   */
+  readonly nodeIp?: string | undefined;
   /** Pool pod IPs come from when a node has no `spec.podCIDR` (default 172.16.0.0/12, a /24 per node). */
   readonly podIpPool: string;
   /** Requests the whole process may have in flight (default 200). */
@@ -99,7 +104,8 @@ export interface EngineConfig {
   readonly kubeletPort: number;
   /**
    * IP address the kubelet endpoints listen on; with the endpoints on, every node reports it as its
-   * `InternalDNS` address so the API server dials it (default 127.0.0.1).
+   * `InternalDNS` address so the API server dials it, unless it is the node's InternalIP
+   * (`nodeIp`) already (default 127.0.0.1).
    */
   readonly kubeletAddress: string;
   /**

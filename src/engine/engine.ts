@@ -250,7 +250,7 @@ export class Engine {
     const byShape = new ShapeContexts();
     cfg.nodeNames.forEach((name, i) => {
       const ordinal = firstIndex + i;
-      const ip = nthHost(ipPool, ordinal);
+      const ip = cfg.nodeIp ?? nthHost(ipPool, ordinal);
       if (!ip) {
         throw new KubemarkError(
           "BAD_INPUT",

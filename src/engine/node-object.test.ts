@@ -141,6 +141,18 @@ test("renderNode: with a kubelet endpoint its address is InternalDNS; InternalIP
   );
 });
 
+test("renderNode: with --node-ip the endpoint's address is the InternalIP, so no InternalDNS (as a kubelet given --node-ip)", () => {
+  const node = renderNode(
+    { ...id(), ip: "10.244.0.7", endpointAddress: "10.244.0.7", kubeletPort: 10251 },
+    NOW,
+  ) as unknown as RenderedNode;
+  assert.deepEqual(node.status.addresses, [
+    { type: "InternalIP", address: "10.244.0.7" },
+    { type: "Hostname", address: "hollow-node-7" },
+  ]);
+  assert.deepEqual(node.status.daemonEndpoints, { kubeletEndpoint: { Port: 10251 } });
+});
+
 test("missingLabels lists only the labels a registered Node lacks or has wrong", () => {
   const full = nodeLabels(id());
   const { "kubernetes.io/hostname": _hostname, ...withoutHostname } = full;

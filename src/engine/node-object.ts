@@ -20,15 +20,15 @@ export const RUNTIME_VERSION = "hollow://0.1.0";
 export interface NodeIdentity {
   readonly name: string;
   readonly shape: NodeShape;
-  /** Unique InternalIP. */
+  /** InternalIP: unique from the pool, or the `--node-ip` every node of the process shares. */
   readonly ip: string;
   readonly kubeletVersion: string;
   readonly kubeletPort: number;
   /**
    * The address of the process's kubelet endpoint when it serves one (every node of the process
-   * shares the one listener), reported as the node's `InternalDNS` address: the InternalIP is
-   * simulated, the `Hostname` stays the node name as a kubelet reports it, and the local control
-   * plane's API server dials InternalDNS first.
+   * shares the one listener), reported as the node's `InternalDNS` address when it is not its
+   * InternalIP: a pool's InternalIP is simulated, the `Hostname` stays the node name as a kubelet
+   * reports it, and the local control plane's API server dials InternalDNS first.
    */
   readonly endpointAddress?: string | undefined;
   readonly fleet: string;
@@ -99,7 +99,11 @@ export function renderNodeStatus(id: NodeIdentity, now: string, since: string): 
     addresses: [
       { type: "InternalIP", address: id.ip },
       { type: "Hostname", address: id.name },
-      ...(id.endpointAddress ? [{ type: "InternalDNS", address: id.endpointAddress }] : []),
+      // The endpoint's address is told apart only where it is not the InternalIP already (a
+      // kubelet's --node-ip is where it serves).
+      ...(id.endpointAddress && id.endpointAddress !== id.ip
+        ? [{ type: "InternalDNS", address: id.endpointAddress }]
+        : []),
     ],
     daemonEndpoints: { kubeletEndpoint: { Port: id.kubeletPort } },
     nodeInfo: {

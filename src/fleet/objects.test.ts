@@ -119,6 +119,31 @@ test("the StatefulSet: shards from the pod name, unprivileged, read-only, no hos
   );
 });
 
+test("the StatefulSet: each pod serves its nodes' kubelet API on its pod IP, node i on 10250 + i, that IP their InternalIP", () => {
+  const sts = statefulSet(spec, { engineHash: "abc" }) as unknown as {
+    spec: {
+      template: {
+        spec: {
+          containers: Array<{
+            args: string[];
+            env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+          }>;
+        };
+      };
+    };
+  };
+  const c = sts.spec.template.spec.containers[0]!;
+  assert.deepEqual(
+    c.env.find((e) => e.name === "POD_IP"),
+    { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    "the pod's IP from the downward API",
+  );
+  for (const arg of ["--kubelet-port=10250", "--kubelet-address=$(POD_IP)", "--node-ip=$(POD_IP)"]) {
+    assert.ok(c.args.includes(arg), `${arg} in ${c.args.join(" ")}`);
+  }
+  assert.ok(10250 + spec.nodesPerShard - 1 <= 65535, "every node of a pod has a port");
+});
+
 test("two clusters: pods read the target's credentials from the Secret; none are in the manifests", () => {
   const two = { ...spec, twoCluster: true };
   const text = JSON.stringify(statefulSet(two, { engineHash: "x" }));

@@ -42,6 +42,9 @@ export interface WorkloadOptions {
 
 const WORKDIR = "/hollow";
 
+/** The kubelet's port: an engine pod's node i serves its kubelet API on this port + i. */
+export const IN_CLUSTER_KUBELET_PORT = 10250;
+
 /** Security context of every container: unprivileged, read-only, no capabilities. */
 const CONTAINER_SECURITY = {
   allowPrivilegeEscalation: false,
@@ -69,6 +72,11 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
     ...csiEngineArgs(spec),
     "--stats-interval=60",
+    // Each node's authenticated kubelet API on the pod's IP, node i on port 10250 + i, and that IP
+    // as every node's InternalIP: where metrics-server and the API server dial a node.
+    `--kubelet-port=${IN_CLUSTER_KUBELET_PORT}`,
+    "--kubelet-address=$(POD_IP)",
+    "--node-ip=$(POD_IP)",
   ];
   const fromConfigMap = !spec.prebuiltEngine;
   const volumes: unknown[] = [
@@ -143,6 +151,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
               args,
               env: [
                 { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+                { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
                 {
                   name: "TOTAL_NODES",
                   valueFrom: { configMapKeyRef: { name: FLEET_CONFIGMAP, key: "total-nodes" } },

@@ -13,8 +13,11 @@ import { join } from "node:path";
 import { KubeClient } from "../../src/client/kube-client.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
 import { NO_RETRY } from "../../src/client/retry.ts";
-import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
-import { fleetNodes, leaseNames, ok, readyCount } from "../fleet-checks.ts";
+import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
+import { anonymousKubeletGet, fleetNodes, leaseNames, nodeAddress, ok, readyCount } from "../fleet-checks.ts";
+
+/** The IP the materialised pod gets (its kubelet endpoints listen there). */
+const POD_IP = "127.0.0.1";
 
 interface Container {
   command: string[];
@@ -121,6 +124,8 @@ async function materialisePod(
   for (const e of container.env) {
     if (e.value !== undefined) env[e.name] = e.value;
     else if (e.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[e.name] = podName;
+    // The pod runs on this machine, where servers stay on loopback: that is its IP here.
+    else if (e.valueFrom?.fieldRef?.fieldPath === "status.podIP") env[e.name] = POD_IP;
     else if (e.valueFrom?.configMapKeyRef) {
       const cm = await configMap(e.valueFrom.configMapKeyRef.name);
       env[e.name] = cm.data?.[e.valueFrom.configMapKeyRef.key] ?? "";
@@ -198,6 +203,25 @@ test("in-cluster mode: objects pass a server dry run; the pod template, run here
       const missing = names.filter((n) => !leases.includes(n));
       return { done: missing.length === 0, status: `missing ${missing.join(", ")}` };
     });
+    // Each node serves its kubelet API on the pod's IP, port 10250 + its index in the pod, and
+    // reports that IP as its InternalIP (no InternalDNS: it is the same address); no credentials, 401.
+    const served = (await fleetNodes(client, ns)).sort((a, b) =>
+      a.metadata.name.localeCompare(b.metadata.name),
+    );
+    assert.deepEqual(
+      served.map((n) => [
+        nodeAddress(n, "InternalIP"),
+        nodeAddress(n, "InternalDNS"),
+        n.status?.daemonEndpoints?.kubeletEndpoint?.Port,
+      ]),
+      [0, 1, 2, 3, 4].map((i) => [POD_IP, undefined, 10250 + i]),
+    );
+    const anonymous = await anonymousKubeletGet(served[2]!);
+    assert.deepEqual(
+      anonymous,
+      { status: 401, subjectAltName: `IP Address:${POD_IP}` },
+      "401, certificate made in-process for the pod IP",
+    );
     // ... and runs a pod bound to one of them.
     await client.request({
       method: "POST",
@@ -215,6 +239,10 @@ test("in-cluster mode: objects pass a server dry run; the pod template, run here
       );
       return { done: p.status?.phase === "Running" && !!p.status.podIP, status: p.status?.phase ?? "none" };
     });
+    // kubectl logs goes through the API server to hollow-node-22's endpoint (its InternalIP:10252).
+    const logs = await run(kubectlPath(), ["--kubeconfig", c.kubeconfig, "logs", "-n", ns, "work"]);
+    ok(logs, "kubectl logs work");
+    assert.match(logs.stdout, /started on node hollow-node-22/);
 
     // The ServiceAccount's token may do what a kubelet does, and nothing a kubelet may not.
     const token = await client.request<{ status: { token: string } }>({

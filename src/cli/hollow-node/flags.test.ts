@@ -224,8 +224,30 @@ test("configFromFlags rejects bad values, naming the flag and the value", async 
     [{ kubeletAddress: "localhost" }, "--kubelet-address must be an IP address the API server reaches"],
     [{ kubeletAddress: "0.0.0.0" }, "--kubelet-address must be an IP address the API server reaches"],
     [{ kubeletAddress: "::" }, 'got "::"'],
+    [
+      { nodeIp: "169.254.1.1" },
+      '--node-ip must be an IP address the API server can reach the nodes at, got "169.254.1.1" (a link-local unicast address)',
+    ],
+    [
+      { nodeIp: "$(POD_IP)" },
+      '--node-ip must be an IP address the API server can reach the nodes at, got "$(POD_IP)" (not an IP address)',
+    ],
   ];
   for (const [over, message] of cases) await rejects(configFromFlags(defaultFlags(over), {}), message);
+});
+
+test("configFromFlags: --node-ip fixes every node's InternalIP (in a cluster the pod's, beside --kubelet-address)", async () => {
+  const cfg = await configFromFlags(
+    defaultFlags({ nodeIp: "10.244.0.7", kubeletAddress: "10.244.0.7", kubeletPort: "10250" }),
+    {},
+  );
+  assert.equal(cfg.nodeIp, "10.244.0.7");
+  assert.equal(cfg.kubeletAddress, "10.244.0.7");
+  assert.equal(
+    (await configFromFlags(defaultFlags(), {})).nodeIp,
+    undefined,
+    "default: one per node from the pool",
+  );
 });
 
 test("configFromFlags: --names gives explicit names, validated", async () => {

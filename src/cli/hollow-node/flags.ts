@@ -17,6 +17,7 @@ import {
 import type { CsiConfig } from "../../engine/csi/csi-names.ts";
 import { parseProfile } from "../../engine/fleet-profile.ts";
 import { parseCidr } from "../../engine/ip-pool.ts";
+import { parseNodeIp } from "../../engine/node-ip.ts";
 import { shardRange } from "../../engine/shard.ts";
 import { parseLabels, parseQuantity, parseResourceList, parseTaints } from "../../engine/quantity.ts";
 import { parseUsageDefaults } from "../../engine/usage/usage-defaults.ts";
@@ -56,6 +57,8 @@ export interface HollowNodeFlags {
   /** `--usage-defaults`: every node's usage model, `cpu=20%,memory=60%,...` (a profile's `usage:` wins). */
   usageDefaults?: string;
   nodeIpPool: string;
+  /** The kubelet's `--node-ip`: every node's InternalIP (unset: one per node from the pool). */
+  nodeIp?: string;
   podIpPool: string;
   maxInFlight: string;
   kubeApiQps: string;
@@ -241,6 +244,7 @@ export async function configFromFlags(
     podStartLatency,
     usage,
     nodeIpPool: flags.nodeIpPool,
+    ...(flags.nodeIp !== undefined ? { nodeIp: parseNodeIp(flags.nodeIp) } : {}),
     podIpPool: flags.podIpPool,
     maxInFlight: parseInteger(flags.maxInFlight, "--max-in-flight", 1, 10_000),
     leaseContentType: parseContentType(flags.kubeApiContentType),

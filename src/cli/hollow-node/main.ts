@@ -94,6 +94,10 @@ function program(): Command {
       "every node's usage model, e.g. cpu=20%,memory=60%,system-cpu=200m (default cpu=10%,memory=50%,noise=10%; a profile's usage: wins)",
     )
     .option("--node-ip-pool <cidr>", "pool of node InternalIPs, one per node", "100.64.0.0/10")
+    .option(
+      "--node-ip <ip>",
+      "every node's InternalIP, as the kubelet's flag (in a cluster: the pod's IP, where the kubelet endpoints are); default one per node from --node-ip-pool",
+    )
     .option("--pod-ip-pool <cidr>", "pod IPs for nodes without spec.podCIDR (a /24 each)", "172.16.0.0/12")
     .option(
       "--max-in-flight <n>",
@@ -115,7 +119,7 @@ function program(): Command {
     )
     .option(
       "--kubelet-address <ip>",
-      "address of the kubelet endpoints; every node reports it as its InternalDNS address",
+      "address of the kubelet endpoints; every node reports it as its InternalDNS address unless it is the --node-ip",
       "127.0.0.1",
     )
     .option(
