@@ -13,6 +13,7 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
 import type { Logger } from "pino";
 import type { Clock } from "../../kernel/clock.ts";
 import { KubemarkError, describeError } from "../../kernel/errors.ts";
@@ -96,6 +97,8 @@ export class KubeletEndpoints {
       (req, res) => void this.handle(req, res),
     );
     tls.on("tlsClientError", (err) => this.deps.log.debug({ err: describeError(err) }, "kubelet TLS error"));
+    // As Go's TLS server: no renegotiation, so a connection's client certificate stays what it was.
+    tls.on("secureConnection", (s: TLSSocket) => s.disableRenegotiation());
     this.tls = tls;
     const accept = (socket: Socket): void => {
       this.sockets.add(socket);
