@@ -11,6 +11,7 @@ import { caFingerprint, clusterChange, type ClusterIdentity } from "./cluster-id
 import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
 import { csiEngineArgs } from "./storage-objects.ts";
 import { pickKubeletBlock } from "./kubelet-ports.ts";
+import { localProfilePath, writeLocalProfile } from "./fleet-profile.ts";
 
 /** One running engine process of a local fleet. */
 export interface LocalShard extends DaemonRecord {
@@ -135,6 +136,8 @@ export function shardArgs(
     "--stats-interval=60",
     // The API server reaches its nodes' kubelet endpoints here (kubectl logs, metrics-server).
     ...(kubeletPort ? ["--kubelet-address=127.0.0.1", `--kubelet-port=${kubeletPort}`] : []),
+    // The fleet's profile, copied into its directory: a changed profile is a new file, so new args.
+    ...(spec.profile ? [`--profile=${localProfilePath(layout.dir, spec.profile)}`] : []),
   ];
 }
 
@@ -198,6 +201,7 @@ export async function reconcileLocal(
 ): Promise<LocalChange> {
   await mkdir(layout.dir, { recursive: true });
   await mkdir(layout.nodeLogs, { recursive: true });
+  await writeLocalProfile(layout.dir, spec.profile);
   const prev = await readLocalFleet(layout);
   // Before the credentials are overwritten: an older record names its cluster only by them.
   const moved = prev ? await localClusterChange(layout, prev, target.cluster) : undefined;

@@ -1,6 +1,7 @@
 import { controllerLeaseName } from "../engine/csi/csi-names.ts";
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import { HOLLOW_LABEL, WORKLOAD_NAME, type FleetSpec, type FleetStorage } from "./spec.ts";
+import { PROFILE_KEY } from "./fleet-profile.ts";
 
 /** A Kubernetes object as the CLI writes it. */
 export interface KubeObject {
@@ -246,6 +247,8 @@ export function fleetConfigMap(spec: FleetSpec): KubeObject {
       "total-nodes": String(spec.nodes),
       "nodes-per-pod": String(spec.nodesPerShard),
       "spec.json": JSON.stringify(spec),
+      // In-cluster pods mount it as a file (workload-objects.ts).
+      ...(spec.profile ? { [PROFILE_KEY]: spec.profile.text } : {}),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { BadInputError } from "../kernel/errors.ts";
 import { shardRange } from "../engine/shard.ts";
+import type { FleetProfile } from "./fleet-profile.ts";
 
 /** Label of the Nodes hollow nodes register (kubemark's, which the seed's commands expect). */
 export const HOLLOW_LABEL = "hollow-node";
@@ -61,6 +62,8 @@ export interface FleetSpec {
   readonly targetServer: string;
   readonly traffic: "kubelet" | "minimal";
   readonly proxy: boolean;
+  /** The fleet profile every engine runs with (`create --profile`); undefined = none. */
+  readonly profile?: FleetProfile | undefined;
   /**
    * The fleet's hollow CSI driver (its CSIDriver, StorageClass and the engines' `--csi-*` flags);
    * undefined = none. Specs recorded before this field existed have none.

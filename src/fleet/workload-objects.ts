@@ -1,6 +1,7 @@
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import { kubemarkKubeconfigMap, kubemarkStatefulSet } from "./kubemark-objects.ts";
 import { csiEngineArgs } from "./storage-objects.ts";
+import { PROFILE_KEY, profileDigest } from "./fleet-profile.ts";
 import {
   ENGINE_CONFIGMAP,
   FLEET_CONFIGMAP,
@@ -72,6 +73,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     ...(spec.kubeletVersion ? [`--kubelet-version=${spec.kubeletVersion}`] : []),
     ...csiEngineArgs(spec),
     "--stats-interval=60",
+    ...(spec.profile ? [`--profile=profile/${PROFILE_KEY}`] : []),
     // Each node's authenticated kubelet API on the pod's IP, node i on port 10250 + i, and that IP
     // as every node's InternalIP: where metrics-server and the API server dial a node.
     `--kubelet-port=${IN_CLUSTER_KUBELET_PORT}`,
@@ -103,6 +105,15 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
             ],
           },
         },
+    // The fleet profile from the fleet's ConfigMap (its key alone).
+    ...(spec.profile
+      ? [
+          {
+            name: "profile",
+            configMap: { name: FLEET_CONFIGMAP, items: [{ key: PROFILE_KEY, path: PROFILE_KEY }] },
+          },
+        ]
+      : []),
   ];
   const mounts = [
     ...(fromConfigMap
@@ -114,6 +125,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     spec.twoCluster
       ? { name: "target", mountPath: `${WORKDIR}/target`, readOnly: true }
       : { name: "sa", mountPath: `${WORKDIR}/sa`, readOnly: true },
+    ...(spec.profile ? [{ name: "profile", mountPath: `${WORKDIR}/profile`, readOnly: true }] : []),
   ];
   return {
     apiVersion: "apps/v1",
@@ -125,7 +137,14 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
       podManagementPolicy: "Parallel",
       selector: { matchLabels: selector },
       template: {
-        metadata: { labels, annotations: { "kubemark-cluster.io/engine-sha256": opts.engineHash } },
+        metadata: {
+          labels,
+          annotations: {
+            "kubemark-cluster.io/engine-sha256": opts.engineHash,
+            // A changed profile rolls the pods (they read it at start).
+            ...(spec.profile ? { "kubemark-cluster.io/profile-sha256": profileDigest(spec.profile) } : {}),
+          },
+        },
         spec: {
           serviceAccountName: WORKLOAD_NAME,
           automountServiceAccountToken: false,

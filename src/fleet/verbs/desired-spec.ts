@@ -1,6 +1,7 @@
 /** The spec `create`/`scale` ask for, and what the version skew policy says about it. */
 import { csiDriverName } from "../../engine/csi/csi-names.ts";
 import { BadInputError, KubemarkError } from "../../kernel/errors.ts";
+import type { FleetProfile } from "../fleet-profile.ts";
 import { defaultMode } from "../runtime/placement.ts";
 import type { Session } from "../session.ts";
 import {
@@ -33,6 +34,8 @@ export interface SpecRequest {
   readonly storage?: boolean | undefined;
   /** The driver's attach step (false with `--no-attach`); undefined: the fleet's, else on. */
   readonly attach?: boolean | undefined;
+  /** The fleet profile (`--profile`, read and checked); undefined: the fleet's, else none. */
+  readonly profile?: FleetProfile | undefined;
 }
 
 /** Builds the spec `create` asks for, over the existing fleet's settings. */
@@ -58,6 +61,11 @@ export function desiredSpec(s: Session, opts: SpecRequest, existing: FleetSpec |
     );
   }
   if (engine === "kubemark") {
+    if (opts.profile)
+      throw new BadInputError(
+        "--profile is for the hollow-node engine: upstream kubemark's kubelet takes no fleet profile",
+        "leave it out, or use --engine hollow-node",
+      );
     if (!s.runtime(mode).supports(engine)) {
       throw new KubemarkError("BAD_INPUT", "--engine kubemark runs in a cluster only (one pod per node)", {
         hint: "add --in-cluster and --image with a kubemark image",
@@ -97,6 +105,9 @@ export function desiredSpec(s: Session, opts: SpecRequest, existing: FleetSpec |
     traffic: opts.traffic ?? existing?.traffic ?? "kubelet",
     proxy: opts.proxy ?? existing?.proxy ?? true,
     storage: desiredStorage(s, opts, existing, engine),
+    ...(engine === "hollow-node" && (opts.profile ?? existing?.profile)
+      ? { profile: opts.profile ?? existing?.profile }
+      : {}),
   };
 }
 

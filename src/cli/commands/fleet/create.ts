@@ -3,6 +3,7 @@ import { BadInputError } from "../../../kernel/errors.ts";
 import { readFleet } from "../../../fleet/session.ts";
 import { parseNodeCount, type FleetEngine, type FleetMode } from "../../../fleet/spec.ts";
 import { describeStorage } from "../../../fleet/storage.ts";
+import { readFleetProfile } from "../../../fleet/fleet-profile.ts";
 import { createFleet, type CreateResult } from "../../../fleet/verbs/create.ts";
 import type { CliContext } from "../../context.ts";
 import { parseOutput, renderData } from "../../output.ts";
@@ -40,6 +41,8 @@ interface CreateFlags extends ScopeFlags {
   storage?: boolean;
   /** false with `--no-attach`. */
   attach?: boolean;
+  /** `--profile FILE`: the fleet profile. */
+  profile?: string;
 }
 
 async function runCreate(
@@ -65,6 +68,7 @@ async function runCreate(
     stallMs: parseSeconds(f.stallTimeout, "--stall-timeout") * 1000,
   };
   // Validated before connecting: bad input never waits on a cluster.
+  const profile = f.profile === undefined ? undefined : await readFleetProfile(f.profile);
   const explicit = count === undefined ? undefined : parseNodeCount(count, verb);
   if (verb === "scale" && explicit === undefined) parseNodeCount(undefined, verb);
   await withSession(c, f, format !== "table", async (s, progress) => {
@@ -84,6 +88,7 @@ async function runCreate(
       proxy: f.proxy === false ? false : undefined,
       storage: f.storage,
       attach: f.attach === false ? false : undefined,
+      profile,
       wait: f.wait,
       dryRun: f.dryRun as "server" | "client" | undefined,
       force: f.force === true,
@@ -194,6 +199,10 @@ export function registerCreate(program: Command, ctx: () => CliContext): void {
       .option("--traffic <profile>", "kubelet (a kubelet's own requests) or minimal")
       .option("--no-proxy", "do not simulate kube-proxy")
       .option(
+        "--profile <file>",
+        "YAML fleet profile: node shapes by weight, each with its usage and pod models (kept by scale)",
+      )
+      .option(
         "--no-storage",
         "no hollow CSI driver: no CSIDriver or StorageClass, and the engines run without a driver",
       )
@@ -226,6 +235,7 @@ Examples:
   kubemark-cluster create 10 --in-cluster --dry-run=client -o yaml    the manifests
   kubemark-cluster create 100 --no-attach                  the hollow CSI driver without its attach step
   kubemark-cluster create 100 --no-storage                 no CSIDriver or StorageClass
+  kubemark-cluster create 100 --profile fleet.yaml         node shapes and their models by weight
   kubemark-cluster create 20 --in-cluster --engine kubemark --image registry.example.com/kubemark:v1.36.3`,
   );
   createCmd.action(async (count: string | undefined, f: CreateFlags) => runCreate(ctx(), "create", count, f));
