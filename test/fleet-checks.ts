@@ -4,7 +4,7 @@ import { request } from "node:https";
 import type { TLSSocket } from "node:tls";
 import type { KubeClient } from "../src/client/kube-client.ts";
 import { processStartTicks } from "../src/host/daemon.ts";
-import { cli, type RunResult } from "./harness.ts";
+import { cli, eventually, type RunResult } from "./harness.ts";
 
 /** The parts of a Node the fleet tests read. */
 export interface NodeObj {
@@ -96,5 +96,25 @@ export function anonymousKubeletGet(
     req.on("timeout", () => req.destroy(new Error(`no answer from https://${host}:${port}${path} in 10 s`)));
     req.on("error", reject);
     req.end();
+  });
+}
+
+/** Creates pod `name` bound to node `node` (one container, image example.com/app:1) and waits until it runs. */
+export async function runPodOn(client: KubeClient, ns: string, name: string, node: string): Promise<void> {
+  await client.request({
+    method: "POST",
+    path: `/api/v1/namespaces/${ns}/pods`,
+    body: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: { nodeName: node, containers: [{ name: "app", image: "example.com/app:1" }] },
+    },
+  });
+  await eventually(`pod ${ns}/${name} Running on ${node}`, 60_000, async () => {
+    const p = await client.get<{ status?: { phase?: string; podIP?: string } }>(
+      `/api/v1/namespaces/${ns}/pods/${name}`,
+    );
+    return { done: p.status?.phase === "Running" && !!p.status.podIP, status: p.status?.phase ?? "none" };
   });
 }

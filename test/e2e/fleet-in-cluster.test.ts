@@ -14,7 +14,15 @@ import { KubeClient } from "../../src/client/kube-client.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
 import { NO_RETRY } from "../../src/client/retry.ts";
 import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
-import { anonymousKubeletGet, fleetNodes, leaseNames, nodeAddress, ok, readyCount } from "../fleet-checks.ts";
+import {
+  anonymousKubeletGet,
+  fleetNodes,
+  leaseNames,
+  nodeAddress,
+  ok,
+  readyCount,
+  runPodOn,
+} from "../fleet-checks.ts";
 
 /** The IP the materialised pod gets (its kubelet endpoints listen there). */
 const POD_IP = "127.0.0.1";
@@ -223,22 +231,7 @@ test("in-cluster mode: objects pass a server dry run; the pod template, run here
       "401, certificate made in-process for the pod IP",
     );
     // ... and runs a pod bound to one of them.
-    await client.request({
-      method: "POST",
-      path: `/api/v1/namespaces/${ns}/pods`,
-      body: {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "work" },
-        spec: { nodeName: "hollow-node-22", containers: [{ name: "c", image: "example.com/app:1" }] },
-      },
-    });
-    await eventually("the bound pod Running", 30_000, async () => {
-      const p = await client.get<{ status?: { phase?: string; podIP?: string } }>(
-        `/api/v1/namespaces/${ns}/pods/work`,
-      );
-      return { done: p.status?.phase === "Running" && !!p.status.podIP, status: p.status?.phase ?? "none" };
-    });
+    await runPodOn(client, ns, "work", "hollow-node-22");
     // kubectl logs goes through the API server to hollow-node-22's endpoint (its InternalIP:10252).
     const logs = await run(kubectlPath(), ["--kubeconfig", c.kubeconfig, "logs", "-n", ns, "work"]);
     ok(logs, "kubectl logs work");

@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
-import { anonymousKubeletGet, fleetNodes, nodeAddress, ok, readyCount } from "../fleet-checks.ts";
+import { anonymousKubeletGet, fleetNodes, nodeAddress, ok, readyCount, runPodOn } from "../fleet-checks.ts";
 import { missingWorkerTools } from "../../src/workers/host.ts";
 
 const CLUSTER = "it-wmetrics";
@@ -153,20 +153,7 @@ async function inClusterFleet(t: TestContext, kubeconfig: string): Promise<void>
       assert.match(mem ?? "", /^[1-9]\d*Mi$/, `${n.metadata.name}: ${top.status}`);
     }
 
-    await admin.request({
-      method: "POST",
-      path: "/api/v1/namespaces/default/pods",
-      body: {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "on-hollow" },
-        spec: { nodeName: "hollow-node-3", containers: [{ name: "app", image: "example.com/app:1" }] },
-      },
-    });
-    await eventually("the pod on hollow-node-3 Running", 60_000, async () => {
-      const p = await admin.get<{ status?: { phase?: string } }>("/api/v1/namespaces/default/pods/on-hollow");
-      return { done: p.status?.phase === "Running", status: p.status?.phase ?? "none" };
-    });
+    await runPodOn(admin, "default", "on-hollow", "hollow-node-3");
     const logs = await run(kubectlPath(), ["--kubeconfig", kubeconfig, "logs", "-n", "default", "on-hollow"]);
     ok(logs, "kubectl logs of a pod on a hollow node");
     assert.match(logs.stdout, /started on node hollow-node-3/);
