@@ -64,18 +64,36 @@ export const OPTIONAL_ACCESS: ReadonlyArray<{ skip: SkippedTraffic; access: Acce
 ];
 
 /**
+ * What the shared identity must still be allowed under `--identity node`, where each kubelet's
+ * requests go through its own certificate (the Node authorizer): the hollow kube-proxy's, which
+ * keeps the shared identity.
+ */
+export function sharedAccessWithNodeIdentities(proxy: boolean): Access[] {
+  if (!proxy) return [];
+  return [
+    { verb: "watch", resource: "services" },
+    { verb: "watch", resource: "endpointslices", group: "discovery.k8s.io" },
+    { verb: "create", resource: "events", group: "events.k8s.io", namespace: "default" },
+  ];
+}
+
+/**
  * Asks the API server (SelfSubjectAccessReview) whether this identity may do what a hollow
  * kubelet does, so a forbidden identity fails at once with the missing permissions named,
  * instead of retrying forever. Returns the optional requests it must leave out.
+ * `nodeIdentities`: the kubelets use their own certificates, so this identity needs only the
+ * proxy's and `extra`, and nothing is left out (a node may make those requests for its own pods).
  */
 export async function checkAccess(
   client: KubeClient,
   traffic: TrafficProfile,
   proxy = false,
   extra: readonly Access[] = [],
+  nodeIdentities = false,
 ): Promise<SkippedTraffic[]> {
   const denied: string[] = [];
-  for (const a of [...requiredAccess(traffic, proxy), ...extra]) {
+  const required = nodeIdentities ? sharedAccessWithNodeIdentities(proxy) : requiredAccess(traffic, proxy);
+  for (const a of [...required, ...extra]) {
     if (!(await mayI(client, a))) {
       denied.push(describeAccess(a));
     }
@@ -94,7 +112,7 @@ export async function checkAccess(
     );
   }
   const skipped: SkippedTraffic[] = [];
-  if (traffic === "kubelet") {
+  if (traffic === "kubelet" && !nodeIdentities) {
     for (const o of OPTIONAL_ACCESS) if (!(await mayI(client, o.access))) skipped.push(o.skip);
   }
   return skipped;

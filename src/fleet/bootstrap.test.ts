@@ -3,6 +3,8 @@ import { describe, it } from "node:test";
 import {
   BOOTSTRAP_GROUP,
   bootstrapTokenSecret,
+  fleetCsrs,
+  usableToken,
   newBootstrapToken,
   nodeBootstrapBindings,
   tokenText,
@@ -41,5 +43,47 @@ describe("node bootstrap objects (kubeadm's)", () => {
       `${BOOTSTRAP_GROUP} -> system:certificates.k8s.io:certificatesigningrequests:nodeclient`,
       "system:nodes -> system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
     ]);
+  });
+});
+
+describe("a fleet's bootstrap token and CSRs", () => {
+  const NOW = Date.UTC(2026, 11, 1);
+  const b64 = (v: string): string => Buffer.from(v).toString("base64");
+  const secret = (id: string, expiration?: string) => ({
+    metadata: { name: `bootstrap-token-${id}` },
+    data: {
+      "token-id": b64(id),
+      "token-secret": b64(`${id}secret0123456789`.slice(0, 16)),
+      ...(expiration ? { expiration: b64(expiration) } : {}),
+    },
+  });
+  it("re-uses the token valid longest when it has a day left, else none", () => {
+    const day = 24 * 3600_000;
+    const at = (ms: number): string => new Date(NOW + ms).toISOString();
+    assert.equal(
+      usableToken([secret("aaaaaa", at(2 * day)), secret("bbbbbb", at(5 * day))], NOW, day)?.id,
+      "bbbbbb",
+    );
+    assert.equal(usableToken([secret("aaaaaa", at(day - 1))], NOW, day), undefined);
+    assert.equal(usableToken([secret("cccccc")], NOW, day)?.id, "cccccc", "no expiration: never expires");
+    assert.equal(usableToken([{ metadata: { name: "bootstrap-token-x" } }], NOW, day), undefined);
+  });
+  it("the fleet's CSRs: its bootstrap users' and its nodes' own, never another fleet's", () => {
+    const csr = (name: string, username: string) => ({ metadata: { name }, spec: { username } });
+    const mine = fleetCsrs(
+      [
+        csr("node-csr-1", "system:bootstrap:aaaaaa"),
+        csr("node-csr-2", "system:bootstrap:zzzzzz"),
+        csr("csr-renew", "system:node:hollow-node-1"),
+        csr("csr-other", "system:node:other-node-1"),
+        csr("csr-admin", "kubernetes-admin"),
+      ],
+      new Set(["system:bootstrap:aaaaaa"]),
+      new Set(["hollow-node-0", "hollow-node-1"]),
+    );
+    assert.deepEqual(
+      mine.map((c) => c.metadata.name),
+      ["node-csr-1", "csr-renew"],
+    );
   });
 });

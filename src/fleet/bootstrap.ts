@@ -104,50 +104,138 @@ export async function ensureNodeBootstrap(
   return token;
 }
 
+/** A bootstrap token Secret as listed (its data base64). */
+interface TokenSecret {
+  metadata: { name: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+}
+
+/** The fleets' bootstrap token Secrets in kube-system (`fleet`: that fleet's only; else every fleet's). */
+async function tokenSecrets(client: KubeClient, fleet?: string): Promise<TokenSecret[]> {
+  const list = await client.get<{ items: TokenSecret[] }>("/api/v1/namespaces/kube-system/secrets", {
+    labelSelector: fleet === undefined ? FLEET_LABEL : `${FLEET_LABEL}=${fleet}`,
+    fieldSelector: "type=bootstrap.kubernetes.io/token",
+  });
+  return list.items;
+}
+
 /**
- * Removes a fleet's bootstrap: its token Secrets (by the fleet label) and the CSRs those tokens
- * made (user system:bootstrap:<id>); with `bindings`, the three ClusterRoleBindings too (when no
- * other fleet needs them). Objects already gone are fine.
+ * The token of a fleet's bootstrap Secret that is valid for at least `minLeftMs` after `now`
+ * (the one with the latest expiration), or undefined.
+ */
+export function usableToken(
+  secrets: readonly TokenSecret[],
+  now: number,
+  minLeftMs: number,
+): BootstrapToken | undefined {
+  let best: { token: BootstrapToken; expires: number } | undefined;
+  for (const s of secrets) {
+    const field = (k: string): string | undefined => {
+      const v = s.data?.[k];
+      return v === undefined ? undefined : Buffer.from(v, "base64").toString();
+    };
+    const id = field("token-id");
+    const secret = field("token-secret");
+    const expiration = field("expiration");
+    const expires = expiration === undefined ? Infinity : Date.parse(expiration);
+    if (!id || !secret || !(expires - now >= minLeftMs)) continue;
+    if (!best || expires > best.expires) best = { token: { id, secret }, expires };
+  }
+  return best?.token;
+}
+
+/**
+ * {@link ensureNodeBootstrap} that re-uses the fleet's token while it has `minLeftMs` left, so
+ * `create` and `scale` again do not pile up tokens; the bindings are applied either way.
+ */
+export async function ensureFleetBootstrap(
+  client: KubeClient,
+  opts: { fleet: string; now: number; ttlMs: number; minLeftMs: number },
+): Promise<BootstrapToken> {
+  const kept = usableToken(await tokenSecrets(client, opts.fleet), opts.now, opts.minLeftMs);
+  if (!kept) return ensureNodeBootstrap(client, opts);
+  for (const b of nodeBootstrapBindings()) await applyObject(client, b);
+  return kept;
+}
+
+/** Whether a fleet other than `fleet` has a bootstrap token in the cluster (then kubeadm's bindings stay). */
+export async function otherFleetsBootstrap(client: KubeClient, fleet: string): Promise<boolean> {
+  return (await tokenSecrets(client)).some((s) => s.metadata.labels?.[FLEET_LABEL] !== fleet);
+}
+
+/** A CSR as `removeNodeBootstrap` and `verify` read it. */
+export interface FleetCsr {
+  metadata: { name: string; creationTimestamp?: string };
+  spec: { username?: string; signerName?: string };
+  status?: { certificate?: string; conditions?: { type: string }[] };
+}
+
+/**
+ * The CSRs a fleet made: those of its bootstrap users (system:bootstrap:<token id>) and those
+ * its nodes made for themselves (renewals: system:node:<name>), never another fleet's.
+ */
+export function fleetCsrs<T extends FleetCsr>(
+  csrs: readonly T[],
+  bootstrapUsers: ReadonlySet<string>,
+  nodes: ReadonlySet<string>,
+): T[] {
+  return csrs.filter((c) => {
+    const user = c.spec.username ?? "";
+    return bootstrapUsers.has(user) || (user.startsWith("system:node:") && nodes.has(user.slice(12)));
+  });
+}
+
+/** The users a fleet's bootstrap tokens authenticate as (system:bootstrap:<token id>). */
+function bootstrapUsers(secrets: readonly TokenSecret[]): Set<string> {
+  return new Set(secrets.map((s) => `system:bootstrap:${s.metadata.name.replace(/^bootstrap-token-/, "")}`));
+}
+
+/** Lists every CSR of the cluster. */
+export async function listCsrs(client: KubeClient): Promise<FleetCsr[]> {
+  return (await client.get<{ items: FleetCsr[] }>(CSR_LIST)).items;
+}
+
+/**
+ * Removes a fleet's bootstrap: its token Secrets (by the fleet label) and the CSRs the fleet made
+ * (by its tokens' users, system:bootstrap:<id>, and by its `nodes`, system:node:<name>); with
+ * `bindings`, the three ClusterRoleBindings too (when no other fleet needs them: see
+ * {@link otherFleetsBootstrap}). Objects already gone are fine.
  */
 export async function removeNodeBootstrap(
   client: KubeClient,
-  opts: { fleet: string; bindings: boolean },
+  opts: { fleet: string; bindings: boolean; nodes?: readonly string[] | undefined },
 ): Promise<{ tokens: number; csrs: number }> {
   const gone = (err: unknown): void => {
     if (!isNotFound(err)) throw err;
   };
-  const secrets = await client.get<{ items: { metadata: { name: string } }[] }>(
-    "/api/v1/namespaces/kube-system/secrets",
-    { labelSelector: `${FLEET_LABEL}=${opts.fleet}`, fieldSelector: "type=bootstrap.kubernetes.io/token" },
-  );
-  const users = new Set(
-    secrets.items.map((s) => `system:bootstrap:${s.metadata.name.replace(/^bootstrap-token-/, "")}`),
-  );
-  const csrs = await client.get<{ items: { metadata: { name: string }; spec: { username?: string } }[] }>(
-    CSR_LIST,
-  );
+  const secrets = await tokenSecrets(client, opts.fleet);
+  const mine = fleetCsrs(await listCsrs(client), bootstrapUsers(secrets), new Set(opts.nodes ?? []));
   let removedCsrs = 0;
-  for (const c of csrs.items) {
-    if (!users.has(c.spec.username ?? "")) continue;
+  for (const c of mine) {
     await client.request({ method: "DELETE", path: `${CSR_LIST}/${c.metadata.name}` }).catch(gone);
     removedCsrs++;
   }
-  for (const s of secrets.items) {
+  for (const s of secrets) {
     await client
       .request({ method: "DELETE", path: `/api/v1/namespaces/kube-system/secrets/${s.metadata.name}` })
       .catch(gone);
   }
-  if (opts.bindings) {
-    for (const b of nodeBootstrapBindings()) {
-      await client
-        .request({
-          method: "DELETE",
-          path: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${b.metadata.name}`,
-        })
-        .catch(gone);
-    }
+  if (opts.bindings) await removeBootstrapBindings(client);
+  return { tokens: secrets.length, csrs: removedCsrs };
+}
+
+/** Deletes kubeadm's three bindings as the fleets make them (already gone is fine). */
+export async function removeBootstrapBindings(client: KubeClient): Promise<void> {
+  for (const b of nodeBootstrapBindings()) {
+    await client
+      .request({
+        method: "DELETE",
+        path: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${b.metadata.name}`,
+      })
+      .catch((err: unknown) => {
+        if (!isNotFound(err)) throw err;
+      });
   }
-  return { tokens: secrets.items.length, csrs: removedCsrs };
 }
 
 const CSR_LIST = "/apis/certificates.k8s.io/v1/certificatesigningrequests";

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import type { Clock } from "../kernel/clock.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
 import { isDaemonAlive, startDaemon, stopDaemon, type DaemonRecord } from "../host/daemon.ts";
-import type { TargetCredentials } from "./objects.ts";
+import { targetKubeconfig, type TargetCredentials } from "./objects.ts";
 import type { ClusterLayout, ClusterRecord } from "../controlplane/cluster-state.ts";
 import { caFingerprint, clusterChange, type ClusterIdentity } from "./cluster-identity.ts";
 import { ENGINE_NODE_FLAGS, shardCount, shardNodes, type FleetSpec } from "./spec.ts";
@@ -106,6 +106,14 @@ export async function writeCredentials(layout: LocalFleetLayout, c: TargetCreden
   }
 }
 
+/** Writes one file of secrets into the credentials directory, readable by this user only. */
+async function writeSecretFile(layout: LocalFleetLayout, name: string, text: string): Promise<void> {
+  await mkdir(layout.credentials, { recursive: true, mode: 0o700 });
+  const file = join(layout.credentials, name);
+  await writeFile(`${file}.tmp`, text, { mode: 0o600 });
+  await rename(`${file}.tmp`, file);
+}
+
 /** The engine's entry point next to this module (source in a checkout, compiled in the package). */
 function engineEntry(): string {
   const ext = import.meta.url.endsWith(".ts") ? "ts" : "js";
@@ -138,8 +146,21 @@ export function shardArgs(
     ...(kubeletPort ? ["--kubelet-address=127.0.0.1", `--kubelet-port=${kubeletPort}`] : []),
     // The fleet's profile, copied into its directory: a changed profile is a new file, so new args.
     ...(spec.profile ? [`--profile=${localProfilePath(layout.dir, spec.profile)}`] : []),
+    ...(spec.identity === "node" ? nodeIdentityArgs(layout) : []),
   ];
 }
+
+/** `--identity node`: the bootstrap kubeconfig `reconcileLocal` writes, certificates kept 0600 in the fleet's directory. */
+function nodeIdentityArgs(layout: LocalFleetLayout): string[] {
+  return [
+    "--identity=node",
+    `--bootstrap-kubeconfig=${join(layout.credentials, BOOTSTRAP_KUBECONFIG)}`,
+    `--cert-dir=${join(layout.dir, "certs")}`,
+  ];
+}
+
+/** The bootstrap kubeconfig's file name in a local fleet's credentials directory (0600). */
+export const BOOTSTRAP_KUBECONFIG = "bootstrap.kubeconfig";
 
 function hashArgs(args: readonly string[]): string {
   return createHash("sha256").update(args.join("\n")).digest("hex").slice(0, 16);
@@ -197,7 +218,12 @@ export async function reconcileLocal(
   hostingServer: string,
   spec: FleetSpec,
   clock: Clock,
-  target: { readonly cluster: ClusterIdentity; readonly credentials?: TargetCredentials | undefined },
+  target: {
+    readonly cluster: ClusterIdentity;
+    readonly credentials?: TargetCredentials | undefined;
+    /** `--identity node`: the bootstrap token's kubeconfig is written 0600 beside the credentials. */
+    readonly bootstrap?: TargetCredentials | undefined;
+  },
 ): Promise<LocalChange> {
   await mkdir(layout.dir, { recursive: true });
   await mkdir(layout.nodeLogs, { recursive: true });
@@ -217,6 +243,8 @@ export async function reconcileLocal(
     running.clear();
   }
   if (target.credentials) await writeCredentials(layout, target.credentials);
+  if (target.bootstrap)
+    await writeSecretFile(layout, BOOTSTRAP_KUBECONFIG, targetKubeconfig(target.bootstrap));
   const want = shardCount(spec);
   const next: LocalShard[] = [];
   const save = (): Promise<void> =>

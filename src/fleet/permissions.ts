@@ -13,13 +13,16 @@ export interface NamespacesPresent {
 /**
  * What the CLI's identity must be allowed in the hosting and in the target cluster to set up a
  * fleet whose engine runs on `runtime` (`storage`: with a hollow CSI driver, whose objects and
- * RBAC go to the target). Same cluster: everything is asked of the hosting one.
+ * RBAC go to the target; `nodeIdentity`: with `--identity node`, whose bootstrap token Secret goes
+ * to kube-system of the target, re-used while valid). Same cluster: everything is asked of the
+ * hosting one.
  */
 export function setupPermissions(
   s: Pick<FleetContext, "namespace" | "twoCluster">,
   runtime: Pick<FleetRuntime, "needsToken" | "hostingPermissions">,
   present: NamespacesPresent,
   storage = false,
+  nodeIdentity = false,
 ): { hosting: Permission[]; target: Permission[] } {
   const ns = s.namespace;
   const rbac = "rbac.authorization.k8s.io";
@@ -40,6 +43,11 @@ export function setupPermissions(
       { verb: "patch", resource: "storageclasses", group: "storage.k8s.io" },
       { verb: "list", resource: "storageclasses", group: "storage.k8s.io" },
     );
+  if (nodeIdentity)
+    identity.push(
+      { verb: "patch", resource: "secrets", namespace: "kube-system" },
+      { verb: "list", resource: "secrets", namespace: "kube-system" },
+    );
   if (runtime.needsToken || s.twoCluster)
     identity.push(
       { verb: "patch", resource: "secrets", namespace: ns },
@@ -56,6 +64,9 @@ export function setupPermissions(
   const hosting: Permission[] = [{ verb: "patch", resource: "configmaps", namespace: ns }];
   if (!present.hosting) hosting.push({ verb: "create", resource: "namespaces" });
   hosting.push(...runtime.hostingPermissions());
+  // The pods' bootstrap kubeconfig (node-identity.ts BOOTSTRAP_SECRET); local processes keep it in a file.
+  if (nodeIdentity && !runtime.needsToken)
+    hosting.push({ verb: "patch", resource: "secrets", namespace: ns });
   if (s.twoCluster) {
     hosting.push(
       { verb: "patch", resource: "serviceaccounts", namespace: ns },

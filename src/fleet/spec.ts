@@ -69,7 +69,16 @@ export interface FleetSpec {
    * undefined = none. Specs recorded before this field existed have none.
    */
   readonly storage?: FleetStorage | undefined;
+  /**
+   * Whose identity the hollow kubelets use: `node`, each its own certificate (system:node:<name>)
+   * by the kubelet's TLS bootstrap; `shared`, the fleet's ServiceAccount. Specs recorded before
+   * this field existed are `shared` (node-identity.ts `recordedIdentity`).
+   */
+  readonly identity?: FleetIdentity | undefined;
 }
+
+/** Whose identity a fleet's hollow kubelets use (`create --identity`). */
+export type FleetIdentity = "node" | "shared";
 
 /** A fleet's hollow CSI driver, as recorded in its spec. */
 export interface FleetStorage {

@@ -1,5 +1,6 @@
 import { FLEET_LABEL } from "../kernel/k8s.ts";
 import { kubemarkKubeconfigMap, kubemarkStatefulSet } from "./kubemark-objects.ts";
+import { podNodeIdentity } from "./node-identity.ts";
 import { csiEngineArgs } from "./storage-objects.ts";
 import { PROFILE_KEY, profileDigest } from "./fleet-profile.ts";
 import {
@@ -61,6 +62,8 @@ const CONTAINER_SECURITY = {
 export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject {
   const labels = { ...WORKLOAD_LABEL, ...ownedLabels(spec.fleet) };
   const selector = { ...WORKLOAD_LABEL, [FLEET_LABEL]: spec.fleet };
+  // --identity node: the bootstrap kubeconfig Secret and the flags (node-identity.ts).
+  const identity = podNodeIdentity(spec);
   const args = [
     spec.twoCluster ? "--credentials-dir=target" : "--credentials-dir=sa",
     "--shard=$(POD_NAME)",
@@ -79,6 +82,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
     `--kubelet-port=${IN_CLUSTER_KUBELET_PORT}`,
     "--kubelet-address=$(POD_IP)",
     "--node-ip=$(POD_IP)",
+    ...identity.args,
   ];
   const fromConfigMap = !spec.prebuiltEngine;
   const volumes: unknown[] = [
@@ -105,6 +109,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
             ],
           },
         },
+    ...identity.volumes,
     // The fleet profile from the fleet's ConfigMap (its key alone).
     ...(spec.profile
       ? [
@@ -126,6 +131,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
       ? { name: "target", mountPath: `${WORKDIR}/target`, readOnly: true }
       : { name: "sa", mountPath: `${WORKDIR}/sa`, readOnly: true },
     ...(spec.profile ? [{ name: "profile", mountPath: `${WORKDIR}/profile`, readOnly: true }] : []),
+    ...identity.mounts,
   ];
   return {
     apiVersion: "apps/v1",
@@ -154,6 +160,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
             runAsNonRoot: true,
             runAsUser: 1000,
             runAsGroup: 1000,
+            ...(identity.fsGroup === undefined ? {} : { fsGroup: identity.fsGroup }),
             seccompProfile: { type: "RuntimeDefault" },
           },
           affinity: notOnHollowNodes(),

@@ -282,7 +282,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
     const apiAccess = cfg.kubeletPort > 0 ? kubeletApiAccess(!cfg.clientCaFile) : [];
-    const preflight = await Promise.race([checkAccess(client, cfg.traffic, cfg.proxy, apiAccess), stopping]);
+    const preflight = await Promise.race([
+      checkAccess(client, cfg.traffic, cfg.proxy, apiAccess, flags.identity === "node"),
+      stopping,
+    ]);
     if (typeof preflight === "string") return 0;
     if (preflight.length > 0) {
       cfg = { ...cfg, skipped: preflight };

@@ -12,10 +12,12 @@ import {
 import { engineBundle } from "../bundle.ts";
 import type { FleetContext } from "../context.ts";
 import { diagnosePods, podState, type PodItem } from "../diagnosis.ts";
-import type { KubeObject } from "../objects.ts";
+import { bootstrapSecret } from "../node-identity.ts";
+import type { KubeObject, TargetCredentials } from "../objects.ts";
 import { WORKLOAD_LABEL, WORKLOAD_NAME, shardCount, shardNodes, type FleetSpec } from "../spec.ts";
 import { workloadObjects } from "../workload-objects.ts";
 import { lastLines } from "../wording.ts";
+import { podReachableServer } from "./placement.ts";
 import type { FleetNode, FleetRuntime, RemovedWorkload, WorkloadHealth } from "./runtime.ts";
 
 /** Shards whose slice of the fleet changes between two specs (their pods must restart to see it). */
@@ -90,7 +92,17 @@ export class InClusterRuntime implements FleetRuntime {
     return workloadObjects(spec, bundle);
   }
 
-  async apply(spec: FleetSpec, prev: FleetSpec | undefined): Promise<void> {
+  async apply(
+    spec: FleetSpec,
+    prev: FleetSpec | undefined,
+    _credentials?: TargetCredentials,
+    bootstrap?: TargetCredentials,
+  ): Promise<void> {
+    if (bootstrap) {
+      // --identity node: the pods' bootstrap kubeconfig, with an address they reach the target at.
+      const server = podReachableServer(this.ctx.hosting, bootstrap.server);
+      await applyObject(this.ctx.hosting.client, bootstrapSecret(spec, { ...bootstrap, server }));
+    }
     const prevUids = new Map((await this.pods()).map((p) => [podOrdinal(p.metadata.name), p.metadata.uid]));
     for (const obj of await this.plannedObjects(spec)) {
       try {

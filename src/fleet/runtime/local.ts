@@ -91,11 +91,13 @@ export class LocalRuntime implements FleetRuntime {
     spec: FleetSpec,
     _prev: FleetSpec | undefined,
     credentials: TargetCredentials | undefined,
+    bootstrap?: TargetCredentials,
   ): Promise<void> {
     const { ctx, layout } = this;
     const change = await reconcileLocal(layout, ctx.hosting.access.server, spec, ctx.deps.clock, {
       cluster: await ctx.targetIdentity(),
       credentials,
+      bootstrap,
     });
     const step = (message: string): void => ctx.deps.onEvent({ kind: "step", message });
     if (change.replaced.length > 0) {

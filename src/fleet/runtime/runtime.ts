@@ -65,13 +65,15 @@ export interface FleetRuntime {
   plannedObjects(spec: FleetSpec): Promise<KubeObject[]>;
   /**
    * Makes the workload run `spec` (`prev`: the fleet's spec before, if any) with the hollow
-   * nodes' `credentials` (runtimes that need a token); returns once units that were removed or
-   * restarted are gone, so their Nodes can be deleted without being re-registered.
+   * nodes' `credentials` (runtimes that need a token) and, with `--identity node`, the
+   * `bootstrap` credential the engines make their nodes' CSRs with; returns once units that were
+   * removed or restarted are gone, so their Nodes can be deleted without being re-registered.
    */
   apply(
     spec: FleetSpec,
     prev: FleetSpec | undefined,
     credentials: TargetCredentials | undefined,
+    bootstrap?: TargetCredentials,
   ): Promise<void>;
   /** Its processes or pods against the spec. */
   health(spec: FleetSpec): Promise<WorkloadHealth>;

@@ -43,7 +43,7 @@ type Stored = Record<string, unknown> & {
 
 /** Paths listed as collections (their objects are `<path>/<name>`). */
 const COLLECTION =
-  /\/(nodes|leases|pods|csidrivers|csinodes|storageclasses|volumeattachments|persistentvolumes|persistentvolumeclaims|events)$/;
+  /\/(nodes|leases|pods|csidrivers|csinodes|storageclasses|volumeattachments|persistentvolumes|persistentvolumeclaims|events|secrets|certificatesigningrequests)$/;
 /** Cluster-wide lists of namespaced kinds (`/api/v1/persistentvolumeclaims`) hold every namespace's. */
 const ALL_NAMESPACES = /^\/api\/v1\/(persistentvolumeclaims|events)$/;
 
@@ -116,13 +116,20 @@ export class FakeStore {
 
   private request<T>(req: KubeRequest): Promise<T> {
     this.requests.push(`${req.method} ${req.path}`);
-    return Promise.resolve(this.answer(req) as T);
+    // A failure is a rejected promise, as the real client's (a `.catch` sees it).
+    try {
+      return Promise.resolve(this.answer(req) as T);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private answer(req: KubeRequest): unknown {
     const { method, path } = req;
     if (this.failing.some((f) => `${method} ${path}`.startsWith(f))) throw apiError(req, 500);
     if (path.endsWith("/selfsubjectaccessreviews")) return { status: { allowed: true } };
+    // The Node authorizer probe (node-identity.ts): this fake cluster runs none.
+    if (path.endsWith("/subjectaccessreviews")) return { status: { allowed: false } };
     if (method === "GET" && ALL_NAMESPACES.test(path)) {
       const kind = path.slice("/api/v1/".length);
       const items = [...this.objects]

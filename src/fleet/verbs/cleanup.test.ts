@@ -46,6 +46,7 @@ test("cleanup stops every runtime's workload and removes only the fleet's Nodes,
       claimsDeleted: 0,
       claimsLeft: [],
     },
+    bootstrap: { tokens: 0, csrs: 0, bindings: false },
   });
 });
 

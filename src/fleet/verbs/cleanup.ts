@@ -13,6 +13,9 @@ import {
   clusterRoleName,
   type KubeObject,
 } from "../objects.ts";
+import { KubeApiError } from "../../client/api-error.ts";
+import { otherFleetsBootstrap, removeBootstrapBindings, removeNodeBootstrap } from "../bootstrap.ts";
+import { BOOTSTRAP_SECRET } from "../node-identity.ts";
 import { FLEET_MODES } from "../runtime/runtime.ts";
 import type { Session } from "../session.ts";
 import { cleanupStorage, type StorageCleanup } from "../storage-cleanup.ts";
@@ -27,6 +30,11 @@ export interface CleanupResult {
   readonly keptNamespaces: string[];
   /** The fleet's hollow CSI driver's objects. */
   readonly storage: StorageCleanup;
+  /**
+   * `--identity node`: bootstrap token Secrets and CSRs removed, and whether kubeadm's three
+   * bindings went too (no other fleet's token was left).
+   */
+  readonly bootstrap: { readonly tokens: number; readonly csrs: number; readonly bindings: boolean };
 }
 
 /**
@@ -55,10 +63,8 @@ export async function cleanupFleet(
     objects.push(...removed.objects);
   }
   // 2. The Nodes it made, and their Leases.
-  const nodes = await removeNodes(
-    s,
-    (await fleetNodes(s)).map((n) => n.metadata.name),
-  );
+  const nodeNames = (await fleetNodes(s)).map((n) => n.metadata.name);
+  const nodes = await removeNodes(s, nodeNames);
   // 3. Its driver's volumes, attachments, CSIDriver and StorageClass: nothing serves them any more.
   const storage = await cleanupStorage(s, { deleteClaims: opts.deleteClaims === true });
   // 4. Its objects and RBAC.
@@ -66,6 +72,7 @@ export async function cleanupFleet(
     await gone(s.hosting.client, "ConfigMap", name, ns);
   await gone(s.hosting.client, "Service", WORKLOAD_NAME, ns);
   await gone(s.hosting.client, "Secret", TARGET_SECRET, ns);
+  await gone(s.hosting.client, "Secret", BOOTSTRAP_SECRET, ns);
   for (const client of s.twoCluster ? [s.hosting.client, s.target.client] : [s.hosting.client]) {
     await gone(client, "Secret", TOKEN_SECRET, ns);
     await gone(client, "ServiceAccount", WORKLOAD_NAME, ns);
@@ -79,6 +86,9 @@ export async function cleanupFleet(
   await gone(s.target.client, "Role", role, NODE_LEASE_NAMESPACE);
   await gone(s.target.client, "RoleBinding", role, ns);
   await gone(s.target.client, "Role", role, ns);
+  // 5. `--identity node`: its bootstrap token, the CSRs it and its nodes made, and kubeadm's
+  //    bindings unless another fleet still bootstraps with them.
+  const bootstrap = await cleanupNodeBootstrap(s.target.client, s.fleet, nodeNames);
   const namespaces: string[] = [];
   const keptNamespaces: string[] = [];
   if (opts.all) {
@@ -99,5 +109,26 @@ export async function cleanupFleet(
       } else keptNamespaces.push(`${ns} (${where})`);
     }
   }
-  return { nodes, processes, objects, namespaces, keptNamespaces, storage };
+  return { nodes, processes, objects, namespaces, keptNamespaces, storage, bootstrap };
+}
+
+/**
+ * The node-identity part of `cleanup` (bootstrap.ts): a fleet without one finds nothing; an
+ * identity that may not list kube-system's Secrets cannot have made a bootstrap token either.
+ */
+async function cleanupNodeBootstrap(
+  client: KubeClient,
+  fleet: string,
+  nodes: readonly string[],
+): Promise<{ tokens: number; csrs: number; bindings: boolean }> {
+  try {
+    const r = await removeNodeBootstrap(client, { fleet, nodes, bindings: false });
+    // kubeadm's bindings go with the last fleet that bootstraps with them.
+    const bindings = r.tokens > 0 && !(await otherFleetsBootstrap(client, fleet));
+    if (bindings) await removeBootstrapBindings(client);
+    return { ...r, bindings };
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 403) return { tokens: 0, csrs: 0, bindings: false };
+    throw err;
+  }
 }

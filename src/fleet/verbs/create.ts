@@ -1,9 +1,10 @@
 /** `create N` / `scale N`: the fleet's spec from the flags and the fleet as recorded, then a dry run or the change. */
 import { KubemarkError } from "../../kernel/errors.ts";
+import { chooseIdentity, probeNodeAuthorizer } from "../node-identity.ts";
 import type { KubeObject } from "../objects.ts";
 import { readFleet, type Session } from "../session.ts";
 import type { StorageOutcome } from "../storage.ts";
-import type { FleetSpec } from "../spec.ts";
+import type { FleetIdentity, FleetSpec } from "../spec.ts";
 import { desiredSpec, versionSkewWarnings, type SpecRequest } from "./desired-spec.ts";
 import { dryRunFleet } from "./dry-run.ts";
 import { scaleFleet, type ScaleOptions } from "./scale.ts";
@@ -14,6 +15,11 @@ export interface CreateOptions extends SpecRequest, ScaleOptions {
   readonly dryRun?: "server" | "client" | undefined;
   /** Start kubelets newer than the API server although the version skew policy forbids it. */
   readonly force?: boolean | undefined;
+  /**
+   * `--identity`: undefined = the fleet's, else for a new fleet `node` where the target runs the
+   * Node authorizer and `shared` elsewhere (node-identity.ts).
+   */
+  readonly identity?: FleetIdentity | undefined;
 }
 
 /** What `create`/`scale` did. */
@@ -58,7 +64,25 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
       },
     );
   }
-  const spec = desiredSpec(s, opts, existing);
+  const asked = desiredSpec(s, opts, existing);
+  // A new hollow-node fleet asks the target whether it runs the Node authorizer (node-identity.ts).
+  const probe =
+    !existing && asked.engine === "hollow-node" && asked.traffic === "kubelet" && opts.identity !== "shared"
+      ? await probeNodeAuthorizer(s.target.client)
+      : undefined;
+  const choice = chooseIdentity({
+    requested: opts.identity,
+    recorded: existing,
+    engine: asked.engine,
+    traffic: asked.traffic,
+    nodeAuthorizer: probe,
+    server: s.target.access.server,
+    cleanup: s.suggest("cleanup"),
+  });
+  if (choice.why) onEvent({ kind: "step", message: choice.why });
+  // A fleet recorded before --identity existed keeps a spec without it (shared).
+  const spec: FleetSpec =
+    existing && existing.identity === undefined ? asked : { ...asked, identity: choice.identity };
   const runtime = s.runtime(spec.mode);
   const warnings = versionSkewWarnings(s, spec, opts.force === true);
   for (const message of warnings) onEvent({ kind: "warning", message });

@@ -2,6 +2,7 @@
 import { KubemarkError, describeError } from "../../kernel/errors.ts";
 import { applyObject, namespaceExists, refOf } from "../apply.ts";
 import type { FleetContext } from "../context.ts";
+import { fleetIdentityObjects } from "../node-identity.ts";
 import { identityObjects, namespaceObject, type KubeObject } from "../objects.ts";
 import type { FleetRuntime } from "../runtime/runtime.ts";
 import type { FleetSpec } from "../spec.ts";
@@ -27,7 +28,7 @@ export async function plannedObjects(
   const target = (obj: KubeObject): number => out.push({ cluster: "target", obj });
   hosting(namespaceObject(spec));
   if (s.twoCluster) target(namespaceObject(spec));
-  const identity = identityObjects(spec, runtime.needsToken || s.twoCluster);
+  const identity = fleetIdentityObjects(spec, runtime.needsToken || s.twoCluster);
   for (const obj of identity) (s.twoCluster ? target : hosting)(obj);
   if (s.twoCluster) hosting(identityObjects(spec, false)[0]!);
   for (const obj of (await plannedStorage(s, spec))?.objects ?? []) target(obj);

@@ -67,12 +67,12 @@ export async function scaleFleet(
   );
   let made = false;
   try {
-    const result = await setup(s, runtime, spec.storage);
+    const result = await setup(s, runtime, spec);
     made = !existing;
     // The driver's objects before the engines: their node side registers a driver the cluster knows.
     const storage = await applyStorage(s, spec);
     await applyObject(s.hosting.client, fleetConfigMap(spec));
-    await runtime.apply(spec, existing, result.credentials);
+    await runtime.apply(spec, existing, result.credentials, result.bootstrap);
     let removedNodes = 0;
     const census = await nodeCensus(s, spec);
     if (census.extra.length > 0) {

@@ -9,6 +9,8 @@ import {
   requirePermissions,
 } from "../apply.ts";
 import type { FleetContext } from "../context.ts";
+import { ensureFleetBootstrap, tokenText } from "../bootstrap.ts";
+import { fleetIdentityObjects, recordedIdentity } from "../node-identity.ts";
 import {
   TOKEN_SECRET,
   identityObjects,
@@ -19,32 +21,44 @@ import {
 import { setupPermissions } from "../permissions.ts";
 import { podReachableServer } from "../runtime/placement.ts";
 import type { FleetRuntime } from "../runtime/runtime.ts";
-import type { FleetStorage } from "../spec.ts";
+import type { FleetSpec } from "../spec.ts";
 
 /** What `setup` made or found. */
 export interface SetupResult {
   /** Credentials for local engine processes or the two-cluster Secret. */
   readonly credentials: TargetCredentials | undefined;
+  /**
+   * `--identity node`: the target's server and CA with the fleet's bootstrap token (the
+   * credential the engines make their nodes' CSRs with; never printed); else undefined.
+   */
+  readonly bootstrap: TargetCredentials | undefined;
   readonly namespaceCreated: boolean;
 }
+
+/** How long a fleet's bootstrap token is valid; `create`/`scale` make a new one when less than a day is left. */
+export const BOOTSTRAP_TOKEN_TTL_MS = 7 * 24 * 3600_000;
 
 /**
  * `setup`: the namespace and the hollow nodes' identity, idempotent. Same cluster: a
  * ServiceAccount with least-privilege RBAC. Two clusters: that identity in the target, and a
  * Secret in the hosting cluster with its token for the target (never printed). A runtime whose
  * processes run outside the cluster gets a long-lived token too. A fleet with a hollow CSI driver
- * (`storage`) gets the driver's RBAC as well.
+ * (`storage`) gets the driver's RBAC as well. `--identity node`: the ServiceAccount keeps only
+ * what the hollow proxy and the CSI controller need, and the target gets a bootstrap token and
+ * kubeadm's bindings (bootstrap.ts) for the nodes' CSRs.
  */
 export async function setup(
   s: FleetContext,
   runtime: FleetRuntime,
-  storage: FleetStorage | undefined,
+  fleet: Pick<FleetSpec, "storage" | "proxy" | "identity">,
 ): Promise<SetupResult> {
+  const { storage } = fleet;
+  const nodeIdentity = recordedIdentity(fleet) === "node";
   const present = {
     hosting: await namespaceExists(s.hosting.client, s.namespace),
     target: s.twoCluster ? await namespaceExists(s.target.client, s.namespace) : true,
   };
-  const perms = setupPermissions(s, runtime, present, storage !== undefined);
+  const perms = setupPermissions(s, runtime, present, storage !== undefined, nodeIdentity);
   await requirePermissions(
     s.hosting.client,
     perms.hosting,
@@ -56,11 +70,17 @@ export async function setup(
       perms.target,
       `setting up the hollow nodes' identity in ${s.target.access.server}`,
     );
-  const spec = { namespace: s.namespace, fleet: s.fleet, storage };
+  const spec = {
+    namespace: s.namespace,
+    fleet: s.fleet,
+    storage,
+    proxy: fleet.proxy,
+    identity: fleet.identity,
+  };
   const namespaceCreated = await createIfAbsent(s.hosting.client, namespaceObject(spec));
   if (s.twoCluster) await createIfAbsent(s.target.client, namespaceObject(spec));
   const withToken = runtime.needsToken || s.twoCluster;
-  for (const obj of identityObjects(spec, withToken)) await applyObject(s.target.client, obj);
+  for (const obj of fleetIdentityObjects(spec, withToken)) await applyObject(s.target.client, obj);
   if (s.twoCluster) {
     // The pods' own ServiceAccount in the hosting cluster: no rights, no token mounted.
     await applyObject(s.hosting.client, identityObjects(spec, false)[0]!);
@@ -75,7 +95,36 @@ export async function setup(
       );
     }
   }
-  return { credentials, namespaceCreated };
+  let bootstrap: TargetCredentials | undefined;
+  if (nodeIdentity) {
+    const token = await ensureFleetBootstrap(s.target.client, {
+      fleet: s.fleet,
+      now: s.deps.clock.now(),
+      ttlMs: BOOTSTRAP_TOKEN_TTL_MS,
+      minLeftMs: 24 * 3600_000,
+    });
+    const target = credentials ?? (await targetAccess(s));
+    bootstrap = { server: target.server, caCrt: target.caCrt, token: tokenText(token) };
+  }
+  return { credentials, bootstrap, namespaceCreated };
+}
+
+/** The target's server and CA as the CLI reached it (an in-cluster fleet of one cluster has no token read). */
+async function targetAccess(s: FleetContext): Promise<Omit<TargetCredentials, "token">> {
+  const ca = s.target.access.ca;
+  if (ca) return { server: s.target.access.server, caCrt: ca.toString() };
+  const root = await getObject<{ data?: Record<string, string> }>(
+    s.target.client,
+    objectPath("ConfigMap", "kube-root-ca.crt", s.namespace),
+  );
+  const caCrt = root?.data?.["ca.crt"];
+  if (!caCrt)
+    throw new KubemarkError(
+      "NOT_FOUND",
+      `no CA for ${s.target.access.server}: the kubeconfig has none and configmap/kube-root-ca.crt -n ${s.namespace} has no ca.crt`,
+      { hint: "is kube-controller-manager running its root-ca-cert-publisher controller?" },
+    );
+  return { server: s.target.access.server, caCrt };
 }
 
 /** Waits for the token controller to fill the ServiceAccount token Secret and returns the credentials. */

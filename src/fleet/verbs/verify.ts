@@ -1,5 +1,16 @@
 /** `verify`: desired vs registered vs Ready nodes, Lease freshness and the workload's health. */
+import { join } from "node:path";
+import { KubeApiError } from "../../client/api-error.ts";
 import { KubemarkError } from "../../kernel/errors.ts";
+import { listCsrs } from "../bootstrap.ts";
+import {
+  certificateProblems,
+  issuedCertificates,
+  judgeCertificates,
+  storedCertificates,
+  type CertificateReport,
+} from "../node-certs.ts";
+import { recordedIdentity } from "../node-identity.ts";
 import { leaseIsStale } from "../../kernel/k8s.ts";
 import { nodeCensus, nodeLeases, type LeaseItem, type NodeCensus } from "../census.ts";
 import { FLEET_MODES, type FleetRuntime, type WorkloadHealth } from "../runtime/runtime.ts";
@@ -28,6 +39,8 @@ export interface VerifyReport {
   readonly fixes: string[];
   /** What the user should know that is not the fleet's problem (claims of a driver no fleet serves). */
   readonly warnings: string[];
+  /** `--identity node`: the nodes' client certificates (node-certs.ts); undefined for a shared identity. */
+  readonly certificates?: CertificateReport | undefined;
 }
 
 /** The fleet's backed Nodes whose Lease is missing (never renewed) or older than its duration at `nowMs`. */
@@ -89,6 +102,20 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
   );
   problems.push(...st.problems);
   fixes.unshift(...st.fixes);
+  const certificates =
+    recordedIdentity(spec) === "node"
+      ? await verifyCertificates(
+          s,
+          runtime,
+          spec,
+          census.nodes.filter((n) => !census.extra.includes(n.name)).map((n) => n.name),
+        )
+      : undefined;
+  if (certificates) {
+    const cp = certificateProblems(certificates);
+    problems.push(...cp);
+    if (cp.length > 0) fixes.push(`see why the engine did not renew them: '${s.suggest("logs")}'`);
+  }
   return {
     healthy: problems.length === 0,
     fleet: s.fleet,
@@ -106,7 +133,31 @@ export async function verifyFleet(s: Session): Promise<VerifyReport> {
     problems,
     fixes,
     warnings: orphanWarnings(storage),
+    certificates,
   };
+}
+
+/**
+ * The nodes' client certificates (`--identity node`): the fleet's issued CSRs, and for a local
+ * fleet its `--cert-dir` too, which is complete (a CSR is removed an hour after issue).
+ */
+async function verifyCertificates(
+  s: Session,
+  runtime: FleetRuntime,
+  spec: FleetSpec,
+  nodes: readonly string[],
+): Promise<CertificateReport> {
+  const csrs = await listCsrs(s.target.client).catch((err: unknown) => {
+    if (err instanceof KubeApiError && err.status === 403) return [];
+    throw err;
+  });
+  const found = issuedCertificates(csrs);
+  const dir = runtime.localDir();
+  const local = spec.mode === "local" && dir !== undefined;
+  if (local)
+    for (const [node, notAfter] of await storedCertificates(join(dir, "certs")))
+      if (!(notAfter <= (found.get(node) ?? -Infinity))) found.set(node, notAfter);
+  return judgeCertificates(nodes, found, s.deps.clock.now(), local);
 }
 
 /** The problems verify reports, each with at most three names, and the commands that fix them. */

@@ -40,15 +40,23 @@ export function registerCleanup(program: Command, ctx: () => CliContext): void {
         ...st.drivers.map((d) => `CSIDriver ${d}`),
         ...st.storageClasses.map((n) => `StorageClass ${n}`),
       ].filter(Boolean);
+      const b = r.bootstrap;
+      const bootstrap = [
+        b.tokens ? plural(b.tokens, "bootstrap token", "bootstrap tokens") : "",
+        b.csrs ? plural(b.csrs, "CertificateSigningRequest", "CertificateSigningRequests") : "",
+        b.bindings ? "the node bootstrap ClusterRoleBindings" : "",
+      ].filter(Boolean);
       const parts = [
         `${r.nodes} Nodes (and Leases)`,
         r.processes ? `${r.processes} engine processes` : "",
         ...storage,
+        ...bootstrap,
         r.objects.length ? `${r.objects.length} objects` : "",
         r.namespaces.length ? `namespace ${r.namespaces.join(", ")}` : "",
       ].filter(Boolean);
       c.stdout(
-        r.nodes + r.processes + storage.length + r.objects.length + r.namespaces.length === 0
+        r.nodes + r.processes + storage.length + bootstrap.length + r.objects.length + r.namespaces.length ===
+          0
           ? "nothing to remove\n"
           : `removed ${parts.join(", ")}\n`,
       );

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { BadInputError } from "../../../kernel/errors.ts";
 import { readFleet } from "../../../fleet/session.ts";
-import { parseNodeCount, type FleetEngine, type FleetMode } from "../../../fleet/spec.ts";
+import { parseNodeCount, type FleetEngine, type FleetIdentity, type FleetMode } from "../../../fleet/spec.ts";
 import { describeStorage } from "../../../fleet/storage.ts";
 import { readFleetProfile } from "../../../fleet/fleet-profile.ts";
 import { createFleet, type CreateResult } from "../../../fleet/verbs/create.ts";
@@ -43,6 +43,7 @@ interface CreateFlags extends ScopeFlags {
   attach?: boolean;
   /** `--profile FILE`: the fleet profile. */
   profile?: string;
+  identity?: string;
 }
 
 async function runCreate(
@@ -60,6 +61,11 @@ async function runCreate(
     throw new BadInputError(`--dry-run must be server or client, got "${f.dryRun}"`);
   if (f.traffic !== undefined && f.traffic !== "kubelet" && f.traffic !== "minimal")
     throw new BadInputError(`--traffic must be kubelet or minimal, got "${f.traffic}"`);
+  if (f.identity !== undefined && f.identity !== "node" && f.identity !== "shared")
+    throw new BadInputError(
+      `--identity must be node or shared, got "${f.identity}"`,
+      "node: each hollow kubelet its own certificate (system:node:<name>); shared: the fleet's ServiceAccount",
+    );
   const opts = {
     nodesPerShard:
       f.nodesPerPod === undefined ? undefined : parseInteger(f.nodesPerPod, "--nodes-per-pod", 1, 10_000),
@@ -92,6 +98,7 @@ async function runCreate(
       wait: f.wait,
       dryRun: f.dryRun as "server" | "client" | undefined,
       force: f.force === true,
+      identity: f.identity as FleetIdentity | undefined,
     });
     if (r.action === "dry-run") {
       if (format === "json")
@@ -203,6 +210,10 @@ export function registerCreate(program: Command, ctx: () => CliContext): void {
         "YAML fleet profile: node shapes by weight, each with its usage and pod models (kept by scale)",
       )
       .option(
+        "--identity <kind>",
+        "node: each hollow kubelet its own certificate (system:node:<name>) by the kubelet's TLS bootstrap; shared: the fleet's ServiceAccount (default node where the cluster runs the Node authorizer)",
+      )
+      .option(
         "--no-storage",
         "no hollow CSI driver: no CSIDriver or StorageClass, and the engines run without a driver",
       )
@@ -236,6 +247,7 @@ Examples:
   kubemark-cluster create 100 --no-attach                  the hollow CSI driver without its attach step
   kubemark-cluster create 100 --no-storage                 no CSIDriver or StorageClass
   kubemark-cluster create 100 --profile fleet.yaml         node shapes and their models by weight
+  kubemark-cluster create 100 --identity shared            every node as the fleet's ServiceAccount
   kubemark-cluster create 20 --in-cluster --engine kubemark --image registry.example.com/kubemark:v1.36.3`,
   );
   createCmd.action(async (count: string | undefined, f: CreateFlags) => runCreate(ctx(), "create", count, f));

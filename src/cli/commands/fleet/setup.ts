@@ -31,7 +31,7 @@ Examples:
     await withSession(c, f, false, async (s) => {
       const existing = await readFleet(s);
       const mode: FleetMode = f.local ? "local" : (existing?.mode ?? defaultMode(s.hosting));
-      const r = await setup(s, s.runtime(mode), existing?.storage);
+      const r = await setup(s, s.runtime(mode), existing ?? { storage: undefined, proxy: true });
       c.stdout(
         `namespace ${s.namespace} ${r.namespaceCreated ? "created" : "ready"}; ServiceAccount hollow-node with least-privilege RBAC in ${s.target.access.server}${s.twoCluster ? `; Secret ${s.namespace}/hollow-node-target holds its credentials` : ""}\n`,
       );

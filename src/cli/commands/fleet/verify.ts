@@ -85,6 +85,15 @@ export function registerVerify(program: Command, ctx: () => CliContext): void {
                 `${r.workload.running}/${r.workload.desired} running`,
               ),
               ...storageRows(r.storage, r.registered, row),
+              ...(r.certificates
+                ? [
+                    row(
+                      "client certificates",
+                      r.certificates.missing.length + r.certificates.expiring.length === 0,
+                      `${r.certificates.missing.length} missing, ${r.certificates.expiring.length} expiring within a day${r.certificates.complete ? "" : " (of the CSRs issued in the last hour)"}`,
+                    ),
+                  ]
+                : []),
             ],
           ),
         );

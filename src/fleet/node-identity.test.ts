@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { KubemarkError } from "../kernel/errors.ts";
+import {
+  chooseIdentity,
+  fleetIdentityObjects,
+  nodeIdentityClusterRole,
+  podNodeIdentity,
+} from "./node-identity.ts";
+import type { FleetSpec } from "./spec.ts";
+
+const recorded = (identity: FleetSpec["identity"]): FleetSpec =>
+  ({ namespace: "kubemark", identity }) as unknown as FleetSpec;
+type Req = Parameters<typeof chooseIdentity>[0];
+const base: Req = {
+  requested: undefined,
+  recorded: undefined,
+  engine: "hollow-node",
+  traffic: "kubelet",
+  nodeAuthorizer: true,
+  server: "https://127.0.0.1:6443",
+  cleanup: "kubemark-cluster cleanup",
+};
+
+describe("--identity: which one a fleet gets", () => {
+  const cases: {
+    name: string;
+    req: Partial<Req>;
+    identity: string;
+    why?: RegExp;
+  }[] = [
+    { name: "default, Node authorizer", req: {}, identity: "node", why: /runs the Node authorizer/ },
+    {
+      name: "default, no Node authorizer",
+      req: { nodeAuthorizer: false },
+      identity: "shared",
+      why: /runs no Node authorizer/,
+    },
+    {
+      name: "default, cannot ask",
+      req: { nodeAuthorizer: undefined },
+      identity: "shared",
+      why: /could not be asked/,
+    },
+    { name: "explicit shared", req: { requested: "shared" }, identity: "shared", why: /--identity shared/ },
+    {
+      name: "explicit node, cannot ask",
+      req: { requested: "node", nodeAuthorizer: undefined },
+      identity: "node",
+      why: /could not be asked/,
+    },
+    {
+      name: "recorded node kept",
+      req: { recorded: recorded("node"), nodeAuthorizer: false },
+      identity: "node",
+    },
+    {
+      name: "recorded before --identity: shared",
+      req: { recorded: recorded(undefined) },
+      identity: "shared",
+    },
+    { name: "kubemark: shared", req: { engine: "kubemark" }, identity: "shared" },
+    { name: "minimal traffic: shared", req: { traffic: "minimal" }, identity: "shared" },
+  ];
+  for (const c of cases)
+    it(c.name, () => {
+      const got = chooseIdentity({ ...base, ...c.req });
+      assert.equal(got.identity, c.identity);
+      if (c.why) assert.match(got.why ?? "", c.why);
+      else assert.equal(got.why, undefined);
+    });
+
+  const errors: { name: string; req: Partial<Req>; message: RegExp; hint: RegExp }[] = [
+    {
+      name: "node without the Node authorizer",
+      req: { requested: "node", nodeAuthorizer: false },
+      message: /API server at https:\/\/127.0.0.1:6443 runs no Node authorizer/,
+      hint: /--authorization-mode=Node,RBAC.*--identity shared/,
+    },
+    {
+      name: "switching a recorded fleet",
+      req: { requested: "shared", recorded: recorded("node") },
+      message: /runs with --identity node; it cannot be switched to shared/,
+      hint: /kubemark-cluster cleanup/,
+    },
+    {
+      name: "node with kubemark",
+      req: { requested: "node", engine: "kubemark" },
+      message: /for the hollow-node engine/,
+      hint: /--engine hollow-node/,
+    },
+    {
+      name: "node with minimal traffic",
+      req: { requested: "node", traffic: "minimal" },
+      message: /needs --traffic kubelet/,
+      hint: /--identity shared/,
+    },
+  ];
+  for (const e of errors)
+    it(`refuses: ${e.name}`, () => {
+      assert.throws(
+        () => chooseIdentity({ ...base, ...e.req }),
+        (err: unknown) =>
+          err instanceof KubemarkError && e.message.test(err.message) && e.hint.test(err.hint ?? ""),
+      );
+    });
+});
+
+describe("the fleet ServiceAccount's RBAC under --identity node", () => {
+  const rules = (o: { [k: string]: unknown }): string[] =>
+    (o.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[]).map(
+      (r) => `${r.apiGroups[0] || "core"}/${r.resources.join(",")}: ${r.verbs.join(",")}`,
+    );
+  it("keeps only the hollow proxy's requests (and the CSI controller's with a driver)", () => {
+    assert.deepEqual(rules(nodeIdentityClusterRole({ fleet: "f", proxy: true, storage: undefined })), [
+      "core/nodes: list,watch",
+      "core/services: list,watch",
+      "discovery.k8s.io/endpointslices: list,watch",
+      "networking.k8s.io/servicecidrs: list,watch",
+      "events.k8s.io/events: create,patch,update",
+    ]);
+    assert.deepEqual(rules(nodeIdentityClusterRole({ fleet: "f", proxy: false, storage: undefined })), []);
+    const withDriver = rules(
+      nodeIdentityClusterRole({ fleet: "f", proxy: false, storage: { driver: "d", attachRequired: true } }),
+    );
+    assert.ok(withDriver.includes("core/persistentvolumes: get,list,watch,create,patch,delete"));
+    assert.ok(!withDriver.some((r) => r.startsWith("core/pods") || r.startsWith("core/secrets")));
+  });
+  it("drops the kube-node-lease Role and grants no Secrets, pods, Leases or Nodes writes", () => {
+    const spec = { namespace: "kubemark", fleet: "f", storage: undefined, proxy: true };
+    const shared = fleetIdentityObjects({ ...spec, identity: "shared" }, true);
+    const node = fleetIdentityObjects({ ...spec, identity: "node" }, true);
+    assert.ok(shared.some((o) => o.metadata.namespace === "kube-node-lease"));
+    assert.ok(!node.some((o) => o.metadata.namespace === "kube-node-lease"));
+    assert.deepEqual(
+      node.map((o) => o.kind),
+      shared.filter((o) => o.metadata.namespace !== "kube-node-lease").map((o) => o.kind),
+    );
+    const role = node.find((o) => o.kind === "ClusterRole")!;
+    assert.ok(
+      !rules(role).some((r) => /pods|secrets|leases|configmaps/.test(r) || /nodes: .*create/.test(r)),
+    );
+  });
+  it("in-cluster pods mount the bootstrap kubeconfig read-only, 0440, and keep certificates in memory", () => {
+    const p = podNodeIdentity({ identity: "node" });
+    assert.deepEqual(p.args, [
+      "--identity=node",
+      "--bootstrap-kubeconfig=/hollow/bootstrap/bootstrap.kubeconfig",
+    ]);
+    assert.equal(JSON.stringify(p.volumes).includes('"mode":288'), true);
+    assert.equal(p.fsGroup, 1000);
+    assert.deepEqual(podNodeIdentity({ identity: "shared" }).args, []);
+    assert.deepEqual(podNodeIdentity({}).volumes, []);
+  });
+});
