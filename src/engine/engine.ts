@@ -193,7 +193,9 @@ export class Engine {
               clock: deps.clock,
               queue: this.queue,
               random,
-              request: <T>(req: KubeRequest) => limit.run(() => deps.client.request<T>(req)),
+              // Each node's own client under --identity node: its Events are written as itself.
+              request: <T>(req: KubeRequest, host: string) =>
+                limit.run(() => (deps.nodeClient?.(host) ?? deps.client).request<T>(req)),
               log: deps.log,
             })
           : undefined,

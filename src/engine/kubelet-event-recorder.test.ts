@@ -13,15 +13,15 @@ import { pod } from "./testdata/pod-fixtures.ts";
 function harness(): {
   clock: FakeClock;
   rec: KubeletEventRecorder;
-  sent: { method: string; path: string; at: number }[];
+  sent: { method: string; path: string; at: number; host?: string }[];
   stored: Map<string, { reason: string; count: number; message: string }>;
 } {
   const clock = new FakeClock();
   const queue = new DueQueue({ clock, concurrency: 100, onError: (err) => assert.fail(String(err)) });
-  const sent: { method: string; path: string; at: number }[] = [];
+  const sent: { method: string; path: string; at: number; host?: string }[] = [];
   const stored = new Map<string, { reason: string; count: number; message: string }>();
-  const request = <T>(req: KubeRequest): Promise<T> => {
-    sent.push({ method: req.method, path: req.path, at: clock.now() });
+  const request = <T>(req: KubeRequest, host: string): Promise<T> => {
+    sent.push({ method: req.method, path: req.path, at: clock.now(), host });
     if (req.method === "POST") {
       const body = req.body as { metadata: { name: string }; reason: string; count: number; message: string };
       stored.set(body.metadata.name, { reason: body.reason, count: body.count, message: body.message });
@@ -62,6 +62,17 @@ function podState(over: Partial<EventedPod> = {}): EventedPod {
     ...over,
   };
 }
+
+test("each node's events are sent as that node (its own client under --identity node)", async () => {
+  const h = harness();
+  h.rec.nodeStarted("hollow-node-0");
+  h.rec.nodeStarted("hollow-node-1");
+  await h.clock.advance(0);
+  assert.deepEqual(h.sent.map((r) => r.host).sort(), [
+    ...Array<string>(5).fill("hollow-node-0"),
+    ...Array<string>(5).fill("hollow-node-1"),
+  ]);
+});
 
 test("a kubelet's start posts its node events in core/v1, in the default namespace", async () => {
   const h = harness();

@@ -43,8 +43,12 @@ export interface EventRecorderDeps {
   readonly clock: Clock;
   readonly queue: DueQueue;
   readonly random: () => number;
-  /** Sends a request through the process-wide in-flight limit and retry policy. */
-  request<T>(req: KubeRequest): Promise<T>;
+  /**
+   * Sends a request of node `host`'s kubelet through the process-wide in-flight limit and retry
+   * policy (under `--identity node`, with that node's own client, as each kubelet writes its
+   * Events as system:node:<name>).
+   */
+  request<T>(req: KubeRequest, host: string): Promise<T>;
   readonly log: Logger;
   readonly qps?: number;
   readonly burst?: number;
@@ -181,12 +185,10 @@ export class KubeletEventRecorder {
     if (r.kind === "patch") {
       await this.throttle(host);
       try {
-        await this.deps.request({
-          method: "PATCH",
-          path: `${path}/${r.name}`,
-          patchType: "strategic",
-          body: r.patch,
-        });
+        await this.deps.request(
+          { method: "PATCH", path: `${path}/${r.name}`, patchType: "strategic", body: r.patch },
+          host,
+        );
         return;
       } catch (err) {
         // The Event expired (or was deleted): create it again, as client-go does.
@@ -194,7 +196,7 @@ export class KubeletEventRecorder {
       }
     }
     await this.throttle(host);
-    await this.deps.request({ method: "POST", path, body: r.body }).catch((err: unknown) => {
+    await this.deps.request({ method: "POST", path, body: r.body }, host).catch((err: unknown) => {
       if (!isAlreadyExists(err)) throw err;
     });
   }
