@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { KubeClient } from "../../src/client/kube-client.ts";
 import { KubeApiError } from "../../src/client/api-error.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
@@ -25,6 +25,13 @@ import {
   tokenText,
   type BootstrapToken,
 } from "../../src/fleet/bootstrap.ts";
+import { realClock } from "../../src/kernel/clock.ts";
+import type { FleetEvent } from "../../src/fleet/events.ts";
+import { clusterRoleName } from "../../src/fleet/objects.ts";
+import { openSession, type Session } from "../../src/fleet/session.ts";
+import { cleanupFleet } from "../../src/fleet/verbs/cleanup.ts";
+import { createFleet } from "../../src/fleet/verbs/create.ts";
+import { verifyFleet } from "../../src/fleet/verbs/verify.ts";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
 import {
   defaultServiceAccount,
@@ -72,6 +79,30 @@ async function bootstrapKubeconfig(file: string, token: string): Promise<string>
     { mode: 0o600 },
   );
   return file;
+}
+
+/** The users whose creation of a Node named `<prefix>...` the audit log records as successful. */
+async function nodeCreators(auditLog: string, prefix: string): Promise<Set<string>> {
+  const creators = new Set<string>();
+  const text = await readFile(auditLog, "utf8");
+  for (const line of text.split("\n")) {
+    if (!line.includes(prefix) || !line.includes('"create"')) continue;
+    const ev = JSON.parse(line) as {
+      verb: string;
+      user: { username: string };
+      objectRef?: { resource?: string; name?: string; subresource?: string };
+      responseStatus?: { code?: number };
+    };
+    if (
+      ev.verb === "create" &&
+      ev.objectRef?.resource === "nodes" &&
+      ev.objectRef.name?.startsWith(prefix) !== false &&
+      !ev.objectRef.subresource &&
+      ev.responseStatus?.code === 201
+    )
+      creators.add(ev.user.username);
+  }
+  return creators;
 }
 
 describe("hollow nodes with their own identities (--identity node)", () => {
@@ -171,30 +202,9 @@ describe("hollow nodes with their own identities (--identity node)", () => {
   test("each Node was created by its own user, and a node's SelfSubjectReview names it", async () => {
     const auditLog = testCluster().auditLog;
     assert.ok(auditLog, "the test cluster writes an audit log");
-    const creators = new Set<string>();
+    let creators = new Set<string>();
     await eventually("the Nodes' creations in the audit log", 30_000, async () => {
-      const text = await readFile(auditLog, "utf8");
-      for (const line of text.split("\n")) {
-        if (!line.includes(PREFIX) || !line.includes('"create"')) continue;
-        const ev = JSON.parse(line) as {
-          verb: string;
-          stage: string;
-          user: { username: string };
-          objectRef?: {
-            resource?: string;
-            name?: string;
-            subresource?: string;
-          };
-          responseStatus?: { code?: number };
-        };
-        if (
-          ev.verb === "create" &&
-          ev.objectRef?.resource === "nodes" &&
-          !ev.objectRef.subresource &&
-          ev.responseStatus?.code === 201
-        )
-          creators.add(ev.user.username);
-      }
+      creators = await nodeCreators(auditLog, PREFIX);
       return {
         done: creators.size >= NODES,
         status: `${creators.size} creators`,
@@ -394,6 +404,132 @@ describe("hollow nodes with their own identities (--identity node)", () => {
           path: `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding}`,
         })
         .catch(() => undefined);
+    }
+  });
+});
+
+/*
+ * The fleet verbs with --identity node (local engine processes), as `kubemark-cluster create`,
+ * `verify` and `cleanup` run them: the default on a cluster with the Node authorizer, a bootstrap
+ * token made in the target and its kubeconfig 0600 in the fleet's state directory, every Node
+ * created by its own user, no left-out kubelet requests, and nothing of the fleet's bootstrap left
+ * after cleanup.
+ */
+describe("create --identity node (a local fleet), verify, cleanup", () => {
+  const FLEET_NS = `it-fleet-identity-${process.pid}`;
+  const FLEET_NODES = 20;
+
+  async function fleetSession(events: FleetEvent[]): Promise<Session> {
+    const c = testCluster();
+    return openSession(
+      {
+        env: process.env,
+        stateDir: c.stateDir,
+        clock: realClock,
+        onEvent: (e) => events.push(e),
+        signal: new AbortController().signal,
+      },
+      { hosting: { kubeconfig: c.kubeconfig }, namespace: FLEET_NS },
+    );
+  }
+
+  test("create 20 detects the Node authorizer, the nodes run as system:node:<name>, cleanup leaves no CSR, token or binding", async () => {
+    const admin = await adminClientFor();
+    const events: FleetEvent[] = [];
+    const s = await fleetSession(events);
+    try {
+      const started = Date.now();
+      const r = await createFleet(s, {
+        verb: "create",
+        nodes: FLEET_NODES,
+        mode: "local",
+        wait: true,
+        timeoutMs: 240_000,
+        stallMs: 120_000,
+      });
+      process.stdout.write(
+        `# create ${FLEET_NODES} --identity node: Ready in ${(Date.now() - started) / 1000} s\n`,
+      );
+      assert.equal(r.spec.identity, "node");
+      assert.equal(r.ready, FLEET_NODES);
+      const said = events.flatMap((e) => (e.kind === "step" ? [e.message] : []));
+      assert.ok(
+        said.some((m) => /^identity: node \(the API server runs the Node authorizer\)/.test(m)),
+        said.join("\n"),
+      );
+      // The bootstrap kubeconfig: 0600 in the fleet's state directory, its token nowhere in what was said.
+      const dir = s.runtime("local").localDir()!;
+      const kc = join(dir, "credentials", "bootstrap.kubeconfig");
+      assert.equal((await stat(kc)).mode & 0o777, 0o600);
+      const boot = parse(await readFile(kc, "utf8")) as { users: { user: { token: string } }[] };
+      const bootToken = boot.users[0]!.user.token;
+      assert.match(bootToken, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+      assert.ok(!JSON.stringify(events).includes(bootToken), "the token is never reported");
+      // Every Node created by its own user (audit log), certificates kept 0600 under the state dir.
+      const prefix = r.spec.namePrefix;
+      let users = new Set<string>();
+      await eventually("the fleet's Node creations in the audit log", 30_000, async () => {
+        users = await nodeCreators(testCluster().auditLog!, `${prefix}-`);
+        const own = [...users].filter((u) => u.startsWith(`system:node:${prefix}-`));
+        return { done: own.length >= FLEET_NODES, status: `${own.length} node users` };
+      });
+      for (let i = 0; i < FLEET_NODES; i++)
+        assert.ok(users.has(`system:node:${prefix}-${i}`), `Node ${prefix}-${i} created by itself`);
+      assert.equal((await stat(credentialFile(join(dir, "certs"), `${prefix}-0`))).mode & 0o777, 0o600);
+      // The ServiceAccount keeps the hollow proxy's rules only; the engine leaves nothing out.
+      const role = await admin.get<{ rules: { resources: string[]; verbs: string[] }[] }>(
+        `/apis/rbac.authorization.k8s.io/v1/clusterroles/${clusterRoleName(s.fleet)}`,
+      );
+      assert.ok(
+        !role.rules.some(
+          (x) =>
+            x.resources.some((res) => /^(pods|secrets|configmaps|leases)/.test(res)) ||
+            (x.verbs.includes("create") && x.resources.includes("nodes")),
+        ),
+        JSON.stringify(role.rules),
+      );
+      const log = await readFile(join(dir, "shard-0.log"), "utf8");
+      assert.doesNotMatch(log, /may not make some kubelet requests/);
+      assert.ok(!log.includes(bootToken.split(".")[1]!), "the token is not in the engine's log");
+      const report = await verifyFleet(s);
+      assert.equal(report.healthy, true, report.problems.join("; "));
+      assert.deepEqual(
+        [report.certificates?.complete, report.certificates?.missing, report.certificates?.expiring],
+        [true, [], []],
+      );
+
+      const removed = await cleanupFleet(s, { all: true });
+      assert.equal(removed.nodes, FLEET_NODES);
+      assert.equal(removed.bootstrap.tokens, 1);
+      assert.ok(removed.bootstrap.csrs >= FLEET_NODES, JSON.stringify(removed.bootstrap));
+      assert.equal(removed.bootstrap.bindings, true);
+      const tokenId = bootToken.split(".")[0]!;
+      const csrs = await admin.get<{ items: Csr[] }>(
+        "/apis/certificates.k8s.io/v1/certificatesigningrequests",
+      );
+      const left = csrs.items.filter(
+        (c) =>
+          c.spec.username === `system:bootstrap:${tokenId}` ||
+          c.spec.username?.startsWith(`system:node:${prefix}-`),
+      );
+      assert.deepEqual(
+        left.map((c) => c.metadata.name),
+        [],
+        "no CSR of the fleet is left",
+      );
+      await assert.rejects(
+        admin.get(`/api/v1/namespaces/kube-system/secrets/bootstrap-token-${tokenId}`),
+        /404|not found/i,
+      );
+      await assert.rejects(
+        admin.get(
+          "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubemark-cluster:kubelet-bootstrap",
+        ),
+        /404|not found/i,
+      );
+    } finally {
+      await cleanupFleet(s, { all: true }).catch(() => undefined);
+      await admin.close();
     }
   });
 });
