@@ -39,6 +39,7 @@ const state = (p: PodObject, over: Partial<PodState> = {}): PodState => ({
 
 const app = {
   name: "app",
+  image: "nginx:1.27",
   resources: { requests: { cpu: "250m", memory: "64Mi" }, limits: { cpu: "1", memory: "1Gi" } },
 };
 
@@ -57,6 +58,7 @@ test("a running pod: its containers' requests and limits parsed, started when th
         memoryRequestBytes: 64 * 2 ** 20,
         memoryLimitBytes: 2 ** 30,
         startedAtMs: ms(T1),
+        image: "nginx:1.27",
       },
       {
         name: "bare",
