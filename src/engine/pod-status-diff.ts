@@ -39,7 +39,7 @@ export const REAL_KUBELET_DIFFERENCES: readonly AllowedDifference[] = [
   {
     path: /^\.resources\.(limits|requests)(\.(cpu|memory))?$/,
     reason:
-      "a real kubelet reads a pod's resources back from its pod cgroup (unlimited memory on cgroup v1 shows as 9007199254740988Ki, CPU limits at or below 10m are dropped, values read while the cgroup goes away are missing); a hollow node has no cgroups and reports the spec's: the requests, and the limits every container sets",
+      "a real kubelet reads a pod's resources back from its pod cgroup (unlimited memory on cgroup v1 shows as 9007199254740988Ki, CPU limits at or below 10m are dropped, values read while the cgroup goes away are missing); a hollow node has no cgroups and reports the spec's (PodRequests, PodLimits), as a kubelet does for a pod that is not running",
   },
 ];
 

@@ -1,10 +1,9 @@
 /*
  * A pod's own resources as a v1.36 kubelet reports them in its status (`status.allocatedResources`
- * and `status.resources`, InPlacePodLevelResourcesVerticalScaling): the pod's requests as the
- * scheduler counts them (component-helpers' PodRequests: the containers and sidecars summed, an
- * init container's own when larger) and the limits its pod cgroup enforces (a resource only when
- * every container limits it, as the kubelet's ResourceConfigForPod sets them). A real kubelet
- * reads a running pod's back from its cgroup; a hollow node has none and reports these.
+ * and `status.resources`, InPlacePodLevelResourcesVerticalScaling): the pod's requests and limits
+ * as component-helpers' PodRequests and PodLimits count them (the containers and sidecars summed,
+ * an init container's own when larger), what the kubelet reports for a pod that is not running. A
+ * real kubelet reads a running pod's back from its pod cgroup; a hollow node has none.
  */
 import type { ContainerSpec, PodObject } from "./pod-object.ts";
 import { quantityNumber } from "./quantity.ts";
@@ -60,22 +59,13 @@ function podTotals(pod: PodObject, kind: "requests" | "limits"): ResourceList {
   return out;
 }
 
-/** Whether every container of the pod (init containers too) limits `resource`. */
-function allLimit(pod: PodObject, resource: string): boolean {
-  const all: ContainerSpec[] = [...pod.spec.containers, ...(pod.spec.initContainers ?? [])];
-  return all.every((c) => c.resources?.limits?.[resource] !== undefined);
-}
-
 /** The pod-level `allocatedResources` and `resources` of a v1.36 kubelet's status. */
 export function podLevelResources(pod: PodObject): {
   readonly allocatedResources: ResourceList | undefined;
   readonly resources: { requests?: ResourceList; limits?: ResourceList };
 } {
   const requests = podTotals(pod, "requests");
-  const allLimits = podTotals(pod, "limits");
-  const limits: ResourceList = {};
-  for (const k of ["cpu", "memory"])
-    if (allLimits[k] !== undefined && allLimit(pod, k)) limits[k] = allLimits[k];
+  const limits = podTotals(pod, "limits");
   const has = (l: ResourceList): boolean => Object.keys(l).length > 0;
   return {
     allocatedResources: has(requests) ? requests : undefined,

@@ -80,8 +80,11 @@ test("a v1.36 kubelet's status: pod-level allocatedResources and resources, qosC
   assert.equal(s["observedGeneration"], 1);
   assert.ok(s.conditions.every((c) => c.observedGeneration === 1));
   assert.deepEqual(s["allocatedResources"], { cpu: "10m", memory: "32Mi" });
-  // The init container sets no limits: the pod cgroup has none.
-  assert.deepEqual(s["resources"], { requests: { cpu: "10m", memory: "32Mi" } });
+  // As the kubelet reports a pod that is not running (PodRequests, PodLimits of the spec).
+  assert.deepEqual(s["resources"], {
+    limits: { cpu: "200m", memory: "128Mi" },
+    requests: { cpu: "10m", memory: "32Mi" },
+  });
   assert.equal(s["qosClass"], "Burstable");
   // v1.34 and v1.35 report container resources but not the pod's own.
   const v135 = render(burstable, "running", "v1.35.0");
@@ -92,7 +95,7 @@ test("a v1.36 kubelet's status: pod-level allocatedResources and resources, qosC
   });
 });
 
-test("pod-level resources: containers summed, an init container's own when larger, limits only when all set", () => {
+test("pod-level resources: containers summed, an init container's own when larger", () => {
   const guaranteed = pod({
     initContainers: [
       {

@@ -108,6 +108,7 @@ interface Pod {
   status?: {
     phase?: string;
     conditions?: { type: string; status: string }[];
+    containerStatuses?: unknown[];
   };
 }
 
@@ -176,7 +177,15 @@ test("pod statuses: a hollow node writes what a real kubelet v1.36 writes, field
     // The kubelet writes nothing more for them once Ready and Succeeded; let a late write land.
     await new Promise((r) => setTimeout(r, 3000));
     const snapshot = (name: string) => SIDES.map((s) => latest(s, name)!.status);
+    // The node's first status: the pod as the kubelet first reports it (containers not created yet).
+    const first = (name: string) =>
+      SIDES.map((s) => seen.get(`${ns(s)}/${name}`)?.find((p) => p.status?.containerStatuses)?.status) as [
+        unknown,
+        unknown,
+      ];
     const compared: [string, unknown, unknown][] = [
+      ["burstable's first status", ...first("burstable")],
+      ["guaranteed's first status", ...first("guaranteed")],
       ["burstable Running and Ready", ...(snapshot("burstable") as [unknown, unknown])],
       ["guaranteed Running and Ready", ...(snapshot("guaranteed") as [unknown, unknown])],
       ["completes Succeeded", ...(snapshot("completes") as [unknown, unknown])],
