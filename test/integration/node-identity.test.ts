@@ -105,6 +105,29 @@ async function nodeCreators(auditLog: string, prefix: string): Promise<Set<strin
   return creators;
 }
 
+/** The users starting with `userPrefix` whose creation of a core Event the audit log records as successful. */
+async function eventWriters(auditLog: string, userPrefix: string): Promise<Set<string>> {
+  const writers = new Set<string>();
+  for (const line of (await readFile(auditLog, "utf8")).split("\n")) {
+    if (!line.includes(userPrefix) || !line.includes('"events"')) continue;
+    const ev = JSON.parse(line) as {
+      verb: string;
+      user: { username: string };
+      objectRef?: { resource?: string; apiGroup?: string };
+      responseStatus?: { code?: number };
+    };
+    if (
+      ev.verb === "create" &&
+      ev.objectRef?.resource === "events" &&
+      !ev.objectRef.apiGroup &&
+      ev.responseStatus?.code === 201 &&
+      ev.user.username.startsWith(userPrefix)
+    )
+      writers.add(ev.user.username);
+  }
+  return writers;
+}
+
 describe("hollow nodes with their own identities (--identity node)", () => {
   let admin: KubeClient;
   let engine: EngineProcess | undefined;
@@ -476,6 +499,11 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
       for (let i = 0; i < FLEET_NODES; i++)
         assert.ok(users.has(`system:node:${prefix}-${i}`), `Node ${prefix}-${i} created by itself`);
       assert.equal((await stat(credentialFile(join(dir, "certs"), `${prefix}-0`))).mode & 0o777, 0o600);
+      // The kubelets' Events (each node's start: Starting, NodeHasSufficientMemory, ...) are written as the node.
+      await eventually("the nodes' Events in the audit log", 30_000, async () => {
+        const writers = await eventWriters(testCluster().auditLog!, `system:node:${prefix}-`);
+        return { done: writers.size >= FLEET_NODES, status: `${writers.size} nodes wrote Events` };
+      });
       // The ServiceAccount keeps the hollow proxy's rules only; the engine leaves nothing out.
       const role = await admin.get<{ rules: { resources: string[]; verbs: string[] }[] }>(
         `/apis/rbac.authorization.k8s.io/v1/clusterroles/${clusterRoleName(s.fleet)}`,
