@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { KubemarkError } from "../kernel/errors.ts";
 import {
+  bootstrapSecret,
   chooseIdentity,
   fleetIdentityObjects,
   nodeIdentityClusterRole,
@@ -141,12 +142,17 @@ describe("the fleet ServiceAccount's RBAC under --identity node", () => {
       !rules(role).some((r) => /pods|secrets|leases|configmaps/.test(r) || /nodes: .*create/.test(r)),
     );
   });
-  it("in-cluster pods mount the bootstrap kubeconfig read-only, 0440, and keep certificates in memory", () => {
+  it("in-cluster pods mount the bootstrap credential files read-only, 0440, and keep certificates in memory", () => {
     const p = podNodeIdentity({ identity: "node" });
-    assert.deepEqual(p.args, [
-      "--identity=node",
-      "--bootstrap-kubeconfig=/hollow/bootstrap/bootstrap.kubeconfig",
-    ]);
+    // Files, not a kubeconfig: the bundle a pod runs cannot load kubeconfigs (its pods crashed
+    // with ERR_MODULE_NOT_FOUND @kubernetes/client-node on a real worker).
+    assert.deepEqual(p.args, ["--identity=node", "--bootstrap-credentials-dir=/hollow/bootstrap"]);
+    assert.ok(!p.args.some((a) => a.includes("kubeconfig")));
+    const secret = bootstrapSecret(
+      { namespace: "ns", fleet: "f" },
+      { server: "https://10.96.0.1:443", caCrt: "CA", token: "abc.def" },
+    );
+    assert.deepEqual(Object.keys(secret["stringData"] as object).sort(), ["ca.crt", "server", "token"]);
     assert.equal(JSON.stringify(p.volumes).includes('"mode":288'), true);
     assert.equal(p.fsGroup, 1000);
     assert.deepEqual(podNodeIdentity({ identity: "shared" }).args, []);

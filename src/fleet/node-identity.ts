@@ -12,7 +12,6 @@ import {
   identityObjects,
   ownedLabels,
   storageClusterRules,
-  targetKubeconfig,
   type KubeObject,
   type TargetCredentials,
 } from "./objects.ts";
@@ -196,8 +195,11 @@ export const BOOTSTRAP_SECRET = "hollow-node-bootstrap";
 const BOOTSTRAP_DIR = "/hollow/bootstrap";
 
 /**
- * The bootstrap kubeconfig of an in-cluster fleet's pods (`c`: the target's pod-reachable server
- * and CA with the fleet's bootstrap token), never printed.
+ * The bootstrap credential of an in-cluster fleet's pods (`c`: the target's pod-reachable server
+ * and CA with the fleet's bootstrap token), never printed: `token`, `ca.crt` and `server` files
+ * for the engine's `--bootstrap-credentials-dir`. Not a kubeconfig: the engine that a pod runs
+ * is the bundle, which leaves out the kubeconfig library (`bundle.ts`), so it reads credentials
+ * as files, as it reads its ServiceAccount's or a two-cluster fleet's target's.
  */
 export function bootstrapSecret(
   spec: Pick<FleetSpec, "namespace" | "fleet">,
@@ -208,7 +210,7 @@ export function bootstrapSecret(
     kind: "Secret",
     metadata: { name: BOOTSTRAP_SECRET, namespace: spec.namespace, labels: ownedLabels(spec.fleet) },
     type: "Opaque",
-    stringData: { "bootstrap.kubeconfig": targetKubeconfig(c) },
+    stringData: { token: c.token, "ca.crt": c.caCrt, server: c.server },
   };
 }
 
@@ -226,13 +228,13 @@ export function podNodeIdentity(spec: Pick<FleetSpec, "identity">): {
 } {
   if (recordedIdentity(spec) !== "node") return { args: [], volumes: [], mounts: [], fsGroup: undefined };
   return {
-    args: ["--identity=node", `--bootstrap-kubeconfig=${BOOTSTRAP_DIR}/bootstrap.kubeconfig`],
+    args: ["--identity=node", `--bootstrap-credentials-dir=${BOOTSTRAP_DIR}`],
     volumes: [
       {
         name: "bootstrap",
         secret: {
           secretName: BOOTSTRAP_SECRET,
-          items: [{ key: "bootstrap.kubeconfig", path: "bootstrap.kubeconfig", mode: 0o440 }],
+          items: ["token", "ca.crt", "server"].map((key) => ({ key, path: key, mode: 0o440 })),
         },
       },
     ],

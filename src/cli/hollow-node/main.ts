@@ -156,6 +156,10 @@ function program(): Command {
       "with --identity node: the credential that creates the nodes' CSRs (a bootstrap token or a ServiceAccount allowed to); default the --kubeconfig identity",
     )
     .option(
+      "--bootstrap-credentials-dir <dir>",
+      "with --identity node: the bootstrap credential as files token, ca.crt and server (a mounted Secret), instead of --bootstrap-kubeconfig",
+    )
+    .option(
       "--cert-dir <dir>",
       "with --identity node: keep each node's certificate and key in DIR (0600) and re-use them after a restart; default memory only",
     )
@@ -245,6 +249,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       credentialsDir?: string;
       identity: string;
       bootstrapKubeconfig?: string;
+      bootstrapCredentialsDir?: string;
       certDir?: string;
     }
   >();
@@ -315,13 +320,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (flags.identity === "node") {
       // The kubelet's TLS bootstrap, per node: a CSR made with the bootstrap credential, then a
       // client of the node's own presenting the issued certificate (identity/).
-      const boot = flags.bootstrapKubeconfig
-        ? await loadClusterAccess({
-            kubeconfig: flags.bootstrapKubeconfig,
-            env: process.env,
-            clock: realClock,
-          })
-        : access;
+      if (flags.bootstrapKubeconfig && flags.bootstrapCredentialsDir) {
+        throw new KubemarkError(
+          "BAD_INPUT",
+          "give --bootstrap-kubeconfig or --bootstrap-credentials-dir, not both",
+        );
+      }
+      const boot = flags.bootstrapCredentialsDir
+        ? await serviceAccountAccess(flags.bootstrapCredentialsDir, process.env, realClock)
+        : flags.bootstrapKubeconfig
+          ? await loadClusterAccess({
+              kubeconfig: flags.bootstrapKubeconfig,
+              env: process.env,
+              clock: realClock,
+            })
+          : access;
       bootstrapClient = new KubeClient(boot, { userAgent: "hollow-kubelet", connections: 2 });
       const lean = flags.watchTransport !== "undici";
       identities = new NodeIdentities({
