@@ -10,11 +10,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
 import { defaultServiceAccount, fleetNodesReady, startEngine } from "../engine-process.ts";
-import { missingWorkerTools } from "../../src/workers/host.ts";
+import { workerSkipReason as skipReason } from "../real-workers.ts";
 import { PAUSE_IMAGE, STOCK_NODE_IMAGE } from "../../src/workers/image.ts";
 import { workerName } from "../../src/workers/workers.ts";
 import {
@@ -28,19 +27,6 @@ const HOLLOW = "pdiff-hollow-0";
 const SIDES = ["real", "hollow"] as const;
 type Side = (typeof SIDES)[number];
 const ns = (side: Side): string => `pdiff-${side}`;
-
-async function skipReason(): Promise<string | undefined> {
-  if (process.platform !== "linux") return "real workers need Linux";
-  if (process.getuid?.() !== 0)
-    return "real workers need root (a kubelet and containerd make mounts and cgroups)";
-  const missing = await missingWorkerTools(process.env);
-  const apt = await stat("/usr/bin/apt-get").then(
-    () => true,
-    () => false,
-  );
-  if (missing.length > 0 && !apt) return `no ${missing.join(", ")} and no apt-get to install them`;
-  return undefined;
-}
 
 /** The pods, the same on both sides but for the node they are bound to. */
 function pods(node: string): Record<string, unknown>[] {

@@ -10,27 +10,13 @@
  */
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
-import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
 import { anonymousKubeletGet, fleetNodes, nodeAddress, ok, readyCount, runPodOn } from "../fleet-checks.ts";
-import { missingWorkerTools } from "../../src/workers/host.ts";
+import { workerSkipReason as skipReason } from "../real-workers.ts";
 
 const CLUSTER = "it-wmetrics";
 const WORKER = `${CLUSTER}-worker-0`;
-
-async function skipReason(): Promise<string | undefined> {
-  if (process.platform !== "linux") return "real workers need Linux";
-  if (process.getuid?.() !== 0)
-    return "real workers need root (a kubelet and containerd make mounts and cgroups)";
-  const missing = await missingWorkerTools(process.env);
-  const apt = await stat("/usr/bin/apt-get").then(
-    () => true,
-    () => false,
-  );
-  if (missing.length > 0 && !apt) return `no ${missing.join(", ")} and no apt-get to install them`;
-  return undefined;
-}
 
 /** `kubectl top nodes` rows by node name: [cpu, memory]. */
 function topRows(out: string): Map<string, [string, string]> {

@@ -19,7 +19,8 @@ import {
   type RunResult,
 } from "../harness.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
-import { missingWorkerTools, mountsUnder, pidsInCgroup, pidsWithArg } from "../../src/workers/host.ts";
+import { mountsUnder, pidsInCgroup, pidsWithArg } from "../../src/workers/host.ts";
+import { workerSkipReason as skipReason } from "../real-workers.ts";
 import { NODE_BRIDGE, hollowNodeImageTag } from "../../src/workers/workers.ts";
 import { PACKAGE_VERSION } from "../../src/kernel/version.ts";
 
@@ -47,19 +48,6 @@ interface NodeObj {
 
 function ok(r: RunResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-}
-
-async function skipReason(): Promise<string | undefined> {
-  if (process.platform !== "linux") return "real workers need Linux";
-  if (process.getuid?.() !== 0)
-    return "real workers need root (a kubelet and containerd make mounts and cgroups)";
-  const missing = await missingWorkerTools(process.env);
-  const apt = await stat("/usr/bin/apt-get").then(
-    () => true,
-    () => false,
-  );
-  if (missing.length > 0 && !apt) return `no ${missing.join(", ")} and no apt-get to install them`;
-  return undefined;
 }
 
 const ready = (n: NodeObj): boolean =>
