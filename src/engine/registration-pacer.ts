@@ -9,7 +9,7 @@
  * (slow start) while each doubling raises the registrations completed per second, and goes back
  * to the last window that paid once it does not (past that point more concurrent registrations
  * only queue in the API server, slowing the heartbeats for nothing). It then holds, and every few
- * seconds (5) tries a quarter more, kept only if the rate rises with it. Whatever the phase, the
+ * seconds tries a quarter more, kept only if the rate rises with it. Whatever the phase, the
  * window halves (at most once per cooldown) when the recent heartbeat latency p99 passes a target.
  * Rates are measured per epoch: after a change, once the registrations in flight have turned
  * over, for at least a window's worth of completions and a minimum time.
@@ -35,21 +35,17 @@ export interface PacerConfig {
   readonly cooldownMs: number;
   /** Heartbeat latencies older than this are forgotten (default 5 s). */
   readonly sampleMs: number;
-  /**
-   * An epoch's rate is measured over at least this long (default 2 s: on a shared machine the rate
-   * of 1 s epochs varied by half from one to the next) and a window's worth of completions.
-   */
+  /** An epoch's rate is measured over at least this long (default 1 s) and a window's worth of completions. */
   readonly epochMs: number;
   /**
    * The share of a window's growth that must show as growth of the completion rate for the larger
-   * window to be kept (default 0.1: a doubled window must complete 10 % more registrations per
-   * second, a quarter more window 2.5 % more; more, and the noise of a shared machine stopped the
-   * climb at 16-32 where the API server completes more at 64-200).
+   * window to be kept (default 0.25: a doubled window must complete 25 % more registrations per
+   * second, a quarter more window 6.25 % more).
    */
   readonly minGain: number;
   /** Growth of a probe from a held window (default 1.25, at least one more). */
   readonly probeFactor: number;
-  /** A held window is probed upwards after this long (default 5 s). */
+  /** A held window is probed upwards after this long (default 10 s). */
   readonly probeEveryMs: number;
 }
 
@@ -96,10 +92,10 @@ export function defaultPacerConfig(maxInFlight: number, leaseDurationSeconds: nu
     targetMs: (leaseDurationSeconds * 1000) / 4 / 5,
     cooldownMs: 2_000,
     sampleMs: 5_000,
-    epochMs: 2_000,
-    minGain: 0.1,
+    epochMs: 1_000,
+    minGain: 0.25,
     probeFactor: 1.25,
-    probeEveryMs: 5_000,
+    probeEveryMs: 10_000,
   };
 }
 
