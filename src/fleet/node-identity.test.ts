@@ -30,18 +30,13 @@ describe("--identity: which one a fleet gets", () => {
     identity: string;
     why?: RegExp;
   }[] = [
-    { name: "default, Node authorizer", req: {}, identity: "node", why: /runs the Node authorizer/ },
+    { name: "default: shared, even with the Node authorizer", req: {}, identity: "shared" },
+    { name: "default, no Node authorizer", req: { nodeAuthorizer: false }, identity: "shared" },
     {
-      name: "default, no Node authorizer",
-      req: { nodeAuthorizer: false },
-      identity: "shared",
-      why: /runs no Node authorizer/,
-    },
-    {
-      name: "default, cannot ask",
-      req: { nodeAuthorizer: undefined },
-      identity: "shared",
-      why: /could not be asked/,
+      name: "explicit node, Node authorizer",
+      req: { requested: "node" },
+      identity: "node",
+      why: /--identity node/,
     },
     { name: "explicit shared", req: { requested: "shared" }, identity: "shared", why: /--identity shared/ },
     {

@@ -456,7 +456,7 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
     );
   }
 
-  test("create 20 detects the Node authorizer, the nodes run as system:node:<name>, cleanup leaves no CSR, token or binding", async () => {
+  test("create 20 --identity node checks the Node authorizer, the nodes run as system:node:<name>, cleanup leaves no CSR, token or binding", async () => {
     const admin = await adminClientFor();
     const events: FleetEvent[] = [];
     const s = await fleetSession(events);
@@ -466,6 +466,7 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
         verb: "create",
         nodes: FLEET_NODES,
         mode: "local",
+        identity: "node",
         wait: true,
         timeoutMs: 240_000,
         stallMs: 120_000,
@@ -477,7 +478,7 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
       assert.equal(r.ready, FLEET_NODES);
       const said = events.flatMap((e) => (e.kind === "step" ? [e.message] : []));
       assert.ok(
-        said.some((m) => /^identity: node \(the API server runs the Node authorizer\)/.test(m)),
+        said.some((m) => /^identity: node \(--identity node\)/.test(m)),
         said.join("\n"),
       );
       // The bootstrap kubeconfig: 0600 in the fleet's state directory, its token nowhere in what was said.

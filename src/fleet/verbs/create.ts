@@ -65,9 +65,10 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
     );
   }
   const asked = desiredSpec(s, opts, existing);
-  // A new hollow-node fleet asks the target whether it runs the Node authorizer (node-identity.ts).
+  // A new hollow-node fleet asked for node identities asks the target whether it runs the Node
+  // authorizer (node-identity.ts).
   const probe =
-    !existing && asked.engine === "hollow-node" && asked.traffic === "kubelet" && opts.identity !== "shared"
+    !existing && asked.engine === "hollow-node" && asked.traffic === "kubelet" && opts.identity === "node"
       ? await probeNodeAuthorizer(s.target.client)
       : undefined;
   const choice = chooseIdentity({

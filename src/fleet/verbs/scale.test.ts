@@ -120,11 +120,6 @@ test("create reports what it does as events: the plan, progress toward Ready, th
     {
       kind: "step",
       message:
-        "identity: shared (the API server runs no Node authorizer): every hollow kubelet uses the fleet's ServiceAccount",
-    },
-    {
-      kind: "step",
-      message:
         "creating fleet kubemark: 3 hollow nodes (in-cluster, 500 per unit) into https://127.0.0.1:6443",
     },
     { kind: "nodes-ready", ready: 3, desired: 3, registered: 3, seconds: 0 },
