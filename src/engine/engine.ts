@@ -315,10 +315,7 @@ export class Engine {
       if (!(await registerWithRetry(node))) failed++;
     });
     this.pacer = undefined;
-    deps.log.info(
-      { peakWindow: pacer.peakWindow, finalWindow: pacer.window, heartbeatP99Ms: pacer.recentP99() },
-      "registration pacing",
-    );
+    deps.log.info(pacer.summary(), "registration pacing");
     if (failed > 0) deps.log.warn({ failed }, "some nodes failed to register and are being retried");
     // One process of the fleet is elected to provision, attach and expand its driver's volumes.
     if (cfg.csi?.controller) {

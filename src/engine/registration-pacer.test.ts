@@ -122,3 +122,24 @@ test("RegistrationPacer: only the last seconds' heartbeats count", async () => {
   await clock.advance(6000);
   assert.equal(pacer.recentP99(), undefined, "all older than 5 s");
 });
+
+test("RegistrationPacer.summary: each cut is counted and traced with the heartbeat p99 and the registrations in flight", async () => {
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  const regs = fakeRegistrations(clock, 100);
+  let done = false;
+  const run = pacer.run(Array.from({ length: 3000 }), regs.register).then(() => (done = true));
+  for (let i = 0; i < 3000 && !done; i++) {
+    pacer.heartbeatAnswered(i < 3 ? 50 : 5000);
+    await clock.advance(100);
+  }
+  await run;
+  const s = pacer.summary();
+  assert.ok(s.cuts >= 2, `${s.cuts} cuts`);
+  const slow = s.windows.filter(([, , p99]) => p99 !== null && p99 > cfg.targetMs);
+  assert.ok(slow.length >= s.cuts, JSON.stringify(s.windows));
+  assert.equal(s.finalWindow, cfg.minWindow);
+  for (const [t, window, , running] of s.windows) {
+    assert.ok(t >= 0 && window >= cfg.minWindow && running >= 0, JSON.stringify(s.windows));
+  }
+});

@@ -76,6 +76,9 @@ export function nextWindow(
   return { ...state, window: Math.min(cfg.maxWindow, grown) };
 }
 
+/** How often the pacer's log samples the window besides at each cut. */
+const TRACE_MS = 5_000;
+
 /** Nearest-rank p99 of `values` (undefined when empty); sorts `values`. */
 function p99(values: number[]): number | undefined {
   if (values.length === 0) return undefined;
@@ -95,6 +98,12 @@ export class RegistrationPacer {
   private cached: { at: number; p99: number | undefined } = { at: -Infinity, p99: undefined };
   /** The largest window reached (for the log). */
   peakWindow: number;
+  /** Halvings on slow heartbeats (for the log). */
+  private cuts = 0;
+  /** Seconds since the start, window, heartbeat p99 ms, registrations in flight: at each cut and every {@link TRACE_MS} (for the log). */
+  private readonly trace: [number, number, number | null, number][] = [];
+  private startedAt = 0;
+  private tracedAt = -Infinity;
 
   constructor(cfg: PacerConfig, clock: Clock) {
     this.cfg = cfg;
@@ -125,8 +134,35 @@ export class RegistrationPacer {
     return this.cached.p99;
   }
 
+  /** What the engine logs when registration ends: the windows taken and the heartbeat latency. */
+  summary(): {
+    peakWindow: number;
+    finalWindow: number;
+    heartbeatP99Ms: number | undefined;
+    cuts: number;
+    windows: [number, number, number | null, number][];
+  } {
+    return {
+      peakWindow: this.peakWindow,
+      finalWindow: this.window,
+      heartbeatP99Ms: this.recentP99(),
+      cuts: this.cuts,
+      windows: this.trace,
+    };
+  }
+
+  /** Records the window after a decision: at every cut, else every {@link TRACE_MS}. */
+  private record(cut: boolean, p99: number | undefined, running: number): void {
+    const now = this.clock.now();
+    if (cut) this.cuts++;
+    if (!cut && now - this.tracedAt < TRACE_MS) return;
+    this.tracedAt = now;
+    this.trace.push([Math.round((now - this.startedAt) / 100) / 10, this.window, p99 ?? null, running]);
+  }
+
   /** Registers every item with `register`, at most {@link window} at once; resolves when all have ended. */
   run<T>(items: readonly T[], register: (item: T) => Promise<void>): Promise<void> {
+    this.startedAt = this.clock.now();
     return new Promise((resolve) => {
       let next = 0;
       let running = 0;
@@ -138,7 +174,10 @@ export class RegistrationPacer {
             .catch(() => undefined)
             .then(() => {
               running--;
-              this.state = nextWindow(this.state, this.recentP99(), this.clock.now(), this.cfg);
+              const p99 = this.recentP99();
+              const before = this.state;
+              this.state = nextWindow(before, p99, this.clock.now(), this.cfg);
+              this.record(this.state.cutAt !== before.cutAt, p99, running);
               this.peakWindow = Math.max(this.peakWindow, this.window);
               admit();
             });
