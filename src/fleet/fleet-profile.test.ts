@@ -17,6 +17,7 @@ import { fleetConfigMap, type KubeObject } from "./objects.ts";
 import { readFleet } from "./session.ts";
 import type { FleetSpec } from "./spec.ts";
 import { fakeFleet } from "./testdata/fake-fleet.ts";
+import { inClusterSpec } from "./testdata/fleet-spec.ts";
 import { createFleet } from "./verbs/create.ts";
 import { statefulSet } from "./workload-objects.ts";
 
@@ -25,23 +26,7 @@ const PROFILE: FleetProfile = {
   text: "usage: {cpu: 20%}\nshapes:\n  - {name: standard, weight: 4}\n  - {name: gpu, usage: {cpu: 80%}}\n",
 };
 
-const spec: FleetSpec = {
-  namespace: "kubemark",
-  fleet: "kubemark",
-  nodes: 1200,
-  nodesPerShard: 500,
-  namePrefix: "hollow-node",
-  kubeletVersion: undefined,
-  mode: "in-cluster",
-  engine: "hollow-node",
-  image: "docker.io/library/node:24-slim",
-  prebuiltEngine: false,
-  twoCluster: false,
-  targetServer: "https://10.0.0.1:6443",
-  traffic: "kubelet",
-  proxy: true,
-  profile: PROFILE,
-};
+const spec: FleetSpec = { ...inClusterSpec, profile: PROFILE };
 
 /** Asserts that `p` rejects with a BadInputError whose message (and hint) contain each fragment. */
 async function rejects(p: Promise<unknown>, ...fragments: string[]): Promise<void> {

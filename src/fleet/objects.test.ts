@@ -4,32 +4,11 @@ import { kubemarkStatefulSet } from "./kubemark-objects.ts";
 import { hollowNodeClusterRole, identityObjects, targetSecret } from "./objects.ts";
 import { podResources, statefulSet, workloadObjects } from "./workload-objects.ts";
 import { changedShards } from "./runtime/in-cluster.ts";
-import {
-  nodeIndex,
-  parseNodeCount,
-  shardCount,
-  shardNodes,
-  validateNamespace,
-  type FleetSpec,
-} from "./spec.ts";
+import { nodeIndex, parseNodeCount, shardCount, shardNodes, validateNamespace } from "./spec.ts";
+import { inClusterSpec } from "./testdata/fleet-spec.ts";
 import { BadInputError } from "../kernel/errors.ts";
 
-const spec: FleetSpec = {
-  namespace: "kubemark",
-  fleet: "kubemark",
-  nodes: 1200,
-  nodesPerShard: 500,
-  namePrefix: "hollow-node",
-  kubeletVersion: undefined,
-  mode: "in-cluster",
-  engine: "hollow-node",
-  image: "docker.io/library/node:24-slim",
-  prebuiltEngine: false,
-  twoCluster: false,
-  targetServer: "https://10.0.0.1:6443",
-  traffic: "kubelet",
-  proxy: true,
-};
+const spec = inClusterSpec;
 
 interface Rule {
   apiGroups: string[];
