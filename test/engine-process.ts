@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { KubeClient } from "../src/client/kube-client.ts";
 import { FLEET_LABEL } from "../src/kernel/k8s.ts";
-import { ROOT, eventually } from "./harness.ts";
+import { ROOT, eventually, testCluster } from "./harness.ts";
 
 /** A running hollow-node process. */
 export interface EngineProcess {
@@ -32,6 +32,45 @@ export function startEngine(args: readonly string[], env: NodeJS.ProcessEnv = pr
       return exited;
     },
   };
+}
+
+/** Who a test's engine is: its nodes, their names and fleet, and the cluster they join. */
+export interface FleetEngineOptions {
+  /** The kubeconfig of the cluster the nodes join (default: the test cluster's, test/harness.ts). */
+  readonly kubeconfig?: string;
+  /** How many nodes. */
+  readonly nodes: number;
+  /** The fleet label of its Nodes. */
+  readonly fleet: string;
+  /** Its Nodes are <namePrefix>-<i> (default: the fleet's name). */
+  readonly namePrefix?: string;
+}
+
+/**
+ * Starts `./hollow-node` with the flags every test's engine takes (kubeconfig, node count, name
+ * prefix, fleet; no periodic stats line) and then `extra`.
+ */
+export function startFleetEngine(
+  o: FleetEngineOptions,
+  extra: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): EngineProcess {
+  return startEngine(
+    [
+      "--kubeconfig",
+      o.kubeconfig ?? testCluster().kubeconfig,
+      "--nodes",
+      String(o.nodes),
+      "--name-prefix",
+      o.namePrefix ?? o.fleet,
+      "--fleet",
+      o.fleet,
+      "--stats-interval",
+      "0",
+      ...extra,
+    ],
+    env,
+  );
 }
 
 /** After a test: deletes its namespace and its fleet's Nodes (best effort), and closes the client. */

@@ -11,12 +11,12 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually } from "../harness.ts";
 import {
   defaultServiceAccount,
   fleetNodesReady,
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
 } from "../engine-process.ts";
 import { isNotFound } from "../../src/client/api-error.ts";
@@ -76,24 +76,15 @@ interface Ev {
 describe("the hollow CSI driver's controller on a real control plane", () => {
   let client: KubeClient;
   const engines: EngineProcess[] = [];
-  const args = (first: number): string[] => [
-    "--kubeconfig",
-    testCluster().kubeconfig,
-    "--nodes",
-    "3",
-    "--first-index",
-    String(first),
-    "--name-prefix",
-    "it-csi",
-    "--fleet",
-    FLEET,
-    "--stats-interval",
-    "0",
-    "--csi-driver",
-    DRIVER,
-    "--csi-lease-namespace",
-    NS,
-  ];
+  const start = (first: number): EngineProcess =>
+    startFleetEngine({ nodes: 3, fleet: FLEET, namePrefix: "it-csi" }, [
+      "--first-index",
+      String(first),
+      "--csi-driver",
+      DRIVER,
+      "--csi-lease-namespace",
+      NS,
+    ]);
   const nodeNames = ["it-csi-0", "it-csi-1", "it-csi-2", "it-csi-3", "it-csi-4", "it-csi-5"];
 
   const claim = (name: string, cls: string): object => ({
@@ -166,7 +157,7 @@ describe("the hollow CSI driver's controller on a real control plane", () => {
         },
       });
     }
-    engines.push(startEngine(args(0)), startEngine(args(3)));
+    engines.push(start(0), start(3));
     await fleetNodesReady(client, FLEET, 6);
     // The node side registers the driver in each CSINode; where it does not (yet), the test does.
     await eventually("6 CSINodes listing the driver", 60_000, async () => {

@@ -13,12 +13,12 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually } from "../harness.ts";
 import {
   defaultServiceAccount,
   fleetNodesReady,
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
 } from "../engine-process.ts";
 import { isNotFound } from "../../src/client/api-error.ts";
@@ -126,17 +126,7 @@ describe("the hollow CSI driver's node side on a real control plane", () => {
         body: { metadata: { name: DRIVER }, spec: { attachRequired: true, podInfoOnMount: false } },
       })
       .catch(() => undefined);
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
-      "--nodes",
-      String(NODES.length),
-      "--name-prefix",
-      "it-csin",
-      "--fleet",
-      FLEET,
-      "--stats-interval",
-      "0",
+    engine = startFleetEngine({ nodes: NODES.length, fleet: FLEET, namePrefix: "it-csin" }, [
       "--csi-driver",
       DRIVER,
       "--no-csi-controller",

@@ -7,10 +7,10 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually } from "../harness.ts";
 import {
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
   fleetNodesReady,
   defaultServiceAccount,
@@ -56,18 +56,7 @@ describe("kubelet Events from hollow nodes", () => {
   before(async () => {
     client = await adminClientFor();
     await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
-      "--nodes",
-      "2",
-      "--name-prefix",
-      FLEET,
-      "--fleet",
-      FLEET,
-      "--stats-interval",
-      "0",
-    ]);
+    engine = startFleetEngine({ nodes: 2, fleet: FLEET });
     await fleetNodesReady(client, FLEET, 2);
     await defaultServiceAccount(client, NS);
   });

@@ -11,12 +11,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request as httpsRequest } from "node:https";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually } from "../harness.ts";
 import {
   defaultServiceAccount,
   fleetNodesReady,
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
 } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
@@ -90,15 +90,7 @@ describe("a fleet profile's usage and pod models on a real control plane", () =>
     const profile = join(dir, "fleet.yaml");
     await writeFile(profile, PROFILE);
     port = await pickKubeletBlock(2, []);
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
-      "--nodes",
-      "2",
-      "--name-prefix",
-      FLEET,
-      "--fleet",
-      FLEET,
+    engine = startFleetEngine({ nodes: 2, fleet: FLEET }, [
       "--profile",
       profile,
       // The profile's cpu wins over the flag's; noise 0 comes from the flag alone.
@@ -106,8 +98,6 @@ describe("a fleet profile's usage and pod models on a real control plane", () =>
       "cpu=50%,noise=0%",
       "--kubelet-port",
       String(port),
-      "--stats-interval",
-      "0",
       "--delete-nodes-on-exit",
     ]);
     await fleetNodesReady(client, FLEET, 2);

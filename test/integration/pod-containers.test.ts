@@ -5,10 +5,10 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually } from "../harness.ts";
 import {
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
   fleetNodesReady,
   defaultServiceAccount,
@@ -66,20 +66,7 @@ describe("a pod's containers on a real control plane", () => {
   before(async () => {
     client = await adminClientFor();
     await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
-      "--nodes",
-      "2",
-      "--name-prefix",
-      "it-containers",
-      "--fleet",
-      FLEET,
-      "--cpu",
-      "4",
-      "--stats-interval",
-      "0",
-    ]);
+    engine = startFleetEngine({ nodes: 2, fleet: FLEET, namePrefix: "it-containers" }, ["--cpu", "4"]);
     await fleetNodesReady(client, FLEET, 2);
     await defaultServiceAccount(client, NS);
   });

@@ -6,10 +6,10 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually } from "../harness.ts";
 import {
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
   fleetNodesReady,
   defaultServiceAccount,
@@ -90,19 +90,9 @@ describe("pod lifecycle on a real control plane", () => {
   before(async () => {
     client = await adminClientFor();
     await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
-      "--nodes",
-      "5",
-      "--name-prefix",
-      "it-lifecycle",
-      "--fleet",
-      FLEET,
+    engine = startFleetEngine({ nodes: 5, fleet: FLEET, namePrefix: "it-lifecycle" }, [
       "--job-run-seconds",
       "2s",
-      "--stats-interval",
-      "0",
     ]);
     await fleetNodesReady(client, FLEET, 5);
     await defaultServiceAccount(client, NS);

@@ -7,8 +7,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { adminClientFor, eventually, testCluster } from "../harness.ts";
-import { removeTestObjects } from "../engine-process.ts";
-import { startEngine, type EngineProcess } from "../engine-process.ts";
+import { removeTestObjects, startFleetEngine, type EngineProcess } from "../engine-process.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { pickFreePorts } from "../../src/host/ports.ts";
 import { realClock } from "../../src/kernel/clock.ts";
@@ -52,19 +51,9 @@ describe("hollow proxy on a real control plane", () => {
     client = await adminClientFor();
     port = (await pickFreePorts(1))[0]!;
     await client.request({ method: "POST", path: "/api/v1/namespaces", body: { metadata: { name: NS } } });
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
-      "--nodes",
-      String(NODES),
-      "--name-prefix",
-      "it-proxy",
-      "--fleet",
-      FLEET,
+    engine = startFleetEngine({ nodes: NODES, fleet: FLEET, namePrefix: "it-proxy" }, [
       "--proxy-healthz-port",
       String(port),
-      "--stats-interval",
-      "0",
     ]);
     await eventually("the engine to register its nodes", 90_000, () =>
       Promise.resolve({ done: engine.logs().includes('"msg":"nodes registered"'), status: "starting" }),
