@@ -5,7 +5,8 @@
  *   npm run bench:engine -- [--nodes 1000,5000] [--traffic kubelet] [--no-proxy] [--settle 45]
  *                           [--window 60] [--pods-per-node 2] [--kubeconfig PATH] [--cluster NAME]
  *                           [--out NAME|PATH] [--kube-api-content-type application/json]
- *                           [--identity kubeconfig|fleet] [--soak MINUTES]
+ *                           [--identity kubeconfig|fleet|node] [--connections per-node|pooled]
+ *                           [--soak MINUTES]
  *
  * (`npm run bench:engine` runs `node bench/engine-scale.ts` on the project's Node.js 24.)
  *
@@ -15,7 +16,10 @@
  * API server's own latency for Lease PUTs, to tell whether the engine or the server saturates.
  * `--identity fleet` runs the engine as `create` does: as a fleet's least-privilege ServiceAccount
  * (token authentication, RBAC), set up for the run in namespace kubemark-bench and removed after;
- * the default is the kubeconfig's own identity.
+ * the default is the kubeconfig's own identity. `--identity node` gives each node its own
+ * certificate (hollow-node --identity node, the kubeconfig's identity making the CSRs), and
+ * `--connections` is passed to hollow-node. Each row also counts the engine's connections to the
+ * API server (`ss -tnp`) and reads the API server's goroutines, RSS and CPU from its /metrics.
  * `--soak MINUTES` keeps the idle fleet running that long after the window and samples the engine's
  * RSS every minute: growth after the first 10 minutes tells a leak from start-up residue.
  * With `--pods-per-node`, the lateness of renewals while the pods start (a burst) is recorded too.

@@ -33,6 +33,7 @@ test("npm run bench:engine: defaults, and results/engine-scale-<traffic>[-proxy]
     metricsPort: 19464,
     leaseContentType: "application/vnd.kubernetes.protobuf",
     identity: "kubeconfig",
+    connections: undefined,
     soakMinutes: 0,
     csiDriver: "",
     resultsFile: "/repo/results/engine-scale-kubelet-proxy.json",
@@ -69,6 +70,9 @@ test("lists and numbers as the user wrote them", () => {
   assert.equal(o.podsPerNode, 2);
   assert.equal(o.soakMinutes, 3);
   assert.equal(parse("--identity", "fleet").identity, "fleet");
+  assert.equal(parse("--identity", "node").identity, "node");
+  assert.equal(parse("--connections", "per-node").connections, "per-node");
+  assert.equal(parse("--connections", "pooled").connections, "pooled");
   assert.equal(
     parse("--csi-driver", "hollow.csi.kubemark-cluster.io").csiDriver,
     "hollow.csi.kubemark-cluster.io",
@@ -87,7 +91,8 @@ test("bad input: the error names the flag and the value", () => {
     ["--out", "a b"],
     `--out takes a name (written to results/<name>.json) or a path with a '/', got "a b"`,
   );
-  rejects(["--identity", "root"], '--identity takes kubeconfig or fleet, got "root"');
+  rejects(["--identity", "root"], '--identity takes kubeconfig, fleet or node, got "root"');
+  rejects(["--connections", "shared"], '--connections takes per-node or pooled, got "shared"');
   rejects(["--nodes", "1k"], /--nodes .*got "1k"/);
   rejects(["--settle", "x"], /--settle .*got "x"/);
   rejects(["--pods-per-node=-2"], /--pods-per-node .*got "-2"/);

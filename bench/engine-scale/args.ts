@@ -27,7 +27,12 @@ Engine cost: RSS and CPU per idle node, lease health, RSS per running pod, for o
   --out NAME|PATH                results/NAME.json, or a path (with a '/'): absolute, or relative to
                                  the current directory
   --kube-api-content-type TYPE   the Leases' encoding (default application/vnd.kubernetes.protobuf)
-  --identity kubeconfig|fleet    the kubeconfig's identity, or a fleet's ServiceAccount (default kubeconfig)
+  --identity kubeconfig|fleet|node
+                                 the kubeconfig's identity, a fleet's ServiceAccount, or each node its
+                                 own certificate (hollow-node --identity node, the kubeconfig making
+                                 the CSRs) (default kubeconfig)
+  --connections per-node|pooled  hollow-node --connections (default: the engine's, per-node with
+                                 --identity node, else pooled)
   --soak MINUTES                 keep the idle fleet this long, sampling RSS every minute (default 0)
   --csi-driver NAME              run the hollow CSI driver NAME as \`create\` does (node side and elected
                                  controller; default: none)
@@ -55,8 +60,13 @@ export interface EngineScaleOptions {
   metricsPort: number;
   /** The Leases' encoding (default application/vnd.kubernetes.protobuf). */
   leaseContentType: string;
-  /** Run the engine as the kubeconfig's identity or as a fleet's ServiceAccount (default kubeconfig). */
-  identity: "kubeconfig" | "fleet";
+  /**
+   * Run the engine as the kubeconfig's identity, as a fleet's ServiceAccount, or with a certificate
+   * per node (`hollow-node --identity node`, the kubeconfig's identity bootstrapping) (default kubeconfig).
+   */
+  identity: "kubeconfig" | "fleet" | "node";
+  /** `hollow-node --connections`; undefined = the engine's default. */
+  connections: "per-node" | "pooled" | undefined;
   /** Minutes the idle fleet is kept after the window, RSS sampled every minute (default 0). */
   soakMinutes: number;
   /** The hollow CSI driver the engine runs (`--csi-driver`), "" = none (default). */
@@ -94,6 +104,7 @@ export function parseEngineScaleArgs(
         out: { type: "string" },
         "kube-api-content-type": { type: "string", default: "application/vnd.kubernetes.protobuf" },
         identity: { type: "string", default: "kubeconfig" },
+        connections: { type: "string" },
         soak: { type: "string", default: "0" },
         "csi-driver": { type: "string", default: "" },
         help: { type: "boolean", short: "h", default: false },
@@ -112,8 +123,12 @@ export function parseEngineScaleArgs(
     );
   }
   const identity = values.identity;
-  if (identity !== "kubeconfig" && identity !== "fleet") {
-    throw new UsageError(`--identity takes kubeconfig or fleet, got "${identity}"`);
+  if (identity !== "kubeconfig" && identity !== "fleet" && identity !== "node") {
+    throw new UsageError(`--identity takes kubeconfig, fleet or node, got "${identity}"`);
+  }
+  const connections = values.connections;
+  if (connections !== undefined && connections !== "per-node" && connections !== "pooled") {
+    throw new UsageError(`--connections takes per-node or pooled, got "${connections}"`);
   }
   const proxy = !values["no-proxy"];
   const metricsPort = integerAtLeast("--metrics-port", values["metrics-port"], 1);
@@ -134,6 +149,7 @@ export function parseEngineScaleArgs(
       metricsPort,
       leaseContentType: values["kube-api-content-type"],
       identity,
+      connections,
       soakMinutes,
       csiDriver: values["csi-driver"],
       resultsFile: out?.includes("/")

@@ -7,6 +7,7 @@ import {
   leasePutBucketsFromText,
   leasePutFailures,
   parseEngineMetrics,
+  serverProcessFromText,
 } from "./metrics.ts";
 
 test("the engine's series, with their labels; other series and comments are skipped", () => {
@@ -67,4 +68,20 @@ test("histograms over a window: p99 and worst are the bounds of the buckets that
   });
   assert.equal(histogramP99(m0, m0, h), null);
   assert.deepEqual(latenessOver({}, {}), { renewals: 0, over1s: 0, p99Seconds: null, maxBoundSeconds: null });
+});
+
+test("the API server's goroutines, RSS and CPU seconds from its /metrics", () => {
+  const text = [
+    "# HELP go_goroutines Number of goroutines that currently exist.",
+    "go_goroutines 5321",
+    'go_goroutines_by_state{state="x"} 1',
+    "process_resident_memory_bytes 1.234e+09",
+    "process_cpu_seconds_total 812.5",
+  ].join("\n");
+  assert.deepEqual(serverProcessFromText(text), {
+    goroutines: 5321,
+    rssBytes: 1_234_000_000,
+    cpuSeconds: 812.5,
+  });
+  assert.throws(() => serverProcessFromText("go_goroutines 1"), /no process_resident_memory_bytes/);
 });

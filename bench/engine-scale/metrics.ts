@@ -112,3 +112,29 @@ export function latenessOver(m0: Scrape, m1: Scrape): Lateness {
     maxBoundSeconds: histogramMaxBound(m0, m1, name),
   };
 }
+
+/** The API server's own process figures, from its /metrics. */
+export interface ServerProcess {
+  goroutines: number;
+  rssBytes: number;
+  cpuSeconds: number;
+}
+
+/** `go_goroutines`, `process_resident_memory_bytes` and `process_cpu_seconds_total` from Prometheus text. */
+export function serverProcessFromText(text: string): ServerProcess {
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name}\\s+([0-9.e+-]+)$`, "m").exec(text);
+    if (!m) throw new Error(`the API server's /metrics has no ${name}`);
+    return Number(m[1]);
+  };
+  return {
+    goroutines: value("go_goroutines"),
+    rssBytes: value("process_resident_memory_bytes"),
+    cpuSeconds: value("process_cpu_seconds_total"),
+  };
+}
+
+/** {@link serverProcessFromText} of the API server's /metrics now. */
+export async function serverProcess(client: KubeClient): Promise<ServerProcess> {
+  return serverProcessFromText(await client.getText("/metrics"));
+}

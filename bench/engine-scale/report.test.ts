@@ -80,3 +80,34 @@ test("the printed report: baseline, one table line per size, burst and soak line
     "JSON: /repo/results/x.json",
   ]);
 });
+
+test("connections and the API server's figures per node, above the 1-node run's", () => {
+  const base = row(1, {
+    identity: "node",
+    engineConnections: 6,
+    apiserver: { goroutines: 1000, rssMB: 400, cores: 0.05 },
+    load1: 1.5,
+  });
+  const table = aboveBaseline(base, [
+    row(1001, {
+      identity: "node",
+      connections: "per-node",
+      engineConnections: 4006,
+      apiserver: { goroutines: 9000, rssMB: 500, cores: 0.15 },
+      load1: 2.25,
+    }),
+  ]);
+  const p = table[0]!.apiserverPerNode!;
+  assert.equal(table[0]!.connectionsPerNode, 4);
+  assert.equal(p.goroutines, 8);
+  assert.equal(p.rssKB, 102.4);
+  assert.ok(Math.abs(p.mCpu - 0.1) < 1e-12);
+  const lines = reportLines(base, table, "/x.json");
+  assert.equal(
+    lines[0],
+    "baseline (1 node): RSS 140.0 MB, 6 connections to the API server; API server RSS 400.0 MB, 1000 goroutines",
+  );
+  assert.ok(
+    lines.includes("| 1001 | node | per-node | 4006 | 4.00 | 500.0 | 102.4 | 9000 | 8.00 | 0.100 | 2.25 |"),
+  );
+});

@@ -3,6 +3,7 @@
  * (the engine's and the control plane's CPU and memory, Lease health from the engine's metrics and
  * from a watcher), then optionally a soak and a pod burst; stop it.
  */
+import { loadavg } from "node:os";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { realClock } from "../../src/kernel/clock.ts";
 import { FleetWatch } from "../../src/fleet/fleet-watch.ts";
@@ -13,8 +14,16 @@ import { startEngine, type EngineProcess } from "../../test/engine-process.ts";
 import { machineTicks, processStats } from "../lib/proc-stats.ts";
 import { listStaleLeases } from "../lib/stale-leases.ts";
 import type { EngineScaleOptions } from "./args.ts";
+import { engineConnections } from "./connections.ts";
 import { observeLeases } from "./lease-observer.ts";
-import { histogramP99, latenessOver, leasePutFailures, scrape, serverLeasePutBuckets } from "./metrics.ts";
+import {
+  histogramP99,
+  latenessOver,
+  leasePutFailures,
+  scrape,
+  serverLeasePutBuckets,
+  serverProcess,
+} from "./metrics.ts";
 import type { ControlPlane, Row } from "./types.ts";
 
 /** Lease age after which a node counts as having missed its heartbeat (the kubelet's 40 s duration). */
@@ -61,6 +70,9 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     "--delete-nodes-on-exit",
     ...(options.proxy ? [] : ["--no-proxy"]),
     ...(options.csiDriver ? ["--csi-driver", options.csiDriver] : []),
+    // The kubeconfig's identity makes the nodes' CSRs (hollow-node's default bootstrap credential).
+    ...(options.identity === "node" ? ["--identity", "node"] : []),
+    ...(options.connections ? ["--connections", options.connections] : []),
   ]);
   const t0 = Date.now();
   // Start-up: every Node Ready (from a Node watch), and the renewals' lateness and gaps until then.
@@ -106,6 +118,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     const a0 = cp ? await processStats(cp.apiserver) : undefined;
     const e0 = cp ? await processStats(cp.etcd) : undefined;
     const sm0 = await serverLeasePutBuckets(client);
+    const sp0 = await serverProcess(client).catch(() => undefined);
     const observer = observeLeases(client, `${prefix}-`);
     const s0 = await processStats(pid);
     const ticks0 = await machineTicks();
@@ -117,6 +130,8 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     const a1 = cp ? await processStats(cp.apiserver) : undefined;
     const e1 = cp ? await processStats(cp.etcd) : undefined;
     const sm1 = await serverLeasePutBuckets(client);
+    const sp1 = await serverProcess(client).catch(() => undefined);
+    const conns = await engineConnections(pid, client.server).catch(() => null);
     const m1 = await scrape(port);
     const cores = (x0: { cpu: number } | undefined, x1: { cpu: number } | undefined): number | null =>
       x0 && x1 ? (x1.cpu - x0.cpu) / (windowMs / 1000) : null;
@@ -157,6 +172,17 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
         ticks1.total > ticks0.total
           ? (100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)
           : 0,
+      connections: options.connections ?? null,
+      engineConnections: conns,
+      apiserver:
+        sp0 && sp1
+          ? {
+              goroutines: sp1.goroutines,
+              rssMB: sp1.rssBytes / 1048576,
+              cores: (sp1.cpuSeconds - sp0.cpuSeconds) / (windowMs / 1000),
+            }
+          : null,
+      load1: loadavg()[0]!,
     };
     // The one-node baseline is measured once, not soaked.
     if (soakMinutes > 0 && !baseline) {
@@ -235,8 +261,9 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
     readyWatch.stop();
     await startupObserver.stop().catch(() => undefined);
     await engine.stop("SIGTERM");
-    if (options.identity === "fleet") {
-      // A fleet's ServiceAccount may not delete Nodes (`scale` and `cleanup` do, as the user).
+    if (options.identity === "fleet" || options.identity === "node") {
+      // A fleet's ServiceAccount may not delete Nodes, nor may a node others (`scale` and
+      // `cleanup` do, as the user).
       await client
         .request({
           method: "DELETE",

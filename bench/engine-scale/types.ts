@@ -58,12 +58,27 @@ export interface Row {
   watchErrors: number;
   /** Share of the machine's CPU time the hypervisor took during the window (VM steal). */
   stealPercent: number;
+  /** `hollow-node --connections` as asked (null: the engine's default for its identity). */
+  connections?: string | null;
+  /** The engine's established TCP connections to the API server at the end of the window (`ss -tnp`). */
+  engineConnections?: number | null;
+  /**
+   * The API server's own figures from its /metrics: goroutines and RSS at the end of the window,
+   * cores used over it (null: /metrics not readable).
+   */
+  apiserver?: { goroutines: number; rssMB: number; cores: number } | null;
+  /** `uptime`'s 1-minute load average at the end of the window (others' work on a shared machine). */
+  load1?: number;
 }
 
 /** A row with its per-node figures above the 1-node baseline. */
 export interface TableRow extends Row {
   rssPerNodeKB: number;
   mCpuPerNode: number;
+  /** The API server's figures per node above the 1-node run's (null: not measured). */
+  apiserverPerNode?: { rssKB: number; mCpu: number; goroutines: number } | null;
+  /** The engine's connections to the API server per node above the 1-node run's (null: not counted). */
+  connectionsPerNode?: number | null;
 }
 
 /** The results JSON. */

@@ -53,6 +53,11 @@ export interface EngineDeps {
    * requests, heartbeats and watches; undefined = the shared `client` (identity/).
    */
   readonly nodeClient?: ((name: string) => KubeClient | undefined) | undefined;
+  /**
+   * `--connections per-node`: node `name`'s hollow proxy's own client (its own connections);
+   * undefined = the shared `proxyClient`. Used for nodes with a `nodeClient`.
+   */
+  readonly nodeProxyClient?: ((name: string) => KubeClient | undefined) | undefined;
 }
 
 /** A snapshot of the fleet, for logs, benchmarks and tests. */
@@ -91,7 +96,7 @@ export class Engine {
   /** Paces the start-up's registrations (registration-pacer.ts); undefined once they have run. */
   private pacer: RegistrationPacer | undefined;
   /** The context of a node with its own client (`--identity node`): its requests, heartbeats, watches. */
-  private readonly nodeContext: (client: KubeClient) => EngineContext;
+  private readonly nodeContext: (client: KubeClient, proxyClient: KubeClient | undefined) => EngineContext;
 
   constructor(cfg: EngineConfig, deps: EngineDeps) {
     this.cfg = cfg;
@@ -201,12 +206,22 @@ export class Engine {
           : undefined,
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
     };
-    this.nodeContext = (client) => ({
+    this.nodeContext = (client, proxyClient) => ({
       ...this.ctx,
       request: <T>(req: KubeRequest) => limit.run(() => client.request<T>(req)),
       heartbeat: <T>(req: KubeRequest) =>
         this.pacedHeartbeat(client.request<T>({ ...req, timeoutMs: heartbeatTimeoutMs })),
       watch: watchOn(client),
+      proxy:
+        this.ctx.proxy && proxyClient
+          ? {
+              ...this.ctx.proxy,
+              api: {
+                request: <T>(req: KubeRequest) => limit.run(() => proxyClient.request<T>(req)),
+                watch: watchOn(proxyClient),
+              },
+            }
+          : this.ctx.proxy,
     });
   }
 
@@ -265,7 +280,7 @@ export class Engine {
       }
       const own = deps.nodeClient?.(name);
       const node = new HollowNode(
-        byShape.context(own ? this.nodeContext(own) : this.ctx, shapes[i]!),
+        byShape.context(own ? this.nodeContext(own, deps.nodeProxyClient?.(name)) : this.ctx, shapes[i]!),
         {
           name,
           shape: shapes[i]!,

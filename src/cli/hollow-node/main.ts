@@ -21,6 +21,8 @@ import { EngineMetrics } from "../../engine/metrics.ts";
 import { checkAccess, kubeletApiAccess } from "../../engine/preflight.ts";
 import { NodeIdentities } from "../../engine/identity/node-identities.ts";
 import { serveProxyHealth } from "../../engine/proxy-healthz.ts";
+import { connectionMode, type IdentityKind } from "./connections.ts";
+import { NodeClients } from "./node-clients.ts";
 import { parseInteger } from "../parse.ts";
 
 function program(): Command {
@@ -163,6 +165,10 @@ function program(): Command {
       "--cert-dir <dir>",
       "with --identity node: keep each node's certificate and key in DIR (0600) and re-use them after a restart; default memory only",
     )
+    .option(
+      "--connections <mode>",
+      "per-node: each node's kubelet and proxy over connections of their own, as a real fleet; pooled: the process's shared pools (only with --identity shared). Default per-node with --identity node, pooled with --identity shared",
+    )
     .addOption(
       new Option(
         "--watch-transport <kind>",
@@ -251,6 +257,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       bootstrapKubeconfig?: string;
       bootstrapCredentialsDir?: string;
       certDir?: string;
+      connections?: string;
     }
   >();
   const logStream = pino.destination(2);
@@ -263,9 +270,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   let heartbeatClient: KubeClient | undefined;
   let bootstrapClient: KubeClient | undefined;
   let identities: NodeIdentities | undefined;
+  let sharedNodeClients: NodeClients | undefined;
+  let proxyNodeClients: NodeClients | undefined;
   let proxyHealthServer: Server | undefined;
   try {
     const flagCfg = await configFromFlags(flags, process.env);
+    const connections = connectionMode(flags.connections, flags.identity as IdentityKind);
     const metrics = new EngineMetrics({ processMetrics: true });
     if (flags.credentialsDir && flags.kubeconfig) {
       throw new KubemarkError("BAD_INPUT", "give --kubeconfig or --credentials-dir, not both");
@@ -364,9 +374,30 @@ export async function main(argv: readonly string[]): Promise<number> {
       if ((await Promise.race([identities.obtain(cfg.nodeNames), stopping])) !== undefined) return 0;
     }
     const nodeIdentities = identities;
+    if (connections === "per-node") {
+      // Each node's clients of its own (a client opens its connections on first use): the
+      // kubelet's with the shared identity unless it has its own, and the hollow proxy's.
+      const lean = flags.watchTransport !== "undici";
+      const own = (userAgent: string) => (): KubeClient =>
+        new KubeClient(access, {
+          userAgent,
+          connections: 1,
+          leanWatches: lean,
+          onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
+        });
+      if (!nodeIdentities) sharedNodeClients = new NodeClients(own("hollow-kubelet"));
+      if (cfg.proxy) proxyNodeClients = new NodeClients(own("hollow-proxy"));
+    }
+    const perNode = sharedNodeClients;
+    const perNodeProxy = proxyNodeClients;
     engine = new Engine(cfg, {
       client,
-      nodeClient: nodeIdentities ? (name) => nodeIdentities.client(name) : undefined,
+      nodeClient: nodeIdentities
+        ? (name) => nodeIdentities.client(name)
+        : perNode
+          ? (name) => perNode.client(name)
+          : undefined,
+      nodeProxyClient: perNodeProxy ? (name) => perNodeProxy.client(name) : undefined,
       heartbeatClient,
       proxyClient,
       clock: realClock,
@@ -464,6 +495,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await proxyClient?.close();
     await heartbeatClient?.close();
     await identities?.stop();
+    await sharedNodeClients?.close();
+    await proxyNodeClients?.close();
     await bootstrapClient?.close();
     await client?.close();
     log.flush();
