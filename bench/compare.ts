@@ -79,6 +79,7 @@ async function compare(options: CompareOptions): Promise<void> {
     stateDir,
     workDir,
     kubeVersion: options.kubeVersion,
+    identity: options.identity,
     bins: {
       kubemark: bins.kubemark.path,
       kwok: bins.kwok.path,

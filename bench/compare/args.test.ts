@@ -33,7 +33,13 @@ test("npm run bench: the full suite's defaults", () => {
     windowMs: 60_000,
     out: "/repo/results/compare",
     kubeVersion: "v1.36.3",
+    identity: "shared",
   });
+});
+
+test("--identity node asks for per-node identities; anything else is refused", () => {
+  assert.equal(parse("--identity", "node").identity, "node");
+  rejects(["--identity", "nodes"], /--identity takes shared or node, got "nodes"/);
 });
 
 test("--quick: smaller defaults, and its own results directory; flags still win", () => {

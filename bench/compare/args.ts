@@ -29,6 +29,10 @@ Side by side: this project's hollow-node engine, upstream kubemark and KWOK on l
   --out DIR                where to write compare.{json,md} and plots: absolute, or relative to the
                            current directory (default results/compare, --quick results/compare-quick)
   --kube-version V         control plane release (default v1.36.3)
+  --identity KIND          shared (default): each system one client certificate; node: hollow-node
+                           runs --identity node (a bootstrap token, one CSR per node) and each
+                           kubemark kubelet gets a certificate of its own, system:node:<name>,
+                           so both go through the Node authorizer and APF's system-nodes
 `;
 
 /** A comparison run, as the flags ask for it. */
@@ -57,6 +61,8 @@ export interface CompareOptions {
   out: string;
   /** Control plane release (default v1.36.3). */
   kubeVersion: string;
+  /** `--identity`: one identity per system (shared), or one per node (node). */
+  identity: "shared" | "node";
 }
 
 /** The parsed command line: usage asked for, or a run. */
@@ -88,6 +94,7 @@ export function parseCompareArgs(
         window: { type: "string" },
         out: { type: "string" },
         "kube-version": { type: "string", default: "v1.36.3" },
+        identity: { type: "string", default: "shared" },
         help: { type: "boolean", short: "h", default: false },
       },
     }),
@@ -98,6 +105,10 @@ export function parseCompareArgs(
   const unknown = systems.filter((s) => !(SYSTEM_NAMES as readonly string[]).includes(s));
   if (unknown.length > 0 || systems.length === 0) {
     throw new UsageError(`--systems takes a list of ${SYSTEM_NAMES.join(", ")}, got "${values.systems}"`);
+  }
+  const identity = values.identity;
+  if (identity !== "shared" && identity !== "node") {
+    throw new UsageError(`--identity takes shared or node, got "${identity}"`);
   }
   return {
     help: false,
@@ -114,6 +125,7 @@ export function parseCompareArgs(
       windowMs: secondsAsMs("--window", values.window ?? (quick ? "20" : "60")),
       out: resolveOutPath(values.out, quick ? "results/compare-quick" : "results/compare", root, env, cwd),
       kubeVersion: values["kube-version"],
+      identity,
     },
   };
 }

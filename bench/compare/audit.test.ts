@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { auditRows, auditRowsFromLines, type Phases } from "./audit.ts";
+import { auditRows, auditRowsFromLines, identityRowsFromLines, systemOfUser, type Phases } from "./audit.ts";
 
 const T = (s: number): string => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 const at = (s: number): number => Date.UTC(2026, 0, 1, 0, 0, s);
@@ -118,4 +118,42 @@ test("audit log: read from a file line by line", async () => {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("a request's system by its identity: the system's certificate or, with --identity node, one of its nodes'", () => {
+  assert.equal(systemOfUser("bench-kwok"), "kwok");
+  assert.equal(systemOfUser("system:node:b-hn-100-7"), "hollow-node");
+  assert.equal(systemOfUser("system:node:b-km-10-0"), "kubemark");
+  assert.equal(systemOfUser("system:node:worker-1"), undefined);
+  assert.equal(systemOfUser("system:admin"), undefined);
+});
+
+test("identity rows: distinct node users, kubelet requests made as a node, the bootstrap users' CSRs", async () => {
+  const csr = (id: string, s: number, code: number): string =>
+    JSON.stringify({
+      auditID: id,
+      verb: "create",
+      userAgent: "hollow-kubelet/x",
+      user: { username: "system:bootstrap:abcdef" },
+      requestReceivedTimestamp: T(s),
+      objectRef: { resource: "certificatesigningrequests" },
+      responseStatus: { code },
+    });
+  const log = [
+    csr("r0", 1, 201),
+    csr("r1", 1, 201),
+    csr("r1", 1, 201), // one request at two stages
+    csr("r2", 1, 403), // refused: not created
+    event("n0", 2, "system:node:b-hn-10-0", "hollow-kubelet/x", "create", "nodes"),
+    event("n1", 3, "system:node:b-hn-10-1", "hollow-kubelet/x", "create", "nodes"),
+    event("n2", 12, "system:node:b-hn-10-1", "hollow-kubelet/x", "update", "leases"),
+    event("p0", 12, "bench-hollow-node", "hollow-proxy/x", "watch", "services"), // the proxy: not a kubelet's
+    event("k0", 12, "system:node:b-km-10-0", "kubemark/x", "update", "leases"),
+    event("k1", 12, "bench-kubemark", "kubemark/x", "get", "nodes"), // a kubelet request not as a node
+    event("late", 200, "system:node:b-hn-10-2", "hollow-kubelet/x", "update", "leases"), // after the run
+  ];
+  assert.deepEqual(await identityRowsFromLines(log, PHASES, ["hollow-node", "kubemark"]), [
+    { system: "hollow-node", nodeUsers: 2, kubeletRequests: 3, kubeletRequestsAsNode: 3, csrsCreated: 2 },
+    { system: "kubemark", nodeUsers: 1, kubeletRequests: 2, kubeletRequestsAsNode: 1, csrsCreated: 0 },
+  ]);
 });

@@ -2,6 +2,7 @@
  * The comparison's control planes: started in its own state directory, each system given its own
  * client certificate (so the audit log tells them apart), stopped when the run is over.
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { KubeClient } from "../../src/client/kube-client.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
@@ -9,6 +10,8 @@ import { clusterLayout, readRecord } from "../../src/controlplane/cluster-state.
 import { renderKubeconfig, writeKubeconfig } from "../../src/controlplane/kubeconfig-file.ts";
 import { downCluster, upCluster, type ControlPlaneDeps } from "../../src/controlplane/local-cluster.ts";
 import { issueCert } from "../../src/host/pki.ts";
+import { ensureNodeBootstrap, tokenText } from "../../src/fleet/bootstrap.ts";
+import { targetKubeconfig } from "../../src/fleet/objects.ts";
 import { SYSTEM_NAMES, type CompareContext, type ControlPlane, type SystemName } from "./types.ts";
 import { log } from "./waiting.ts";
 
@@ -23,6 +26,8 @@ export interface ControlPlaneSetup {
   bins: CompareContext["bins"];
   /** Called once a control plane is up with how to stop it (for SIGINT/SIGTERM). */
   onStarted(stop: () => Promise<void>): void;
+  /** `--identity node`: a bootstrap token for hollow-node, a certificate per kubemark node. */
+  identity: "shared" | "node";
 }
 
 /**
@@ -76,7 +81,57 @@ export async function withControlPlane(
     userAgent: "kubemark-bench",
   });
   try {
-    await fn({ kubeconfig: info.kubeconfig, kubeconfigFor, client, bins: setup.bins, workDir }, cp);
+    let nodeIdentity: CompareContext["nodeIdentity"];
+    if (setup.identity === "node") {
+      // As `create --identity node` does in a target: kubeadm's bindings and a bootstrap token
+      // (group system:bootstrappers:kubemark-cluster), handed over in a 0600 kubeconfig.
+      const token = await ensureNodeBootstrap(client, {
+        fleet: "bench",
+        now: Date.now(),
+        ttlMs: 6 * 3_600_000,
+      });
+      const bootstrapKubeconfig = join(workDir, `${name}-bootstrap.kubeconfig`);
+      const caCrt = await readFile(ca.certFile, "utf8");
+      await writeKubeconfig(
+        bootstrapKubeconfig,
+        targetKubeconfig({ server: info.server, caCrt, token: tokenText(token) }),
+      );
+      // Upstream kubemark has no TLS bootstrap: each hollow kubelet is handed a certificate of
+      // its own, as a hand-made kubemark setup with node identities would be.
+      const kubemarkKubeconfig = async (node: string): Promise<string> => {
+        await issueCert(layout.pki, ca, {
+          name: `node-${node}`,
+          commonName: `system:node:${node}`,
+          organizations: ["system:nodes"],
+          usage: "client",
+        });
+        const file = join(workDir, `${name}-node-${node}.kubeconfig`);
+        await writeKubeconfig(
+          file,
+          await renderKubeconfig({
+            clusterName: name,
+            userName: `system:node:${node}`,
+            server: info.server,
+            caFile: ca.certFile,
+            certFile: join(layout.pki, `node-${node}.crt`),
+            keyFile: join(layout.pki, `node-${node}.key`),
+          }),
+        );
+        return file;
+      };
+      nodeIdentity = { bootstrapKubeconfig, kubemarkKubeconfig };
+    }
+    await fn(
+      {
+        kubeconfig: info.kubeconfig,
+        kubeconfigFor,
+        client,
+        bins: setup.bins,
+        workDir,
+        ...(nodeIdentity ? { nodeIdentity } : {}),
+      },
+      cp,
+    );
   } finally {
     await client.close();
     await downCluster(deps, { name }).catch(() => undefined);

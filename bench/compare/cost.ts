@@ -1,6 +1,7 @@
-/** A cost row from two /proc samples around an idle window. */
+/** A cost row from two /proc samples around an idle window, and what the nodes cost the API server. */
+import { dispatchedBetween, type ApiserverSnapshot } from "../lib/apiserver-metrics.ts";
 import type { ProcStats } from "../lib/proc-stats.ts";
-import type { CostRow, SystemName } from "./types.ts";
+import type { ApiserverCost, CostRow, SystemName } from "./types.ts";
 
 /** What was sampled at the start and the end of an idle window of `seconds`. */
 export interface IdleWindow {
@@ -41,5 +42,42 @@ export function costRow(
     etcdCpuCores: (e1.cpu - e0.cpu) / w.seconds,
     apiserverRssMB: a1.rss / 1048576,
     ...(note === undefined ? {} : { note }),
+  };
+}
+
+/** The API server before a system started: its memory, its /metrics, and its idle CPU (cores). */
+export interface ApiserverBaseline {
+  rss: number;
+  metrics: ApiserverSnapshot;
+  cores: number;
+}
+
+/**
+ * What `n` nodes cost the API server: memory and goroutines at the end of the idle window over the
+ * baseline, per node; CPU over the window less the baseline's idle cores, per node; and the
+ * requests APF dispatched in the window (`window[0]` and `[1]`, `seconds` apart) by flow schema.
+ */
+export function apiserverCost(
+  n: number,
+  base: ApiserverBaseline,
+  end: { rss: number; cores: number },
+  window: readonly [ApiserverSnapshot, ApiserverSnapshot],
+  seconds: number,
+): ApiserverCost {
+  const [m0, m1] = window;
+  const heap =
+    m1.heapInuseBytes === undefined || base.metrics.heapInuseBytes === undefined
+      ? null
+      : (m1.heapInuseBytes - base.metrics.heapInuseBytes) / 1024 / n;
+  return {
+    baselineRssMB: base.rss / 1048576,
+    rssPerNodeKB: (end.rss - base.rss) / 1024 / n,
+    heapPerNodeKB: heap,
+    baselineGoroutines: base.metrics.goroutines,
+    goroutines: m1.goroutines,
+    goroutinesPerNode: (m1.goroutines - base.metrics.goroutines) / n,
+    baselineCores: base.cores,
+    mCpuPerNode: ((end.cores - base.cores) * 1000) / n,
+    flows: dispatchedBetween(m0, m1, seconds),
   };
 }

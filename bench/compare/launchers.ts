@@ -57,6 +57,10 @@ export async function startSystem(
         `--node-labels=hollow-node=true,${LABEL}=${system}`,
         "--stats-interval=0",
         "--max-in-flight=400",
+        // Each node its own certificate by the kubelet's TLS bootstrap, and its own connection.
+        ...(ctx.nodeIdentity
+          ? ["--identity=node", `--bootstrap-kubeconfig=${ctx.nodeIdentity.bootstrapKubeconfig}`]
+          : []),
       ],
       logFile,
     );
@@ -69,13 +73,16 @@ export async function startSystem(
   if (system === "kubemark") {
     const children: ChildProcess[] = [];
     for (let i = 0; i < n; i++) {
+      const kubeconfig = ctx.nodeIdentity
+        ? await ctx.nodeIdentity.kubemarkKubeconfig(`${prefix}-${i}`)
+        : ctx.kubeconfigFor[system];
       children.push(
         spawnLogged(
           ctx.bins.kubemark,
           [
             "--morph=kubelet",
             `--name=${prefix}-${i}`,
-            `--kubeconfig=${ctx.kubeconfigFor[system]}`,
+            `--kubeconfig=${kubeconfig}`,
             "--use-host-image-service=false",
             `--node-labels=hollow-node=true,${LABEL}=${system}`,
             `--kubelet-port=${21000 + i}`,

@@ -1,4 +1,5 @@
 /** compare.md (also printed at the end): the cost, pod and fidelity tables, the ratios, and the scale-out summary. */
+import { apiserverLines } from "./report-apiserver.ts";
 import type { CompareResult, CostRow, SystemName } from "./types.ts";
 
 /** A figure with `d` decimals, or "-" for none. */
@@ -32,7 +33,10 @@ export function scaleOutSummary(cost: readonly CostRow[]): string {
 
 /** The Markdown report of a comparison. */
 export function markdown(
-  result: Pick<CompareResult, "when" | "command" | "machine" | "cost" | "pods" | "fidelity" | "scaleOut">,
+  result: Pick<
+    CompareResult,
+    "when" | "command" | "machine" | "cost" | "pods" | "fidelity" | "scaleOut" | "identity"
+  >,
 ): string {
   const lines: string[] = [];
   lines.push(`# hollow-node vs kubemark vs KWOK (${result.when})`, "");
@@ -57,6 +61,7 @@ export function markdown(
       );
     }
   }
+  lines.push(...apiserverLines(result.cost, result.identity));
   lines.push("", "## Pods", "");
   lines.push(
     "| system | nodes | pods | Running | bound->Running p50 s | p99 s | pods/s | distinct pod IPs | Job with init container |",

@@ -3,11 +3,12 @@
  * one system alone at one size. Each adds its rows to the results and stops what it started.
  */
 import { readFile } from "node:fs/promises";
+import { scrapeApiserver } from "../lib/apiserver-metrics.ts";
 import { summedProcessStats, type ProcStats } from "../lib/proc-stats.ts";
 import type { CompareOptions } from "./args.ts";
-import { auditRows } from "./audit.ts";
+import { auditRows, identityRows } from "./audit.ts";
 import { readyNodes, removeNodes, staleLeases } from "./cluster-nodes.ts";
-import { costRow } from "./cost.ts";
+import { apiserverCost, costRow, type ApiserverBaseline } from "./cost.ts";
 import { prefixOf, startSystem } from "./launchers.ts";
 import { podPhase } from "./pod-phase.ts";
 import {
@@ -113,16 +114,18 @@ export async function runFidelity(scope: RunScope): Promise<void> {
       pods[system] = count + 1; // and the Job's pod
     }
     await sleep(3_000); // audit log flush
+    const podsEnd = Date.now();
     out.fidelity.push(
       ...(await auditRows(cp.auditLog, {
         start: t0,
         idleStart: w0,
         idleEnd,
-        podsEnd: Date.now(),
+        podsEnd,
         pods,
         nodes: n,
       })),
     );
+    if (ctx.nodeIdentity) out.identity = await identityRows(cp.auditLog, { start: t0, podsEnd }, systems);
   } catch (err) {
     log(`  fidelity run failed: ${String(err)}`);
     for (const system of systems) {
@@ -147,6 +150,7 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
   const { ctx, cp, options, out, live } = scope;
   const prefix = prefixOf(system, n);
   log(`${system}: ${n} nodes`);
+  const base = await apiserverBaseline(scope, Math.min(options.settleMs, 10_000));
   const t0 = Date.now();
   const sys = await startSystem(ctx, system, n, prefix);
   live.add(sys);
@@ -162,6 +166,7 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
     log(`  all ${n} Ready in ${readySeconds.toFixed(1)}s; settling ${options.settleMs / 1000}s`);
     await sleep(options.settleMs);
     const missed = new Set<string>();
+    const m0 = await scrapeApiserver(ctx.client);
     const s0 = await summedProcessStats(sys.pids());
     const a0 = await summedProcessStats([cp.apiserver]);
     const e0 = await summedProcessStats([cp.etcd]);
@@ -174,6 +179,7 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
     const s1 = await summedProcessStats(sys.pids());
     const a1 = await summedProcessStats([cp.apiserver]);
     const e1 = await summedProcessStats([cp.etcd]);
+    const m1 = await scrapeApiserver(ctx.client);
     const last = costRow(system, n, readySeconds, {
       seconds,
       system: [s0, s1],
@@ -181,9 +187,10 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
       etcd: [e0, e1],
       missedLeases: missed.size,
     });
-    out.cost.push(last);
+    const api = apiserverCost(n, base, { rss: a1.rss, cores: last.apiserverCpuCores }, [m0, m1], seconds);
+    out.cost.push({ ...last, apiserver: api });
     log(
-      `  RSS ${last.rssMB.toFixed(0)} MB (${last.rssPerNodeKB.toFixed(1)} KB/node), ${last.mCpuPerNode.toFixed(3)} mCPU/node, missed leases ${last.missedLeases}, API server ${last.apiserverCpuCores.toFixed(2)} cores`,
+      `  RSS ${last.rssMB.toFixed(0)} MB (${last.rssPerNodeKB.toFixed(1)} KB/node), ${last.mCpuPerNode.toFixed(3)} mCPU/node, missed leases ${last.missedLeases}, API server ${last.apiserverCpuCores.toFixed(2)} cores (${api.mCpuPerNode.toFixed(2)} mCPU, ${api.goroutinesPerNode.toFixed(1)} goroutines, ${api.rssPerNodeKB.toFixed(0)} KB per node; top flow ${api.flows[0]?.flowSchema ?? "-"})`,
     );
     if (n === options.podNodes) {
       log(`  pod phase: ${options.pods} pods at ${options.podRate}/s`);
@@ -203,4 +210,18 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
     await removeNodes(ctx.client, system);
     await sleep(3_000);
   }
+}
+
+/**
+ * The API server before a system starts (its previous one's nodes removed): its memory and
+ * /metrics, and its CPU over `ms` of the bench's own polling and the controllers' idling.
+ */
+async function apiserverBaseline(scope: RunScope, ms: number): Promise<ApiserverBaseline> {
+  const { ctx, cp } = scope;
+  const b0 = await summedProcessStats([cp.apiserver]);
+  const t0 = Date.now();
+  await sleep(ms);
+  const b1 = await summedProcessStats([cp.apiserver]);
+  const metrics = await scrapeApiserver(ctx.client);
+  return { rss: b1.rss, metrics, cores: (b1.cpu - b0.cpu) / Math.max(0.001, (Date.now() - t0) / 1000) };
 }

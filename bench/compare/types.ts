@@ -1,5 +1,6 @@
 /** The rows `bench/compare.ts` measures and writes to compare.json (their fields are its format). */
 import type { KubeClient } from "../../src/client/kube-client.ts";
+import type { FlowRate } from "../lib/apiserver-metrics.ts";
 
 /** A system under comparison. */
 export type SystemName = "hollow-node" | "kubemark" | "kwok";
@@ -20,7 +21,39 @@ export interface CostRow {
   apiserverCpuCores: number;
   etcdCpuCores: number;
   apiserverRssMB: number;
+  /** What the system's nodes cost the API server (per node over a baseline taken before it started), and APF's flows. */
+  apiserver?: ApiserverCost;
   note?: string;
+}
+
+/**
+ * The API server with a system's `n` nodes against itself just before they started: memory and
+ * goroutines per node at the end of the idle window, CPU per node over it (less the baseline's),
+ * and the requests APF dispatched in it by flow schema (kubelets': `system-nodes`).
+ */
+export interface ApiserverCost {
+  baselineRssMB: number;
+  rssPerNodeKB: number;
+  /** Go heap in use per node (shrinks when a previous system's objects are collected; RSS does not). */
+  heapPerNodeKB: number | null;
+  baselineGoroutines: number;
+  goroutines: number;
+  goroutinesPerNode: number;
+  baselineCores: number;
+  mCpuPerNode: number;
+  flows: FlowRate[];
+}
+
+/** Who a system's requests were made as, from the audit log of the 10-node run (`--identity node`). */
+export interface IdentityRow {
+  system: SystemName;
+  /** Distinct `system:node:<name>` users among the system's requests. */
+  nodeUsers: number;
+  /** The system's kubelet requests (user agent without "proxy"), and how many of them a node user made. */
+  kubeletRequests: number;
+  kubeletRequestsAsNode: number;
+  /** CertificateSigningRequests created (by bootstrap users, `system:bootstrap:<id>`, for this system's nodes' names). */
+  csrsCreated: number;
 }
 
 /** A cost row for a size that was not measured, saying why. */
@@ -78,6 +111,8 @@ export interface Results {
   cost: CostRow[];
   pods: PodRow[];
   fidelity: FidelityRow[];
+  /** With `--identity node`: who each system's requests were made as (10-node run). */
+  identity?: IdentityRow[];
 }
 
 /** The control plane a phase runs on: its process ids and its audit log. */
@@ -114,4 +149,12 @@ export interface CompareContext {
   client: KubeClient;
   bins: { kubemark: string; kwok: string; stages: string };
   workDir: string;
+  /**
+   * With `--identity node`: hollow-node's bootstrap kubeconfig (a bootstrap token, 0600), and a
+   * kubeconfig per kubemark node with a client certificate of its own (system:node:<name>).
+   */
+  nodeIdentity?: {
+    bootstrapKubeconfig: string;
+    kubemarkKubeconfig(name: string): Promise<string>;
+  };
 }

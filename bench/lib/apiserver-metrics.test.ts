@@ -1,0 +1,45 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { apiserverSnapshot, dispatchedBetween } from "./apiserver-metrics.ts";
+
+const text = (nodes: number, exempt: number, goroutines: number): string =>
+  [
+    "# HELP go_goroutines Number of goroutines that currently exist.",
+    "# TYPE go_goroutines gauge",
+    `go_goroutines ${goroutines}`,
+    "go_memstats_heap_inuse_bytes 1.2e+08",
+    "# TYPE apiserver_flowcontrol_dispatched_requests_total counter",
+    `apiserver_flowcontrol_dispatched_requests_total{flow_schema="system-nodes",priority_level="system"} ${nodes}`,
+    `apiserver_flowcontrol_dispatched_requests_total{flow_schema="exempt",priority_level="exempt"} ${exempt}`,
+    `apiserver_flowcontrol_dispatched_requests_total{flow_schema="global-default",priority_level="global-default"} 7`,
+  ].join("\n");
+
+test("a snapshot reads goroutines, the heap in use and APF's dispatched requests by flow schema/priority level", () => {
+  const s = apiserverSnapshot(text(10, 5, 400));
+  assert.equal(s.goroutines, 400);
+  assert.equal(s.heapInuseBytes, 1.2e8);
+  assert.deepEqual(
+    [...s.dispatched],
+    [
+      ["system-nodes/system", 10],
+      ["exempt/exempt", 5],
+      ["global-default/global-default", 7],
+    ],
+  );
+});
+
+test("the requests dispatched between two snapshots, most first, idle flows left out", () => {
+  const rates = dispatchedBetween(
+    apiserverSnapshot(text(10, 5, 400)),
+    apiserverSnapshot(text(210, 25, 900)),
+    20,
+  );
+  assert.deepEqual(rates, [
+    { flowSchema: "system-nodes", priorityLevel: "system", requests: 200, perSecond: 10 },
+    { flowSchema: "exempt", priorityLevel: "exempt", requests: 20, perSecond: 1 },
+  ]);
+});
+
+test("an answer without go_goroutines is not an API server's /metrics", () => {
+  assert.throws(() => apiserverSnapshot("up 1\n"), /no go_goroutines/);
+});
