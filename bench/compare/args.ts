@@ -32,7 +32,8 @@ Side by side: this project's hollow-node engine, upstream kubemark and KWOK on l
   --identity KIND          shared (default): each system one client certificate; node: hollow-node
                            runs --identity node (a bootstrap token, one CSR per node) and each
                            kubemark kubelet gets a certificate of its own, system:node:<name>,
-                           so both go through the Node authorizer and APF's system-nodes
+                           so both go through the Node authorizer and APF's system-nodes;
+                           hollow-node then runs no proxy (kubemark runs its kubelet only)
 `;
 
 /** A comparison run, as the flags ask for it. */
