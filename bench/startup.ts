@@ -32,7 +32,7 @@ import { FleetWatch } from "../src/fleet/fleet-watch.ts";
 import { realClock } from "../src/kernel/clock.ts";
 import { resolvePaths } from "../src/kernel/paths.ts";
 import { quantile } from "../src/kernel/quantile.ts";
-import { startEngine } from "../test/engine-process.ts";
+import { startFleetEngine } from "../test/engine-process.ts";
 import { ROOT } from "../test/harness.ts";
 import { observeLeases } from "./engine-scale/lease-observer.ts";
 import { latenessOver, scrape } from "./engine-scale/metrics.ts";
@@ -217,30 +217,14 @@ async function main(o: Options): Promise<void> {
     let atReady: { a: number; e: number } | undefined;
     if (o.via === "engine") {
       const profDir = join(resultsDir, `${o.out}-engine-prof`);
-      const engine = startEngine(
-        [
-          "--kubeconfig",
-          info.kubeconfig,
-          "--nodes",
-          String(o.nodes),
-          "--name-prefix",
-          prefix,
-          "--fleet",
-          fleet,
-          "--traffic",
-          "kubelet",
-          "--metrics-port",
-          "19464",
-          "--stats-interval",
-          "0",
-          "--delete-nodes-on-exit",
-          ...o.engineArgs,
-        ],
+      const engine = startFleetEngine(
+        { kubeconfig: info.kubeconfig, nodes: o.nodes, fleet, namePrefix: prefix },
+        ["--traffic", "kubelet", "--metrics-port", "19464", "--delete-nodes-on-exit", ...o.engineArgs],
         { ...env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profDir}` },
       );
       try {
         while (!engine.logs().includes('"msg":"nodes registered"')) {
-          if (engine.child.exitCode !== null)
+          if (engine.child.exitCode !== null || engine.child.signalCode !== null)
             throw new Error(`hollow-node exited:\n${engine.logs().slice(-2000)}`);
           if (Date.now() - t0 > 900_000) throw new Error("not registered after 900 s");
           await new Promise((r) => setTimeout(r, 200));
@@ -248,7 +232,11 @@ async function main(o: Options): Promise<void> {
         registerSeconds = (Date.now() - t0) / 1000;
         // The engine's own account of its pacing (registration-pacer.ts), when it logs one.
         pacing = /\{[^\n]*"msg":"registration pacing"[^\n]*\}/.exec(engine.logs())?.[0];
-        while (readyAt === 0 && Date.now() - t0 < 900_000) await new Promise((r) => setTimeout(r, 200));
+        while (readyAt === 0 && Date.now() - t0 < 900_000) {
+          if (engine.child.exitCode !== null || engine.child.signalCode !== null)
+            throw new Error(`hollow-node exited before all were Ready (${ready}/${o.nodes})`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
         atReady = await cpuNow();
         await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
         counting = false;
