@@ -141,9 +141,13 @@ test("reconcileLocal: a process started for another cluster at the same address 
       same,
       argsHash,
     );
+    // A node certificate (--identity node) issued by cluster A's CA.
+    await mkdir(layout.certs, { recursive: true });
+    await writeFile(join(layout.certs, "kubelet-client-hollow-node-0.pem"), "issued by A");
     const kept = await reconcileLocal(layout, server, small, realClock, { cluster: clusterA });
     assert.deepEqual([kept.started, kept.restarted, kept.replaced], [[], [], []]);
     assert.ok(isDaemonAlive(same));
+    assert.ok(await stat(layout.certs), "the same cluster's certificates are kept");
     // Another cluster answers at the address now: same flags, but the process goes.
     await writeRecordWithShard(
       layout,
@@ -162,6 +166,9 @@ test("reconcileLocal: a process started for another cluster at the same address 
     assert.deepEqual(rec?.cluster, clusterB, "the fleet is recorded for the new cluster");
     assert.notEqual(rec?.shards[0]?.pid, old.pid);
     assert.equal(await readFile(join(layout.credentials, "ca.crt"), "utf8"), CA_B);
+    // The new cluster would refuse A's certificates: the new processes bootstrap theirs (e2e
+    // fleet-engine-recovery: create in the new cluster stalled at 0/2 Ready).
+    await assert.rejects(stat(layout.certs), /ENOENT/, "the old cluster's certificates are removed");
   } finally {
     await removeLocal(layout, realClock);
     await stopDaemon(old, realClock);

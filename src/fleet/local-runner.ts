@@ -44,6 +44,8 @@ export interface LocalFleetLayout {
   readonly dir: string;
   readonly record: string;
   readonly credentials: string;
+  /** `--identity node`: the nodes' certificates and keys (0600), issued by the cluster the fleet was started for. */
+  readonly certs: string;
   readonly nodeLogs: string;
   shardLog(i: number): string;
 }
@@ -67,6 +69,7 @@ function fleetLayoutAt(dir: string): LocalFleetLayout {
     dir,
     record: join(dir, "fleet.json"),
     credentials: join(dir, "credentials"),
+    certs: join(dir, "certs"),
     nodeLogs: join(dir, "logs"),
     shardLog: (i) => join(dir, `shard-${i}.log`),
   };
@@ -155,7 +158,7 @@ function nodeIdentityArgs(layout: LocalFleetLayout): string[] {
   return [
     "--identity=node",
     `--bootstrap-kubeconfig=${join(layout.credentials, BOOTSTRAP_KUBECONFIG)}`,
-    `--cert-dir=${join(layout.dir, "certs")}`,
+    `--cert-dir=${layout.certs}`,
   ];
 }
 
@@ -242,6 +245,9 @@ export async function reconcileLocal(
     }
     running.clear();
   }
+  // Certificates issued by another cluster's CA: kept, the new processes would present them (the
+  // kubelet re-uses a stored certificate until it expires) and the new API server refuses them.
+  if (moved) await rm(layout.certs, { recursive: true, force: true });
   if (target.credentials) await writeCredentials(layout, target.credentials);
   if (target.bootstrap)
     await writeSecretFile(layout, BOOTSTRAP_KUBECONFIG, targetKubeconfig(target.bootstrap));

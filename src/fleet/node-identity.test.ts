@@ -9,6 +9,7 @@ import {
   podNodeIdentity,
 } from "./node-identity.ts";
 import type { FleetSpec } from "./spec.ts";
+import { statefulSet } from "./workload-objects.ts";
 
 const recorded = (identity: FleetSpec["identity"]): FleetSpec =>
   ({ namespace: "kubemark", identity }) as unknown as FleetSpec;
@@ -30,8 +31,24 @@ describe("--identity: which one a fleet gets", () => {
     identity: string;
     why?: RegExp;
   }[] = [
-    { name: "default: shared, even with the Node authorizer", req: {}, identity: "shared" },
-    { name: "default, no Node authorizer", req: { nodeAuthorizer: false }, identity: "shared" },
+    {
+      name: "default, Node authorizer: node",
+      req: {},
+      identity: "node",
+      why: /runs the Node authorizer.*--identity shared/,
+    },
+    {
+      name: "default, no Node authorizer: shared, saying why",
+      req: { nodeAuthorizer: false },
+      identity: "shared",
+      why: /^identity: shared \(the API server runs no Node authorizer\)/,
+    },
+    {
+      name: "default, cannot ask: shared, saying how to ask",
+      req: { nodeAuthorizer: undefined },
+      identity: "shared",
+      why: /could not be asked.*--identity node/,
+    },
     {
       name: "explicit node, Node authorizer",
       req: { requested: "node" },
@@ -138,10 +155,12 @@ describe("the fleet ServiceAccount's RBAC under --identity node", () => {
     );
   });
   it("in-cluster pods mount the bootstrap credential files read-only, 0440, and keep certificates in memory", () => {
-    const p = podNodeIdentity({ identity: "node" });
+    const p = podNodeIdentity({ identity: "node" }, "/hollow");
     // Files, not a kubeconfig: the bundle a pod runs cannot load kubeconfigs (its pods crashed
-    // with ERR_MODULE_NOT_FOUND @kubernetes/client-node on a real worker).
-    assert.deepEqual(p.args, ["--identity=node", "--bootstrap-credentials-dir=/hollow/bootstrap"]);
+    // with ERR_MODULE_NOT_FOUND @kubernetes/client-node on a real worker). The directory is named
+    // relative to the working directory, as the pod's other paths.
+    assert.deepEqual(p.args, ["--identity=node", "--bootstrap-credentials-dir=bootstrap"]);
+    assert.deepEqual(p.mounts, [{ name: "bootstrap", mountPath: "/hollow/bootstrap", readOnly: true }]);
     assert.ok(!p.args.some((a) => a.includes("kubeconfig")));
     const secret = bootstrapSecret(
       { namespace: "ns", fleet: "f" },
@@ -150,7 +169,50 @@ describe("the fleet ServiceAccount's RBAC under --identity node", () => {
     assert.deepEqual(Object.keys(secret["stringData"] as object).sort(), ["ca.crt", "server", "token"]);
     assert.equal(JSON.stringify(p.volumes).includes('"mode":288'), true);
     assert.equal(p.fsGroup, 1000);
-    assert.deepEqual(podNodeIdentity({ identity: "shared" }).args, []);
-    assert.deepEqual(podNodeIdentity({}).volumes, []);
+    assert.deepEqual(podNodeIdentity({ identity: "shared" }, "/hollow").args, []);
+    assert.deepEqual(podNodeIdentity({}, "/hollow").volumes, []);
+  });
+});
+
+describe("--identity node in the pod template", () => {
+  it("every path the engine is given is relative to the working directory and mounted there", () => {
+    // The e2e test runs the template's container in a temporary directory standing for its
+    // filesystem, as the other pod paths allow (--credentials-dir=sa); an absolute
+    // --bootstrap-credentials-dir=/hollow/bootstrap read this machine's /hollow instead.
+    const spec = {
+      namespace: "kubemark",
+      fleet: "kubemark",
+      nodes: 10,
+      nodesPerShard: 10,
+      namePrefix: "hollow-node",
+      mode: "in-cluster",
+      engine: "hollow-node",
+      image: "docker.io/library/node:24-slim",
+      prebuiltEngine: false,
+      twoCluster: false,
+      targetServer: "https://10.0.0.1:6443",
+      traffic: "kubelet",
+      proxy: true,
+      identity: "node",
+    } as FleetSpec;
+    const sts = statefulSet(spec, { engineHash: "abc" }) as unknown as {
+      spec: {
+        template: {
+          spec: {
+            containers: { workingDir: string; args: string[]; volumeMounts: { mountPath: string }[] }[];
+          };
+        };
+      };
+    };
+    const c = sts.spec.template.spec.containers[0]!;
+    const dirs = c.args.flatMap((a) => /^--(?:bootstrap-)?credentials-dir=(.*)$/.exec(a)?.[1] ?? []);
+    assert.deepEqual(dirs, ["sa", "bootstrap"]);
+    for (const d of dirs) {
+      assert.ok(!d.startsWith("/"), `${d} is relative to the working directory`);
+      assert.ok(
+        c.volumeMounts.some((m) => m.mountPath === `${c.workingDir}/${d}`),
+        `${d} is a mount under ${c.workingDir}`,
+      );
+    }
   });
 });

@@ -128,10 +128,20 @@ export function chooseIdentity(req: {
   }
   if (requested === "shared")
     return { identity: "shared", why: "identity: shared (--identity shared): the fleet's ServiceAccount" };
-  // Not asked for: shared, as before --identity existed. Node identities stay opt-in until the
-  // whole suite (bad input's one-line errors, in-cluster pod templates, engine recovery) runs
-  // with them as the default; the probe is made only for an explicit --identity node.
-  return { identity: "shared", why: undefined };
+  // Not asked for: node where the Node authorizer can authorize it, else shared with a line that
+  // says why and how to ask.
+  if (req.nodeAuthorizer === true)
+    return {
+      identity: "node",
+      why: "identity: node (the API server runs the Node authorizer): each hollow kubelet gets its own certificate, system:node:<name>; --identity shared for the fleet's ServiceAccount",
+    };
+  return {
+    identity: "shared",
+    why:
+      req.nodeAuthorizer === false
+        ? "identity: shared (the API server runs no Node authorizer): every hollow kubelet uses the fleet's ServiceAccount"
+        : "identity: shared (whether the API server runs the Node authorizer could not be asked: this identity may not create SubjectAccessReviews); --identity node to ask for node identities",
+  };
 }
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
@@ -184,7 +194,12 @@ export function fleetIdentityObjects(
 
 /** Secret in the hosting cluster with an in-cluster fleet's bootstrap kubeconfig (`--identity node`). */
 export const BOOTSTRAP_SECRET = "hollow-node-bootstrap";
-const BOOTSTRAP_DIR = "/hollow/bootstrap";
+/**
+ * Where the pods mount it: the working directory's `bootstrap`, named relative to it in the
+ * flag as every other pod path (`--credentials-dir=sa`, `--profile=profile/...`), so the pod
+ * template means the same wherever its working directory is.
+ */
+const BOOTSTRAP_DIR = "bootstrap";
 
 /**
  * The bootstrap credential of an in-cluster fleet's pods (`c`: the target's pod-reachable server
@@ -212,7 +227,11 @@ export function bootstrapSecret(
  * `--cert-dir` (the root is read-only; a restarted pod bootstraps again, as its CSRs are
  * garbage-collected by kube-controller-manager). Nothing under `--identity shared`.
  */
-export function podNodeIdentity(spec: Pick<FleetSpec, "identity">): {
+export function podNodeIdentity(
+  spec: Pick<FleetSpec, "identity">,
+  /** The container's working directory (the pod's relative paths start there). */
+  workdir: string,
+): {
   args: string[];
   volumes: unknown[];
   mounts: unknown[];
@@ -230,7 +249,7 @@ export function podNodeIdentity(spec: Pick<FleetSpec, "identity">): {
         },
       },
     ],
-    mounts: [{ name: "bootstrap", mountPath: BOOTSTRAP_DIR, readOnly: true }],
+    mounts: [{ name: "bootstrap", mountPath: `${workdir}/${BOOTSTRAP_DIR}`, readOnly: true }],
     fsGroup: 1000,
   };
 }

@@ -63,7 +63,7 @@ export function statefulSet(spec: FleetSpec, opts: WorkloadOptions): KubeObject 
   const labels = { ...WORKLOAD_LABEL, ...ownedLabels(spec.fleet) };
   const selector = { ...WORKLOAD_LABEL, [FLEET_LABEL]: spec.fleet };
   // --identity node: the bootstrap kubeconfig Secret and the flags (node-identity.ts).
-  const identity = podNodeIdentity(spec);
+  const identity = podNodeIdentity(spec, WORKDIR);
   const args = [
     spec.twoCluster ? "--credentials-dir=target" : "--credentials-dir=sa",
     "--shard=$(POD_NAME)",

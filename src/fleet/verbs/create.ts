@@ -65,10 +65,12 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
     );
   }
   const asked = desiredSpec(s, opts, existing);
-  // A new hollow-node fleet asked for node identities asks the target whether it runs the Node
-  // authorizer (node-identity.ts).
+  // Bad input (a kubelet newer than the API server) is refused before anything is asked or said.
+  const warnings = versionSkewWarnings(s, asked, opts.force === true);
+  // A new hollow-node fleet not told `--identity shared` asks the target whether it runs the Node
+  // authorizer (node-identity.ts): node identities where it does.
   const probe =
-    !existing && asked.engine === "hollow-node" && asked.traffic === "kubelet" && opts.identity === "node"
+    !existing && asked.engine === "hollow-node" && asked.traffic === "kubelet" && opts.identity !== "shared"
       ? await probeNodeAuthorizer(s.target.client)
       : undefined;
   const choice = chooseIdentity({
@@ -85,7 +87,6 @@ export async function createFleet(s: Session, opts: CreateOptions): Promise<Crea
   const spec: FleetSpec =
     existing && existing.identity === undefined ? asked : { ...asked, identity: choice.identity };
   const runtime = s.runtime(spec.mode);
-  const warnings = versionSkewWarnings(s, spec, opts.force === true);
   for (const message of warnings) onEvent({ kind: "warning", message });
   const seconds = (): number => Math.round((clock.now() - started) / 100) / 10;
   if (opts.dryRun) {

@@ -120,6 +120,11 @@ test("create reports what it does as events: the plan, progress toward Ready, th
     {
       kind: "step",
       message:
+        "identity: shared (the API server runs no Node authorizer): every hollow kubelet uses the fleet's ServiceAccount",
+    },
+    {
+      kind: "step",
+      message:
         "creating fleet kubemark: 3 hollow nodes (in-cluster, 500 per unit) into https://127.0.0.1:6443",
     },
     { kind: "nodes-ready", ready: 3, desired: 3, registered: 3, seconds: 0 },
@@ -134,6 +139,18 @@ test("create reports what it does as events: the plan, progress toward Ready, th
       "  removed 2 Nodes (and their Leases) no longer backed",
     ],
   );
+});
+
+test("a kubelet newer than the API server is refused before the Node authorizer is asked or anything is said", async () => {
+  // The CLI's one-line error must be the first line: the identity line came before it (e2e fleet-bad-input).
+  const f = await withFleet(undefined);
+  await assert.rejects(
+    createFleet(f.session, { ...opts("create", 2), kubeletVersion: "v9.99.0" }),
+    (err: unknown) => err instanceof KubemarkError && /newer than the API server's/.test(err.message),
+  );
+  assert.deepEqual(f.events, []);
+  assert.ok(!f.store.requests.some((r) => r.endsWith("/subjectaccessreviews")), f.store.requests.join("\n"));
+  assert.deepEqual(f.runtimes["in-cluster"].calls, []);
 });
 
 test("scale without a fleet fails before anything runs, and names the command that creates one", async () => {

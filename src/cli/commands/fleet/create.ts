@@ -211,7 +211,7 @@ export function registerCreate(program: Command, ctx: () => CliContext): void {
       )
       .option(
         "--identity <kind>",
-        "node: each hollow kubelet its own certificate (system:node:<name>) by the kubelet's TLS bootstrap; shared (the default): the fleet's ServiceAccount",
+        "node: each hollow kubelet its own certificate (system:node:<name>) by the kubelet's TLS bootstrap, the default where the target runs the Node authorizer (asked with a SubjectAccessReview); shared: every node the fleet's ServiceAccount, the default elsewhere and to opt out",
       )
       .option(
         "--no-storage",
@@ -247,7 +247,7 @@ Examples:
   kubemark-cluster create 100 --no-attach                  the hollow CSI driver without its attach step
   kubemark-cluster create 100 --no-storage                 no CSIDriver or StorageClass
   kubemark-cluster create 100 --profile fleet.yaml         node shapes and their models by weight
-  kubemark-cluster create 100 --identity node              each node its own certificate (system:node:<name>)
+  kubemark-cluster create 100 --identity shared            every node the fleet's ServiceAccount (no node certificates)
   kubemark-cluster create 20 --in-cluster --engine kubemark --image registry.example.com/kubemark:v1.36.3`,
   );
   createCmd.action(async (count: string | undefined, f: CreateFlags) => runCreate(ctx(), "create", count, f));
