@@ -22,6 +22,7 @@ import type { FollowSet } from "./container-logs.ts";
 import type { KubeletAuth } from "./kubelet-auth.ts";
 import type { NodeApiView } from "./node-view.ts";
 import { authorizationErrorMessage, forbiddenMessage, requestAttributes } from "./request-attributes.ts";
+import { HandshakeGate } from "./handshake-gate.ts";
 import { BASE_ROUTES, TEXT, findRoute, type KubeletRoute } from "./routes.ts";
 
 /** What the endpoints run on. */
@@ -50,7 +51,25 @@ export interface KubeletEndpointsOptions {
   readonly tls?: ServingCertificate;
   /** The route table (default {@link BASE_ROUTES}; the stats endpoints add theirs). */
   readonly routes?: readonly KubeletRoute[];
+  /** New connections' TLS handshakes at a time (default {@link HANDSHAKES_AT_A_TIME}). */
+  readonly handshakes?: number;
 }
+
+/** TLS handshakes of new connections run at a time; the others wait their turn. */
+export const HANDSHAKES_AT_A_TIME = 32;
+/** Go's and client-go's TLS handshake timeout: a connection that waited this long is given up by its client. */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The plain socket a TLS server socket was made on (Node's TLSSocket keeps it as `_parent`). */
+function rawSocketOf(s: TLSSocket): Socket | undefined {
+  return (s as TLSSocket & { _parent?: Socket | null })._parent ?? undefined;
+}
+
+/**
+ * A request target that is a path and nothing else (letters, digits, `/`, `_`, `-`: no query, no
+ * percent-encoding, no dot segments, not `//`), which the URL parser would give back unchanged.
+ */
+const PLAIN_PATH = /^\/(?:[A-Za-z0-9_-][A-Za-z0-9_/-]*)?$/;
 
 /** The kubelet's idle timeout on its connections (`IdleTimeout: 90 * time.Second`). */
 const IDLE_TIMEOUT_MS = 90_000;
@@ -61,6 +80,7 @@ export class KubeletEndpoints {
   private readonly opts: KubeletEndpointsOptions;
   private readonly routes: readonly KubeletRoute[];
   private tls: Server | undefined;
+  private gate: HandshakeGate<Socket> | undefined;
   private readonly listeners: NetServer[] = [];
   /** Accepted connections: a listener's close waits for them, and the TLS server cannot end them. */
   private readonly sockets = new Set<Socket>();
@@ -71,6 +91,11 @@ export class KubeletEndpoints {
     this.opts = opts;
     this.routes = opts.routes ?? BASE_ROUTES;
     this.follows = { clock: deps.clock, checkMs: opts.followCheckMs ?? 1_000, open: new Set() };
+  }
+
+  /** New connections' TLS handshakes running and waiting their turn. */
+  get handshakes(): { running: number; queued: number } {
+    return { running: this.gate?.running ?? 0, queued: this.gate?.queued ?? 0 };
   }
 
   /** Port of node `index`. */
@@ -96,14 +121,36 @@ export class KubeletEndpoints {
       },
       (req, res) => void this.handle(req, res),
     );
-    tls.on("tlsClientError", (err) => this.deps.log.debug({ err: describeError(err) }, "kubelet TLS error"));
-    // As Go's TLS server: no renegotiation, so a connection's client certificate stays what it was.
-    tls.on("secureConnection", (s: TLSSocket) => s.disableRenegotiation());
+    // New connections' handshakes go through the gate (handshake-gate.ts), a few at a time.
+    const gate = new HandshakeGate<Socket>({
+      limit: this.opts.handshakes ?? HANDSHAKES_AT_A_TIME,
+      maxWaitMs: HANDSHAKE_TIMEOUT_MS,
+      clock: this.deps.clock,
+      start: (socket) => void tls.emit("connection", socket),
+      drop: (socket) => socket.destroy(),
+    });
+    this.gate = gate;
+    const over = (s: TLSSocket): void => {
+      const raw = rawSocketOf(s);
+      if (raw) gate.finished(raw);
+    };
+    tls.on("tlsClientError", (err, s: TLSSocket) => {
+      over(s);
+      this.deps.log.debug({ err: describeError(err) }, "kubelet TLS error");
+    });
+    tls.on("secureConnection", (s: TLSSocket) => {
+      over(s);
+      // As Go's TLS server: no renegotiation, so a connection's client certificate stays what it was.
+      s.disableRenegotiation();
+    });
     this.tls = tls;
     const accept = (socket: Socket): void => {
       this.sockets.add(socket);
-      socket.once("close", () => this.sockets.delete(socket));
-      tls.emit("connection", socket);
+      socket.once("close", () => {
+        this.sockets.delete(socket);
+        gate.finished(socket);
+      });
+      gate.offer(socket);
     };
     try {
       for (let i = 0; i < count; i++) this.listeners.push(await this.listen(basePort + i, i, accept));
@@ -126,7 +173,8 @@ export class KubeletEndpoints {
 
   private listen(port: number, index: number, accept: (s: Socket) => void): Promise<NetServer> {
     const { address, basePort } = this.opts;
-    const srv = createNetServer(accept);
+    // Paused: a connection waiting for the gate is not read until its handshake starts.
+    const srv = createNetServer({ pauseOnConnect: true }, accept);
     return new Promise<NetServer>((resolve, reject) => {
       srv.once("error", (err: NodeJS.ErrnoException) => {
         if (err.code === "EADDRINUSE") {
@@ -180,7 +228,12 @@ export class KubeletEndpoints {
   /** Authenticates, finds the node and the route, authorizes, then answers. */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      const url = new URL(req.url ?? "/", "https://kubelet.invalid");
+      const target = req.url ?? "/";
+      // A plain path (a scrape's `/metrics/resource`) is its own pathname; anything else is
+      // parsed (query, percent-encoding, dot segments). The URL is made only for a route that reads it.
+      let parsed: URL | undefined;
+      const parse = (): URL => (parsed ??= new URL(target, "https://kubelet.invalid"));
+      const pathname = PLAIN_PATH.test(target) ? target : parse().pathname;
       const index = (req.socket.localPort ?? 0) - this.opts.basePort;
       const node = index >= 0 && index < this.opts.count ? this.deps.node(index) : undefined;
       if (!node) {
@@ -193,7 +246,7 @@ export class KubeletEndpoints {
         return;
       }
       const method = req.method ?? "GET";
-      const attrs = requestAttributes(method, url.pathname, node.name);
+      const attrs = requestAttributes(method, pathname, node.name);
       const decision = await this.deps.auth.authorize(user, attrs);
       if (decision.kind === "error") {
         res.writeHead(500, TEXT).end(authorizationErrorMessage(user, attrs, decision.subresource));
@@ -201,13 +254,13 @@ export class KubeletEndpoints {
       }
       if (decision.kind === "denied") {
         this.deps.log.debug(
-          { node: node.name, user: user.name, path: url.pathname },
+          { node: node.name, user: user.name, path: pathname },
           "kubelet endpoint: forbidden",
         );
         res.writeHead(403, TEXT).end(forbiddenMessage(user, attrs));
         return;
       }
-      const found = findRoute(this.routes, url.pathname);
+      const found = findRoute(this.routes, pathname);
       if (!found) {
         res.writeHead(404, TEXT).end("404 page not found\n");
         return;
@@ -215,13 +268,15 @@ export class KubeletEndpoints {
       if (!found.route.methods.includes(method)) {
         res
           .writeHead(405, { ...TEXT, allow: found.route.methods.join(", ") })
-          .end(`${method} is not allowed on ${url.pathname}\n`);
+          .end(`${method} is not allowed on ${pathname}\n`);
         return;
       }
       found.route.handle({
         req,
         res,
-        url,
+        get url() {
+          return parse();
+        },
         node,
         params: found.params,
         nowMs: this.deps.clock.now(),

@@ -74,8 +74,8 @@ export function authorizationErrorMessage(
 }
 
 /**
- * The SubjectAccessReview spec the kubelet's webhook authorizer sends for one subresource (it is
- * also the review cache's key: same user, same question, same answer).
+ * The SubjectAccessReview spec the kubelet's webhook authorizer sends for one subresource (same
+ * user, same question, same answer: the review cache keys answers by what varies in it).
  */
 export function subjectAccessReviewSpec(
   user: KubeletUser,
