@@ -1,5 +1,5 @@
 /** bench/scrape.ts's flags: the usage text and the parsed, checked options. */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { UsageError, integerAtLeast, secondsAsMs, usageErrors } from "../lib/flag-values.ts";
 import { resolveOutPath } from "../lib/out-path.ts";
@@ -18,6 +18,9 @@ and whether every node is in the metrics API each round. Starts its own local cl
   --window SECONDS       each of the two measurement windows, idle and scraped (default 120)
   --warmup SECONDS       longest wait for metrics-server to list every node (default 180)
   --metrics-port PORT    the engine's metrics port (default 19465)
+  --idle-after           a third window after the scraped one, metrics-server paused (SIGSTOP),
+                         the ratio set against the mean of both idle windows
+  --engine-cpu-prof DIR  the engine writes a V8 CPU profile (.cpuprofile) to DIR when it stops
   --out NAME|PATH        results/NAME.json, or a path (with a '/'): absolute, or relative to the
                          current directory (default results/scrape-<nodes>.json)
 `;
@@ -34,6 +37,10 @@ export interface ScrapeOptions {
   warmupMs: number;
   /** The engine's metrics port (default 19465, beside bench:engine's 19464). */
   metricsPort: number;
+  /** Measure idle again after the scraped window, metrics-server paused. */
+  idleAfter: boolean;
+  /** Directory for the engine's CPU profile (absolute), or undefined. */
+  engineCpuProf: string | undefined;
   /** Where the JSON goes (absolute); the Markdown goes beside it. */
   resultsFile: string;
 }
@@ -55,6 +62,8 @@ export function parseScrapeArgs(
         warmup: { type: "string", default: "180" },
         "metrics-port": { type: "string", default: "19465" },
         out: { type: "string" },
+        "idle-after": { type: "boolean", default: false },
+        "engine-cpu-prof": { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
     }),
@@ -87,6 +96,9 @@ export function parseScrapeArgs(
       windowMs,
       warmupMs: secondsAsMs("--warmup", values.warmup),
       metricsPort,
+      idleAfter: values["idle-after"],
+      engineCpuProf:
+        values["engine-cpu-prof"] === undefined ? undefined : resolve(cwd, values["engine-cpu-prof"]),
       resultsFile,
     },
   };

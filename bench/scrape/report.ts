@@ -7,6 +7,9 @@ const f = (x: number | null | undefined, d = 1): string =>
 /** The report as Markdown lines: the two windows side by side, metrics-server's figures, the verdict. */
 export function reportLines(r: ScrapeResult, command: string, load: string): string[] {
   const { idle: i, scraped: s, metricsServer: m } = r;
+  const idleMCpu = r.idleAfter
+    ? (i.engineMCpuPerNode + r.idleAfter.engineMCpuPerNode) / 2
+    : i.engineMCpuPerNode;
   const perMin = (n: number, secs: number): string => f((n / r.nodes / secs) * 300, 2);
   return [
     `# metrics-server scraping ${r.nodes.toLocaleString("en")} hollow nodes (${r.when})`,
@@ -19,9 +22,15 @@ export function reportLines(r: ScrapeResult, command: string, load: string): str
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     `| idle | ${f(i.engineMCpuPerNode, 3)} | ${f(i.engineCores, 3)} | ${f(i.engineRssMB)} | ${f(i.engineRssPerNodeKB)} | ${f(i.apiserverCores, 3)} | - | - | ${f(i.stealPercent)} |`,
     `| scraped | ${f(s.engineMCpuPerNode, 3)} | ${f(s.engineCores, 3)} | ${f(s.engineRssMB)} | ${f(s.engineRssPerNodeKB)} | ${f(s.apiserverCores, 3)} | ${f(s.metricsServerCores, 3)} | ${f(s.metricsServerRssMB)} | ${f(s.stealPercent)} |`,
+    ...(r.idleAfter
+      ? [
+          `| idle after (metrics-server paused) | ${f(r.idleAfter.engineMCpuPerNode, 3)} | ${f(r.idleAfter.engineCores, 3)} | ${f(r.idleAfter.engineRssMB)} | ${f(r.idleAfter.engineRssPerNodeKB)} | ${f(r.idleAfter.apiserverCores, 3)} | - | - | ${f(r.idleAfter.stealPercent)} |`,
+        ]
+      : []),
     "",
-    `Engine CPU scraped / idle: ${f(r.engineCpuRatio, 3)} (target <= 1.10); serving the scrape: ` +
-      `${f(s.engineMCpuPerNode - i.engineMCpuPerNode, 3)} mCPU and ${f(r.engineRssDeltaPerNodeKB)} KB per node.`,
+    `Engine CPU scraped / idle: ${f(r.engineCpuRatio, 3)} (target <= 1.10${r.idleAfter ? "; idle: the mean of the windows before and after" : ""}); serving the scrape: ` +
+      `${f(s.engineMCpuPerNode - idleMCpu, 3)} mCPU and ${f(r.engineRssDeltaPerNodeKB)} KB per node.`,
+    `Warm-up: ${r.warmup.ok} requests to kubelets ok and ${r.warmup.failed} failed from metrics-server's start until every node was listed.`,
     `metrics-server: ${m.ticks.count} rounds, duration mean ${f(m.ticks.meanSeconds, 2)} s, p99 <= ${f(m.ticks.p99BoundSeconds)} s, worst <= ${f(m.ticks.maxBoundSeconds)} s; ` +
       `${m.kubeletRequestsOk} requests to kubelets ok, ${m.kubeletRequestsFailed} failed, mean ${f((m.kubeletRequests.meanSeconds ?? NaN) * 1000)} ms, p99 <= ${f(m.kubeletRequests.p99BoundSeconds, 3)} s; ` +
       `${m.nodesReached} nodes reached, the stalest ${f(m.stalestNodeAgeSeconds, 0)} s ago; points stored ${JSON.stringify(m.storedPoints)}.`,

@@ -134,24 +134,32 @@ export async function runScrape(options: ScrapeOptions): Promise<ScrapeResult> {
     if (!apiserver) throw new Error("the benchmark's cluster records no kube-apiserver process");
     const kubeletPort = await pickKubeletBlock(nodes, []);
     const t0 = Date.now();
-    engine = startEngine([
-      "--kubeconfig",
-      info.kubeconfig,
-      "--nodes",
-      String(nodes),
-      "--name-prefix",
-      PREFIX,
-      "--fleet",
-      PREFIX,
-      "--kubelet-port",
-      String(kubeletPort),
-      "--metrics-port",
-      String(metricsPort),
-      "--stats-interval",
-      "0",
-      "--max-in-flight",
-      "400",
-    ]);
+    const profile = options.engineCpuProf;
+    const env = profile
+      ? { ...process.env, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` }
+      : process.env;
+    if (profile) log(`the engine writes a CPU profile to ${profile} when it stops`);
+    engine = startEngine(
+      [
+        "--kubeconfig",
+        info.kubeconfig,
+        "--nodes",
+        String(nodes),
+        "--name-prefix",
+        PREFIX,
+        "--fleet",
+        PREFIX,
+        "--kubelet-port",
+        String(kubeletPort),
+        "--metrics-port",
+        String(metricsPort),
+        "--stats-interval",
+        "0",
+        "--max-in-flight",
+        "400",
+      ],
+      env,
+    );
     const proc = engine;
     let ready = 0;
     const watch = new FleetWatch(client, {
@@ -219,6 +227,9 @@ export async function runScrape(options: ScrapeOptions): Promise<ScrapeResult> {
       log(`warm-up: ${(err as Error).message}; measuring anyway`);
     }
     const s0 = await msScrape();
+    const w = metricsServerFigures({ series: {}, lastRequest: {} }, s0, Date.now() / 1000);
+    const warmup = { ok: w.kubeletRequestsOk, failed: w.kubeletRequestsFailed };
+    log(`warm-up: ${warmup.ok} requests to kubelets ok, ${warmup.failed} failed`);
     const polls: MetricsPoll[] = [];
     log(`scraped window: ${windowMs / 1000} s`);
     const scraped = await measureWindow(
@@ -231,6 +242,20 @@ export async function runScrape(options: ScrapeOptions): Promise<ScrapeResult> {
     const s1 = await msScrape();
     const reviews1 = reviewsMade(await scrape(metricsPort));
     await ms.close();
+    // Idle again, metrics-server paused (its connections stay open): the engine's idle CPU drifts
+    // by as much as the scrape costs, so the scraped window is set against both sides of it.
+    let idleAfter: WindowFigures | null = null;
+    if (options.idleAfter) {
+      process.kill(msPid, "SIGSTOP");
+      try {
+        await sleep(5_000);
+        log(`idle window after, metrics-server paused: ${windowMs / 1000} s`);
+        idleAfter = await measureWindow(pids, nodes, windowMs, metricsPort, () => Promise.resolve());
+      } finally {
+        process.kill(msPid, "SIGCONT");
+      }
+    }
+    const idleCores = idleAfter ? (idle.engineCores + idleAfter.engineCores) / 2 : idle.engineCores;
     const figures = metricsServerFigures(s0, s1, Date.now() / 1000);
     const kubectl = join(cachedBinDir(deps.paths.cacheDir, parseKubeVersion(info.version)), "kubectl");
     const top = spawnSync(kubectl, ["--kubeconfig", info.kubeconfig, "top", "nodes", "--no-headers"], {
@@ -248,7 +273,9 @@ export async function runScrape(options: ScrapeOptions): Promise<ScrapeResult> {
       readySeconds,
       idle,
       scraped,
-      engineCpuRatio: scraped.engineCores / idle.engineCores,
+      idleAfter,
+      engineCpuRatio: scraped.engineCores / idleCores,
+      warmup,
       engineRssDeltaPerNodeKB: ((scraped.engineRssMB - idle.engineRssMB) * 1024) / nodes,
       metricsServer: figures,
       allListedAfterSeconds: allListedAfter,

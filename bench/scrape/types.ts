@@ -34,8 +34,12 @@ export interface ScrapeResult {
   readonly readySeconds: number;
   readonly idle: WindowFigures;
   readonly scraped: WindowFigures;
-  /** Engine CPU scraped / idle (target: at most 1.10). */
+  /** Idle again after the scraped window, metrics-server paused (SIGSTOP, its connections open); null when not measured. */
+  readonly idleAfter: WindowFigures | null;
+  /** Engine CPU scraped / idle, the idle being the mean of the windows before and after (target: at most 1.10). */
   readonly engineCpuRatio: number;
+  /** metrics-server's requests to kubelets from its start until the metrics API listed every node. */
+  readonly warmup: { readonly ok: number; readonly failed: number };
   /** Engine RSS at the scraped window's end minus the idle one's, per node. */
   readonly engineRssDeltaPerNodeKB: number;
   readonly metricsServer: MetricsServerFigures;
