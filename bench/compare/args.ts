@@ -33,7 +33,9 @@ Side by side: this project's hollow-node engine, upstream kubemark and KWOK on l
                            runs --identity node (a bootstrap token, one CSR per node) and each
                            kubemark kubelet gets a certificate of its own, system:node:<name>,
                            so both go through the Node authorizer and APF's system-nodes;
-                           hollow-node then runs no proxy (kubemark runs its kubelet only)
+                           hollow-node then runs no proxy (kubemark runs its kubelet only),
+                           and the control planes keep APF and the default in-flight limits
+                           (for the flow schemas; meant for the 100-node check, not thousands)
 `;
 
 /** A comparison run, as the flags ask for it. */

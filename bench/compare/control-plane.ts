@@ -42,8 +42,13 @@ export async function withControlPlane(
   fn: (ctx: CompareContext, cp: ControlPlane) => Promise<void>,
 ): Promise<void> {
   const { deps, stateDir, workDir } = setup;
-  log(`starting control plane "${name}" (${audit ? "audit log on, " : ""}load-test limits)`);
-  const info = await upCluster(deps, { name, audit, loadTest: true, kubeVersion: setup.kubeVersion });
+  // Load-test limits turn API Priority and Fairness off; --identity node keeps it (and the
+  // default in-flight limits) to see which flow schema the nodes' requests are dispatched under.
+  const loadTest = setup.identity !== "node";
+  log(
+    `starting control plane "${name}" (${audit ? "audit log on, " : ""}${loadTest ? "load-test limits" : "default limits, APF on"})`,
+  );
+  const info = await upCluster(deps, { name, audit, loadTest, kubeVersion: setup.kubeVersion });
   setup.onStarted(async () => {
     await downCluster(deps, { name }).catch(() => undefined);
   });
