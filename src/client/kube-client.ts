@@ -5,6 +5,7 @@ import { realClock, type Clock } from "../kernel/clock.ts";
 import { KubeApiError, errorFromResponse, type ApiStatus } from "./api-error.ts";
 import { H2WatchClient } from "./h2-watch.ts";
 import { PROTOBUF_CONTENT_TYPE, decodeObject, readStatus } from "./protobuf.ts";
+import { decodeAs, encodeAs, type ProtoType } from "./protobuf-schema.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
 import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
 import { transportError } from "./transport-error.ts";
@@ -49,6 +50,12 @@ export interface KubeRequest {
    * answer is returned as its bytes, an error answer in protobuf is read as a Status.
    */
   readonly accept?: "json" | "protobuf";
+  /**
+   * A built-in type sent and read in protobuf as a kubelet's client does (protobuf-types.ts): the
+   * JSON body is encoded (a PATCH's stays JSON), protobuf is accepted and its answer decoded back
+   * into the JSON form with the type's read fields only.
+   */
+  readonly proto?: ProtoType;
   readonly patchType?: PatchType;
   readonly retry?: RetryPolicy;
   readonly signal?: AbortSignal | undefined;
@@ -212,7 +219,10 @@ export class KubeClient {
       res = await this.pool.request({
         method: req.method,
         path,
-        headers: await this.headers(contentType, req.accept === "protobuf" ? PROTOBUF_ACCEPT : undefined),
+        headers: await this.headers(
+          contentType,
+          req.accept === "protobuf" || req.proto ? PROTOBUF_ACCEPT : undefined,
+        ),
         body:
           req.body === undefined
             ? null
@@ -253,13 +263,21 @@ export class KubeClient {
         this.server,
       );
     }
-    if (data) return data as T;
+    if (data) return (req.proto ? decodeAs<T>(req.proto, data) : data) as T;
     if (text === "") return undefined as T;
     return (type.includes("json") ? JSON.parse(text) : text) as T;
   }
 
   /** Sends a request under the retry policy (the request's, else the client's, else the default). */
   request<T>(req: KubeRequest): Promise<T> {
+    // Encoded once, not per attempt.
+    if (req.proto && req.method !== "PATCH" && req.body !== undefined && !(req.body instanceof Uint8Array)) {
+      try {
+        req = { ...req, body: encodeAs(req.proto, req.body) };
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
     return withRetry(() => this.once<T>(req), req.retry ?? this.opts.retry ?? DEFAULT_RETRY, this.clock, {
       signal: req.signal,
     });

@@ -87,9 +87,10 @@ export interface EngineConfig {
   /** Requests the whole process may have in flight (default 200). */
   readonly maxInFlight: number;
   /**
-   * Encoding of the Lease requests (the bulk of a node's writes), as the kubelet's
-   * `--kube-api-content-type`: protobuf (the kubelet's default, cheaper for the API server to read
-   * and write) or JSON. Other requests are JSON.
+   * Encoding of the built-in objects a kubelet sends and reads (Leases, Nodes, CSINodes, Events;
+   * kube-proxy's Events), as the kubelet's `--kube-api-content-type`: protobuf (the kubelet's
+   * default, cheaper for the API server to read and write) or JSON. Patch bodies are JSON either
+   * way (their answers come in protobuf); watches and pods are JSON.
    */
   readonly leaseContentType: "protobuf" | "json";
   /** Per-node client rate limit like a hollow kubelet's client (QPS 10, burst 20); 0 disables it. */

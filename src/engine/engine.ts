@@ -202,6 +202,7 @@ export class Engine {
               request: <T>(req: KubeRequest, host: string) =>
                 limit.run(() => (deps.nodeClient?.(host) ?? deps.client).request<T>(req)),
               log: deps.log,
+              protobuf: cfg.leaseContentType === "protobuf",
             })
           : undefined,
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),

@@ -1,6 +1,8 @@
 import type { Logger } from "pino";
 import { isAlreadyExists, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
+import { CSI_NODE, NODE, protoOf } from "../client/protobuf-types.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import { NODES_PATH, nodeLeasePath, nodePath } from "../kernel/k8s.ts";
@@ -91,6 +93,11 @@ export class HollowNode implements NodeHandle {
     if (this.tokens < 0) await this.ctx.clock.sleep((-this.tokens / nodeQps) * 1000);
   }
 
+  /** The request field that sends `type` in protobuf, unless `--kube-api-content-type` is JSON. */
+  proto(type: ProtoType): { proto?: ProtoType } {
+    return protoOf(this.ctx.cfg.leaseContentType === "protobuf", type);
+  }
+
   /** Sends one request on this node's behalf (rate-limited, counted). */
   async api<T>(req: KubeRequest): Promise<T> {
     await this.throttle();
@@ -114,12 +121,13 @@ export class HollowNode implements NodeHandle {
         method: "POST",
         path: NODES_PATH,
         body: renderNode(this.id, rfc3339(now), csiMeta),
+        ...this.proto(NODE),
       });
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       adopted = true;
       // A restart: adopt the Node, reconciling the labels a kubelet owns.
-      node = await this.api<NodeObject>({ method: "GET", path: nodePath(this.id.name) });
+      node = await this.api<NodeObject>({ method: "GET", path: nodePath(this.id.name), ...this.proto(NODE) });
       const labels = missingLabels(this.id, node.metadata.labels);
       if (Object.keys(labels).length > 0) {
         node = await this.api<NodeObject>({
@@ -127,6 +135,7 @@ export class HollowNode implements NodeHandle {
           path: nodePath(this.id.name),
           patchType: "strategic",
           body: { metadata: { labels } },
+          ...this.proto(NODE),
         });
       }
     }
@@ -174,6 +183,7 @@ export class HollowNode implements NodeHandle {
       method: "POST",
       path: "/apis/storage.k8s.io/v1/csinodes",
       body: renderCsiNode(this.id.name, this.uid, drivers),
+      ...this.proto(CSI_NODE),
     }).then(
       () => true,
       (err: unknown) => {
@@ -193,9 +203,9 @@ export class HollowNode implements NodeHandle {
     if (this.stopped) return;
     const csiPath = `/apis/storage.k8s.io/v1/csinodes/${this.id.name}`;
     try {
-      if (!(await this.getOrUndefined(csiPath))) await this.createCsiNode();
-      await this.getOrUndefined(csiPath);
-      for (let i = 0; i < 3; i++) await this.getOrUndefined(nodePath(this.id.name));
+      if (!(await this.getOrUndefined(csiPath, CSI_NODE))) await this.createCsiNode();
+      await this.getOrUndefined(csiPath, CSI_NODE);
+      for (let i = 0; i < 3; i++) await this.getOrUndefined(nodePath(this.id.name), NODE);
       await this.registerCsiDriver();
     } catch (err) {
       this.log.warn({ node: this.id.name, err: describeError(err) }, "CSINode set-up failed; retrying");
@@ -220,9 +230,9 @@ export class HollowNode implements NodeHandle {
   }
 
   /** GETs an object, or undefined when it does not exist. */
-  private async getOrUndefined(path: string): Promise<Versioned | undefined> {
+  private async getOrUndefined(path: string, type: ProtoType): Promise<Versioned | undefined> {
     try {
-      return await this.api<Versioned>({ method: "GET", path });
+      return await this.api<Versioned>({ method: "GET", path, ...this.proto(type) });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { EVENTS_V1_EVENT, protoOf } from "../client/protobuf-types.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { microTime } from "./node-object.ts";
@@ -206,6 +207,8 @@ export class HollowProxy {
           type: "Normal",
           regarding: { kind: "Node", name: this.node, ...(nodeUid ? { uid: nodeUid } : {}) },
         },
+        // kube-proxy's client, as a kubelet's, speaks protobuf (clientConnection.contentType).
+        ...protoOf(this.ctx.cfg.leaseContentType === "protobuf", EVENTS_V1_EVENT),
       })
       .catch((err: unknown) =>
         this.log.debug({ err: describeError(err) }, "could not post the proxy's startup event"),

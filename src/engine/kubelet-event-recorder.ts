@@ -11,6 +11,7 @@
 import type { Logger } from "pino";
 import { isAlreadyExists, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
+import { CORE_EVENT, protoOf } from "../client/protobuf-types.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { DueQueue } from "./due-queue.ts";
@@ -50,6 +51,8 @@ export interface EventRecorderDeps {
    */
   request<T>(req: KubeRequest, host: string): Promise<T>;
   readonly log: Logger;
+  /** Events in protobuf, as a kubelet's event client sends them (false: JSON). Default true. */
+  readonly protobuf?: boolean;
   readonly qps?: number;
   readonly burst?: number;
 }
@@ -182,11 +185,12 @@ export class KubeletEventRecorder {
 
   private async write(host: string, r: Exclude<CorrelateResult, { kind: "skip" }>): Promise<void> {
     const path = `/api/v1/namespaces/${r.namespace}/events`;
+    const pb = protoOf(this.deps.protobuf ?? true, CORE_EVENT);
     if (r.kind === "patch") {
       await this.throttle(host);
       try {
         await this.deps.request(
-          { method: "PATCH", path: `${path}/${r.name}`, patchType: "strategic", body: r.patch },
+          { method: "PATCH", path: `${path}/${r.name}`, patchType: "strategic", body: r.patch, ...pb },
           host,
         );
         return;
@@ -196,7 +200,7 @@ export class KubeletEventRecorder {
       }
     }
     await this.throttle(host);
-    await this.deps.request({ method: "POST", path, body: r.body }, host).catch((err: unknown) => {
+    await this.deps.request({ method: "POST", path, body: r.body, ...pb }, host).catch((err: unknown) => {
       if (!isAlreadyExists(err)) throw err;
     });
   }

@@ -1,4 +1,5 @@
 import { isNotFound } from "../client/api-error.ts";
+import { NODE, protoOf } from "../client/protobuf-types.ts";
 import { NODES_PATH } from "../kernel/k8s.ts";
 import { volumesInUseField } from "./csi/volume-decisions.ts";
 import { jittered } from "./heartbeat-schedule.ts";
@@ -119,6 +120,8 @@ export class NodeStatusReporter {
         path: `${NODES_PATH}/${id.name}/status`,
         patchType: "strategic",
         body: { status },
+        // The patch is JSON; the answer (the whole Node) comes in protobuf, as a kubelet accepts it.
+        ...protoOf(ctx.cfg.leaseContentType === "protobuf", NODE),
       });
       this.lastReportAt = now;
       if (inUse) {

@@ -6,6 +6,7 @@
  * POST when there is none, PUT when the driver's entry is missing or differs).
  */
 import { isNotFound } from "../../client/api-error.ts";
+import { CSI_NODE, NODE, protoOf } from "../../client/protobuf-types.ts";
 import { nodePath } from "../../kernel/k8s.ts";
 import type { NodeHandle } from "../node-handle.ts";
 import { renderCsiNode } from "../node-object.ts";
@@ -26,9 +27,10 @@ export function csiNodePath(name: string): string {
 /** Registers the fleet's driver on the node's Node and CSINode, writing only what is missing. */
 export async function installCsiDriver(node: NodeHandle, csi: CsiConfig): Promise<void> {
   const name = node.id.name;
+  const pb = node.ctx.cfg.leaseContentType === "protobuf";
   const current = await node.api<{
     metadata: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  }>({ method: "GET", path: nodePath(name) });
+  }>({ method: "GET", path: nodePath(name), ...protoOf(pb, NODE) });
   const patch = nodeInfoPatch(current.metadata, csi.driver, name);
   if (patch) {
     await node.api({
@@ -36,21 +38,28 @@ export async function installCsiDriver(node: NodeHandle, csi: CsiConfig): Promis
       path: `${nodePath(name)}/status`,
       patchType: "strategic",
       body: { metadata: patch },
+      ...protoOf(pb, NODE),
     });
   }
   const path = csiNodePath(name);
   let csiNode: CsiNodeRead;
   try {
-    csiNode = await node.api<CsiNodeRead>({ method: "GET", path });
+    csiNode = await node.api<CsiNodeRead>({ method: "GET", path, ...protoOf(pb, CSI_NODE) });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     csiNode = await node.api<CsiNodeRead>({
       method: "POST",
       path: "/apis/storage.k8s.io/v1/csinodes",
       body: renderCsiNode(name, node.uid),
+      ...protoOf(pb, CSI_NODE),
     });
   }
   const drivers = driversWith(csiNode.spec?.drivers, csiNodeDriver(csi, name));
   if (drivers)
-    await node.api({ method: "PUT", path, body: { ...csiNode, spec: { ...csiNode.spec, drivers } } });
+    await node.api({
+      method: "PUT",
+      path,
+      body: { ...csiNode, spec: { ...csiNode.spec, drivers } },
+      ...protoOf(pb, CSI_NODE),
+    });
 }

@@ -83,7 +83,7 @@ export interface Recorded {
   path: string;
   body: Body;
   /** How the body was sent (protobuf bytes or a JSON object) and what answer was asked for. */
-  wire: { body: "protobuf" | "json" | "none"; accept: "protobuf" | "json" };
+  wire: { body: "protobuf" | "json" | "none"; accept: "protobuf" | "json"; proto?: string | undefined };
 }
 
 export const ownerUid = (b: Body): string | undefined => b.metadata.ownerReferences[0]?.uid;
@@ -151,6 +151,8 @@ export class FakeApi {
     const wire = {
       body: req.body === undefined ? "none" : req.body instanceof Uint8Array ? "protobuf" : "json",
       accept: req.accept ?? "json",
+      // The type the real client would encode and decode in protobuf (kube-client.ts).
+      proto: req.proto?.kind,
     } as const;
     this.requests.push({ method: req.method, path: req.path, body, wire });
     const failure = this.failures.findIndex((f) => f.method === req.method && f.path === req.path);
