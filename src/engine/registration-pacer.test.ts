@@ -14,8 +14,7 @@ const cfg: PacerConfig = {
   minWindow: 4,
   maxWindow: 200,
   targetMs: 2000,
-  cooldownMs: 5000,
-  probeMs: 10000,
+  cooldownMs: 2000,
   sampleMs: 5000,
 };
 
@@ -25,111 +24,25 @@ test("defaultPacerConfig: 16 at first, the request window at most, a fifth of th
   assert.equal(defaultPacerConfig(200, 20).targetMs, 1000);
 });
 
-test("nextWindow: slow start while heartbeats are quick; halved when they are not, once the last halving took effect; then held, probed", () => {
-  const s = (window: number, o: Partial<PacerState> = {}): PacerState => ({
-    window,
-    slowStart: false,
-    cutAt: 0,
-    settledAt: 0,
-    probedAt: 0,
-    ...o,
-  });
+test("nextWindow: grows while heartbeats are quick, halves (once per cooldown) when they are not", () => {
+  const s = (window: number, slowStart: boolean, cutAt = 0): PacerState => ({ window, slowStart, cutAt });
   const now = 100_000;
-  const slow = (window: number): PacerState => s(window, { slowStart: true });
-  const cases: Array<[string, PacerState, number | undefined, number, PacerState]> = [
-    ["slow start, no heartbeat yet: +1", slow(16), undefined, 10, slow(17)],
-    ["slow start, quick heartbeats: +1", slow(16), 300, 15, slow(17)],
-    ["at the target is not over it", slow(16), 2000, 15, slow(17)],
-    ["never past the request window", slow(200), 300, 199, slow(200)],
-    [
-      "slow heartbeats: halve, leave slow start; 64 in flight: not yet in effect",
-      slow(128),
-      2500,
-      64,
-      s(64, { cutAt: now, settledAt: now }),
-    ],
-    [
-      "slow heartbeats: halve; 127 in flight: the halving takes effect later",
-      slow(128),
-      2500,
-      127,
-      s(64, { cutAt: now, settledAt: undefined }),
-    ],
-    [
-      "never under the floor",
-      s(6, { cutAt: 1, settledAt: 1 }),
-      2500,
-      3,
-      s(4, { cutAt: now, settledAt: now }),
-    ],
-    // What the previous pacer did not do: it halved again 2 s after a halving whatever was in
-    // flight (collapsing to the floor on samples of the old window) and grew back 1/window per registration.
-    [
-      "more in flight than the window: the halving is not in effect yet, no other",
-      s(64, { cutAt: now - 60_000, settledAt: undefined }),
-      9000,
-      65,
-      s(64, { cutAt: now - 60_000, settledAt: undefined }),
-    ],
-    [
-      "in flight fell to the window: in effect from now, the samples cool down",
-      s(64, { cutAt: now - 60_000, settledAt: undefined }),
-      9000,
-      64,
-      s(64, { cutAt: now - 60_000, settledAt: now }),
-    ],
-    [
-      "in effect for less than the cooldown: unchanged",
-      s(64, { cutAt: now - 60_000, settledAt: now - 4999 }),
-      9000,
-      10,
-      s(64, { cutAt: now - 60_000, settledAt: now - 4999 }),
-    ],
-    [
-      "in effect for the cooldown, still slow: halve again",
-      s(64, { cutAt: now - 60_000, settledAt: now - 5000 }),
-      9000,
-      10,
-      s(32, { cutAt: now, settledAt: now }),
-    ],
-    [
-      "past the first halving, quick heartbeats: held (no growth back into the overload)",
-      s(20, { cutAt: now - 1000, settledAt: now - 1000 }),
-      300,
-      15,
-      s(20, { cutAt: now - 1000, settledAt: now - 1000 }),
-    ],
-    [
-      "10 s of quick heartbeats since the halving took effect: probe an eighth more",
-      s(32, { cutAt: now - 12_000, settledAt: now - 10_000 }),
-      300,
-      30,
-      s(36, { cutAt: now - 12_000, settledAt: now - 10_000, probedAt: now }),
-    ],
-    [
-      "a probe 9 s ago: held",
-      s(36, { cutAt: now - 30_000, settledAt: now - 30_000, probedAt: now - 9000 }),
-      300,
-      30,
-      s(36, { cutAt: now - 30_000, settledAt: now - 30_000, probedAt: now - 9000 }),
-    ],
-    [
-      "a small window probes one more",
-      s(4, { cutAt: now - 30_000, settledAt: now - 30_000, probedAt: now - 10_000 }),
-      300,
-      3,
-      s(5, { cutAt: now - 30_000, settledAt: now - 30_000, probedAt: now }),
-    ],
-    [
-      "probes never pass the request window",
-      s(200, { cutAt: now - 30_000, settledAt: now - 30_000, probedAt: now - 10_000 }),
-      300,
-      3,
-      s(200, { cutAt: now - 30_000, settledAt: now - 30_000, probedAt: now - 10_000 }),
-    ],
+  const cases: Array<[string, PacerState, number | undefined, PacerState]> = [
+    ["slow start, no heartbeat yet: +1", s(16, true), undefined, s(17, true)],
+    ["slow start, quick heartbeats: +1", s(16, true), 300, s(17, true)],
+    ["at the target is not over it", s(16, true), 2000, s(17, true)],
+    ["congestion avoidance: +1/window", s(20, false), 300, s(20.05, false)],
+    ["never past the request window", s(200, true), 300, s(200, true)],
+    ["slow heartbeats: halve, leave slow start", s(64, true), 2500, s(32, false, now)],
+    ["never under the floor", s(6, false), 2500, s(4, false, now)],
+    ["within the cooldown: unchanged", s(32, false, now - 1000), 9000, s(32, false, now - 1000)],
+    ["after the cooldown: halve again", s(32, false, now - 2000), 9000, s(16, false, now)],
   ];
-  for (const [name, state, heartbeatP99Ms, running, want] of cases) {
-    assert.deepEqual(nextWindow(state, { heartbeatP99Ms, running }, now, cfg), want, name);
+  for (const [name, state, p99, want] of cases) {
+    const got = nextWindow(state, p99, now, cfg);
+    assert.equal(got.slowStart, want.slowStart, name);
+    assert.equal(got.cutAt, want.cutAt, name);
+    assert.ok(Math.abs(got.window - want.window) < 1e-9, `${name}: ${got.window} != ${want.window}`);
   }
 });
 
@@ -172,8 +85,8 @@ test("RegistrationPacer: slow heartbeats shrink the window: fewer new nodes whil
   const pacer = new RegistrationPacer(cfg, clock);
   const regs = fakeRegistrations(clock, 100);
   let done = false;
-  const run = pacer.run(Array.from({ length: 3000 }), regs.register).then(() => (done = true));
-  for (let i = 0; i < 3000 && !done; i++) {
+  const run = pacer.run(Array.from({ length: 300 }), regs.register).then(() => (done = true));
+  for (let i = 0; i < 200 && !done; i++) {
     pacer.heartbeatAnswered(5000);
     await clock.advance(100);
   }
@@ -181,36 +94,6 @@ test("RegistrationPacer: slow heartbeats shrink the window: fewer new nodes whil
   assert.equal(pacer.window, cfg.minWindow);
   assert.equal(pacer.peakWindow, 16, "it never grew");
   assert.equal(regs.peak(), 16);
-});
-
-test("RegistrationPacer: where heartbeats slow with the registrations in flight, the window holds near the knee instead of collapsing", async () => {
-  const clock = new FakeClock();
-  // The engine's defaults for 40 s Leases and a request window of 200.
-  const pacer = new RegistrationPacer(defaultPacerConfig(200, 40), clock);
-  // An API server that answers a heartbeat in 30 ms per registration in flight: over the 2 s
-  // target past 66. The previous pacer halved every 2 s on samples of the old window, down to 8,
-  // and grew back into the overload (128 -> 8 -> 66 -> 8 ...); this one halves once the last
-  // halving shows, then holds.
-  let running = 0;
-  const register = async (): Promise<void> => {
-    running++;
-    await clock.sleep(500);
-    running--;
-  };
-  let done = false;
-  const run = pacer.run(Array.from({ length: 6000 }), register).then(() => (done = true));
-  const windows: number[] = [];
-  for (let i = 0; i < 3000 && !done; i++) {
-    for (let k = 0; k < 10; k++) pacer.heartbeatAnswered(30 * running);
-    await clock.advance(100);
-    windows.push(pacer.window);
-  }
-  await run;
-  const firstCut = windows.findIndex((w, i) => i > 0 && w < windows[i - 1]!);
-  assert.ok(firstCut > 0, "the window was halved");
-  const later = windows.slice(firstCut + 100);
-  assert.ok(Math.min(...later) >= 24, `from 10 s after the first halving: ${later.join(" ")}`);
-  assert.ok(Math.max(...later) <= 80, `no growth back past the knee: ${later.join(" ")}`);
 });
 
 test("RegistrationPacer: failed registrations free their place; an empty list resolves at once", async () => {
@@ -243,10 +126,10 @@ test("RegistrationPacer: only the last seconds' heartbeats count", async () => {
 test("RegistrationPacer.summary: each cut is counted and traced with the heartbeat p99 and the registrations in flight", async () => {
   const clock = new FakeClock();
   const pacer = new RegistrationPacer(cfg, clock);
-  const regs = fakeRegistrations(clock, 1000);
+  const regs = fakeRegistrations(clock, 100);
   let done = false;
-  const run = pacer.run(Array.from({ length: 600 }), regs.register).then(() => (done = true));
-  for (let i = 0; i < 10000 && !done; i++) {
+  const run = pacer.run(Array.from({ length: 3000 }), regs.register).then(() => (done = true));
+  for (let i = 0; i < 3000 && !done; i++) {
     pacer.heartbeatAnswered(i < 3 ? 50 : 5000);
     await clock.advance(100);
   }

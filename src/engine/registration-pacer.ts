@@ -4,13 +4,8 @@
  * once must pace them itself, and the pace that matters is the API server's: new nodes are
  * admitted as fast as it answers while the heartbeats of the nodes already up stay quick (none may
  * miss its Lease during start-up). The window of concurrent registrations grows as in TCP's slow
- * start while the recent heartbeat latency p99 stays under a target, and halves when it does not.
- * A halving shows in the heartbeats only once the registrations in flight have fallen to the new
- * window and the samples taken before have aged out, so the next one waits for both. Past the
- * first halving the API server is known to be the limit: the window holds where the halvings left
- * it, probing an eighth more after each stretch of quick heartbeats, instead of growing back into
- * the overload (at 5,000 nodes the API server completes 20-48 registrations/s whatever the window
- * past ~30, results/startup-22.md). {@link nextWindow} is the pure decision;
+ * start and congestion avoidance while the recent heartbeat latency p99 stays under a target, and
+ * halves when it does not (at most once per cooldown). {@link nextWindow} is the pure decision;
  * {@link RegistrationPacer} keeps the samples and runs the registrations.
  */
 import type { Clock } from "../kernel/clock.ts";
@@ -28,40 +23,20 @@ export interface PacerConfig {
    * Lease renewal period: 2 s of 10 s; a renewal that slow is still 28 s from a missed Lease).
    */
   readonly targetMs: number;
-  /**
-   * After a halving has taken effect (the registrations in flight fell to the new window), no other
-   * for this long: until then the samples still show the old window (default: {@link sampleMs}).
-   */
+  /** After a halving, no other for this long: the samples still show the old window (default 2 s). */
   readonly cooldownMs: number;
-  /** Past the first halving, the window grows by an eighth after this long of quick heartbeats (default 10 s). */
-  readonly probeMs: number;
   /** Heartbeat latencies older than this are forgotten (default 5 s). */
   readonly sampleMs: number;
 }
 
 /** The pacer's state between decisions. */
 export interface PacerState {
-  /** Concurrent registrations allowed. */
+  /** Concurrent registrations allowed (fractional in congestion avoidance; floor is used). */
   readonly window: number;
   /** Growing by one per completed registration (doubling per round) until the first congestion. */
   readonly slowStart: boolean;
   /** When the window was last halved (epoch ms; 0 = never). */
   readonly cutAt: number;
-  /**
-   * When the last halving took effect: the registrations in flight fell to the window (epoch ms; 0
-   * before the first halving; undefined while more than the window are still in flight).
-   */
-  readonly settledAt: number | undefined;
-  /** When the window last grew past the first halving (epoch ms; 0 = never). */
-  readonly probedAt: number;
-}
-
-/** What a decision is taken on, after each registration ends. */
-export interface PacerSignal {
-  /** The heartbeat latency p99 of the last seconds (undefined: no heartbeat answered yet). */
-  readonly heartbeatP99Ms: number | undefined;
-  /** Registrations still in flight. */
-  readonly running: number;
 }
 
 /** The default tunables for an engine with `maxInFlight` and leases of `leaseDurationSeconds`. */
@@ -72,46 +47,33 @@ export function defaultPacerConfig(maxInFlight: number, leaseDurationSeconds: nu
     minWindow: Math.min(4, max),
     maxWindow: max,
     targetMs: (leaseDurationSeconds * 1000) / 4 / 5,
-    cooldownMs: 5_000,
-    probeMs: 10_000,
+    cooldownMs: 2_000,
     sampleMs: 5_000,
   };
 }
 
 /** The first state. */
 export function initialPacerState(cfg: PacerConfig): PacerState {
-  return { window: cfg.initialWindow, slowStart: true, cutAt: 0, settledAt: 0, probedAt: 0 };
+  return { window: cfg.initialWindow, slowStart: true, cutAt: 0 };
 }
 
 /**
- * The window after one registration ended at `now`: in slow start +1 while heartbeats are quick;
- * on slow heartbeats halved, once the last halving has taken effect and cooled down; past the
- * first halving held, +1/8 after {@link PacerConfig.probeMs} of quick heartbeats.
+ * The window after one registration ended at `now`, given the heartbeat latency p99 of the last
+ * seconds (undefined: no heartbeat answered yet, nothing to judge by).
  */
 export function nextWindow(
   state: PacerState,
-  signal: PacerSignal,
+  heartbeatP99Ms: number | undefined,
   now: number,
   cfg: PacerConfig,
 ): PacerState {
-  const settledAt = state.settledAt ?? (signal.running <= Math.floor(state.window) ? now : undefined);
-  const s = settledAt === state.settledAt ? state : { ...state, settledAt };
-  const congested = signal.heartbeatP99Ms !== undefined && signal.heartbeatP99Ms > cfg.targetMs;
+  const congested = heartbeatP99Ms !== undefined && heartbeatP99Ms > cfg.targetMs;
   if (congested) {
-    if (settledAt === undefined || now - Math.max(settledAt, s.cutAt) < cfg.cooldownMs) return s;
-    const window = Math.max(cfg.minWindow, Math.floor(s.window / 2));
-    return {
-      ...s,
-      window,
-      slowStart: false,
-      cutAt: now,
-      settledAt: signal.running <= window ? now : undefined,
-    };
+    if (now - state.cutAt < cfg.cooldownMs) return state;
+    return { window: Math.max(cfg.minWindow, Math.floor(state.window / 2)), slowStart: false, cutAt: now };
   }
-  if (s.slowStart) return { ...s, window: Math.min(cfg.maxWindow, s.window + 1) };
-  if (settledAt === undefined || now - Math.max(settledAt, s.cutAt, s.probedAt) < cfg.probeMs) return s;
-  const grown = Math.min(cfg.maxWindow, s.window + Math.max(1, Math.floor(s.window / 8)));
-  return grown === s.window ? s : { ...s, window: grown, probedAt: now };
+  const grown = state.slowStart ? state.window + 1 : state.window + 1 / state.window;
+  return { ...state, window: Math.min(cfg.maxWindow, grown) };
 }
 
 /** How often the pacer's log samples the window besides at each cut. */
@@ -214,7 +176,7 @@ export class RegistrationPacer {
               running--;
               const p99 = this.recentP99();
               const before = this.state;
-              this.state = nextWindow(before, { heartbeatP99Ms: p99, running }, this.clock.now(), this.cfg);
+              this.state = nextWindow(before, p99, this.clock.now(), this.cfg);
               this.record(this.state.cutAt !== before.cutAt, p99, running);
               this.peakWindow = Math.max(this.peakWindow, this.window);
               admit();
