@@ -451,7 +451,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       await kubeletServer.start();
     }
     const started = Date.now();
-    log.info({ nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet }, "registering nodes");
+    log.info(
+      { nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet, connections },
+      "registering nodes",
+    );
     await Promise.race([engine.start(), stopping]);
     const s = engine.stats();
     log.info({ ...s, seconds: (Date.now() - started) / 1000 }, "nodes registered");
