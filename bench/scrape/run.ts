@@ -242,6 +242,16 @@ export async function runScrape(options: ScrapeOptions): Promise<ScrapeResult> {
     const s1 = await msScrape();
     const reviews1 = reviewsMade(await scrape(metricsPort));
     await ms.close();
+    const figures = metricsServerFigures(s0, s1, Date.now() / 1000);
+    const kubectl = join(cachedBinDir(deps.paths.cacheDir, parseKubeVersion(info.version)), "kubectl");
+    const top = spawnSync(kubectl, ["--kubeconfig", info.kubeconfig, "top", "nodes", "--no-headers"], {
+      encoding: "utf8",
+      timeout: 60_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const topNodes =
+      top.status === 0 ? top.stdout.split("\n").filter((l) => l.startsWith(`${PREFIX}-`)).length : null;
+    const sinceStart = (Date.now() - msStart) / 1000;
     // Idle again, metrics-server paused (its connections stay open): the engine's idle CPU drifts
     // by as much as the scrape costs, so the scraped window is set against both sides of it.
     let idleAfter: WindowFigures | null = null;
@@ -256,16 +266,6 @@ export async function runScrape(options: ScrapeOptions): Promise<ScrapeResult> {
       }
     }
     const idleCores = idleAfter ? (idle.engineCores + idleAfter.engineCores) / 2 : idle.engineCores;
-    const figures = metricsServerFigures(s0, s1, Date.now() / 1000);
-    const kubectl = join(cachedBinDir(deps.paths.cacheDir, parseKubeVersion(info.version)), "kubectl");
-    const top = spawnSync(kubectl, ["--kubeconfig", info.kubeconfig, "top", "nodes", "--no-headers"], {
-      encoding: "utf8",
-      timeout: 60_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const topNodes =
-      top.status === 0 ? top.stdout.split("\n").filter((l) => l.startsWith(`${PREFIX}-`)).length : null;
-    const sinceStart = (Date.now() - msStart) / 1000;
     return {
       when: new Date().toISOString(),
       nodes,
