@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { encodeAs } from "./protobuf-schema.ts";
 import { NODE } from "./protobuf-types.ts";
 import { encodeObject, protoWriter, tag } from "./protobuf.ts";
@@ -67,17 +67,13 @@ test("an ERROR event's object reads as a Status (410 Gone: re-list)", () => {
 // The kubelet's Node watch (field-selected to its node) as the real API server sent it, captured by
 // test/integration/protobuf.test.ts with KUBEMARK_CAPTURE_PROTOBUF=1.
 const captured = new URL("./testdata/protobuf/node-watch.pb", import.meta.url);
-test(
-  "the API server's protobuf Node watch: an ADDED frame whose object decodes as the Node",
-  { skip: !existsSync(captured) },
-  () => {
-    const frames = new WatchFrames();
-    const events = frames.push(new Uint8Array(readFileSync(captured)));
-    assert.equal(frames.pending, 0);
-    assert.ok(events.length >= 1);
-    const first = decodeWatchEvent<{ metadata: { name: string; uid: string } }>(events[0]!, NODE);
-    assert.equal(first.type, "ADDED");
-    assert.match(first.object.metadata.name, /^it-protobuf-/);
-    assert.ok(first.object.metadata.uid);
-  },
-);
+test("the API server's protobuf Node watch: an ADDED frame whose object decodes as the Node", () => {
+  const frames = new WatchFrames();
+  const events = frames.push(new Uint8Array(readFileSync(captured)));
+  assert.equal(frames.pending, 0);
+  assert.ok(events.length >= 1);
+  const first = decodeWatchEvent<{ metadata: { name: string; uid: string } }>(events[0]!, NODE);
+  assert.equal(first.type, "ADDED");
+  assert.match(first.object.metadata.name, /^it-protobuf-/);
+  assert.ok(first.object.metadata.uid);
+});
