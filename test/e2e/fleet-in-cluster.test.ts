@@ -41,7 +41,7 @@ interface Container {
 interface Volume {
   name: string;
   configMap?: { name: string };
-  secret?: { secretName: string };
+  secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
   emptyDir?: object;
   projected?: {
     sources: Array<{
@@ -96,11 +96,17 @@ async function materialisePod(
       for (const [k, b64] of Object.entries(cm.binaryData ?? {}))
         await writeFile(join(dir, k), Buffer.from(b64, "base64"));
     } else if (v.secret) {
+      // A Secret's keys (its items' when listed) as files readable by this user only, in the
+      // pod's private directory (removed with it).
       const s = await client.get<{ data: Record<string, string> }>(
         `/api/v1/namespaces/${ns}/secrets/${v.secret.secretName}`,
       );
-      for (const [k, b64] of Object.entries(s.data))
-        await writeFile(join(dir, k), Buffer.from(b64, "base64"));
+      const items = v.secret.items ?? Object.keys(s.data).map((key) => ({ key, path: key }));
+      for (const item of items) {
+        const b64 = s.data[item.key];
+        assert.ok(b64 !== undefined, `secret/${v.secret.secretName} has key ${item.key}`);
+        await writeFile(join(dir, item.path), Buffer.from(b64, "base64"), { mode: 0o600 });
+      }
     } else if (v.projected) {
       for (const src of v.projected.sources) {
         if (src.serviceAccountToken) {
@@ -178,6 +184,8 @@ test("in-cluster mode: objects pass a server dry run; the pod template, run here
       ...scope,
     ]);
     ok(create, "create --in-cluster --no-wait");
+    // The local control plane runs the Node authorizer: node identities by default.
+    assert.match(create.stderr, /identity: node \(the API server runs the Node authorizer\)/);
     const sts = await client.get<StatefulSetObj>(`/apis/apps/v1/namespaces/${ns}/statefulsets/hollow-node`);
     assert.equal(sts.spec.replicas, 3, "25 nodes at 10 per pod: 3 pods");
     assert.equal(sts.spec.template.spec.securityContext.runAsNonRoot, true);

@@ -15,6 +15,7 @@ import { parse, stringify } from "yaml";
 import { KubeClient } from "../../src/client/kube-client.ts";
 import { KubeApiError } from "../../src/client/api-error.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
+import { clusterLayout, readRecord } from "../../src/controlplane/cluster-state.ts";
 import { loadCredential, credentialFile } from "../../src/engine/identity/cert-store.ts";
 import { KUBELET_CLIENT_SIGNER } from "../../src/engine/identity/node-csr.ts";
 import {
@@ -32,7 +33,8 @@ import { openSession, type Session } from "../../src/fleet/session.ts";
 import { cleanupFleet } from "../../src/fleet/verbs/cleanup.ts";
 import { createFleet } from "../../src/fleet/verbs/create.ts";
 import { verifyFleet } from "../../src/fleet/verbs/verify.ts";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { isDaemonAlive } from "../../src/host/daemon.ts";
+import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
 import {
   defaultServiceAccount,
   fleetNodesReady,
@@ -431,6 +433,37 @@ describe("hollow nodes with their own identities (--identity node)", () => {
   });
 });
 
+/** Per Lease name starting with `prefix`, the users whose updates of it the audit log records as successful since `since` (ms). */
+async function leaseRenewers(
+  auditLog: string,
+  prefix: string,
+  since: number,
+): Promise<Map<string, Set<string>>> {
+  const by = new Map<string, Set<string>>();
+  for (const line of (await readFile(auditLog, "utf8")).split("\n")) {
+    if (!line.includes(prefix) || !line.includes('"leases"')) continue;
+    const ev = JSON.parse(line) as {
+      verb: string;
+      stage?: string;
+      requestReceivedTimestamp?: string;
+      user: { username: string };
+      objectRef?: { resource?: string; namespace?: string; name?: string };
+      responseStatus?: { code?: number };
+    };
+    const name = ev.objectRef?.name ?? "";
+    if (
+      ev.verb === "update" &&
+      ev.objectRef?.resource === "leases" &&
+      ev.objectRef.namespace === "kube-node-lease" &&
+      name.startsWith(prefix) &&
+      ev.responseStatus?.code === 200 &&
+      Date.parse(ev.requestReceivedTimestamp ?? "") >= since
+    )
+      by.set(name, (by.get(name) ?? new Set()).add(ev.user.username));
+  }
+  return by;
+}
+
 /*
  * The fleet verbs with --identity node (local engine processes), as `kubemark-cluster create`,
  * `verify` and `cleanup` run them: the default on a cluster with the Node authorizer, a bootstrap
@@ -456,7 +489,7 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
     );
   }
 
-  test("create 20 --identity node checks the Node authorizer, the nodes run as system:node:<name>, cleanup leaves no CSR, token or binding", async () => {
+  test("create 20 (no --identity) detects the Node authorizer, the nodes run as system:node:<name>, cleanup leaves no CSR, token or binding", async () => {
     const admin = await adminClientFor();
     const events: FleetEvent[] = [];
     const s = await fleetSession(events);
@@ -466,19 +499,18 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
         verb: "create",
         nodes: FLEET_NODES,
         mode: "local",
-        identity: "node",
         wait: true,
         timeoutMs: 240_000,
         stallMs: 120_000,
       });
       process.stdout.write(
-        `# create ${FLEET_NODES} --identity node: Ready in ${(Date.now() - started) / 1000} s\n`,
+        `# create ${FLEET_NODES} (node identities by default): Ready in ${(Date.now() - started) / 1000} s\n`,
       );
       assert.equal(r.spec.identity, "node");
       assert.equal(r.ready, FLEET_NODES);
       const said = events.flatMap((e) => (e.kind === "step" ? [e.message] : []));
       assert.ok(
-        said.some((m) => /^identity: node \(--identity node\)/.test(m)),
+        said.some((m) => /^identity: node \(the API server runs the Node authorizer\)/.test(m)),
         said.join("\n"),
       );
       // The bootstrap kubeconfig: 0600 in the fleet's state directory, its token nowhere in what was said.
@@ -558,6 +590,81 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
       );
     } finally {
       await cleanupFleet(s, { all: true }).catch(() => undefined);
+      await admin.close();
+    }
+  });
+});
+
+/*
+ * The API server killed (kill -9) and started again by `up` under a fleet with node identities:
+ * every node reconnects with the certificate it had (no new CSR), renews its Lease as
+ * system:node:<its name>, and none re-registers as a new Node (same UIDs).
+ */
+describe("faults with node identities", () => {
+  const FAULT_NS = `it-identity-fault-${process.pid}`;
+  const FAULT_NODES = 20;
+
+  test("the API server restarted: every node reconnects with its own certificate, same Node UIDs, no new CSR", async () => {
+    const c = testCluster();
+    const scope = ["--kubeconfig", c.kubeconfig, "-n", FAULT_NS];
+    let admin = await adminClientFor();
+    const fleetNodes = async (): Promise<{ metadata: { name: string; uid: string } }[]> =>
+      (
+        await admin.get<{ items: { metadata: { name: string; uid: string } }[] }>("/api/v1/nodes", {
+          labelSelector: `kubemark-cluster.io/fleet=${FAULT_NS}`,
+        })
+      ).items;
+    const csrNames = async (): Promise<string[]> =>
+      (await admin.get<{ items: Csr[] }>("/apis/certificates.k8s.io/v1/certificatesigningrequests")).items
+        .map((x) => x.metadata.name)
+        .sort();
+    try {
+      const created = await cli(["create", String(FAULT_NODES), ...scope]);
+      assert.equal(created.code, 0, created.stderr);
+      assert.match(created.stderr, /identity: node \(the API server runs the Node authorizer\)/);
+      const uids = new Map((await fleetNodes()).map((n) => [n.metadata.name, n.metadata.uid]));
+      assert.equal(uids.size, FAULT_NODES);
+      const prefix = [...uids.keys()][0]!.replace(/-\d+$/, "-");
+      const csrsBefore = await csrNames();
+
+      const rec = await readRecord(clusterLayout(c.stateDir, c.name));
+      const api = rec?.processes["kube-apiserver"];
+      assert.ok(api && isDaemonAlive(api), "the test cluster's API server runs");
+      process.kill(api.pid, "SIGKILL");
+      await new Promise((r) => setTimeout(r, 5_000));
+      const up = await cli(["up", "--name", c.name]);
+      assert.equal(up.code, 0, up.stderr);
+      const back = Date.now();
+      await admin.close();
+      admin = await adminClientFor();
+
+      // Every node renews its Lease after the restart, each as its own user.
+      let renewers = new Map<string, Set<string>>();
+      await eventually("every node's Lease renewed after the restart", 120_000, async () => {
+        renewers = await leaseRenewers(c.auditLog!, prefix, back);
+        return { done: renewers.size >= FAULT_NODES, status: `${renewers.size}/${FAULT_NODES} renewed` };
+      });
+      for (const name of uids.keys())
+        assert.deepEqual(
+          [...(renewers.get(name) ?? [])],
+          [`system:node:${name}`],
+          `${name} renews as itself`,
+        );
+      await eventually("every node Ready after the restart", 60_000, async () => {
+        const report = await cli(["verify", ...scope, "-o", "json"]);
+        const r = JSON.parse(report.stdout || "{}") as { ready?: number };
+        return { done: report.code === 0 && r.ready === FAULT_NODES, status: report.stderr.slice(-200) };
+      });
+      process.stderr.write(
+        `# API server kill -9 with node identities: Ready again ${((Date.now() - back) / 1000).toFixed(1)} s after 'up'\n`,
+      );
+      const after = await fleetNodes();
+      assert.equal(after.length, FAULT_NODES, "no duplicate or missing Node");
+      for (const n of after)
+        assert.equal(n.metadata.uid, uids.get(n.metadata.name), `${n.metadata.name} kept its UID`);
+      assert.deepEqual(await csrNames(), csrsBefore, "no node asked for a new certificate");
+    } finally {
+      await cli(["cleanup", "--all", ...scope]);
       await admin.close();
     }
   });
