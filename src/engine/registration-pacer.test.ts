@@ -64,17 +64,31 @@ function fakeRegistrations(
   };
 }
 
+/**
+ * Runs `n` of `regs` under `pacer`, answering one heartbeat after `heartbeatMs(tick)` every 100 ms of
+ * the fake clock until all have ended.
+ */
+async function runPaced(
+  pacer: RegistrationPacer,
+  clock: FakeClock,
+  regs: { register: () => Promise<void> },
+  n: number,
+  heartbeatMs: (tick: number) => number,
+): Promise<void> {
+  let done = false;
+  const run = pacer.run(Array.from({ length: n }), regs.register).then(() => (done = true));
+  for (let i = 0; !done; i++) {
+    pacer.heartbeatAnswered(heartbeatMs(i));
+    await clock.advance(100);
+  }
+  await run;
+}
+
 test("RegistrationPacer: with quick heartbeats the window opens past any fixed worker count", async () => {
   const clock = new FakeClock();
   const pacer = new RegistrationPacer(cfg, clock);
   const regs = fakeRegistrations(clock, 100);
-  let done = false;
-  const run = pacer.run(Array.from({ length: 1000 }), regs.register).then(() => (done = true));
-  for (let i = 0; i < 100 && !done; i++) {
-    pacer.heartbeatAnswered(50);
-    await clock.advance(100);
-  }
-  await run;
+  await runPaced(pacer, clock, regs, 1000, () => 50);
   assert.ok(regs.peak() > 64, `peak ${regs.peak()} concurrent registrations`);
   assert.ok(regs.peak() <= cfg.maxWindow);
   assert.equal(pacer.peakWindow, regs.peak());
@@ -84,13 +98,7 @@ test("RegistrationPacer: slow heartbeats shrink the window: fewer new nodes whil
   const clock = new FakeClock();
   const pacer = new RegistrationPacer(cfg, clock);
   const regs = fakeRegistrations(clock, 100);
-  let done = false;
-  const run = pacer.run(Array.from({ length: 300 }), regs.register).then(() => (done = true));
-  for (let i = 0; i < 200 && !done; i++) {
-    pacer.heartbeatAnswered(5000);
-    await clock.advance(100);
-  }
-  await run;
+  await runPaced(pacer, clock, regs, 300, () => 5000);
   assert.equal(pacer.window, cfg.minWindow);
   assert.equal(pacer.peakWindow, 16, "it never grew");
   assert.equal(regs.peak(), 16);
@@ -127,13 +135,7 @@ test("RegistrationPacer.summary: each cut is counted and traced with the heartbe
   const clock = new FakeClock();
   const pacer = new RegistrationPacer(cfg, clock);
   const regs = fakeRegistrations(clock, 100);
-  let done = false;
-  const run = pacer.run(Array.from({ length: 3000 }), regs.register).then(() => (done = true));
-  for (let i = 0; i < 3000 && !done; i++) {
-    pacer.heartbeatAnswered(i < 3 ? 50 : 5000);
-    await clock.advance(100);
-  }
-  await run;
+  await runPaced(pacer, clock, regs, 3000, (i) => (i < 3 ? 50 : 5000));
   const s = pacer.summary();
   assert.ok(s.cuts >= 2, `${s.cuts} cuts`);
   const slow = s.windows.filter(([, , p99]) => p99 !== null && p99 > cfg.targetMs);
