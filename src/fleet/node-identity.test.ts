@@ -9,6 +9,7 @@ import {
   podNodeIdentity,
 } from "./node-identity.ts";
 import type { FleetSpec } from "./spec.ts";
+import { inClusterSpec } from "./testdata/fleet-spec.ts";
 import { statefulSet } from "./workload-objects.ts";
 
 const recorded = (identity: FleetSpec["identity"]): FleetSpec =>
@@ -179,22 +180,7 @@ describe("--identity node in the pod template", () => {
     // The e2e test runs the template's container in a temporary directory standing for its
     // filesystem, as the other pod paths allow (--credentials-dir=sa); an absolute
     // --bootstrap-credentials-dir=/hollow/bootstrap read this machine's /hollow instead.
-    const spec = {
-      namespace: "kubemark",
-      fleet: "kubemark",
-      nodes: 10,
-      nodesPerShard: 10,
-      namePrefix: "hollow-node",
-      mode: "in-cluster",
-      engine: "hollow-node",
-      image: "docker.io/library/node:24-slim",
-      prebuiltEngine: false,
-      twoCluster: false,
-      targetServer: "https://10.0.0.1:6443",
-      traffic: "kubelet",
-      proxy: true,
-      identity: "node",
-    } as FleetSpec;
+    const spec: FleetSpec = { ...inClusterSpec, nodes: 10, nodesPerShard: 10, identity: "node" };
     const sts = statefulSet(spec, { engineHash: "abc" }) as unknown as {
       spec: {
         template: {

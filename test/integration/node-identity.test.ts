@@ -13,10 +13,9 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { KubeClient } from "../../src/client/kube-client.ts";
-import { KubeApiError } from "../../src/client/api-error.ts";
 import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
 import { clusterLayout, readRecord } from "../../src/controlplane/cluster-state.ts";
-import { loadCredential, credentialFile } from "../../src/engine/identity/cert-store.ts";
+import { credentialFile } from "../../src/engine/identity/cert-store.ts";
 import { KUBELET_CLIENT_SIGNER } from "../../src/engine/identity/node-csr.ts";
 import {
   bootstrapTokenSecret,
@@ -35,13 +34,8 @@ import { createFleet } from "../../src/fleet/verbs/create.ts";
 import { verifyFleet } from "../../src/fleet/verbs/verify.ts";
 import { isDaemonAlive } from "../../src/host/daemon.ts";
 import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
-import {
-  defaultServiceAccount,
-  fleetNodesReady,
-  removeTestObjects,
-  startEngine,
-  type EngineProcess,
-} from "../engine-process.ts";
+import { certDirClient } from "../node-identity-helpers.ts";
+import { fleetNodesReady, removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
 
 const FLEET = "it-identity";
 const PREFIX = `it-ident-${process.pid}`;
@@ -156,23 +150,9 @@ describe("hollow nodes with their own identities (--identity node)", () => {
   ];
   const nodeClients: KubeClient[] = [];
 
-  /** A client presenting node `name`'s certificate, read from --cert-dir. */
+  /** A client presenting node `name`'s certificate, read from --cert-dir (closed after the tests). */
   async function nodeClient(name: string): Promise<KubeClient> {
-    const access = await loadClusterAccess({
-      kubeconfig: testCluster().kubeconfig,
-      env: process.env,
-    });
-    const cred = await loadCredential(certDir, name);
-    assert.ok(cred, `${name} has a certificate in --cert-dir`);
-    const c = new KubeClient(
-      {
-        ...access,
-        cert: cred.certificatePem,
-        key: cred.keyPem,
-        authorization: () => Promise.resolve(undefined),
-      },
-      { userAgent: "it-node" },
-    );
+    const c = await certDirClient(certDir, name);
     nodeClients.push(c);
     return c;
   }
@@ -249,56 +229,6 @@ describe("hollow nodes with their own identities (--identity node)", () => {
     });
     assert.equal(review.status.userInfo.username, `system:node:${PREFIX}-3`);
     assert.ok(review.status.userInfo.groups.includes("system:nodes"));
-  });
-
-  test("the Node authorizer: a node reads its own pod's Secret, another node's is 403", async () => {
-    await admin.request({
-      method: "POST",
-      path: "/api/v1/namespaces",
-      body: { metadata: { name: NS } },
-    });
-    await defaultServiceAccount(admin, NS);
-    const a = `${PREFIX}-0`;
-    const b = `${PREFIX}-1`;
-    for (const [secret, node] of [
-      ["secret-a", a],
-      ["secret-b", b],
-    ] as const) {
-      await admin.request({
-        method: "POST",
-        path: `/api/v1/namespaces/${NS}/secrets`,
-        body: { metadata: { name: secret }, stringData: { k: "v" } },
-      });
-      await admin.request({
-        method: "POST",
-        path: `/api/v1/namespaces/${NS}/pods`,
-        body: {
-          metadata: { name: `pod-${secret}` },
-          spec: {
-            nodeName: node,
-            containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }],
-            volumes: [{ name: "s", secret: { secretName: secret } }],
-          },
-        },
-      });
-    }
-    const clientA = await nodeClient(a);
-    // The authorizer's graph follows the pods a moment later.
-    await eventually("node A reads its own pod's Secret", 30_000, async () => {
-      try {
-        await clientA.get(`/api/v1/namespaces/${NS}/secrets/secret-a`);
-        return { done: true, status: "200" };
-      } catch (err) {
-        return { done: false, status: String(err) };
-      }
-    });
-    const denied = await clientA.get(`/api/v1/namespaces/${NS}/secrets/secret-b`).then(
-      () => undefined,
-      (err: unknown) => err,
-    );
-    assert.ok(denied instanceof KubeApiError, "node A may not read node B's pod's Secret");
-    assert.equal(denied.status, 403);
-    assert.match(denied.message, /no relationship found between node/);
   });
 
   test("a restarted engine re-uses the certificates in --cert-dir: no new CSR, the same Nodes", async () => {
