@@ -28,7 +28,7 @@ import {
   defaultServiceAccount,
   fleetNodesReady,
   removeTestObjects,
-  startEngine,
+  startFleetEngine,
   type EngineProcess,
 } from "../engine-process.ts";
 import { certDirClient, requestsByUser, writeBootstrapKubeconfig } from "../node-identity-helpers.ts";
@@ -60,23 +60,13 @@ describe(`${NODES} hollow nodes with their own identities in one engine process 
     certDir = join(dir, "certs");
     token = await ensureNodeBootstrap(admin, { fleet: FLEET, now: Date.now(), ttlMs: 3_600_000 });
     const bootKc = await writeBootstrapKubeconfig(join(dir, "bootstrap.kubeconfig"), tokenText(token));
-    engine = startEngine([
-      "--kubeconfig",
-      testCluster().kubeconfig,
+    engine = startFleetEngine({ nodes: NODES, namePrefix: PREFIX, fleet: FLEET }, [
       "--bootstrap-kubeconfig",
       bootKc,
       "--identity",
       "node",
       "--cert-dir",
       certDir,
-      "--nodes",
-      String(NODES),
-      "--name-prefix",
-      PREFIX,
-      "--fleet",
-      FLEET,
-      "--stats-interval",
-      "0",
     ]);
   });
 

@@ -35,7 +35,13 @@ import { verifyFleet } from "../../src/fleet/verbs/verify.ts";
 import { isDaemonAlive } from "../../src/host/daemon.ts";
 import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
 import { certDirClient } from "../node-identity-helpers.ts";
-import { fleetNodesReady, removeTestObjects, startEngine, type EngineProcess } from "../engine-process.ts";
+import {
+  fleetNodesReady,
+  removeTestObjects,
+  startEngine,
+  startFleetEngine,
+  type EngineProcess,
+} from "../engine-process.ts";
 
 const FLEET = "it-identity";
 const PREFIX = `it-ident-${process.pid}`;
@@ -130,24 +136,16 @@ describe("hollow nodes with their own identities (--identity node)", () => {
   let token: BootstrapToken;
   let certDir: string;
   let bootKc: string;
-  const engineArgs = (): string[] => [
-    "--kubeconfig",
-    testCluster().kubeconfig,
-    "--bootstrap-kubeconfig",
-    bootKc,
-    "--identity",
-    "node",
-    "--cert-dir",
-    certDir,
-    "--nodes",
-    String(NODES),
-    "--name-prefix",
-    PREFIX,
-    "--fleet",
-    FLEET,
-    "--stats-interval",
-    "0",
-  ];
+  /** The engine of these tests: the fleet's nodes with their own identities, certificates kept in certDir. */
+  const startIdentityEngine = (): EngineProcess =>
+    startFleetEngine({ nodes: NODES, namePrefix: PREFIX, fleet: FLEET }, [
+      "--bootstrap-kubeconfig",
+      bootKc,
+      "--identity",
+      "node",
+      "--cert-dir",
+      certDir,
+    ]);
   const nodeClients: KubeClient[] = [];
 
   /** A client presenting node `name`'s certificate, read from --cert-dir (closed after the tests). */
@@ -167,7 +165,7 @@ describe("hollow nodes with their own identities (--identity node)", () => {
       ttlMs: 3_600_000,
     });
     bootKc = await bootstrapKubeconfig(join(dir, "bootstrap.kubeconfig"), tokenText(token));
-    engine = startEngine(engineArgs());
+    engine = startIdentityEngine();
   });
 
   after(async () => {
@@ -245,7 +243,7 @@ describe("hollow nodes with their own identities (--identity node)", () => {
     const before = await uids();
     assert.equal(before.length, NODES);
     assert.equal(await engine!.stop(), 0);
-    engine = startEngine(engineArgs());
+    engine = startIdentityEngine();
     const started = Date.now();
     await eventually("the restarted engine's nodes registered", 60_000, () =>
       Promise.resolve({
