@@ -1,5 +1,6 @@
 import { connect as tlsConnect, type SecureContext, type TLSSocket } from "node:tls";
 import type { Clock } from "../kernel/clock.ts";
+import { hpackLiteral, readResponseHead, type ResponseHead } from "./hpack.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
 
 /*
@@ -9,11 +10,15 @@ import type { ClusterAccess } from "./kubeconfig.ts";
  * this project's engine), and a kubelet-faithful hollow node holds 5-8 watches, so the streams
  * alone would cost more than the whole per-node budget. Here a stream is a small object.
  *
- * What it leaves out, on purpose: response headers are never decoded (the API server puts every
- * error in the body as a Status object, and watch bodies are self-describing JSON lines), so there
- * is no HPACK decoder and the dynamic table is irrelevant; request headers are sent as HPACK
- * literals without indexing. It sends no request bodies (GET only). Anything it does not handle
- * ends the stream with an error; the watcher above it then retries.
+ * It also carries a node's ordinary requests (`--connections per-node`: one connection per node
+ * for its requests and its watches, as client-go's transport multiplexes a kubelet's), with
+ * request bodies under the server's flow-control windows.
+ *
+ * What it leaves out, on purpose: of the response headers only `:status` and `retry-after` are
+ * read (hpack.ts: the API server puts every error in the body as a Status object, and its bodies
+ * say what they are), with a header table of size 0 so there is no dynamic table; request headers
+ * are sent as HPACK literals without indexing. Anything it does not handle ends the stream with
+ * an error; the caller above it then retries.
  */
 
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -24,10 +29,15 @@ const SETTINGS = 0x4;
 const PING = 0x6;
 const GOAWAY = 0x7;
 const WINDOW_UPDATE = 0x8;
+const CONTINUATION = 0x9;
 const FLAG_END_STREAM = 0x1;
 const FLAG_ACK = 0x1;
 const FLAG_END_HEADERS = 0x4;
 const FLAG_PADDED = 0x8;
+const FLAG_PRIORITY = 0x20;
+/** What a peer may send before it has our SETTINGS and WINDOW_UPDATEs (RFC 9113 6.5.2, 6.9.2). */
+const DEFAULT_WINDOW = 65_535;
+const DEFAULT_MAX_FRAME = 16_384;
 /** Stream-level receive window we announce (bytes the server may send before we acknowledge). */
 const STREAM_WINDOW = 1 << 20;
 /** Connection-level receive window. */
@@ -43,36 +53,11 @@ function frame(type: number, flags: number, streamId: number, payload: Buffer): 
   return b;
 }
 
-/** HPACK integer with an N-bit prefix (RFC 7541 section 5.1). */
-function hpackInt(value: number, prefixBits: number, firstByte: number, out: number[]): void {
-  const max = (1 << prefixBits) - 1;
-  if (value < max) {
-    out.push(firstByte | value);
-    return;
-  }
-  out.push(firstByte | max);
-  let v = value - max;
-  while (v >= 128) {
-    out.push((v & 127) | 128);
-    v >>>= 7;
-  }
-  out.push(v);
-}
-
-/** One header as an HPACK "literal header field without indexing, new name" (RFC 7541 6.2.2). */
-function hpackLiteral(name: string, value: string, out: number[]): void {
-  out.push(0x00);
-  const n = Buffer.from(name, "latin1");
-  hpackInt(n.length, 7, 0, out);
-  for (const c of n) out.push(c);
-  const v = Buffer.from(value, "utf8");
-  hpackInt(v.length, 7, 0, out);
-  for (const c of v) out.push(c);
-}
-
-/** Receives a stream's body. */
+/** Receives a stream's response. */
 export interface StreamSink {
-  onData(chunk: string): void;
+  /** The response's status (and retry-after), before its body. */
+  onHead?(head: ResponseHead): void;
+  onData(chunk: Buffer): void;
   onEnd(err?: unknown): void;
 }
 
@@ -80,6 +65,13 @@ interface Stream {
   id: number;
   sink: StreamSink;
   unacked: number;
+  /** Bytes the server lets us send on this stream now. */
+  sendWindow: number;
+  /** The part of the request body not sent yet (waiting for a window). */
+  body: Buffer | undefined;
+  /** A header block being received (HEADERS then CONTINUATIONs). */
+  block: Buffer | undefined;
+  headSeen: boolean;
 }
 
 /** One TLS connection speaking HTTP/2, carrying up to the server's limit of streams. */
@@ -94,6 +86,10 @@ export class H2Connection {
   private socket: TLSSocket;
   private leftover: Buffer | undefined;
   private connUnacked = 0;
+  /** Bytes the server lets us send on the connection now, and its settings for new streams. */
+  private connSendWindow = DEFAULT_WINDOW;
+  private peerInitialWindow = DEFAULT_WINDOW;
+  private peerMaxFrame = DEFAULT_MAX_FRAME;
   private readonly ready: Promise<void>;
   private pingOutstanding = false;
   private cancelPing: (() => void) | undefined;
@@ -158,8 +154,17 @@ export class H2Connection {
     return !this.goingAway && !this.closed && this.streams.size + this.pending < this.maxStreams;
   }
 
-  /** Opens a GET stream; resolves with its id once the request is sent. */
-  async open(path: string, headers: Record<string, string>, sink: StreamSink): Promise<number> {
+  /**
+   * Opens a stream for a request (a GET without body by default) and resolves with its id once
+   * the request's headers are sent; its body follows as the server's windows allow.
+   */
+  async open(
+    path: string,
+    headers: Record<string, string>,
+    sink: StreamSink,
+    method = "GET",
+    body?: Buffer,
+  ): Promise<number> {
     this.pending++;
     try {
       await this.ready;
@@ -170,14 +175,47 @@ export class H2Connection {
     const id = this.nextId;
     this.nextId += 2;
     const block: number[] = [];
-    hpackLiteral(":method", "GET", block);
+    hpackLiteral(":method", method, block);
     hpackLiteral(":scheme", "https", block);
     hpackLiteral(":authority", this.authority, block);
     hpackLiteral(":path", path, block);
     for (const [k, v] of Object.entries(headers)) hpackLiteral(k.toLowerCase(), v, block);
-    this.streams.set(id, { id, sink, unacked: 0 });
-    this.socket.write(frame(HEADERS, FLAG_END_STREAM | FLAG_END_HEADERS, id, Buffer.from(block)));
+    if (block.length > this.peerMaxFrame) throw new Error(`request headers of ${block.length} bytes`);
+    const hasBody = body !== undefined && body.length > 0;
+    const s: Stream = {
+      id,
+      sink,
+      unacked: 0,
+      sendWindow: this.peerInitialWindow,
+      body: hasBody ? body : undefined,
+      block: undefined,
+      headSeen: false,
+    };
+    this.streams.set(id, s);
+    const flags = hasBody ? FLAG_END_HEADERS : FLAG_END_STREAM | FLAG_END_HEADERS;
+    this.socket.write(frame(HEADERS, flags, id, Buffer.from(block)));
+    if (hasBody) this.sendBody(s);
     return id;
+  }
+
+  /** Sends as much of a stream's body as the windows allow, in frames of the server's size. */
+  private sendBody(s: Stream): void {
+    while (s.body && this.connSendWindow > 0 && s.sendWindow > 0) {
+      const n = Math.min(s.body.length, this.connSendWindow, s.sendWindow, this.peerMaxFrame);
+      const last = n === s.body.length;
+      this.socket.write(frame(DATA, last ? FLAG_END_STREAM : 0, s.id, s.body.subarray(0, n)));
+      this.connSendWindow -= n;
+      s.sendWindow -= n;
+      s.body = last ? undefined : s.body.subarray(n);
+    }
+  }
+
+  /** After a window grew: the bodies that were waiting go on. */
+  private sendWaitingBodies(): void {
+    for (const s of this.streams.values()) {
+      if (this.connSendWindow <= 0) return;
+      if (s.body) this.sendBody(s);
+    }
   }
 
   /** Cancels a stream (RST_STREAM CANCEL). */
@@ -247,14 +285,42 @@ export class H2Connection {
         if (!s) return;
         let body = payload;
         if (flags & FLAG_PADDED) body = payload.subarray(1, payload.length - payload[0]!);
-        if (body.length > 0) s.sink.onData(body.toString("utf8"));
+        if (body.length > 0) s.sink.onData(body);
         if (flags & FLAG_END_STREAM) this.finish(sid);
         return;
       }
       case HEADERS:
-        // Response headers and trailers are not needed (see the file comment).
+      case CONTINUATION: {
+        const s = this.streams.get(sid);
+        if (!s) return;
+        let block = payload;
+        if (type === HEADERS) {
+          const pad = flags & FLAG_PADDED ? payload[0]! : 0;
+          const from = (flags & FLAG_PADDED ? 1 : 0) + (flags & FLAG_PRIORITY ? 5 : 0);
+          block = payload.subarray(from, payload.length - pad);
+        }
+        s.block = s.block ? Buffer.concat([s.block, block]) : block;
+        if (flags & FLAG_END_HEADERS) {
+          const whole = s.block;
+          s.block = undefined;
+          // The first block is the response's head; a later one (trailers) says nothing read.
+          if (!s.headSeen) {
+            s.headSeen = true;
+            let head: ResponseHead;
+            try {
+              head = readResponseHead(whole);
+            } catch (err) {
+              this.cancel(sid);
+              s.sink.onEnd(err);
+              return;
+            }
+            s.sink.onHead?.(head);
+            if (!this.streams.has(sid)) return;
+          }
+        }
         if (flags & FLAG_END_STREAM) this.finish(sid);
         return;
+      }
       case RST_STREAM: {
         const s = this.streams.get(sid);
         if (!s) return;
@@ -266,9 +332,17 @@ export class H2Connection {
       case SETTINGS: {
         if (flags & FLAG_ACK) return;
         for (let i = 0; i + 6 <= payload.length; i += 6) {
-          if (payload.readUInt16BE(i) === 0x3) this.maxStreams = Math.max(1, payload.readUInt32BE(i + 2));
+          const key = payload.readUInt16BE(i);
+          const value = payload.readUInt32BE(i + 2);
+          if (key === 0x3) this.maxStreams = Math.max(1, value);
+          else if (key === 0x4) {
+            // INITIAL_WINDOW_SIZE changes the window of every open stream by the difference.
+            for (const s of this.streams.values()) s.sendWindow += value - this.peerInitialWindow;
+            this.peerInitialWindow = value;
+          } else if (key === 0x5) this.peerMaxFrame = value;
         }
         this.socket.write(frame(SETTINGS, FLAG_ACK, 0, Buffer.alloc(0)));
+        this.sendWaitingBodies();
         return;
       }
       case PING:
@@ -288,8 +362,19 @@ export class H2Connection {
         this.closeIfIdle();
         return;
       }
+      case WINDOW_UPDATE: {
+        const inc = payload.readUInt32BE(0) & 0x7fffffff;
+        if (sid === 0) this.connSendWindow += inc;
+        else {
+          const s = this.streams.get(sid);
+          if (!s) return;
+          s.sendWindow += inc;
+        }
+        this.sendWaitingBodies();
+        return;
+      }
       default:
-        // PRIORITY, WINDOW_UPDATE (we send no data), CONTINUATION of ignored headers, extensions.
+        // PRIORITY, PUSH_PROMISE (disabled by our settings), extensions.
         return;
     }
   }

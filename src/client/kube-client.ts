@@ -1,13 +1,23 @@
-import { createSecureContext } from "node:tls";
+import { createSecureContext, type SecureContext } from "node:tls";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
 import { realClock, type Clock } from "../kernel/clock.ts";
-import { KubeApiError, errorFromResponse, type ApiStatus } from "./api-error.ts";
-import { H2WatchClient } from "./h2-watch.ts";
-import { PROTOBUF_CONTENT_TYPE, decodeObject, readStatus } from "./protobuf.ts";
-import { decodeAs, encodeAs, type ProtoType } from "./protobuf-schema.ts";
+import { KubeApiError, errorFromResponse } from "./api-error.ts";
+import { H2Client, type H2Response } from "./h2-client.ts";
+import { describeError } from "../kernel/errors.ts";
+import { PROTOBUF_CONTENT_TYPE, isProtobuf } from "./protobuf.ts";
+import { decodeAs, encodeAs } from "./protobuf-schema.ts";
 import type { ClusterAccess } from "./kubeconfig.ts";
-import { DEFAULT_RETRY, withRetry, type RetryPolicy } from "./retry.ts";
+import { DEFAULT_RETRY, withRetry } from "./retry.ts";
+import {
+  PATCH_CONTENT_TYPE,
+  PROTOBUF_ACCEPT,
+  queryString,
+  statusOf,
+  type Answer,
+  type KubeClientOptions,
+  type KubeRequest,
+} from "./kube-request.ts";
 import { transportError } from "./transport-error.ts";
 import {
   streamFromIterator,
@@ -24,87 +34,15 @@ export {
   type WatchStreamHandlers,
 } from "./watch-stream.ts";
 
-/** Patch flavours the API server accepts. */
-export type PatchType = "merge" | "strategic" | "json" | "apply";
+export { queryString, type KubeClientOptions, type KubeRequest, type PatchType } from "./kube-request.ts";
 
-const PATCH_CONTENT_TYPE: Record<PatchType, string> = {
-  merge: "application/merge-patch+json",
-  strategic: "application/strategic-merge-patch+json",
-  json: "application/json-patch+json",
-  apply: "application/apply-patch+yaml",
-};
-
-/** One API request. */
-export interface KubeRequest {
-  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** Path with leading slash, e.g. `/api/v1/nodes`. */
-  readonly path: string;
-  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
-  /**
-   * Serialised as JSON unless it is already a string; bytes are sent as they are, as
-   * Kubernetes protobuf (protobuf.ts).
-   */
-  readonly body?: unknown;
-  /**
-   * `protobuf` asks for Kubernetes protobuf as a kubelet does (JSON stays acceptable): a protobuf
-   * answer is returned as its bytes, an error answer in protobuf is read as a Status.
-   */
-  readonly accept?: "json" | "protobuf";
-  /**
-   * A built-in type sent and read in protobuf as a kubelet's client does (protobuf-types.ts): the
-   * JSON body is encoded (a PATCH's stays JSON), protobuf is accepted and its answer decoded back
-   * into the JSON form with the type's read fields only.
-   */
-  readonly proto?: ProtoType;
-  readonly patchType?: PatchType;
-  readonly retry?: RetryPolicy;
-  readonly signal?: AbortSignal | undefined;
-  /** Per-request timeout in ms (default 30 s). */
-  readonly timeoutMs?: number;
-}
-
-/** Options of {@link KubeClient}. */
-export interface KubeClientOptions {
-  /** Sent as User-Agent; the API server's audit log records it (e.g. `hollow-kubelet`). */
-  readonly userAgent?: string;
-  /** TCP connections kept to the server (each carries up to 100 HTTP/2 streams). Default 4. */
-  readonly connections?: number;
-  /** Negotiate HTTP/2 (default true): many watches share one connection, as real kubelets do. */
-  readonly http2?: boolean;
-  readonly retry?: RetryPolicy;
-  readonly clock?: Clock;
-  /**
-   * Carry watches on the lean HTTP/2 client (h2-watch.ts: a few hundred bytes per stream instead
-   * of ~20 KB) instead of undici. Falls back to undici if the server does not speak HTTP/2.
-   */
-  readonly leanWatches?: boolean;
-  /** Called after every request with its outcome (for metrics). */
-  readonly onResponse?: (info: { method: string; path: string; status: number; ms: number }) => void;
-}
-
-/** What a kubelet's client accepts: protobuf, else JSON (for types without a protobuf form). */
-const PROTOBUF_ACCEPT = `${PROTOBUF_CONTENT_TYPE}, application/json`;
-
-/** The Status of a protobuf error answer, or its bytes' length when they are no Status. */
-function statusOf(data: Uint8Array): ApiStatus | string {
-  try {
-    const obj = decodeObject(data);
-    if (obj.kind === "Status") return readStatus(obj.raw);
-  } catch {
-    // not protobuf after all
-  }
-  return `${data.length} bytes of protobuf`;
-}
-
-/** Converts a query object into a `?a=b` string (undefined values dropped). */
-export function queryString(query: KubeRequest["query"]): string {
-  if (!query) return "";
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(query)) {
-    if (v === undefined) continue;
-    parts.push(`${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`);
-  }
-  return parts.length ? `?${parts.join("&")}` : "";
+/** The TLS context of `access`'s credentials (its CA, client certificate and key). */
+export function tlsContextOf(access: ClusterAccess): SecureContext {
+  return createSecureContext({
+    ...(access.ca ? { ca: access.ca } : {}),
+    ...(access.cert ? { cert: access.cert } : {}),
+    ...(access.key ? { key: access.key } : {}),
+  });
 }
 
 /**
@@ -114,12 +52,13 @@ export function queryString(query: KubeRequest["query"]): string {
  */
 export class KubeClient {
   readonly server: string;
-  private pool: Pool;
-  private watchPool: Pool;
-  private lean: H2WatchClient | undefined;
+  private transport: { pool: Pool; watchPool: Pool } | undefined;
+  private lean: H2Client | undefined;
+  private leanRequests: boolean;
   private access: ClusterAccess;
   private readonly opts: KubeClientOptions;
   private readonly clock: Clock;
+  private secureContext: SecureContext | undefined;
 
   constructor(access: ClusterAccess, opts: KubeClientOptions = {}) {
     this.access = access;
@@ -127,24 +66,47 @@ export class KubeClient {
     this.server = access.server;
     this.clock = opts.clock ?? realClock;
     const url = new URL(access.server);
-    [this.pool, this.watchPool] = this.pools(access);
     this.pathPrefix = url.pathname.replace(/\/+$/, "");
-    if (opts.leanWatches)
-      this.lean = new H2WatchClient(access, { userAgent: opts.userAgent, clock: this.clock });
+    this.secureContext = opts.secureContext;
+    this.leanRequests = !!(opts.leanWatches && opts.leanRequests);
+    // Undici's pools are made on first use: a client whose requests all go the lean way never
+    // makes them (nor their TLS context).
+    if (opts.leanWatches) this.lean = this.leanClient();
+  }
+
+  private leanClient(): H2Client {
+    return new H2Client(this.access, {
+      userAgent: this.opts.userAgent,
+      clock: this.clock,
+      secureContext: this.tlsContext(),
+    });
+  }
+
+  /**
+   * One TLS context shared by every connection of the client (given, or made once per
+   * credential): one per connection re-parses the CA and key into its own OpenSSL store.
+   */
+  private tlsContext(): SecureContext {
+    this.secureContext ??= tlsContextOf(this.access);
+    return this.secureContext;
+  }
+
+  private get pool(): Pool {
+    this.transport ??= this.pools(this.access);
+    return this.transport.pool;
+  }
+
+  private get watchPool(): Pool {
+    this.transport ??= this.pools(this.access);
+    return this.transport.watchPool;
   }
 
   /** The request and watch pools for `access` (its TLS credentials). */
-  private pools(access: ClusterAccess): [Pool, Pool] {
+  private pools(access: ClusterAccess): { pool: Pool; watchPool: Pool } {
     const opts = this.opts;
     const url = new URL(access.server);
-    // One TLS context shared by every connection: one per connection re-parses the CA and key
-    // into its own OpenSSL store (about a megabyte each at hundreds of connections).
     const connect = {
-      secureContext: createSecureContext({
-        ...(access.ca ? { ca: access.ca } : {}),
-        ...(access.cert ? { cert: access.cert } : {}),
-        ...(access.key ? { key: access.key } : {}),
-      }),
+      secureContext: this.tlsContext(),
       ...(access.servername ? { servername: access.servername } : {}),
       rejectUnauthorized: !access.insecureSkipTLSVerify,
     };
@@ -165,7 +127,7 @@ export class KubeClient {
       keepAliveTimeout: 60_000,
       connect,
     });
-    return [pool, watchPool];
+    return { pool, watchPool };
   }
 
   /**
@@ -174,14 +136,15 @@ export class KubeClient {
    * client-go's transport closes every connection when the kubelet's certificate rotates.
    */
   async useClientCertificate(cert: string, key: string): Promise<void> {
-    const old = [this.pool, this.watchPool];
+    const old = this.transport;
     this.access = { ...this.access, cert, key };
-    [this.pool, this.watchPool] = this.pools(this.access);
+    this.secureContext = undefined;
+    this.transport = undefined;
     if (this.lean) {
       this.lean.close();
-      this.lean = new H2WatchClient(this.access, { userAgent: this.opts.userAgent, clock: this.clock });
+      this.lean = this.leanClient();
     }
-    await Promise.all(old.map((p) => p.destroy()));
+    if (old) await Promise.all([old.pool.destroy(), old.watchPool.destroy()]);
   }
 
   private readonly pathPrefix: string;
@@ -189,7 +152,8 @@ export class KubeClient {
   /** Closes every connection (open watches end). */
   async close(): Promise<void> {
     this.lean?.close();
-    await Promise.all([this.pool.destroy(), this.watchPool.destroy()]);
+    const t = this.transport;
+    if (t) await Promise.all([t.pool.destroy(), t.watchPool.destroy()]);
   }
 
   private async headers(contentType?: string, accept = "application/json"): Promise<Record<string, string>> {
@@ -214,58 +178,105 @@ export class KubeClient {
             : "application/json";
     const path = this.pathPrefix + req.path + queryString(req.query);
     const started = performance.now();
-    let res: Dispatcher.ResponseData;
+    const headers = await this.headers(
+      contentType,
+      req.accept === "protobuf" || req.proto ? PROTOBUF_ACCEPT : undefined,
+    );
+    const body =
+      req.body === undefined
+        ? undefined
+        : typeof req.body === "string" || bytes
+          ? req.body
+          : JSON.stringify(req.body);
+    let res: Answer;
     try {
-      res = await this.pool.request({
-        method: req.method,
-        path,
-        headers: await this.headers(
-          contentType,
-          req.accept === "protobuf" || req.proto ? PROTOBUF_ACCEPT : undefined,
-        ),
-        body:
-          req.body === undefined
-            ? null
-            : typeof req.body === "string" || bytes
-              ? req.body
-              : JSON.stringify(req.body),
-        signal: req.signal ?? null,
-        headersTimeout: req.timeoutMs ?? 30_000,
-        bodyTimeout: req.timeoutMs ?? 30_000,
-      });
-    } catch (err) {
-      throw transportError(this.server, req.method, req.path, err);
-    }
-    const type = String(res.headers["content-type"] ?? "");
-    const proto = type.startsWith(PROTOBUF_CONTENT_TYPE);
-    let text = "";
-    let data: Uint8Array | undefined;
-    try {
-      if (proto) data = new Uint8Array(await res.body.arrayBuffer());
-      else text = await res.body.text();
+      res =
+        this.lean && this.leanRequests
+          ? await this.sendLean(req, path, headers, body)
+          : await this.send(req, path, headers, body);
     } catch (err) {
       throw transportError(this.server, req.method, req.path, err);
     }
     this.opts.onResponse?.({
       method: req.method,
       path: req.path,
-      status: res.statusCode,
+      status: res.status,
       ms: performance.now() - started,
     });
-    if (res.statusCode >= 400) {
-      const ra = res.headers["retry-after"];
+    if (res.status >= 400) {
       throw errorFromResponse(
         req.method,
         req.path,
-        res.statusCode,
-        data ? statusOf(data) : text,
-        Array.isArray(ra) ? ra[0] : ra,
+        res.status,
+        res.data ? statusOf(res.data) : res.text,
+        res.retryAfter,
         this.server,
       );
     }
-    if (data) return (req.proto ? decodeAs<T>(req.proto, data) : data) as T;
-    if (text === "") return undefined as T;
-    return (type.includes("json") ? JSON.parse(text) : text) as T;
+    if (res.data) return (req.proto ? decodeAs<T>(req.proto, res.data) : res.data) as T;
+    if (res.text === "") return undefined as T;
+    return (res.json ? JSON.parse(res.text) : res.text) as T;
+  }
+
+  /** One request over undici's pool. */
+  private async send(
+    req: KubeRequest,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+  ): Promise<Answer> {
+    const res = await this.pool.request({
+      method: req.method,
+      path,
+      headers,
+      body: body ?? null,
+      signal: req.signal ?? null,
+      headersTimeout: req.timeoutMs ?? 30_000,
+      bodyTimeout: req.timeoutMs ?? 30_000,
+    });
+    const type = String(res.headers["content-type"] ?? "");
+    const ra = res.headers["retry-after"];
+    const answer = { status: res.statusCode, retryAfter: Array.isArray(ra) ? ra[0] : ra };
+    if (type.startsWith(PROTOBUF_CONTENT_TYPE))
+      return { ...answer, data: new Uint8Array(await res.body.arrayBuffer()), text: "", json: false };
+    return { ...answer, data: undefined, text: await res.body.text(), json: type.includes("json") };
+  }
+
+  /**
+   * One request over the lean HTTP/2 client, which reads no content-type (hpack.ts): a body is
+   * protobuf by its magic number, else JSON when it starts as JSON does (what the API server
+   * answers to this client's requests), else text.
+   */
+  private async sendLean(
+    req: KubeRequest,
+    path: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+  ): Promise<Answer> {
+    let res: H2Response;
+    try {
+      res = await this.lean!.request(
+        req.method,
+        path,
+        headers,
+        body === undefined
+          ? undefined
+          : typeof body === "string"
+            ? Buffer.from(body)
+            : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+        { timeoutMs: req.timeoutMs ?? 30_000, signal: req.signal },
+      );
+    } catch (err) {
+      if (!/did not agree to HTTP\/2/.test(describeError(err))) throw err;
+      // An HTTP/1.1-only path (a proxy, say): undici from now on.
+      this.lean?.close();
+      this.lean = undefined;
+      return this.send(req, path, headers, body);
+    }
+    const answer = { status: res.status, retryAfter: res.retryAfter };
+    if (isProtobuf(res.body)) return { ...answer, data: new Uint8Array(res.body), text: "", json: false };
+    const text = res.body.toString("utf8");
+    return { ...answer, data: undefined, text, json: /^\s*[[{]/.test(text) };
   }
 
   /** Sends a request under the retry policy (the request's, else the client's, else the default). */

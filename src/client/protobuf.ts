@@ -55,6 +55,11 @@ export interface EncodedObject {
 }
 
 /** Reads the envelope; throws when `bytes` is not Kubernetes protobuf. */
+/** Whether `bytes` start with the protobuf envelope's magic number (no JSON or text can). */
+export function isProtobuf(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b);
+}
+
 export function decodeObject(bytes: Uint8Array): EncodedObject {
   if (bytes.length < MAGIC.length || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new Error("not a Kubernetes protobuf object (no k8s\\0 prefix)");

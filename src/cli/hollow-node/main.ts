@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:http";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { realClock } from "../../kernel/clock.ts";
-import { KubeClient, type KubeRequest } from "../../client/kube-client.ts";
+import { KubeClient, tlsContextOf, type KubeRequest } from "../../client/kube-client.ts";
 import { loadClusterAccess, serviceAccountAccess } from "../../client/kubeconfig.ts";
 import { KubemarkError, describeError } from "../../kernel/errors.ts";
 import { Engine } from "../../engine/engine.ts";
@@ -361,7 +361,9 @@ export async function main(argv: readonly string[]): Promise<number> {
             {
               userAgent: "hollow-kubelet",
               connections: 1,
+              // Requests and watches on one connection, as a kubelet's client-go transport.
               leanWatches: lean,
+              leanRequests: lean,
               onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
             },
           ),
@@ -377,12 +379,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (connections === "per-node") {
       // Each node's clients of its own (a client opens its connections on first use): the
       // kubelet's with the shared identity unless it has its own, and the hollow proxy's.
+      // Requests and watches on one connection per client, as client-go's transport; the
+      // clients of one identity share its TLS context (the parsed CA and key).
       const lean = flags.watchTransport !== "undici";
+      const secureContext = tlsContextOf(access);
       const own = (userAgent: string) => (): KubeClient =>
         new KubeClient(access, {
           userAgent,
           connections: 1,
           leanWatches: lean,
+          leanRequests: lean,
+          secureContext,
           onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
         });
       if (!nodeIdentities) sharedNodeClients = new NodeClients(own("hollow-kubelet"));

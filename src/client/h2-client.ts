@@ -7,15 +7,28 @@ import type { ClusterAccess } from "./kubeconfig.ts";
 import type { WatchEvent, WatchStreamHandle, WatchStreamHandlers } from "./watch-stream.ts";
 
 /*
- * The lean watch transport: thousands of long-lived watch streams over a few HTTP/2 connections
- * (h2-connection.ts, which says why not undici or node:http2), each stream a small sink object.
+ * The lean transport: thousands of long-lived watch streams over a few HTTP/2 connections
+ * (h2-connection.ts, which says why not undici or node:http2), each stream a small sink object;
+ * and, for a client of one node, its ordinary requests over the same connection.
  */
 
+/** A response as the lean transport returns it: status, retry-after and the body's bytes. */
+export interface H2Response {
+  readonly status: number;
+  readonly retryAfter: string | undefined;
+  readonly body: Buffer;
+}
+
+/** A request that took longer than its timeout (code as undici's, so callers retry it alike). */
+class H2TimeoutError extends Error {
+  readonly code = "UND_ERR_HEADERS_TIMEOUT";
+}
+
 /**
- * Watches over a pool of lean HTTP/2 connections: a new connection is opened whenever the open
- * ones carry as many streams as the server allows.
+ * Watches (and requests) over a pool of lean HTTP/2 connections: a new connection is opened
+ * whenever the open ones carry as many streams as the server allows.
  */
-export class H2WatchClient {
+export class H2Client {
   private readonly conns = new Set<H2Connection>();
   private readonly access: ClusterAccess;
   private readonly url: URL;
@@ -23,11 +36,15 @@ export class H2WatchClient {
   private readonly clock: Clock;
   private secureContext: SecureContext | undefined;
 
-  constructor(access: ClusterAccess, opts: { userAgent?: string | undefined; clock?: Clock } = {}) {
+  constructor(
+    access: ClusterAccess,
+    opts: { userAgent?: string | undefined; clock?: Clock; secureContext?: SecureContext | undefined } = {},
+  ) {
     this.access = access;
     this.url = new URL(access.server);
     this.userAgent = opts.userAgent;
     this.clock = opts.clock ?? realClock;
+    this.secureContext = opts.secureContext;
   }
 
   /** Connections open now (for figures). */
@@ -63,7 +80,9 @@ export class H2WatchClient {
    * generator per watch costs several KB, a sink object a few hundred bytes.
    */
   watchStream(path: string, fullPath: string, handlers: WatchStreamHandlers): WatchStreamHandle {
-    let partial = "";
+    // The bytes after the last newline: a line is decoded once whole, so a character cut
+    // between two DATA frames is never split.
+    let partial: Buffer | undefined;
     let first = true;
     let done = false;
     let conn: H2Connection | undefined;
@@ -77,12 +96,15 @@ export class H2WatchClient {
     const sink: StreamSink = {
       onData: (chunk) => {
         if (done) return;
-        const text = partial + chunk;
-        let from = 0;
-        let nl: number;
-        while ((nl = text.indexOf("\n", from)) >= 0) {
-          const line = text.slice(from, nl);
-          from = nl + 1;
+        const bytes = partial ? Buffer.concat([partial, chunk]) : chunk;
+        const last = bytes.lastIndexOf(0x0a);
+        if (last < 0) {
+          partial = bytes;
+          return;
+        }
+        partial = last + 1 < bytes.length ? Buffer.from(bytes.subarray(last + 1)) : undefined;
+        const lines = bytes.toString("utf8", 0, last).split("\n");
+        for (const line of lines) {
           if (line === "") continue;
           let obj: Partial<WatchEvent<unknown>> & ApiStatus;
           try {
@@ -99,14 +121,14 @@ export class H2WatchClient {
           handlers.onEvent(obj as WatchEvent<unknown>);
           if (done) return;
         }
-        partial = text.slice(from);
       },
       onEnd: (err) => {
         if (done) return;
-        if (!err && partial.trim() !== "") {
+        const rest = partial?.toString("utf8") ?? "";
+        if (!err && rest.trim() !== "") {
           // Error responses carry one Status object without a trailing newline.
           try {
-            const obj = JSON.parse(partial) as ApiStatus;
+            const obj = JSON.parse(rest) as ApiStatus;
             if (obj.kind === "Status") {
               end(this.statusError(path, obj));
               return;
@@ -134,6 +156,70 @@ export class H2WatchClient {
       }
     })();
     return { cancel: () => end() };
+  }
+
+  /**
+   * Sends one request and resolves with its status and body (any status: the caller reads error
+   * Statuses); rejects when the connection fails, the timeout passes or `signal` aborts.
+   */
+  request(
+    method: string,
+    fullPath: string,
+    headers: Record<string, string>,
+    body: Buffer | undefined,
+    opts: { timeoutMs: number; signal?: AbortSignal | undefined },
+  ): Promise<H2Response> {
+    return new Promise<H2Response>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let status = 0;
+      let retryAfter: string | undefined;
+      const conn = this.connection();
+      let id = -1;
+      let settled = false;
+      const settle = (err: unknown, res?: H2Response): void => {
+        if (settled) return;
+        settled = true;
+        cancelTimer();
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err !== undefined) {
+          if (id >= 0) conn.cancel(id);
+          reject(err instanceof Error ? err : new Error(describeError(err)));
+        } else if (res) resolve(res);
+      };
+      const onAbort = (): void => {
+        const err = new Error("the request was aborted");
+        err.name = "AbortError";
+        settle(err);
+      };
+      const cancelTimer = this.clock.setTimer(opts.timeoutMs, () =>
+        settle(new H2TimeoutError(`no answer within ${opts.timeoutMs} ms`)),
+      );
+      if (opts.signal?.aborted) {
+        onAbort();
+        return;
+      }
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      const sink: StreamSink = {
+        onHead: (head) => {
+          status = head.status;
+          retryAfter = head.retryAfter;
+        },
+        onData: (chunk) => chunks.push(chunk),
+        onEnd: (err) => {
+          id = -1;
+          if (err !== undefined) settle(err);
+          else if (status === 0) settle(new Error("the server's answer had no :status"));
+          else settle(undefined, { status, retryAfter, body: Buffer.concat(chunks) });
+        },
+      };
+      conn.open(fullPath, headers, sink, method, body).then(
+        (opened) => {
+          if (settled) conn.cancel(opened);
+          else id = opened;
+        },
+        (err: unknown) => settle(err),
+      );
+    });
   }
 
   private statusError(path: string, st: ApiStatus): KubeApiError {

@@ -1,0 +1,162 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { createSecureServer, type Http2SecureServer, type ServerHttp2Stream } from "node:http2";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { KubeApiError } from "./api-error.ts";
+import { KubeClient } from "./kube-client.ts";
+import { NO_RETRY } from "./retry.ts";
+
+/*
+ * The lean HTTP/2 client carrying ordinary requests (`leanRequests`) and watches on one
+ * connection, against Node's own HTTP/2 server (nghttp2: a real HPACK encoder that Huffman-codes
+ * status values and enforces flow control): statuses other than the static table's, retry-after,
+ * request and response bodies larger than the initial 64 KB windows, protobuf answers told by
+ * their magic, timeouts, and a watch line whose character is cut between two DATA frames.
+ */
+
+const dir = mkdtempSync(join(tmpdir(), "h2-client-test-"));
+let server: Http2SecureServer;
+let port = 0;
+let sessions = 0;
+
+function answer(stream: ServerHttp2Stream, status: number, body: string | Buffer, extra = {}): void {
+  stream.respond({ ":status": status, "content-type": "application/json", ...extra });
+  stream.end(body);
+}
+
+before(async () => {
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-days",
+      "1",
+      "-keyout",
+      join(dir, "srv.key"),
+      "-out",
+      join(dir, "srv.crt"),
+    ],
+    { stdio: "ignore" },
+  );
+  server = createSecureServer({
+    cert: readFileSync(join(dir, "srv.crt")),
+    key: readFileSync(join(dir, "srv.key")),
+  });
+  server.on("session", () => sessions++);
+  server.on("stream", (stream, headers) => {
+    const path = String(headers[":path"]);
+    const chunks: Buffer[] = [];
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => {
+      const body = Buffer.concat(chunks);
+      if (path === "/echo") {
+        const sha = createHash("sha256").update(body).digest("hex");
+        answer(stream, 201, JSON.stringify({ method: headers[":method"], length: body.length, sha }));
+      } else if (path === "/big") answer(stream, 200, JSON.stringify({ pad: "x".repeat(300_000) }));
+      else if (path === "/busy")
+        answer(stream, 429, JSON.stringify({ kind: "Status", code: 429, reason: "TooManyRequests" }), {
+          "retry-after": "7",
+        });
+      else if (path === "/proto") {
+        stream.respond({ ":status": 200, "content-type": "application/vnd.kubernetes.protobuf" });
+        stream.end(Buffer.from([0x6b, 0x38, 0x73, 0x00, 1, 2, 3]));
+      } else if (path === "/slow") {
+        // Never answers.
+      } else if (path.startsWith("/watch")) {
+        stream.respond({ ":status": 200, "content-type": "application/json" });
+        const line = Buffer.from(`${JSON.stringify({ type: "ADDED", object: { name: "é-node" } })}\n`);
+        const cut = line.indexOf(0xc3) + 1; // inside the two bytes of "é"
+        stream.write(line.subarray(0, cut));
+        setTimeout(() => stream.end(line.subarray(cut)), 20);
+      } else answer(stream, 404, JSON.stringify({ kind: "Status", code: 404, reason: "NotFound" }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  port = (server.address() as AddressInfo).port;
+});
+
+after(() => server.close());
+
+function leanClient(): KubeClient {
+  return new KubeClient(
+    {
+      server: `https://127.0.0.1:${port}`,
+      ca: readFileSync(join(dir, "srv.crt"), "utf8"),
+      insecureSkipTLSVerify: false,
+      authorization: () => Promise.resolve(undefined),
+      source: "test",
+    },
+    { leanWatches: true, leanRequests: true, retry: NO_RETRY },
+  );
+}
+
+test("lean requests: statuses, bodies over the flow-control windows, protobuf, errors, one connection", async () => {
+  const client = leanClient();
+  const before = sessions;
+  try {
+    const body = { data: "y".repeat(200_000) };
+    const sent = Buffer.from(JSON.stringify(body));
+    assert.deepEqual(await client.request({ method: "POST", path: "/echo", body }), {
+      method: "POST",
+      length: sent.length,
+      sha: createHash("sha256").update(sent).digest("hex"),
+    });
+    const big = await client.get<{ pad: string }>("/big");
+    assert.equal(big.pad.length, 300_000);
+    const proto = await client.request<Uint8Array>({ method: "GET", path: "/proto", accept: "protobuf" });
+    assert.deepEqual([...proto], [0x6b, 0x38, 0x73, 0x00, 1, 2, 3]);
+    await assert.rejects(client.get("/missing"), (err: unknown) => {
+      assert.ok(err instanceof KubeApiError);
+      assert.equal(err.status, 404);
+      return true;
+    });
+    await assert.rejects(client.get("/busy"), (err: unknown) => {
+      assert.ok(err instanceof KubeApiError);
+      assert.equal(err.status, 429);
+      assert.equal(err.retryAfterSeconds, 7);
+      return true;
+    });
+    await assert.rejects(client.request({ method: "GET", path: "/slow", timeoutMs: 200 }), /within 200 ms/);
+    assert.equal(sessions - before, 1, "every request on one connection");
+  } finally {
+    await client.close();
+  }
+});
+
+test("lean watch and requests share the connection; a character cut between frames stays whole", async () => {
+  const client = leanClient();
+  const before = sessions;
+  try {
+    const events: unknown[] = [];
+    await new Promise<void>((resolve, reject) => {
+      client.watchStream(
+        "/watch",
+        {},
+        {
+          onEvent: (ev) => events.push(ev),
+          onEnd: (err) => (err ? reject(err instanceof Error ? err : new Error("watch failed")) : resolve()),
+        },
+      );
+    });
+    assert.deepEqual(events, [{ type: "ADDED", object: { name: "é-node" } }]);
+    await client.request({ method: "PATCH", path: "/echo", body: { a: 1 }, patchType: "merge" });
+    assert.equal(sessions - before, 1);
+  } finally {
+    await client.close();
+  }
+});
