@@ -182,6 +182,10 @@ export class InClusterRuntime implements FleetRuntime {
     return `'${this.ctx.suggest("logs")}' and 'kubectl describe pod -n ${this.ctx.namespace} -l name=hollow-node' show why`;
   }
 
+  certDir(): undefined {
+    return undefined;
+  }
+
   localDir(): undefined {
     return undefined;
   }

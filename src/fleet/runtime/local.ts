@@ -171,6 +171,10 @@ export class LocalRuntime implements FleetRuntime {
     return this.layout.dir;
   }
 
+  certDir(): string {
+    return this.layout.certs;
+  }
+
   async processes(): Promise<EngineProcess[] | undefined> {
     return (await readLocalFleet(this.layout))?.shards.map((x) => ({
       shard: x.shard,

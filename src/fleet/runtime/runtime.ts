@@ -87,6 +87,8 @@ export interface FleetRuntime {
   restartHint(spec: FleetSpec): string;
   /** Where it keeps state and logs on this machine (undefined when nothing is kept here). */
   localDir(): string | undefined;
+  /** Where its engines keep the nodes' client certificates (`--cert-dir`), when on this machine. */
+  certDir(): string | undefined;
   /** Its engine processes on this machine (undefined when it runs none). */
   processes(): Promise<EngineProcess[] | undefined>;
   /** What still runs for this namespace although the cluster records no fleet. */

@@ -322,6 +322,10 @@ export class FakeRuntime implements FleetRuntime {
     return "restart the units";
   }
 
+  certDir(): undefined {
+    return undefined;
+  }
+
   localDir(): undefined {
     return undefined;
   }

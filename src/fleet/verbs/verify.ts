@@ -1,5 +1,4 @@
 /** `verify`: desired vs registered vs Ready nodes, Lease freshness and the workload's health. */
-import { join } from "node:path";
 import { KubeApiError } from "../../client/api-error.ts";
 import { KubemarkError } from "../../kernel/errors.ts";
 import { listCsrs } from "../bootstrap.ts";
@@ -152,10 +151,10 @@ async function verifyCertificates(
     throw err;
   });
   const found = issuedCertificates(csrs);
-  const dir = runtime.localDir();
+  const dir = runtime.certDir();
   const local = spec.mode === "local" && dir !== undefined;
   if (local)
-    for (const [node, notAfter] of await storedCertificates(join(dir, "certs")))
+    for (const [node, notAfter] of await storedCertificates(dir))
       if (!(notAfter <= (found.get(node) ?? -Infinity))) found.set(node, notAfter);
   return judgeCertificates(nodes, found, s.deps.clock.now(), local);
 }
