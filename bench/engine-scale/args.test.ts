@@ -27,6 +27,7 @@ test("npm run bench:engine: defaults, and results/engine-scale-<traffic>[-proxy]
     proxy: true,
     settleMs: 45_000,
     windowMs: 60_000,
+    registerTimeoutMs: 600_000,
     podsPerNode: 0,
     kubeconfig: undefined,
     cluster: undefined,
@@ -69,6 +70,7 @@ test("lists and numbers as the user wrote them", () => {
   assert.equal(o.windowMs, 500);
   assert.equal(o.podsPerNode, 2);
   assert.equal(o.soakMinutes, 3);
+  assert.equal(parse("--register-timeout", "1200").registerTimeoutMs, 1_200_000);
   assert.equal(parse("--identity", "fleet").identity, "fleet");
   assert.equal(parse("--identity", "node").identity, "node");
   assert.equal(parse("--connections", "per-node").connections, "per-node");

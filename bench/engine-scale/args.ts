@@ -20,6 +20,7 @@ Engine cost: RSS and CPU per idle node, lease health, RSS per running pod, for o
   --no-proxy                     without the hollow kube-proxy
   --settle SECONDS               settling before the window (default 45)
   --window SECONDS               measurement window (default 60)
+  --register-timeout SECONDS     how long the nodes may take to register and be Ready (default 600)
   --pods-per-node N              run a Deployment of N pods per node (default 0)
   --kubeconfig PATH              a running cluster (default: start a local one for the run)
   --cluster NAME                 its local cluster name, to measure the control plane (default kubemark)
@@ -50,6 +51,8 @@ export interface EngineScaleOptions {
   settleMs: number;
   /** Measurement window (default 60 s). */
   windowMs: number;
+  /** How long registration and Ready may take before the run fails (default 600 s). */
+  registerTimeoutMs: number;
   /** Pods per node of the Deployment run after the window (default 0: none). */
   podsPerNode: number;
   /** A running cluster's kubeconfig, absolute (default: start a local cluster for the run). */
@@ -96,6 +99,7 @@ export function parseEngineScaleArgs(
         traffic: { type: "string", default: "kubelet" },
         settle: { type: "string", default: "45" },
         window: { type: "string", default: "60" },
+        "register-timeout": { type: "string", default: "600" },
         "pods-per-node": { type: "string", default: "0" },
         kubeconfig: { type: "string" },
         "metrics-port": { type: "string", default: "19464" },
@@ -143,6 +147,7 @@ export function parseEngineScaleArgs(
       proxy,
       settleMs: secondsAsMs("--settle", values.settle),
       windowMs: secondsAsMs("--window", values.window),
+      registerTimeoutMs: secondsAsMs("--register-timeout", values["register-timeout"]),
       podsPerNode: integerAtLeast("--pods-per-node", values["pods-per-node"], 0),
       kubeconfig: values.kubeconfig === undefined ? undefined : resolveUserPath(values.kubeconfig, env, cwd),
       cluster: values.cluster,

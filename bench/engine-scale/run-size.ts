@@ -45,7 +45,7 @@ async function countStaleLeases(client: KubeClient, prefix: string): Promise<num
 /** Runs the engine with `nodes` nodes and measures it; `baseline` (the 1-node run) is never soaked. */
 export async function runSize(scope: RunScope, nodes: number, baseline: boolean): Promise<Row> {
   const { options, kubeconfig, client, cp } = scope;
-  const { windowMs, settleMs, podsPerNode, soakMinutes } = options;
+  const { windowMs, settleMs, podsPerNode, soakMinutes, registerTimeoutMs } = options;
   const port = options.metricsPort;
   const prefix = `bench-${nodes}`;
   const engine: EngineProcess = startEngine([
@@ -93,7 +93,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
         Promise.resolve({ done: engine.logs().includes('"msg":"nodes registered"'), status: "registering" }),
       {
         what: `${nodes} nodes to register`,
-        timeoutMs: 600_000,
+        timeoutMs: registerTimeoutMs,
         intervalMs: 500,
         clock: realClock,
         failFast: () =>
@@ -101,7 +101,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       },
     );
     const registerSeconds = (Date.now() - t0) / 1000;
-    while (readyAt === 0 && Date.now() - t0 < 600_000) await new Promise((r) => setTimeout(r, 200));
+    while (readyAt === 0 && Date.now() - t0 < registerTimeoutMs) await new Promise((r) => setTimeout(r, 200));
     readyWatch.stop();
     const startupLateness = latenessOver({}, await scrape(port));
     const startupGaps = (await startupObserver.stop()).gapsMs;
