@@ -73,9 +73,10 @@ test("a poll counts the fleet's nodes and their oldest and newest samples", () =
     { metadata: { name: "other-1" }, timestamp: "2026-01-01T00:00:00Z" },
   ];
   const t = Date.parse("2026-01-01T00:00:00Z") / 1000;
-  assert.deepEqual(pollOf(items, "b", 5, t + 25), {
+  assert.deepEqual(pollOf(items, "b", 5, t + 25, t + 22), {
     atSeconds: 5,
     atUnixSeconds: t + 25,
+    sentUnixSeconds: t + 22,
     listed: 2,
     oldestSample: t + 10,
     newestSample: t + 20,
@@ -88,11 +89,22 @@ test("keeps up: every round within the resolution, no failure, every node listed
     parseMetricsServer(text(10, 9, 10, 19, 0, 1010)),
     1012,
   );
-  const poll = { atSeconds: 15, atUnixSeconds: 1000, listed: 2, oldestSample: 990, newestSample: 999 };
+  const poll = {
+    atSeconds: 15,
+    atUnixSeconds: 1000,
+    sentUnixSeconds: 1000,
+    listed: 2,
+    oldestSample: 990,
+    newestSample: 999,
+  };
   assert.deepEqual(keepsUp(ms, [poll], 2, 15), { keepsUp: true, reasons: [] });
+  // A list that took 20 s (the aggregated API slow on a loaded machine) does not age the samples
+  // metrics-server held when asked: 15 s old then, 35 s when the answer arrived.
+  const slowList = { ...poll, atUnixSeconds: 1020, oldestSample: 985, newestSample: 990 };
+  assert.deepEqual(keepsUp(ms, [slowList], 2, 15), { keepsUp: true, reasons: [] });
   const cases: [Parameters<typeof keepsUp>, RegExp][] = [
     [[ms, [{ ...poll, listed: 1 }], 2, 15], /poll at 15 s listed 1 of 2 nodes/],
-    [[ms, [{ ...poll, oldestSample: 960 }], 2, 15], /oldest sample was 40 s old/],
+    [[ms, [{ ...poll, oldestSample: 960 }], 2, 15], /oldest sample was 40 s old when the list was asked for/],
     [[ms, [{ ...poll, oldestSample: 999 }], 2, 2], /a round took up to 3 s \(resolution 2 s\)/],
     [[{ ...ms, kubeletRequestsFailed: 3 }, [poll], 2, 15], /3 requests to kubelets failed/],
     [[ms, [], 2, 15], /not polled/],

@@ -4,6 +4,14 @@ import type { ScrapeResult } from "./types.ts";
 const f = (x: number | null | undefined, d = 1): string =>
   x === null || x === undefined ? "-" : Number.isFinite(x) ? x.toFixed(d) : String(x);
 
+/** How long each poll's list took, "2.0, 13.2, ..." (polls of an older run know only their arrival). */
+function listSeconds(polls: ScrapeResult["polls"]): string {
+  const secs = polls.map((p) =>
+    p.sentUnixSeconds === undefined ? NaN : p.atUnixSeconds - p.sentUnixSeconds,
+  );
+  return secs.every(Number.isFinite) && secs.length > 0 ? secs.map((s) => f(s)).join(", ") : "-";
+}
+
 /** The report as Markdown lines: the two windows side by side, metrics-server's figures, the verdict. */
 export function reportLines(r: ScrapeResult, command: string, load: string): string[] {
   const { idle: i, scraped: s, metricsServer: m } = r;
@@ -35,7 +43,7 @@ export function reportLines(r: ScrapeResult, command: string, load: string): str
       `${m.kubeletRequestsOk} requests to kubelets ok, ${m.kubeletRequestsFailed} failed, mean ${f((m.kubeletRequests.meanSeconds ?? NaN) * 1000)} ms, p99 <= ${f(m.kubeletRequests.p99BoundSeconds, 3)} s; ` +
       `${m.nodesReached} nodes reached, the stalest ${f(m.stalestNodeAgeSeconds, 0)} s ago; points stored ${JSON.stringify(m.storedPoints)}.`,
     `Metrics API: every node listed ${f(r.allListedAfterSeconds)} s after metrics-server's start; polls in the window listed ` +
-      `${r.polls.map((p) => p.listed).join(", ") || "-"} nodes; kubectl top nodes listed ${r.topNodes ?? "-"}.`,
+      `${r.polls.map((p) => p.listed).join(", ") || "-"} nodes in ${listSeconds(r.polls)} s each; kubectl top nodes listed ${r.topNodes ?? "-"}.`,
     `Reviews by the engine: ${r.reviews.inWindow.subjectAccessReviews} SubjectAccessReviews and ${r.reviews.inWindow.tokenReviews} TokenReviews in the window ` +
       `(${perMin(r.reviews.inWindow.subjectAccessReviews, r.reviews.windowSeconds)} per node per 5 min); since metrics-server's start ` +
       `(${f(r.reviews.sinceMetricsServerStart.seconds, 0)} s) ${r.reviews.sinceMetricsServerStart.subjectAccessReviews} and ${r.reviews.sinceMetricsServerStart.tokenReviews}.`,

@@ -106,12 +106,15 @@ async function pollMetricsApi(
 ): Promise<void> {
   for (let next = Date.now() + RESOLUTION_S * 500; next < endAt; next += RESOLUTION_S * 1000) {
     await sleep(Math.max(0, next - Date.now()));
+    const sent = Date.now();
     const list = await client.get<{ items: { metadata: { name: string }; timestamp: string }[] }>(
       "/apis/metrics.k8s.io/v1beta1/nodes",
     );
-    into.push(pollOf(list.items, PREFIX, (Date.now() - startAt) / 1000, Date.now() / 1000));
+    into.push(pollOf(list.items, PREFIX, (Date.now() - startAt) / 1000, Date.now() / 1000, sent / 1000));
     const p = into.at(-1)!;
-    log(`metrics API at ${p.atSeconds.toFixed(0)} s: ${p.listed} nodes listed`);
+    log(
+      `metrics API at ${p.atSeconds.toFixed(0)} s: ${p.listed} nodes listed in ${(p.atUnixSeconds - p.sentUnixSeconds).toFixed(1)} s`,
+    );
   }
 }
 
