@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { createReadStream } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
@@ -75,4 +75,57 @@ export async function requestsByUser(
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return byUser;
+}
+
+export interface Csr {
+  metadata: { name: string };
+  spec: { username?: string; signerName: string; usages: string[] };
+  status?: { certificate?: string; conditions?: { type: string }[] };
+}
+
+/** The users whose creation of a Node named `<prefix>...` the audit log records as successful. */
+export async function nodeCreators(auditLog: string, prefix: string): Promise<Set<string>> {
+  const creators = new Set<string>();
+  const text = await readFile(auditLog, "utf8");
+  for (const line of text.split("\n")) {
+    if (!line.includes(prefix) || !line.includes('"create"')) continue;
+    const ev = JSON.parse(line) as {
+      verb: string;
+      user: { username: string };
+      objectRef?: { resource?: string; name?: string; subresource?: string };
+      responseStatus?: { code?: number };
+    };
+    if (
+      ev.verb === "create" &&
+      ev.objectRef?.resource === "nodes" &&
+      ev.objectRef.name?.startsWith(prefix) !== false &&
+      !ev.objectRef.subresource &&
+      ev.responseStatus?.code === 201
+    )
+      creators.add(ev.user.username);
+  }
+  return creators;
+}
+
+/** The users starting with `userPrefix` whose creation of a core Event the audit log records as successful. */
+export async function eventWriters(auditLog: string, userPrefix: string): Promise<Set<string>> {
+  const writers = new Set<string>();
+  for (const line of (await readFile(auditLog, "utf8")).split("\n")) {
+    if (!line.includes(userPrefix) || !line.includes('"events"')) continue;
+    const ev = JSON.parse(line) as {
+      verb: string;
+      user: { username: string };
+      objectRef?: { resource?: string; apiGroup?: string };
+      responseStatus?: { code?: number };
+    };
+    if (
+      ev.verb === "create" &&
+      ev.objectRef?.resource === "events" &&
+      !ev.objectRef.apiGroup &&
+      ev.responseStatus?.code === 201 &&
+      ev.user.username.startsWith(userPrefix)
+    )
+      writers.add(ev.user.username);
+  }
+  return writers;
 }
