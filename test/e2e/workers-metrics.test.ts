@@ -6,6 +6,10 @@
  * runs on that worker as in a user's cluster: each engine pod serves its nodes' kubelet API on its
  * pod IP (the nodes' InternalIP), so metrics-server lists the hollow nodes too, `kubectl logs`
  * reaches a hollow node through the API server, and a request without credentials gets 401.
+ * The fleet runs with node identities (create's default where the Node authorizer runs): its
+ * ServiceAccount is bootstrap-only for the kubelets, and the audit log (`up --audit`) shows a
+ * node's own user watching its pod's Secret and ConfigMap and creating its TokenRequests
+ * (workers-identity-checks.ts, issue 20).
  * Skipped, with the reason, where this machine cannot run containers as root.
  */
 import { test, type TestContext } from "node:test";
@@ -14,6 +18,7 @@ import { join } from "node:path";
 import { adminClientFor, cli, eventually, kubectlPath, run, testCluster } from "../harness.ts";
 import { anonymousKubeletGet, fleetNodes, nodeAddress, ok, readyCount, runPodOn } from "../fleet-checks.ts";
 import { workerSkipReason as skipReason } from "../real-workers.ts";
+import { checkNodeIdentityFleet } from "../workers-identity-checks.ts";
 
 const CLUSTER = "it-wmetrics";
 const WORKER = `${CLUSTER}-worker-0`;
@@ -38,7 +43,7 @@ test("up --workers 1 --metrics-server: kubectl top nodes lists the real worker, 
   try {
     const t0 = Date.now();
     const up = await cli(
-      ["up", "--name", CLUSTER, "--workers", "1", "--metrics-server", "--timeout", "300"],
+      ["up", "--name", CLUSTER, "--workers", "1", "--metrics-server", "--audit", "--timeout", "300"],
       {},
       900_000,
     );
@@ -47,7 +52,9 @@ test("up --workers 1 --metrics-server: kubectl top nodes lists the real worker, 
       up.stdout,
       /metrics-server: pid \d+ on 127\.0\.0\.1:\d+, v1beta1\.metrics\.k8s\.io Available/,
     );
-    t.diagnostic(`up --workers 1 --metrics-server: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const auditLog = /^audit log: (.+)$/m.exec(up.stdout)?.[1];
+    assert.ok(auditLog, `up --audit names its audit log:\n${up.stdout}`);
+    t.diagnostic(`up --workers 1 --metrics-server --audit: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const t1 = Date.now();
     const top = await eventually(`kubectl top nodes to list ${WORKER}`, 120_000, async () => {
       const r = await run(kubectlPath(), ["--kubeconfig", kubeconfig, "top", "nodes", "--no-headers"]);
@@ -58,7 +65,7 @@ test("up --workers 1 --metrics-server: kubectl top nodes lists the real worker, 
     assert.match(cpu ?? "", /^\d+m$/, top.status);
     assert.match(mem ?? "", /^\d+Mi$/, top.status);
 
-    await inClusterFleet(t, kubeconfig);
+    await inClusterFleet(t, kubeconfig, auditLog);
   } finally {
     const down = await cli(["down", "--name", CLUSTER]);
     assert.equal(down.code, 0, down.stderr);
@@ -70,14 +77,16 @@ test("up --workers 1 --metrics-server: kubectl top nodes lists the real worker, 
  * An in-cluster fleet on the real worker (4 nodes, 2 per pod): the nodes report their pod's IP as
  * InternalIP and ports 10250 and 10251; this machine reaches them there (401 without credentials,
  * the certificate made in the pod for its IP: the stock image has no openssl); metrics-server
- * lists them in `kubectl top nodes`; `kubectl logs` of a pod on one goes through the API server.
+ * lists them in `kubectl top nodes`; `kubectl logs` of a pod on one goes through the API server;
+ * then the node identity checks (workers-identity-checks.ts).
  */
-async function inClusterFleet(t: TestContext, kubeconfig: string): Promise<void> {
+async function inClusterFleet(t: TestContext, kubeconfig: string, auditLog: string): Promise<void> {
   const scope = ["--kubeconfig", kubeconfig];
   const admin = await adminClientFor(kubeconfig);
   try {
     const t0 = Date.now();
-    ok(await cli(["create", "4", "--in-cluster", "--nodes-per-pod", "2", ...scope], {}, 600_000), "create");
+    const created = await cli(["create", "4", "--in-cluster", "--nodes-per-pod", "2", ...scope], {}, 600_000);
+    ok(created, "create");
     t.diagnostic(
       `create 4 --in-cluster --nodes-per-pod 2: Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
@@ -144,6 +153,18 @@ async function inClusterFleet(t: TestContext, kubeconfig: string): Promise<void>
     ok(logs, "kubectl logs of a pod on a hollow node");
     assert.match(logs.stdout, /started on node hollow-node-3/);
     t.diagnostic(`kubectl logs on-hollow: ${logs.stdout.trim()}`);
+
+    const t2 = Date.now();
+    await checkNodeIdentityFleet(t, {
+      admin,
+      kubeconfig,
+      auditLog,
+      namespace: "kubemark",
+      fleet: "kubemark",
+      createStderr: created.stderr,
+      node: "hollow-node-2",
+    });
+    t.diagnostic(`node identity checks: ${((Date.now() - t2) / 1000).toFixed(1)} s`);
   } finally {
     await admin
       .request({ method: "DELETE", path: "/api/v1/namespaces/default/pods/on-hollow" })
