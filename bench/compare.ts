@@ -39,7 +39,15 @@ import { withControlPlane } from "./compare/control-plane.ts";
 import { renderPlots } from "./compare/plot.ts";
 import { markdown, scaleOutSummary } from "./compare/report.ts";
 import { runFidelity, runSize } from "./compare/runs.ts";
-import { notMeasured, type CompareResult, type Results, type Running } from "./compare/types.ts";
+import {
+  notMeasured,
+  type CompareContext,
+  type CompareResult,
+  type ControlPlane,
+  type Results,
+  type Running,
+  type SystemName,
+} from "./compare/types.ts";
 import { log } from "./compare/waiting.ts";
 import { UsageError } from "./lib/flag-values.ts";
 import { machineDescription } from "./lib/proc-stats.ts";
@@ -99,23 +107,30 @@ async function compare(options: CompareOptions): Promise<void> {
     );
   }
   const larger = options.sizes.filter((n) => n !== 10);
-  if (larger.length > 0) {
-    await withControlPlane(setup, "compare", false, async (ctx, cp) => {
-      for (const system of options.systems) {
-        for (const n of larger) {
-          if (system === "kubemark" && n > options.kubemarkMax) {
-            out.cost.push(
-              notMeasured(
-                system,
-                n,
-                `not run: one ~75 MB process per node (--kubemark-max ${options.kubemarkMax})`,
-              ),
-            );
-            continue;
-          }
-          await runSize({ ctx, cp, options, out, live }, system, n);
-        }
+  const runSystem = async (ctx: CompareContext, cp: ControlPlane, system: SystemName): Promise<void> => {
+    for (const n of larger) {
+      if (system === "kubemark" && n > options.kubemarkMax) {
+        out.cost.push(
+          notMeasured(
+            system,
+            n,
+            `not run: one ~75 MB process per node (--kubemark-max ${options.kubemarkMax})`,
+          ),
+        );
+        continue;
       }
+      await runSize({ ctx, cp, options, out, live }, system, n);
+    }
+  };
+  if (larger.length > 0 && options.identity === "node") {
+    // The API server's cost per node is the figure compared (issue #20's ±15 %): each system
+    // gets a fresh API server, as Go does not give a previous system's heap back to the OS.
+    out.controlPlanePerSystem = true;
+    for (const system of options.systems)
+      await withControlPlane(setup, `compare-${system}`, false, (ctx, cp) => runSystem(ctx, cp, system));
+  } else if (larger.length > 0) {
+    await withControlPlane(setup, "compare", false, async (ctx, cp) => {
+      for (const system of options.systems) await runSystem(ctx, cp, system);
     });
   }
   const result: CompareResult = {

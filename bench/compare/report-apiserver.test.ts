@@ -53,6 +53,13 @@ test("the API-server table, the hollow-node/kubemark ratios and the identity tab
   assert.match(text, /\| kubemark \| 10 \| 100 \| 100 \(100\.0 %\) \| - \(certificates handed over\) \|/);
 });
 
+test("each system on a control plane of its own: the table says its RSS figures compare, not that the second reads low", () => {
+  const rows = [row("hollow-node", api(9, 2)), row("kubemark", api(10, 1))];
+  assert.match(apiserverLines(rows, undefined, true).join("\n"), /control plane of its own, started fresh/);
+  assert.doesNotMatch(apiserverLines(rows, undefined, true).join("\n"), /reads low/);
+  assert.match(apiserverLines(rows, undefined).join("\n"), /the second system's RSS per node reads low/);
+});
+
 test("no API-server rows, no identity rows: no sections", () => {
   assert.deepEqual(apiserverLines([notMeasured("kwok", 10, "failed")], undefined), []);
 });

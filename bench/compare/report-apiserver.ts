@@ -32,6 +32,8 @@ function flowList(r: CostRow, top = 4): string {
 export function apiserverLines(
   cost: readonly CostRow[],
   identity: readonly IdentityRow[] | undefined,
+  /** Each system measured on a fresh control plane (so RSS is comparable), not one after another. */
+  controlPlanePerSystem = false,
 ): string[] {
   const rows = cost.filter((r) => r.apiserver && !r.note);
   const lines: string[] = [];
@@ -40,7 +42,9 @@ export function apiserverLines(
       "",
       "## What the nodes cost the API server (each system alone, over the API server just before it started)",
       "",
-      "RSS does not shrink when a previous system's nodes are gone (Go keeps its heap), so the second system's RSS per node reads low; the Go heap in use does shrink.",
+      controlPlanePerSystem
+        ? "Each system on a control plane of its own, started fresh for it: every RSS and heap figure is over a new API server's."
+        : "RSS does not shrink when a previous system's nodes are gone (Go keeps its heap), so the second system's RSS per node reads low; the Go heap in use does shrink.",
       "",
       "| system | nodes | baseline RSS MB | RSS KB/node | heap KB/node | goroutines (baseline) | goroutines/node | baseline cores | mCPU/node | APF flows in the window (flow schema/priority level) |",
       "|---|---|---|---|---|---|---|---|---|---|",

@@ -35,7 +35,15 @@ export function scaleOutSummary(cost: readonly CostRow[]): string {
 export function markdown(
   result: Pick<
     CompareResult,
-    "when" | "command" | "machine" | "cost" | "pods" | "fidelity" | "scaleOut" | "identity"
+    | "when"
+    | "command"
+    | "machine"
+    | "cost"
+    | "pods"
+    | "fidelity"
+    | "scaleOut"
+    | "identity"
+    | "controlPlanePerSystem"
   >,
 ): string {
   const lines: string[] = [];
@@ -61,7 +69,7 @@ export function markdown(
       );
     }
   }
-  lines.push(...apiserverLines(result.cost, result.identity));
+  lines.push(...apiserverLines(result.cost, result.identity, result.controlPlanePerSystem === true));
   lines.push("", "## Pods", "");
   lines.push(
     "| system | nodes | pods | Running | bound->Running p50 s | p99 s | pods/s | distinct pod IPs | Job with init container |",

@@ -113,6 +113,11 @@ export interface Results {
   fidelity: FidelityRow[];
   /** With `--identity node`: who each system's requests were made as (10-node run). */
   identity?: IdentityRow[];
+  /**
+   * Whether each system's cost rows were measured on a control plane of its own (with
+   * `--identity node`), so the API server's RSS per node is over a fresh process for each.
+   */
+  controlPlanePerSystem?: boolean;
 }
 
 /** The control plane a phase runs on: its process ids and its audit log. */
