@@ -11,6 +11,8 @@ import { clusterLayout, readRecord, type ClusterRecord } from "../src/controlpla
 import { parseKubeVersion } from "../src/controlplane/kube-version.ts";
 import { resolvePaths } from "../src/kernel/paths.ts";
 import { waitUntil, type PollResult } from "../src/kernel/wait.ts";
+import type { FleetEvent } from "../src/fleet/events.ts";
+import { openSession, type Session } from "../src/fleet/session.ts";
 
 /** Repository root. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -114,4 +116,19 @@ export function eventually(
   check: () => Promise<PollResult>,
 ): Promise<PollResult> {
   return waitUntil(check, { what, timeoutMs, intervalMs: 500, clock: realClock });
+}
+
+/** A fleet session of the test cluster for `namespace`, as the CLI opens one; events go to `events`. */
+export function testFleetSession(namespace: string, events: FleetEvent[] = []): Promise<Session> {
+  const c = testCluster();
+  return openSession(
+    {
+      env: process.env,
+      stateDir: c.stateDir,
+      clock: realClock,
+      onEvent: (e) => events.push(e),
+      signal: new AbortController().signal,
+    },
+    { hosting: { kubeconfig: c.kubeconfig }, namespace },
+  );
 }

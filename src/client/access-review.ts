@@ -25,6 +25,28 @@ export async function mayI(client: KubeClient, a: AccessAttributes): Promise<boo
   return review.status?.allowed === true;
 }
 
+/**
+ * Asks the API server whether `user` in `groups` may do `a` (SubjectAccessReview; the asking
+ * identity needs create on subjectaccessreviews, a 403 otherwise).
+ */
+export async function mayUser(
+  client: KubeClient,
+  user: string,
+  groups: readonly string[],
+  a: AccessAttributes,
+): Promise<boolean> {
+  const review = await client.request<{ status?: { allowed?: boolean } }>({
+    method: "POST",
+    path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+    body: {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: { user, groups, resourceAttributes: { ...a, group: a.group ?? "" } },
+    },
+  });
+  return review.status?.allowed === true;
+}
+
 /** `verb resource.group/subresource in namespace`, for messages naming a missing permission. */
 export function describeAccess(a: AccessAttributes): string {
   const res = `${a.group ? `${a.resource}.${a.group}` : a.resource}${a.subresource ? `/${a.subresource}` : ""}`;

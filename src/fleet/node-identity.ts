@@ -4,6 +4,7 @@
  * target cluster can authorize node identities; and the fleet's RBAC in each case.
  */
 import type { KubeClient } from "../client/kube-client.ts";
+import { mayUser } from "../client/access-review.ts";
 import { KubeApiError } from "../client/api-error.ts";
 import { BadInputError, KubemarkError } from "../kernel/errors.ts";
 import { NODE_LEASE_NAMESPACE } from "../kernel/k8s.ts";
@@ -30,26 +31,13 @@ export const PROBE_NODE = "kubemark-cluster-node-authorizer-probe";
  */
 export async function probeNodeAuthorizer(client: KubeClient): Promise<boolean | undefined> {
   try {
-    const review = await client.request<{ status?: { allowed?: boolean } }>({
-      method: "POST",
-      path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-      body: {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user: `system:node:${PROBE_NODE}`,
-          groups: ["system:nodes", "system:authenticated"],
-          resourceAttributes: {
-            verb: "get",
-            group: "coordination.k8s.io",
-            resource: "leases",
-            namespace: NODE_LEASE_NAMESPACE,
-            name: PROBE_NODE,
-          },
-        },
-      },
+    return await mayUser(client, `system:node:${PROBE_NODE}`, ["system:nodes", "system:authenticated"], {
+      verb: "get",
+      group: "coordination.k8s.io",
+      resource: "leases",
+      namespace: NODE_LEASE_NAMESPACE,
+      name: PROBE_NODE,
     });
-    return review.status?.allowed === true;
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 403) return undefined;
     throw err;

@@ -15,6 +15,7 @@ import { request as httpsRequest } from "node:https";
 import { adminClientFor, eventually, kubectlPath, run, testCluster } from "../harness.ts";
 import { removeTestObjects, defaultServiceAccount } from "../engine-process.ts";
 import { startEngine, type EngineProcess } from "../engine-process.ts";
+import { mayUser } from "../../src/client/access-review.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { pickKubeletBlock } from "../../src/fleet/kubelet-ports.ts";
 
@@ -213,20 +214,13 @@ describe("the per-node kubelet endpoints on a real control plane", () => {
     // The API server's RBAC follows the new binding within moments; a denial asked meanwhile
     // would be kept 30 s by the node, as by a kubelet.
     await eventually("the API server allows the binding", 30_000, async () => {
-      const r = await client.request<{ status?: { allowed?: boolean } }>({
-        method: "POST",
-        path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-        body: {
-          apiVersion: "authorization.k8s.io/v1",
-          kind: "SubjectAccessReview",
-          spec: {
-            user: `system:serviceaccount:${NS}:lister`,
-            groups: ["system:serviceaccounts", `system:serviceaccounts:${NS}`, "system:authenticated"],
-            resourceAttributes: { verb: "get", resource: "nodes", subresource: "proxy", name: `${FLEET}-0` },
-          },
-        },
-      });
-      return { done: r.status?.allowed === true, status: "not yet" };
+      const allowed = await mayUser(
+        client,
+        `system:serviceaccount:${NS}:lister`,
+        ["system:serviceaccounts", `system:serviceaccounts:${NS}`, "system:authenticated"],
+        { verb: "get", resource: "nodes", subresource: "proxy", name: `${FLEET}-0` },
+      );
+      return { done: allowed, status: "not yet" };
     });
     const podsOf = async (p: number): Promise<string[]> => {
       const r = await kubeletGet(p, "/pods", lister);

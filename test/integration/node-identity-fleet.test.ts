@@ -11,15 +11,14 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { clusterLayout, readRecord } from "../../src/controlplane/cluster-state.ts";
 import { credentialFile } from "../../src/engine/identity/cert-store.ts";
-import { realClock } from "../../src/kernel/clock.ts";
 import type { FleetEvent } from "../../src/fleet/events.ts";
 import { clusterRoleName } from "../../src/fleet/objects.ts";
-import { openSession, type Session } from "../../src/fleet/session.ts";
+import type { Session } from "../../src/fleet/session.ts";
 import { cleanupFleet } from "../../src/fleet/verbs/cleanup.ts";
 import { createFleet } from "../../src/fleet/verbs/create.ts";
 import { verifyFleet } from "../../src/fleet/verbs/verify.ts";
 import { isDaemonAlive } from "../../src/host/daemon.ts";
-import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, cli, eventually, testCluster, testFleetSession } from "../harness.ts";
 import { eventWriters, nodeCreators, type Csr } from "../node-identity-helpers.ts";
 
 /*
@@ -33,19 +32,7 @@ describe("create --identity node (a local fleet), verify, cleanup", () => {
   const FLEET_NS = `it-fleet-identity-${process.pid}`;
   const FLEET_NODES = 20;
 
-  async function fleetSession(events: FleetEvent[]): Promise<Session> {
-    const c = testCluster();
-    return openSession(
-      {
-        env: process.env,
-        stateDir: c.stateDir,
-        clock: realClock,
-        onEvent: (e) => events.push(e),
-        signal: new AbortController().signal,
-      },
-      { hosting: { kubeconfig: c.kubeconfig }, namespace: FLEET_NS },
-    );
-  }
+  const fleetSession = (events: FleetEvent[]): Promise<Session> => testFleetSession(FLEET_NS, events);
 
   test("create 20 (no --identity) detects the Node authorizer, the nodes run as system:node:<name>, cleanup leaves no CSR, token or binding", async () => {
     const admin = await adminClientFor();

@@ -12,16 +12,14 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { csiDriverName, storageClassName } from "../../src/engine/csi/csi-names.ts";
-import { realClock } from "../../src/kernel/clock.ts";
-import type { FleetEvent } from "../../src/fleet/events.ts";
-import { openSession, type Session } from "../../src/fleet/session.ts";
+import type { Session } from "../../src/fleet/session.ts";
 import { describeStorage } from "../../src/fleet/storage.ts";
 import { cleanupFleet } from "../../src/fleet/verbs/cleanup.ts";
 import { createFleet } from "../../src/fleet/verbs/create.ts";
 import { verifyFleet } from "../../src/fleet/verbs/verify.ts";
 import { defaultServiceAccount } from "../engine-process.ts";
 import { FLEET } from "../fleet-checks.ts";
-import { adminClientFor, eventually, testCluster } from "../harness.ts";
+import { adminClientFor, eventually, testFleetSession } from "../harness.ts";
 
 const A = "sfleet-a";
 const B = "sfleet-b";
@@ -35,19 +33,7 @@ interface Obj {
   status?: { phase?: string };
 }
 
-async function session(ns: string, events: FleetEvent[] = []): Promise<Session> {
-  const c = testCluster();
-  return openSession(
-    {
-      env: process.env,
-      stateDir: c.stateDir,
-      clock: realClock,
-      onEvent: (e) => events.push(e),
-      signal: new AbortController().signal,
-    },
-    { hosting: { kubeconfig: c.kubeconfig }, namespace: ns },
-  );
-}
+const session = testFleetSession;
 
 const create = { verb: "create" as const, wait: true, timeoutMs: 120_000, stallMs: 60_000 };
 
