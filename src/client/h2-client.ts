@@ -1,9 +1,9 @@
-import { createSecureContext, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
 import { realClock, type Clock } from "../kernel/clock.ts";
 import { describeError } from "../kernel/errors.ts";
 import { KubeApiError, codeForStatus, type ApiStatus } from "./api-error.ts";
 import { H2Connection, type StreamSink } from "./h2-connection.ts";
-import type { ClusterAccess } from "./kubeconfig.ts";
+import { tlsContextOf, type ClusterAccess } from "./kubeconfig.ts";
 import type { WatchEvent, WatchStreamHandle, WatchStreamHandlers } from "./watch-stream.ts";
 
 /*
@@ -54,13 +54,7 @@ export class H2Client {
 
   private connection(): H2Connection {
     for (const c of this.conns) if (c.hasCapacity) return c;
-    // One TLS context for every connection: a context per connection re-parses the CA and key
-    // into its own OpenSSL store, about a megabyte each.
-    this.secureContext ??= createSecureContext({
-      ...(this.access.ca ? { ca: this.access.ca } : {}),
-      ...(this.access.cert ? { cert: this.access.cert } : {}),
-      ...(this.access.key ? { key: this.access.key } : {}),
-    });
+    this.secureContext ??= tlsContextOf(this.access);
     const c = new H2Connection(this.access, this.url, this.secureContext, this.clock, (dead) =>
       this.conns.delete(dead),
     );

@@ -1,4 +1,4 @@
-import { createSecureContext, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
 import { realClock, type Clock } from "../kernel/clock.ts";
@@ -7,7 +7,7 @@ import { H2Client, type H2Response } from "./h2-client.ts";
 import { describeError } from "../kernel/errors.ts";
 import { PROTOBUF_CONTENT_TYPE, isProtobuf } from "./protobuf.ts";
 import { decodeAs, encodeAs } from "./protobuf-schema.ts";
-import type { ClusterAccess } from "./kubeconfig.ts";
+import { tlsContextOf, type ClusterAccess } from "./kubeconfig.ts";
 import { DEFAULT_RETRY, withRetry } from "./retry.ts";
 import {
   PATCH_CONTENT_TYPE,
@@ -35,15 +35,6 @@ export {
 } from "./watch-stream.ts";
 
 export { queryString, type KubeClientOptions, type KubeRequest, type PatchType } from "./kube-request.ts";
-
-/** The TLS context of `access`'s credentials (its CA, client certificate and key). */
-export function tlsContextOf(access: ClusterAccess): SecureContext {
-  return createSecureContext({
-    ...(access.ca ? { ca: access.ca } : {}),
-    ...(access.cert ? { cert: access.cert } : {}),
-    ...(access.key ? { key: access.key } : {}),
-  });
-}
 
 /**
  * A small Kubernetes REST client on undici: one keep-alive pool per API server, HTTP/2 when the
@@ -274,7 +265,7 @@ export class KubeClient {
       return this.send(req, path, headers, body);
     }
     const answer = { status: res.status, retryAfter: res.retryAfter };
-    if (isProtobuf(res.body)) return { ...answer, data: new Uint8Array(res.body), text: "", json: false };
+    if (isProtobuf(res.body)) return { ...answer, data: res.body, text: "", json: false };
     const text = res.body.toString("utf8");
     return { ...answer, data: undefined, text, json: /^\s*[[{]/.test(text) };
   }

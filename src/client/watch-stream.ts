@@ -1,6 +1,6 @@
 /**
  * A watch stream as both transports (undici in kube-client.ts, the lean HTTP/2 client in
- * h2-watch.ts) deliver it: the events, the handlers that receive them and the handle that ends it.
+ * h2-client.ts) deliver it: the events, the handlers that receive them and the handle that ends it.
  */
 
 /** A watch event as the API server streams it. */

@@ -6,8 +6,9 @@ import { BadInputError } from "../../kernel/errors.ts";
  */
 
 /**
- * `per-node`: each node's kubelet requests, heartbeats and watches go over its own HTTP/2
- * connections, and its hollow proxy's over others of its own, as kubemark's hollow nodes (one
+ * `per-node`: each node's kubelet requests, heartbeats and watches go over one HTTP/2
+ * connection of its own (multiplexed, as client-go's transport), and its hollow proxy's over
+ * another, as kubemark's hollow nodes (one
  * process each) and real kubelets hold them. `pooled`: the process's shared pools (a few dozen
  * connections for thousands of nodes), for machines that cannot afford a connection per node.
  */

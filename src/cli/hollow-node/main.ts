@@ -6,8 +6,8 @@ import { createServer, type Server } from "node:http";
 import { Command, CommanderError, Option } from "commander";
 import { pino, type Logger } from "pino";
 import { realClock } from "../../kernel/clock.ts";
-import { KubeClient, tlsContextOf, type KubeRequest } from "../../client/kube-client.ts";
-import { loadClusterAccess, serviceAccountAccess } from "../../client/kubeconfig.ts";
+import { KubeClient, type KubeRequest } from "../../client/kube-client.ts";
+import { loadClusterAccess, serviceAccountAccess, tlsContextOf } from "../../client/kubeconfig.ts";
 import { KubemarkError, describeError } from "../../kernel/errors.ts";
 import { Engine } from "../../engine/engine.ts";
 import { configFromFlags, type HollowNodeFlags } from "./flags.ts";
@@ -172,7 +172,7 @@ function program(): Command {
     .addOption(
       new Option(
         "--watch-transport <kind>",
-        "lean: a small HTTP/2 client for watches; undici: the general client",
+        "lean: a small HTTP/2 client for watches (with --connections per-node, for each node's requests too); undici: the general client",
       )
         .choices(["lean", "undici"])
         .default("lean"),
