@@ -17,6 +17,21 @@ export interface Field {
   readonly t: Scalar | Schema;
   readonly list?: true;
   readonly map?: true;
+  /**
+   * JSON leaves the field out at its zero value ("", 0, false): a string, number or bool Go field
+   * that is not a pointer, tagged `omitempty`. Go's protobuf writes that zero all the same;
+   * decoding leaves it out, so the decoded object is what the JSON answer says. Leave this off for
+   * a pointer field (it keeps a zero it was set to, in both encodings) and for a Time (JSON writes
+   * a zero Time as null, omitempty or not, as the decoder does).
+   */
+  readonly omitEmpty?: true;
+  /**
+   * A struct JSON writes inline (`json:",inline"`, e.g. a Volume's VolumeSource, the
+   * LocalObjectReference in a ConfigMapKeySelector): its fields are decoded into the enclosing
+   * object; the field's own name in the schema is only a label. Read schemas only: encoding
+   * refuses it.
+   */
+  readonly inline?: true;
 }
 
 /** JSON field name -> protobuf field. */
@@ -76,6 +91,7 @@ function writeMessage(w: ProtoWriter, obj: Json, schema: Schema, where: string):
     if (value === undefined || value === null) continue;
     const f = schema[key];
     const at = `${where}.${key}`;
+    if (f?.inline) throw new Error(`${at} is an inline struct: the codec reads it only (protobuf-schema.ts)`);
     if (!f) {
       throw new Error(
         `${at} has no protobuf field in the codec's schema (src/client/protobuf-types.ts): add it with ` +
@@ -185,7 +201,12 @@ function readMessage(r: Reader, end: number, schema: Schema, where: string): Jso
       }
       m[k] = v ?? (f.t === "string" || f.t === "quantity" ? "" : undefined);
     } else if (f.list) ((out[name] ??= []) as unknown[]).push(readValue(r, f.t, `${where}.${name}`));
-    else out[name] = readValue(r, f.t, `${where}.${name}`);
+    else if (f.inline) Object.assign(out, readValue(r, f.t, `${where}.${name}`));
+    else {
+      const v = readValue(r, f.t, `${where}.${name}`);
+      if (f.omitEmpty && (v === "" || v === 0 || v === false)) delete out[name];
+      else out[name] = v;
+    }
   }
   return out;
 }
