@@ -9,6 +9,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { KubeApiError } from "./api-error.ts";
 import { KubeClient } from "./kube-client.ts";
+import { PROTOBUF_ACCEPT } from "./kube-request.ts";
+import { encodeObject, protoWriter, tag } from "./protobuf.ts";
+import { NODE } from "./protobuf-types.ts";
 import { NO_RETRY } from "./retry.ts";
 
 /*
@@ -27,6 +30,53 @@ let sessions = 0;
 function answer(stream: ServerHttp2Stream, status: number, body: string | Buffer, extra = {}): void {
   stream.respond({ ":status": status, "content-type": "application/json", ...extra });
   stream.end(body);
+}
+
+/** The real API server's protobuf Node watch (test/integration/protobuf.test.ts captured it). */
+const nodeWatch = readFileSync(new URL("./testdata/protobuf/node-watch.pb", import.meta.url));
+
+/** A protobuf Status envelope, as the API server answers an error to a client that accepts protobuf. */
+function protoStatus(code: number, reason: string, message: string): Buffer {
+  const w = protoWriter();
+  w.uint32(tag(2, 2)).string("Failure");
+  w.uint32(tag(3, 2)).string(message);
+  w.uint32(tag(4, 2)).string(reason);
+  w.uint32(tag(6, 0)).int32(code);
+  return Buffer.from(encodeObject("v1", "Status", w.finish()));
+}
+
+/** Protobuf watch answers: the frames cut in two DATA frames, a 403 in protobuf, JSON to a protobuf ask. */
+function protoWatch(stream: ServerHttp2Stream, path: string, accept: string): void {
+  if (accept !== PROTOBUF_ACCEPT) {
+    answer(stream, 400, JSON.stringify({ kind: "Status", code: 400, message: `accept was ${accept}` }));
+  } else if (path === "/pwatch-forbidden") {
+    stream.respond({ ":status": 403, "content-type": "application/vnd.kubernetes.protobuf" });
+    stream.end(protoStatus(403, "Forbidden", 'nodes "x" is forbidden'));
+  } else if (path === "/pwatch-json") {
+    stream.respond({ ":status": 200, "content-type": "application/json" });
+    stream.end(`${JSON.stringify({ type: "ADDED", object: { metadata: { name: "json-node" } } })}\n`);
+  } else if (path === "/pwatch-garbage") {
+    stream.respond({ ":status": 200, "content-type": "application/vnd.kubernetes.protobuf;stream=watch" });
+    stream.end(Buffer.from([0, 0, 0, 2, 0x12, 0]));
+  } else {
+    stream.respond({ ":status": 200, "content-type": "application/vnd.kubernetes.protobuf;stream=watch" });
+    const cut = Math.floor(nodeWatch.length / 2);
+    stream.write(nodeWatch.subarray(0, cut));
+    setTimeout(() => stream.end(nodeWatch.subarray(cut)), 20);
+  }
+}
+
+/** Runs one watch to its end: its events, and its error if it ended with one. */
+function watchAll(client: KubeClient, path: string): Promise<{ events: unknown[]; err: unknown }> {
+  const events: unknown[] = [];
+  return new Promise((resolve) => {
+    client.watchStream(
+      path,
+      {},
+      { onEvent: (ev) => events.push(ev), onEnd: (err) => resolve({ events, err }) },
+      NODE,
+    );
+  });
 }
 
 before(async () => {
@@ -77,6 +127,8 @@ before(async () => {
         stream.end(Buffer.from([0x6b, 0x38, 0x73, 0x00, 1, 2, 3]));
       } else if (path === "/slow") {
         // Never answers.
+      } else if (path.startsWith("/pwatch")) {
+        protoWatch(stream, path.split("?")[0]!, String(headers["accept"]));
       } else if (path.startsWith("/watch")) {
         stream.respond({ ":status": 200, "content-type": "application/json" });
         const line = Buffer.from(`${JSON.stringify({ type: "ADDED", object: { name: "é-node" } })}\n`);
@@ -156,6 +208,40 @@ test("lean watch and requests share the connection; a character cut between fram
     assert.deepEqual(events, [{ type: "ADDED", object: { name: "é-node" } }]);
     await client.request({ method: "PATCH", path: "/echo", body: { a: 1 }, patchType: "merge" });
     assert.equal(sessions - before, 1);
+  } finally {
+    await client.close();
+  }
+});
+
+test("lean protobuf watch: the API server's frames decode as the type asked for, errors read as Statuses", async () => {
+  const client = leanClient();
+  try {
+    const ok = await watchAll(client, "/pwatch");
+    assert.equal(ok.err, undefined);
+    const events = ok.events as {
+      type: string;
+      object: { kind: string; metadata: { name: string; uid: string } };
+    }[];
+    assert.ok(events.length >= 1, "at least the ADDED event");
+    assert.equal(events[0]!.type, "ADDED");
+    assert.equal(events[0]!.object.kind, "Node");
+    assert.match(events[0]!.object.metadata.name, /^it-protobuf-/);
+    assert.ok(events[0]!.object.metadata.uid);
+
+    const forbidden = await watchAll(client, "/pwatch-forbidden");
+    assert.deepEqual(forbidden.events, []);
+    assert.ok(forbidden.err instanceof KubeApiError);
+    assert.equal(forbidden.err.status, 403);
+    assert.match(forbidden.err.message, /Forbidden.*nodes "x" is forbidden/);
+
+    // A server that answers JSON (a type with no protobuf form) is read as JSON.
+    const json = await watchAll(client, "/pwatch-json");
+    assert.equal(json.err, undefined);
+    assert.deepEqual(json.events, [{ type: "ADDED", object: { metadata: { name: "json-node" } } }]);
+
+    const garbage = await watchAll(client, "/pwatch-garbage");
+    assert.ok(garbage.err instanceof KubeApiError);
+    assert.match(garbage.err.message, /protobuf watch event does not decode/);
   } finally {
     await client.close();
   }

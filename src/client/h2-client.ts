@@ -3,7 +3,11 @@ import { realClock, type Clock } from "../kernel/clock.ts";
 import { describeError } from "../kernel/errors.ts";
 import { KubeApiError, codeForStatus, type ApiStatus } from "./api-error.ts";
 import { H2Connection, type StreamSink } from "./h2-connection.ts";
+import { PROTOBUF_ACCEPT, statusOf } from "./kube-request.ts";
 import { tlsContextOf, type ClusterAccess } from "./kubeconfig.ts";
+import { isProtobuf } from "./protobuf.ts";
+import type { ProtoType } from "./protobuf-schema.ts";
+import { ProtoWatchFrames } from "./protobuf-watch.ts";
 import type { WatchEvent, WatchStreamHandle, WatchStreamHandlers } from "./watch-stream.ts";
 
 /*
@@ -73,7 +77,12 @@ export class H2Client {
    * for an error Status or a lost connection). Callback-driven on purpose: a suspended async
    * generator per watch costs several KB, a sink object a few hundred bytes.
    */
-  watchStream(path: string, fullPath: string, handlers: WatchStreamHandlers): WatchStreamHandle {
+  watchStream(
+    path: string,
+    fullPath: string,
+    handlers: WatchStreamHandlers,
+    proto?: ProtoType,
+  ): WatchStreamHandle {
     // The bytes after the last newline: a line is decoded once whole, so a character cut
     // between two DATA frames is never split.
     let partial: Buffer | undefined;
@@ -81,43 +90,83 @@ export class H2Client {
     let done = false;
     let conn: H2Connection | undefined;
     let id = -1;
+    let status = 0;
+    /** Set when the answer is a protobuf watch (asked for with `proto`, and not answered in JSON). */
+    let frames: ProtoWatchFrames | undefined;
+    /** The body of a protobuf error answer (a Status in the envelope, no frames). */
+    let failed: Buffer[] | undefined;
     const end = (err?: unknown): void => {
       if (done) return;
       done = true;
       if (conn && id >= 0) conn.cancel(id);
       handlers.onEnd(err);
     };
-    const sink: StreamSink = {
-      onData: (chunk) => {
-        if (done) return;
-        const bytes = partial ? Buffer.concat([partial, chunk]) : chunk;
-        const last = bytes.lastIndexOf(0x0a);
-        if (last < 0) {
-          partial = bytes;
+    const json = (chunk: Buffer): void => {
+      const bytes = partial ? Buffer.concat([partial, chunk]) : chunk;
+      const last = bytes.lastIndexOf(0x0a);
+      if (last < 0) {
+        partial = bytes;
+        return;
+      }
+      partial = last + 1 < bytes.length ? Buffer.from(bytes.subarray(last + 1)) : undefined;
+      const lines = bytes.toString("utf8", 0, last).split("\n");
+      for (const line of lines) {
+        if (line === "") continue;
+        let obj: Partial<WatchEvent<unknown>> & ApiStatus;
+        try {
+          obj = JSON.parse(line) as Partial<WatchEvent<unknown>> & ApiStatus;
+        } catch (err) {
+          end(this.unreachable(path, err));
           return;
         }
-        partial = last + 1 < bytes.length ? Buffer.from(bytes.subarray(last + 1)) : undefined;
-        const lines = bytes.toString("utf8", 0, last).split("\n");
-        for (const line of lines) {
-          if (line === "") continue;
-          let obj: Partial<WatchEvent<unknown>> & ApiStatus;
-          try {
-            obj = JSON.parse(line) as Partial<WatchEvent<unknown>> & ApiStatus;
-          } catch (err) {
-            end(this.unreachable(path, err));
-            return;
-          }
-          if (first && obj.kind === "Status" && obj.type === undefined) {
-            end(this.statusError(path, obj));
-            return;
-          }
+        if (first && obj.kind === "Status" && obj.type === undefined) {
+          end(this.statusError(path, obj));
+          return;
+        }
+        first = false;
+        handlers.onEvent(obj as WatchEvent<unknown>);
+        if (done) return;
+      }
+    };
+    const sink: StreamSink = {
+      onHead: (head) => {
+        status = head.status;
+      },
+      onData: (chunk) => {
+        if (done) return;
+        if (first && proto && !frames && !failed && chunk.length > 0 && chunk[0] !== 0x7b) {
+          // Not JSON ('{'): a protobuf error Status (the envelope's magic) or the watch's frames.
+          if (status >= 400 || isProtobuf(chunk)) failed = [];
+          else frames = new ProtoWatchFrames(proto);
+        }
+        if (failed) {
+          failed.push(chunk);
+          return;
+        }
+        if (!frames) {
+          json(chunk);
+          return;
+        }
+        let events: WatchEvent<unknown>[];
+        try {
+          events = frames.push(chunk);
+        } catch (err) {
+          end(this.undecodable(path, err));
+          return;
+        }
+        for (const ev of events) {
           first = false;
-          handlers.onEvent(obj as WatchEvent<unknown>);
+          handlers.onEvent(ev);
           if (done) return;
         }
       },
       onEnd: (err) => {
         if (done) return;
+        if (failed && !err) {
+          const st = statusOf(Buffer.concat(failed));
+          end(this.statusError(path, typeof st === "string" ? { code: status || 500, message: st } : st));
+          return;
+        }
         const rest = partial?.toString("utf8") ?? "";
         if (!err && rest.trim() !== "") {
           // Error responses carry one Status object without a trailing newline.
@@ -135,7 +184,7 @@ export class H2Client {
         end(err ? this.unreachable(path, err) : undefined);
       },
     };
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept: proto ? PROTOBUF_ACCEPT : "application/json" };
     if (this.userAgent) headers["user-agent"] = this.userAgent;
     void (async () => {
       try {
@@ -226,6 +275,18 @@ export class H2Client {
       message: `WATCH ${path}: ${status} ${st.reason ?? ""}${st.message ? `: ${st.message}` : ""}`,
       reason: st.reason,
       retryAfterSeconds: st.details?.retryAfterSeconds,
+    });
+  }
+
+  /** A protobuf watch frame that does not decode as the type asked for (not the network's fault: no retry helps). */
+  private undecodable(path: string, err: unknown): KubeApiError {
+    return new KubeApiError({
+      code: "API_ERROR",
+      status: 0,
+      method: "WATCH",
+      path,
+      message: `WATCH ${path}: the protobuf watch event does not decode: ${describeError(err)}`,
+      cause: err,
     });
   }
 

@@ -6,7 +6,8 @@ import { KubeApiError, errorFromResponse } from "./api-error.ts";
 import { H2Client, type H2Response } from "./h2-client.ts";
 import { describeError } from "../kernel/errors.ts";
 import { PROTOBUF_CONTENT_TYPE, isProtobuf } from "./protobuf.ts";
-import { decodeAs, encodeAs } from "./protobuf-schema.ts";
+import { decodeAs, encodeAs, type ProtoType } from "./protobuf-schema.ts";
+import { ProtoWatchFrames } from "./protobuf-watch.ts";
 import { tlsContextOf, type ClusterAccess } from "./kubeconfig.ts";
 import { DEFAULT_RETRY, withRetry } from "./retry.ts";
 import {
@@ -300,33 +301,45 @@ export class KubeClient {
    * Opens a watch and calls `handlers` for each event and once at the end. On the lean HTTP/2
    * client this costs a few hundred bytes per open watch, which matters with thousands.
    */
-  watchStream(path: string, query: KubeRequest["query"], handlers: WatchStreamHandlers): WatchStreamHandle {
+  watchStream(
+    path: string,
+    query: KubeRequest["query"],
+    handlers: WatchStreamHandlers,
+    proto?: ProtoType,
+  ): WatchStreamHandle {
     if (this.lean) {
       const full = this.pathPrefix + path + queryString({ ...query, watch: 1, allowWatchBookmarks: true });
-      return this.lean.watchStream(path, full, {
-        onEvent: (ev) => handlers.onEvent(ev),
-        onEnd: (err) => {
-          if (err instanceof KubeApiError && /did not agree to HTTP\/2/.test(err.message) && this.lean) {
-            // An HTTP/1.1-only path (a proxy, say): use undici for watches from now on.
-            this.lean.close();
-            this.lean = undefined;
-          }
-          handlers.onEnd(err);
+      return this.lean.watchStream(
+        path,
+        full,
+        {
+          onEvent: (ev) => handlers.onEvent(ev),
+          onEnd: (err) => {
+            if (err instanceof KubeApiError && /did not agree to HTTP\/2/.test(err.message) && this.lean) {
+              // An HTTP/1.1-only path (a proxy, say): use undici for watches from now on.
+              this.lean.close();
+              this.lean = undefined;
+            }
+            handlers.onEnd(err);
+          },
         },
-      });
+        proto,
+      );
     }
-    return streamFromIterator((signal) => this.watch<unknown>(path, query, signal), handlers);
+    return streamFromIterator((signal) => this.watch<unknown>(path, query, signal, proto), handlers);
   }
 
   /**
    * Opens a watch and yields its events until the server ends the stream or `signal` aborts.
    * The caller resumes from the last resourceVersion and re-lists on 410 Gone (ERROR events with
-   * code 410 are yielded as they come).
+   * code 410 are yielded as they come). With `proto` it asks for protobuf as a kubelet's client
+   * does and reads the events' objects as that type (JSON form, its read schema's fields).
    */
   async *watch<T>(
     path: string,
     query: KubeRequest["query"],
     signal?: AbortSignal,
+    proto?: ProtoType,
   ): AsyncGenerator<WatchEvent<T>> {
     const full = this.pathPrefix + path + queryString({ ...query, watch: 1, allowWatchBookmarks: true });
     let res: Dispatcher.ResponseData;
@@ -334,7 +347,7 @@ export class KubeClient {
       res = await this.watchPool.request({
         method: "GET",
         path: full,
-        headers: await this.headers(),
+        headers: await this.headers(undefined, proto ? PROTOBUF_ACCEPT : undefined),
         signal: signal ?? null,
         headersTimeout: 60_000,
         bodyTimeout: 0,
@@ -342,9 +355,16 @@ export class KubeClient {
     } catch (err) {
       throw transportError(this.server, "WATCH", path, err);
     }
+    const protobuf = String(res.headers["content-type"] ?? "").startsWith(PROTOBUF_CONTENT_TYPE);
     if (res.statusCode >= 400) {
-      const text = await res.body.text().catch(() => "");
-      throw errorFromResponse("WATCH", path, res.statusCode, text, undefined, this.server);
+      const body = protobuf
+        ? statusOf(new Uint8Array(await res.body.arrayBuffer().catch(() => new ArrayBuffer(0))))
+        : await res.body.text().catch(() => "");
+      throw errorFromResponse("WATCH", path, res.statusCode, body, undefined, this.server);
+    }
+    if (proto && protobuf) {
+      yield* this.protoEvents<T>(res, path, proto, signal);
+      return;
     }
     let buf = "";
     try {
@@ -360,6 +380,39 @@ export class KubeClient {
     } catch (err) {
       if (signal?.aborted) return;
       throw transportError(this.server, "WATCH", path, err);
+    } finally {
+      res.body.destroy();
+    }
+  }
+
+  /** The events of a protobuf watch answer (undici). */
+  private async *protoEvents<T>(
+    res: Dispatcher.ResponseData,
+    path: string,
+    proto: ProtoType,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<WatchEvent<T>> {
+    const frames = new ProtoWatchFrames(proto);
+    try {
+      for await (const chunk of res.body) {
+        let events: WatchEvent<unknown>[];
+        try {
+          events = frames.push(chunk as Buffer);
+        } catch (err) {
+          throw new KubeApiError({
+            code: "API_ERROR",
+            status: 0,
+            method: "WATCH",
+            path,
+            message: `WATCH ${path}: the protobuf watch event does not decode: ${describeError(err)}`,
+            cause: err,
+          });
+        }
+        for (const ev of events) yield ev as WatchEvent<T>;
+      }
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err instanceof KubeApiError ? err : transportError(this.server, "WATCH", path, err);
     } finally {
       res.body.destroy();
     }

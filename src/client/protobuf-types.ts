@@ -206,6 +206,32 @@ export const CSI_NODE: ProtoType = {
 };
 
 /**
+ * A type watched for where its stream stands only (the kubelet's Service, RuntimeClass, CSIDriver,
+ * ConfigMap and Secret watches, kube-proxy's Node and ServiceCIDR ones): the engine reads the
+ * objects' identity, resourceVersion and the bookmarks' annotations, and skips the rest (a
+ * Secret's data is never decoded).
+ */
+export function watchedOnly(apiVersion: string, kind: string): ProtoType {
+  return { apiVersion, kind, write: {}, read: { metadata: MSG(1, META_READ) } };
+}
+
+/** A core/v1 Service as kube-proxy's watch reads it: its identity and its ports. */
+export const SERVICE: ProtoType = {
+  apiVersion: "v1",
+  kind: "Service",
+  write: {},
+  read: { metadata: MSG(1, META_READ), spec: MSG(2, { ports: LIST(1, { name: S(1), port: I32(3) }) }) },
+};
+
+/** A discovery/v1 EndpointSlice as kube-proxy's watch reads it: its Service and its endpoints' readiness. */
+export const ENDPOINT_SLICE: ProtoType = {
+  apiVersion: "discovery.k8s.io/v1",
+  kind: "EndpointSlice",
+  write: {},
+  read: { metadata: MSG(1, META_READ), endpoints: LIST(2, { conditions: MSG(2, { ready: B(1) }) }) },
+};
+
+/**
  * The request field that sends `type` in protobuf as a kubelet's client does, or nothing with
  * `--kube-api-content-type application/json` (`protobuf` false).
  */

@@ -1,12 +1,14 @@
 import { decodeObject, protoReader, readStatus, tag } from "./protobuf.ts";
 import { decodeAs, type ProtoType } from "./protobuf-schema.ts";
+import type { WatchEvent } from "./watch-stream.ts";
 
 /*
  * A watch in Kubernetes protobuf (`application/vnd.kubernetes.protobuf;stream=watch`), as
  * apimachinery's codec factory writes it: the stream serializer is the raw protobuf one behind a
  * length-delimited framer, so each frame is a 4-byte big-endian length then a meta/v1 WatchEvent
  * message (type = 1, object = 2, a RawExtension whose raw = 1 holds the object in the ordinary
- * "k8s\0"-prefixed envelope). Not yet used by the engine's watches (they are JSON).
+ * "k8s\0"-prefixed envelope). The engine's kubelet and kube-proxy watches read it
+ * ({@link ProtoWatchFrames}) when they ask for protobuf, as a kubelet's client does.
  */
 
 const LEN = 2;
@@ -76,4 +78,19 @@ export function decodeWatchEvent<T>(ev: RawWatchEvent, type: ProtoType): { type:
     return { type: ev.type, object: readStatus(raw) as T };
   }
   return { type: ev.type, object: decodeAs<T>(type, ev.object) };
+}
+
+/** A protobuf watch body as events of `type` (JSON form, the read schema's fields), chunk by chunk. */
+export class ProtoWatchFrames {
+  private readonly frames = new WatchFrames();
+  private readonly type: ProtoType;
+
+  constructor(type: ProtoType) {
+    this.type = type;
+  }
+
+  /** The events completed by `chunk`; throws when a frame is not a WatchEvent of the type. */
+  push(chunk: Uint8Array): WatchEvent<unknown>[] {
+    return this.frames.push(chunk).map((ev) => decodeWatchEvent(ev, this.type) as WatchEvent<unknown>);
+  }
 }

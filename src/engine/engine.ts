@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { Clock } from "../kernel/clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { forEachLimit } from "../kernel/concurrency.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
@@ -134,8 +135,9 @@ export class Engine {
         path: string,
         query: KubeRequest["query"],
         handler: WatchHandler<T>,
+        proto?: ProtoType,
       ): Watcher<T> => {
-        const w = new Watcher<T>(client, path, query, handler, watcherOptions);
+        const w = new Watcher<T>(client, path, query, handler, watcherOptions, proto);
         w.start();
         return w;
       };

@@ -45,6 +45,21 @@ test("start also watches ServiceCIDRs when the API server serves them", () => {
   assert.equal(api.watches.length, 4);
 });
 
+test("kube-proxy's watches ask for protobuf as its client does, none with --kube-api-content-type json", () => {
+  const kinds = (proto: { apiVersion: string; kind: string } | undefined): string =>
+    proto ? `${proto.apiVersion} ${proto.kind}` : "json";
+  const pb = harness({ serviceCIDRs: true });
+  assert.deepEqual(
+    pb.api.watches.map((w) => kinds(w.proto)),
+    ["v1 Service", "discovery.k8s.io/v1 EndpointSlice", "v1 Node", "networking.k8s.io/v1 ServiceCIDR"],
+  );
+  const json = harness({ serviceCIDRs: true, leaseContentType: "json" });
+  assert.deepEqual(
+    json.api.watches.map((w) => kinds(w.proto)),
+    ["json", "json", "json", "json"],
+  );
+});
+
 test("start posts one events.k8s.io/v1 Starting Event on the Node, through the proxy's API", () => {
   const { api, clock } = harness();
   assert.equal(api.requests.length, 1);

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
-import { EVENTS_V1_EVENT, protoOf } from "../client/protobuf-types.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
+import { ENDPOINT_SLICE, EVENTS_V1_EVENT, SERVICE, protoOf, watchedOnly } from "../client/protobuf-types.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { microTime } from "./node-object.ts";
@@ -18,6 +19,10 @@ interface ServiceObject extends Versioned {
   metadata: { namespace: string; name: string; resourceVersion?: string };
   spec?: { ports?: unknown[] };
 }
+
+/** kube-proxy's watches whose objects it does not read (protobuf-types.ts). */
+const NODE_WATCHED = watchedOnly("v1", "Node");
+const SERVICE_CIDR_WATCHED = watchedOnly("networking.k8s.io/v1", "ServiceCIDR");
 
 /** The parts of an EndpointSlice the proxy reads. */
 interface SliceObject extends Versioned {
@@ -110,20 +115,30 @@ export class HollowProxy {
       onSynced: () => this.changed(),
     };
     const ignore = { onEvent: () => undefined };
+    // kube-proxy's client asks for protobuf as the kubelet's does (--kube-api-content-type).
+    const pb = (type: ProtoType): ProtoType | undefined =>
+      protoOf(this.ctx.cfg.leaseContentType === "protobuf", type).proto;
     this.watchers = [
       this.api.watch<ServiceObject>(
         "/api/v1/services",
         { labelSelector: "!service.kubernetes.io/service-proxy-name", fieldSelector: "spec.clusterIP!=None" },
         services,
+        pb(SERVICE),
       ),
       this.api.watch<SliceObject>(
         "/apis/discovery.k8s.io/v1/endpointslices",
         { labelSelector: "!service.kubernetes.io/headless" },
         slices,
+        pb(ENDPOINT_SLICE),
       ),
-      this.api.watch("/api/v1/nodes", { fieldSelector: `metadata.name=${this.node}` }, ignore),
+      this.api.watch(
+        "/api/v1/nodes",
+        { fieldSelector: `metadata.name=${this.node}` },
+        ignore,
+        pb(NODE_WATCHED),
+      ),
       ...(this.features.serviceCIDRs
-        ? [this.api.watch("/apis/networking.k8s.io/v1/servicecidrs", {}, ignore)]
+        ? [this.api.watch("/apis/networking.k8s.io/v1/servicecidrs", {}, ignore, pb(SERVICE_CIDR_WATCHED))]
         : []),
     ] as Watcher<Versioned>[];
     this.postStartupEvent(nodeUid);

@@ -3,15 +3,21 @@ import assert from "node:assert/strict";
 import { defaultEngineConfig, type EngineConfig } from "./config.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { KubeletWatches, refKey, refTarget } from "./kubelet-watches.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 import type { Watcher } from "./watcher.ts";
 
 /** KubeletWatches over a context whose watches are only recorded. */
-function watches(over: Partial<EngineConfig> = {}): { w: KubeletWatches; open: () => string[] } {
-  const opened: { path: string; selector: string; stopped: boolean }[] = [];
+function watches(over: Partial<EngineConfig> = {}): {
+  w: KubeletWatches;
+  open: () => string[];
+  types: () => string[];
+} {
+  const opened: { path: string; selector: string; stopped: boolean; type: string }[] = [];
   const ctx = {
     cfg: defaultEngineConfig(["n"], over),
-    watch: (path: string, query: { fieldSelector?: string } | undefined) => {
-      const rec = { path, selector: query?.fieldSelector ?? "", stopped: false };
+    watch: (path: string, query: { fieldSelector?: string } | undefined, _h: unknown, proto?: ProtoType) => {
+      const type = proto ? `${proto.apiVersion} ${proto.kind}` : "json";
+      const rec = { path, selector: query?.fieldSelector ?? "", stopped: false, type };
       opened.push(rec);
       return {
         stop: () => {
@@ -23,6 +29,7 @@ function watches(over: Partial<EngineConfig> = {}): { w: KubeletWatches; open: (
   return {
     w: new KubeletWatches(ctx),
     open: () => opened.filter((o) => !o.stopped).map((o) => `${o.path}?${o.selector}`),
+    types: () => opened.filter((o) => !o.stopped).map((o) => `${o.path}: ${o.type}`),
   };
 }
 
@@ -70,4 +77,30 @@ test("start opens a kubelet's watches; stop closes them and the ref watches", ()
   ]);
   w.stop();
   assert.deepEqual(open(), []);
+});
+
+test("the kubelet's watches ask for protobuf as its client does, none with --kube-api-content-type json", () => {
+  const handlers = { pods: { onEvent: () => undefined }, node: { onEvent: () => undefined } };
+  const pb = watches({ traffic: "kubelet" });
+  pb.w.start("n", handlers);
+  pb.w.addRef(refKey("secrets", "default", "s"));
+  pb.w.addRef(refKey("configmaps", "default", "c"));
+  const types = pb.types();
+  for (const [path, type] of [
+    ["/api/v1/nodes", "v1 Node"],
+    ["/api/v1/services", "v1 Service"],
+    ["/apis/node.k8s.io/v1/runtimeclasses", "node.k8s.io/v1 RuntimeClass"],
+    ["/apis/storage.k8s.io/v1/csidrivers", "storage.k8s.io/v1 CSIDriver"],
+    ["/api/v1/namespaces/default/secrets", "v1 Secret"],
+    ["/api/v1/namespaces/default/configmaps", "v1 ConfigMap"],
+  ]) {
+    assert.ok(types.includes(`${path}: ${type}`), `${path} as ${type} in ${types.join(", ")}`);
+  }
+  const json = watches({ traffic: "kubelet", leaseContentType: "json" });
+  json.w.start("n", handlers);
+  json.w.addRef(refKey("secrets", "default", "s"));
+  assert.ok(
+    json.types().every((t) => t.endsWith(": json")),
+    json.types().join(", "),
+  );
 });

@@ -1,7 +1,16 @@
+import type { ProtoType } from "../client/protobuf-schema.ts";
+import { NODE, protoOf, watchedOnly } from "../client/protobuf-types.ts";
 import type { EngineContext } from "./engine-context.ts";
 import type { NodeObject } from "./node-handle.ts";
 import type { PodObject } from "./pod-object.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
+
+/** The kubelet's watches whose objects it does not read (protobuf-types.ts). */
+const SERVICE_WATCHED = watchedOnly("v1", "Service");
+const RUNTIME_CLASS_WATCHED = watchedOnly("node.k8s.io/v1", "RuntimeClass");
+const CSI_DRIVER_WATCHED = watchedOnly("storage.k8s.io/v1", "CSIDriver");
+const CONFIG_MAP_WATCHED = watchedOnly("v1", "ConfigMap");
+const SECRET_WATCHED = watchedOnly("v1", "Secret");
 
 /** The ConfigMap or Secret a ref key names (`<kind>/<namespace>/<name>`). */
 export interface RefTarget {
@@ -44,12 +53,24 @@ export class KubeletWatches {
   /** Opens the node's watches. */
   start(name: string, handlers: KubeletWatchHandlers): void {
     const ignore = { onEvent: () => undefined };
+    const pb = (type: ProtoType): ProtoType | undefined =>
+      protoOf(this.ctx.cfg.leaseContentType === "protobuf", type).proto;
     this.watchers = [
       this.ctx.watch<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${name}` }, handlers.pods),
-      this.ctx.watch<NodeObject>("/api/v1/nodes", { fieldSelector: `metadata.name=${name}` }, handlers.node),
-      this.ctx.watch("/api/v1/services", { fieldSelector: "spec.clusterIP!=None" }, ignore),
-      this.ctx.watch("/apis/node.k8s.io/v1/runtimeclasses", {}, ignore),
-      this.ctx.watch("/apis/storage.k8s.io/v1/csidrivers", {}, ignore),
+      this.ctx.watch<NodeObject>(
+        "/api/v1/nodes",
+        { fieldSelector: `metadata.name=${name}` },
+        handlers.node,
+        pb(NODE),
+      ),
+      this.ctx.watch(
+        "/api/v1/services",
+        { fieldSelector: "spec.clusterIP!=None" },
+        ignore,
+        pb(SERVICE_WATCHED),
+      ),
+      this.ctx.watch("/apis/node.k8s.io/v1/runtimeclasses", {}, ignore, pb(RUNTIME_CLASS_WATCHED)),
+      this.ctx.watch("/apis/storage.k8s.io/v1/csidrivers", {}, ignore, pb(CSI_DRIVER_WATCHED)),
     ] as Watcher<Versioned>[];
   }
 
@@ -77,6 +98,10 @@ export class KubeletWatches {
       {
         onEvent: () => undefined,
       },
+      protoOf(
+        this.ctx.cfg.leaseContentType === "protobuf",
+        kind === "secrets" ? SECRET_WATCHED : CONFIG_MAP_WATCHED,
+      ).proto,
     );
     this.refWatches.set(key, { count: 1, watcher });
   }

@@ -4,12 +4,18 @@
  * not import each other.
  */
 import type { KubeRequest } from "../client/kube-client.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
 
 /** What the proxy needs besides the engine's context: its own API identity (user agent `hollow-proxy`). */
 export interface ProxyApi {
   request<T>(req: KubeRequest): Promise<T>;
-  watch<T extends Versioned>(path: string, query: KubeRequest["query"], handler: WatchHandler<T>): Watcher<T>;
+  watch<T extends Versioned>(
+    path: string,
+    query: KubeRequest["query"],
+    handler: WatchHandler<T>,
+    proto?: ProtoType,
+  ): Watcher<T>;
 }
 
 /** Figures of every proxier, for metrics. */

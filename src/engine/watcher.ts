@@ -2,10 +2,16 @@ import type { Clock } from "../kernel/clock.ts";
 import { KubeApiError } from "../client/api-error.ts";
 import { KubemarkError } from "../kernel/errors.ts";
 import type { KubeRequest, WatchStreamHandle, WatchStreamHandlers } from "../client/kube-client.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 
 /** What a watcher needs from an API client (KubeClient provides it). */
 export interface WatchClient {
-  watchStream(path: string, query: KubeRequest["query"], handlers: WatchStreamHandlers): WatchStreamHandle;
+  watchStream(
+    path: string,
+    query: KubeRequest["query"],
+    handlers: WatchStreamHandlers,
+    proto?: ProtoType,
+  ): WatchStreamHandle;
   get<T>(path: string, query?: KubeRequest["query"], signal?: AbortSignal): Promise<T>;
 }
 
@@ -69,6 +75,8 @@ export class Watcher<T extends Versioned> {
   private readonly query: KubeRequest["query"];
   private readonly handler: WatchHandler<T>;
   private readonly opts: WatcherOptions;
+  /** The type to ask for in protobuf (undefined: JSON). */
+  private readonly proto: ProtoType | undefined;
 
   constructor(
     client: WatchClient,
@@ -76,7 +84,9 @@ export class Watcher<T extends Versioned> {
     query: KubeRequest["query"],
     handler: WatchHandler<T>,
     opts: WatcherOptions,
+    proto?: ProtoType,
   ) {
+    this.proto = proto;
     this.client = client;
     this.path = path;
     this.query = query;
@@ -128,10 +138,15 @@ export class Watcher<T extends Versioned> {
     this.openedAt = this.opts.clock.now();
     this.events = 0;
     this.failure = undefined;
-    this.stream = this.client.watchStream(this.path, query, {
-      onEvent: (ev) => this.onEvent(ev.type, ev.object),
-      onEnd: (err) => this.onEnd(err),
-    });
+    this.stream = this.client.watchStream(
+      this.path,
+      query,
+      {
+        onEvent: (ev) => this.onEvent(ev.type, ev.object),
+        onEnd: (err) => this.onEnd(err),
+      },
+      this.proto,
+    );
   }
 
   /** LIST then WATCH, for servers without WatchList. */

@@ -1,4 +1,5 @@
 /** A HollowProxy on a fake clock and a fake proxy API, for the proxy's unit tests. */
+import type { ProtoType } from "../../client/protobuf-schema.ts";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { HollowProxy, type ProxyApi } from "../hollow-proxy.ts";
@@ -25,6 +26,8 @@ export interface OpenedWatch {
   query: KubeRequest["query"];
   handler: WatchHandler<Versioned>;
   stopped: boolean;
+  /** The type asked for in protobuf (undefined: JSON). */
+  proto: ProtoType | undefined;
 }
 
 /** The proxy's own API identity: records watches (and their stops) and requests, answers `{}`. */
@@ -44,8 +47,9 @@ export class FakeProxyApi implements ProxyApi {
     path: string,
     query: KubeRequest["query"],
     handler: WatchHandler<T>,
+    proto?: ProtoType,
   ): Watcher<T> {
-    const w: OpenedWatch = { path, query, handler, stopped: false };
+    const w: OpenedWatch = { path, query, handler, stopped: false, proto };
     this.watches.push(w);
     return {
       stop: () => {
@@ -87,7 +91,12 @@ export interface SliceObject extends Versioned {
 
 /** A started HollowProxy on a fake clock and fake API; the engine's own API must not be used. */
 export function harness(
-  opts: { serviceCIDRs?: boolean; nodeUid?: string | undefined; start?: boolean } = {},
+  opts: {
+    serviceCIDRs?: boolean;
+    nodeUid?: string | undefined;
+    start?: boolean;
+    leaseContentType?: EngineConfig["leaseContentType"];
+  } = {},
 ): Harness {
   const clock = new FakeClock();
   const api = new FakeProxyApi();
@@ -98,7 +107,9 @@ export function harness(
     onError: (err) => assert.fail(`queued task failed: ${String(err)}`),
   });
   const ctx: EngineContext = {
-    cfg: engineConfig(),
+    cfg: opts.leaseContentType
+      ? defaultEngineConfig([NAME], { leaseContentType: opts.leaseContentType })
+      : engineConfig(),
     clock,
     random: () => 0.5,
     queue,
