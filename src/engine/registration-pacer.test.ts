@@ -18,10 +18,10 @@ const cfg: PacerConfig = {
   sampleMs: 5000,
 };
 
-test("defaultPacerConfig: 16 at first, the request window at most, a fifth of the renewal period as target", () => {
-  assert.deepEqual(defaultPacerConfig(200, 40), cfg);
-  assert.deepEqual(defaultPacerConfig(8, 40), { ...cfg, initialWindow: 8, maxWindow: 8 });
-  assert.equal(defaultPacerConfig(200, 20).targetMs, 1000);
+test("defaultPacerConfig: 16 at first, the request window at most, half the renewal period as target", () => {
+  assert.deepEqual(defaultPacerConfig(200, 40), { ...cfg, targetMs: 5000 });
+  assert.deepEqual(defaultPacerConfig(8, 40), { ...cfg, targetMs: 5000, initialWindow: 8, maxWindow: 8 });
+  assert.equal(defaultPacerConfig(200, 20).targetMs, 2500);
 });
 
 test("nextWindow: grows while heartbeats are quick, halves (once per cooldown) when they are not", () => {
