@@ -14,7 +14,7 @@ const cfg: PacerConfig = {
   minWindow: 4,
   maxWindow: 200,
   targetMs: 2000,
-  cooldownMs: 2000,
+  cooldownMs: 5000,
   sampleMs: 5000,
 };
 
@@ -24,24 +24,61 @@ test("defaultPacerConfig: 16 at first, the request window at most, half the rene
   assert.equal(defaultPacerConfig(200, 20).targetMs, 2500);
 });
 
-test("nextWindow: grows while heartbeats are quick, halves (once per cooldown) when they are not", () => {
-  const s = (window: number, slowStart: boolean, cutAt = 0): PacerState => ({ window, slowStart, cutAt });
+test("nextWindow: slow start while heartbeats are quick, then once per sample period on the window in force", () => {
   const now = 100_000;
-  const cases: Array<[string, PacerState, number | undefined, PacerState]> = [
-    ["slow start, no heartbeat yet: +1", s(16, true), undefined, s(17, true)],
-    ["slow start, quick heartbeats: +1", s(16, true), 300, s(17, true)],
-    ["at the target is not over it", s(16, true), 2000, s(17, true)],
-    ["congestion avoidance: +1/window", s(20, false), 300, s(20.05, false)],
-    ["never past the request window", s(200, true), 300, s(200, true)],
-    ["slow heartbeats: halve, leave slow start", s(64, true), 2500, s(32, false, now)],
-    ["never under the floor", s(6, false), 2500, s(4, false, now)],
-    ["within the cooldown: unchanged", s(32, false, now - 1000), 9000, s(32, false, now - 1000)],
-    ["after the cooldown: halve again", s(32, false, now - 2000), 9000, s(16, false, now)],
+  const s = (window: number, slowStart: boolean, cutAt = 0, changedAt = cutAt): PacerState => ({
+    window,
+    slowStart,
+    cutAt,
+    changedAt,
+  });
+  const settled = now - 5000;
+  const cases: Array<[string, PacerState, number | undefined, number, PacerState]> = [
+    ["slow start, no heartbeat yet: +1", s(16, true), undefined, 16, s(17, true)],
+    ["slow start, quick heartbeats: +1", s(16, true), 300, 16, s(17, true)],
+    ["at the target is not over it", s(16, true), 2000, 16, s(17, true)],
+    ["never past the request window", s(200, true), 300, 200, s(200, true)],
+    [
+      "slow heartbeats end slow start: cut in proportion (2,500/2,000)",
+      s(64, true),
+      2500,
+      64,
+      s(51, false, now),
+    ],
+    ["far over the target: at most halved", s(64, true), 9000, 64, s(32, false, now)],
+    ["never under the floor", s(6, false, settled), 9000, 0, s(4, false, now)],
+    [
+      "within the sample period after a change: unchanged",
+      s(32, false, now - 4000),
+      9000,
+      0,
+      s(32, false, now - 4000),
+    ],
+    [
+      "a cut not yet in effect (more in flight): unchanged",
+      s(32, false, settled),
+      9000,
+      40,
+      s(32, false, settled),
+    ],
+    ["in effect and still slow: cut again", s(32, false, settled), 9000, 32, s(16, false, now)],
+    [
+      "quick (under half the target): a quarter more",
+      s(32, false, settled),
+      900,
+      30,
+      s(40, false, settled, now),
+    ],
+    ["small windows grow by one at least", s(4, false, settled), 900, 4, s(5, false, settled, now)],
+    ["between half the target and the target: held", s(32, false, settled), 1500, 30, s(32, false, settled)],
+    ["no samples past slow start: grow", s(32, false, settled), undefined, 0, s(40, false, settled, now)],
+    ["growth stops at the request window", s(190, false, settled), 900, 10, s(200, false, settled, now)],
   ];
-  for (const [name, state, p99, want] of cases) {
-    const got = nextWindow(state, p99, now, cfg);
+  for (const [name, state, p99, running, want] of cases) {
+    const got = nextWindow(state, p99, now, cfg, running);
     assert.equal(got.slowStart, want.slowStart, name);
     assert.equal(got.cutAt, want.cutAt, name);
+    assert.equal(got.changedAt, want.changedAt, name);
     assert.ok(Math.abs(got.window - want.window) < 1e-9, `${name}: ${got.window} != ${want.window}`);
   }
 });
@@ -50,7 +87,7 @@ test("nextWindow: grows while heartbeats are quick, halves (once per cooldown) w
 function fakeRegistrations(
   clock: FakeClock,
   ms: number,
-): { register: () => Promise<void>; peak: () => number } {
+): { register: () => Promise<void>; peak: () => number; running: () => number } {
   let running = 0;
   let peak = 0;
   return {
@@ -61,6 +98,7 @@ function fakeRegistrations(
       running--;
     },
     peak: () => peak,
+    running: () => running,
   };
 }
 
@@ -98,7 +136,7 @@ test("RegistrationPacer: slow heartbeats shrink the window: fewer new nodes whil
   const clock = new FakeClock();
   const pacer = new RegistrationPacer(cfg, clock);
   const regs = fakeRegistrations(clock, 100);
-  await runPaced(pacer, clock, regs, 300, () => 5000);
+  await runPaced(pacer, clock, regs, 1000, () => 5000);
   assert.equal(pacer.window, cfg.minWindow);
   assert.equal(pacer.peakWindow, 16, "it never grew");
   assert.equal(regs.peak(), 16);
@@ -135,7 +173,7 @@ test("RegistrationPacer.summary: each cut is counted and traced with the heartbe
   const clock = new FakeClock();
   const pacer = new RegistrationPacer(cfg, clock);
   const regs = fakeRegistrations(clock, 100);
-  await runPaced(pacer, clock, regs, 3000, (i) => (i < 3 ? 50 : 5000));
+  await runPaced(pacer, clock, regs, 10_000, (i) => (i < 3 ? 50 : 5000));
   const s = pacer.summary();
   assert.ok(s.cuts >= 2, `${s.cuts} cuts`);
   const slow = s.windows.filter(([, , p99]) => p99 !== null && p99 > cfg.targetMs);
@@ -144,4 +182,20 @@ test("RegistrationPacer.summary: each cut is counted and traced with the heartbe
   for (const [t, window, , running] of s.windows) {
     assert.ok(t >= 0 && window >= cfg.minWindow && running >= 0, JSON.stringify(s.windows));
   }
+});
+
+test("RegistrationPacer: on a server whose heartbeats slow with the registrations in flight it settles near the target, not at the floor", async () => {
+  // Heartbeats take 500 ms plus 40 ms per registration in flight: the target (2 s) is met at 37.
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  const regs = fakeRegistrations(clock, 1000);
+  const windows: number[] = [];
+  await runPaced(pacer, clock, regs, 3000, (i) => {
+    if (i % 10 === 0) windows.push(pacer.window);
+    return 500 + 40 * regs.running();
+  });
+  const later = windows.slice(20); // after the first 20 s
+  assert.ok(later.length > 20, `${later.length} samples`);
+  assert.ok(Math.min(...later) >= 16, `never down near the floor: ${later.join(",")}`);
+  assert.ok(Math.max(...later) <= 64, `never far past the target: ${later.join(",")}`);
 });

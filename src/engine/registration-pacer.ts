@@ -4,9 +4,13 @@
  * once must pace them itself, and the pace that matters is the API server's: new nodes are
  * admitted as fast as it answers while the heartbeats of the nodes already up stay quick (none may
  * miss its Lease during start-up). The window of concurrent registrations grows as in TCP's slow
- * start and congestion avoidance while the recent heartbeat latency p99 stays under a target, and
- * halves when it does not (at most once per cooldown). {@link nextWindow} is the pure decision;
- * {@link RegistrationPacer} keeps the samples and runs the registrations.
+ * start (one more per completed registration) while the recent heartbeat latency p99 stays under a
+ * target. From the first time it does not, the window is set once per sample period, on samples
+ * all taken since the last change and only once the registrations in flight fell to the window
+ * (so a cut is judged by its effect, not by the overload it answered): cut in proportion to how
+ * far the p99 is over the target (at most by half), grown by a quarter while the p99 is under half
+ * the target, held in between. {@link nextWindow} is the pure decision; {@link RegistrationPacer}
+ * keeps the samples and runs the registrations.
  */
 import type { Clock } from "../kernel/clock.ts";
 
@@ -26,7 +30,10 @@ export interface PacerConfig {
    * (results/startup-22.md).
    */
   readonly targetMs: number;
-  /** After a halving, no other for this long: the samples still show the old window (default 2 s). */
+  /**
+   * Past slow start, the window changes at most this often (default the sample period, 5 s): the
+   * samples must all show the window in force.
+   */
   readonly cooldownMs: number;
   /** Heartbeat latencies older than this are forgotten (default 5 s). */
   readonly sampleMs: number;
@@ -38,8 +45,10 @@ export interface PacerState {
   readonly window: number;
   /** Growing by one per completed registration (doubling per round) until the first congestion. */
   readonly slowStart: boolean;
-  /** When the window was last halved (epoch ms; 0 = never). */
+  /** When the window was last cut (epoch ms; 0 = never). */
   readonly cutAt: number;
+  /** When the window was last changed past slow start (epoch ms; 0 = never). */
+  readonly changedAt: number;
 }
 
 /** The default tunables for an engine with `maxInFlight` and leases of `leaseDurationSeconds`. */
@@ -50,33 +59,49 @@ export function defaultPacerConfig(maxInFlight: number, leaseDurationSeconds: nu
     minWindow: Math.min(4, max),
     maxWindow: max,
     targetMs: (leaseDurationSeconds * 1000) / 4 / 2,
-    cooldownMs: 2_000,
+    cooldownMs: 5_000,
     sampleMs: 5_000,
   };
 }
 
 /** The first state. */
 export function initialPacerState(cfg: PacerConfig): PacerState {
-  return { window: cfg.initialWindow, slowStart: true, cutAt: 0 };
+  return { window: cfg.initialWindow, slowStart: true, cutAt: 0, changedAt: 0 };
 }
 
+/** Past slow start, the window grows by this factor per sample period while heartbeats are quick. */
+const GROWTH = 1.25;
+
 /**
- * The window after one registration ended at `now`, given the heartbeat latency p99 of the last
- * seconds (undefined: no heartbeat answered yet, nothing to judge by).
+ * The window after one registration ended at `now`, with `running` registrations still in flight,
+ * given the heartbeat latency p99 of the last seconds (undefined: no heartbeat answered yet,
+ * nothing to judge by).
  */
 export function nextWindow(
   state: PacerState,
   heartbeatP99Ms: number | undefined,
   now: number,
   cfg: PacerConfig,
+  running = 0,
 ): PacerState {
   const congested = heartbeatP99Ms !== undefined && heartbeatP99Ms > cfg.targetMs;
-  if (congested) {
-    if (now - state.cutAt < cfg.cooldownMs) return state;
-    return { window: Math.max(cfg.minWindow, Math.floor(state.window / 2)), slowStart: false, cutAt: now };
+  const cut = (): PacerState => {
+    const factor = Math.max(0.5, cfg.targetMs / (heartbeatP99Ms ?? cfg.targetMs));
+    const window = Math.max(cfg.minWindow, Math.floor(state.window * factor));
+    return { window, slowStart: false, cutAt: now, changedAt: now };
+  };
+  if (state.slowStart) {
+    if (congested) return cut();
+    return { ...state, window: Math.min(cfg.maxWindow, state.window + 1) };
   }
-  const grown = state.slowStart ? state.window + 1 : state.window + 1 / state.window;
-  return { ...state, window: Math.min(cfg.maxWindow, grown) };
+  // The samples must all be of the window in force, and a cut must have taken effect.
+  if (now - state.changedAt < cfg.cooldownMs || running > Math.floor(state.window)) return state;
+  if (congested) return cut();
+  if (heartbeatP99Ms === undefined || heartbeatP99Ms < cfg.targetMs / 2) {
+    const window = Math.min(cfg.maxWindow, Math.max(state.window + 1, state.window * GROWTH));
+    return { ...state, window, changedAt: now };
+  }
+  return state;
 }
 
 /** How often the pacer's log samples the window besides at each cut. */
@@ -101,7 +126,7 @@ export class RegistrationPacer {
   private cached: { at: number; p99: number | undefined } = { at: -Infinity, p99: undefined };
   /** The largest window reached (for the log). */
   peakWindow: number;
-  /** Halvings on slow heartbeats (for the log). */
+  /** Cuts on slow heartbeats (for the log). */
   private cuts = 0;
   /** Seconds since the start, window, heartbeat p99 ms, registrations in flight: at each cut and every {@link TRACE_MS} (for the log). */
   private readonly trace: [number, number, number | null, number][] = [];
@@ -179,7 +204,7 @@ export class RegistrationPacer {
               running--;
               const p99 = this.recentP99();
               const before = this.state;
-              this.state = nextWindow(before, p99, this.clock.now(), this.cfg);
+              this.state = nextWindow(before, p99, this.clock.now(), this.cfg, running);
               this.record(this.state.cutAt !== before.cutAt, p99, running);
               this.peakWindow = Math.max(this.peakWindow, this.window);
               admit();
