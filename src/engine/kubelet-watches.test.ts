@@ -87,6 +87,7 @@ test("the kubelet's watches ask for protobuf as its client does, none with --kub
   pb.w.addRef(refKey("configmaps", "default", "c"));
   const types = pb.types();
   for (const [path, type] of [
+    ["/api/v1/pods", "v1 Pod"],
     ["/api/v1/nodes", "v1 Node"],
     ["/api/v1/services", "v1 Service"],
     ["/apis/node.k8s.io/v1/runtimeclasses", "node.k8s.io/v1 RuntimeClass"],

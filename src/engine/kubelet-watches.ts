@@ -1,4 +1,5 @@
 import type { ProtoType } from "../client/protobuf-schema.ts";
+import { POD } from "../client/protobuf-pod.ts";
 import { NODE, protoOf, watchedOnly } from "../client/protobuf-types.ts";
 import type { EngineContext } from "./engine-context.ts";
 import type { NodeObject } from "./node-handle.ts";
@@ -56,7 +57,12 @@ export class KubeletWatches {
     const pb = (type: ProtoType): ProtoType | undefined =>
       protoOf(this.ctx.cfg.leaseContentType === "protobuf", type).proto;
     this.watchers = [
-      this.ctx.watch<PodObject>("/api/v1/pods", { fieldSelector: `spec.nodeName=${name}` }, handlers.pods),
+      this.ctx.watch<PodObject>(
+        "/api/v1/pods",
+        { fieldSelector: `spec.nodeName=${name}` },
+        handlers.pods,
+        pb(POD),
+      ),
       this.ctx.watch<NodeObject>(
         "/api/v1/nodes",
         { fieldSelector: `metadata.name=${name}` },

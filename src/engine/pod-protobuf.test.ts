@@ -15,6 +15,7 @@ import { podClaims } from "./csi/volume-decisions.ts";
 import { adoptedStage } from "./pod-stage.ts";
 import { sandboxLatencyMs } from "./container-run.ts";
 import { statusUnchanged } from "./status-manager.ts";
+import { bind, makePod, podPath, registered, withNodeCidr } from "./testdata/hollow-node-harness.ts";
 
 /** What the engine takes from a pod as it arrives (pod-lifecycle.ts onPod and adopt, the Watcher). */
 function engineView(p: PodObject) {
@@ -90,3 +91,22 @@ function* oneChanged(status: Record<string, unknown>): Generator<Variant> {
   }
   yield* walk(status, "status", (x) => x as Record<string, unknown>);
 }
+
+test("a kubelet's pod reads and status PATCHes ask for protobuf Pods, none with --kube-api-content-type json", async () => {
+  for (const leaseContentType of ["protobuf", "json"] as const) {
+    const h = await registered({ traffic: "kubelet", leaseContentType });
+    h.node.observeNode(withNodeCidr("10.128.3.0/24"));
+    bind(h, makePod("web-0"));
+    await h.clock.advance(1_000);
+    const sent = h.api.requests
+      .filter((r) => r.path.startsWith(podPath("web-0")))
+      .map((r) => `${r.method} ${r.path} ${r.wire.body} ${r.wire.proto ?? "json"}`);
+    const as = leaseContentType === "protobuf" ? "Pod" : "json";
+    assert.deepEqual(sent, [
+      `GET ${podPath("web-0")} none ${as}`,
+      `PATCH ${podPath("web-0")}/status json ${as}`,
+      `GET ${podPath("web-0")} none ${as}`,
+      `PATCH ${podPath("web-0")}/status json ${as}`,
+    ]);
+  }
+});

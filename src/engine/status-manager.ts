@@ -8,6 +8,8 @@
  * functions at the top of this file; the class is the I/O around them.
  */
 import { isConflict, isNotFound } from "../client/api-error.ts";
+import { POD } from "../client/protobuf-pod.ts";
+import { protoOf } from "../client/protobuf-types.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { NodeHandle } from "./node-handle.ts";
@@ -313,10 +315,12 @@ export class StatusManager {
     const st = e.st;
     const path = `/api/v1/namespaces/${st.namespace}/pods/${st.name}`;
     let serverHasIt = false;
+    const pb = protoOf(node.ctx.cfg.leaseContentType === "protobuf", POD);
     if (node.ctx.cfg.traffic === "kubelet") {
       let latest: PodObject;
       try {
-        latest = await node.api<PodObject>({ method: "GET", path });
+        // In protobuf as the kubelet's client reads it (the Pod read schema covers the status).
+        latest = await node.api<PodObject>({ method: "GET", path, ...pb });
       } catch (err) {
         if (!isNotFound(err)) throw err;
         this.gone(e);
@@ -346,6 +350,8 @@ export class StatusManager {
           path: `${path}/status`,
           patchType: "strategic",
           body: { metadata: { uid: st.uid }, status: taken.status && statusPatchBody(taken.status) },
+          // The patch is JSON; the answer comes in protobuf, as a kubelet accepts it (not read).
+          ...pb,
         });
       } catch (err) {
         // Gone, or replaced by a pod of the same name (the uid precondition failed).
