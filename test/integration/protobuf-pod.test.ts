@@ -3,8 +3,9 @@
  * run by a hollow node and then deleted, and the real kubelet's and kubemark's pods the engine's
  * status tests use (their specs created, their statuses PATCHed back as those kubelets wrote
  * them), are read in protobuf and in JSON at one resourceVersion: the protobuf answer decoded
- * with the Pod read schema (src/client/protobuf-pod.ts) is the JSON answer's read fields, and a
- * PATCH's protobuf answer decodes. With KUBEMARK_CAPTURE_PROTOBUF=1 the answers are saved under
+ * with the Pod read schema (src/client/protobuf-pod.ts) is the JSON answer's read fields, a
+ * PATCH's protobuf answer decodes, and a pod watch in protobuf (the kubelet's, over both
+ * transports) delivers each pod as its JSON's read fields. With KUBEMARK_CAPTURE_PROTOBUF=1 the answers are saved under
  * src/client/testdata/protobuf/ (pod-*.pb, pod-*.json) for protobuf-pod.test.ts, which checks
  * that the engine's own view of each pod is the same from either.
  */
@@ -12,13 +13,16 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { KubeClient } from "../../src/client/kube-client.ts";
+import { KubeClient } from "../../src/client/kube-client.ts";
+import { loadClusterAccess } from "../../src/client/kubeconfig.ts";
 import { decodeAs } from "../../src/client/protobuf-schema.ts";
 import { POD } from "../../src/client/protobuf-pod.ts";
 import { readObjectMeta, decodeObject } from "../../src/client/protobuf.ts";
 import { projectOn } from "../../src/client/testdata/protobuf-project.ts";
 import { FLEET_LABEL } from "../../src/kernel/k8s.ts";
-import { ROOT, adminClientFor, eventually } from "../harness.ts";
+import { realClock } from "../../src/kernel/clock.ts";
+import { Watcher, type Versioned } from "../../src/engine/watcher.ts";
+import { ROOT, adminClientFor, eventually, testCluster } from "../harness.ts";
 import {
   defaultServiceAccount,
   fleetNodesReady,
@@ -289,6 +293,70 @@ describe("pods in protobuf, on the real API server", () => {
         (p.status as { phase: string }).phase,
         `${name}: its status as written`,
       );
+    }
+  });
+
+  test("the pod watch in protobuf, as the engine's kubelet opens it, delivers each pod as its JSON's read fields", async () => {
+    for (const lean of [true, false]) {
+      const access = await loadClusterAccess({ kubeconfig: testCluster().kubeconfig, env: process.env });
+      const c = new KubeClient(access, {
+        userAgent: "kubemark-it",
+        ...(lean ? { leanWatches: true, leanRequests: true } : {}),
+      });
+      const seen = new Map<string, Versioned & Record<string, unknown>>();
+      let synced = false;
+      const errors: string[] = [];
+      const w = new Watcher<Versioned & Record<string, unknown>>(
+        c,
+        `/api/v1/namespaces/${NS}/pods`,
+        {},
+        {
+          onEvent: (type, pod) => {
+            const name = (pod.metadata as { name: string }).name;
+            if (type === "DELETED") seen.delete(name);
+            else seen.set(name, pod);
+          },
+          onSynced: () => {
+            synced = true;
+          },
+        },
+        {
+          clock: realClock,
+          random: Math.random,
+          watchList: { enabled: true },
+          onError: (e) => errors.push(String(e)),
+        },
+        POD,
+      );
+      w.start();
+      try {
+        await eventually("the pod watch's initial events", 20_000, () =>
+          Promise.resolve({ done: synced, status: `${seen.size} pods` }),
+        );
+        assert.deepEqual(errors, []);
+        assert.ok(seen.size >= 5, `${seen.size} pods watched`);
+        for (const name of [...seen.keys()]) {
+          // Each pod at the version the watch delivered (later events replace it in `seen`).
+          await eventually(`${name} as JSON at the watched version`, 20_000, async () => {
+            const have = seen.get(name)!;
+            const json = await client.get<PodJson>(podPath(name));
+            if (json.metadata.resourceVersion !== have.metadata.resourceVersion)
+              return {
+                done: false,
+                status: `${json.metadata.resourceVersion} vs ${have.metadata.resourceVersion}`,
+              };
+            assert.deepEqual(
+              have,
+              projectOn(json, POD.read),
+              `${name} over ${lean ? "lean HTTP/2" : "undici"}`,
+            );
+            return { done: true, status: "same" };
+          });
+        }
+      } finally {
+        w.stop();
+        await c.close();
+      }
     }
   });
 });
