@@ -16,6 +16,9 @@ import { adoptedStage } from "./pod-stage.ts";
 import { sandboxLatencyMs } from "./container-run.ts";
 import { statusUnchanged } from "./status-manager.ts";
 import { bind, makePod, podPath, registered, withNodeCidr } from "./testdata/hollow-node-harness.ts";
+import { renderPodStatus, type PodRun } from "./pod-status.ts";
+import type { PodStage } from "./pod-stage.ts";
+import { pod, RUN, FINISHED } from "./testdata/pod-fixtures.ts";
 
 /** What the engine takes from a pod as it arrives (pod-lifecycle.ts onPod and adopt, the Watcher). */
 function engineView(p: PodObject) {
@@ -109,4 +112,65 @@ test("a kubelet's pod reads and status PATCHes ask for protobuf Pods, none with 
       `PATCH ${podPath("web-0")}/status json ${as}`,
     ]);
   }
+});
+
+test("every status field the engine writes is in the Pod read schema (the status manager compares them)", () => {
+  const p = pod(
+    {
+      initContainers: [
+        { name: "setup", image: "busybox" },
+        { name: "proxy", image: "envoy", restartPolicy: "Always" },
+      ],
+      containers: [
+        {
+          name: "app",
+          image: "nginx",
+          resources: { requests: { cpu: "100m" }, limits: { memory: "64Mi" } },
+          volumeMounts: [{ name: "data", mountPath: "/data", readOnly: true }],
+        },
+      ],
+    },
+    { generation: 2 },
+  );
+  const last = { exitCode: 1, startedAt: RUN.startedAt, finishedAt: RUN.runningAt };
+  const runs: PodRun[] = [
+    RUN,
+    FINISHED,
+    {
+      ...RUN,
+      restarts: 2,
+      lastRun: last,
+      backoffMs: 20_000,
+      initIndex: 0,
+      initRestarts: 1,
+      initLastRun: last,
+    },
+  ];
+  const missing = new Set<string>();
+  const walk = (v: unknown, schema: Schema, at: string): void => {
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, schema, at);
+      return;
+    }
+    if (v === null || typeof v !== "object") return;
+    for (const [k, x] of Object.entries(v)) {
+      const f = schema[k];
+      if (!f) missing.add(`${at}.${k}`);
+      else if (typeof f.t !== "string") walk(x, f.t, `${at}.${k}`);
+    }
+  };
+  const stages: PodStage[] = [
+    "creating",
+    "sandbox",
+    "initializing",
+    "running",
+    "backoff",
+    "succeeded",
+    "failed",
+    "terminated",
+  ];
+  for (const stage of stages)
+    for (const run of runs)
+      walk(renderPodStatus(slimPod(p), stage, run), POD.read["status"]!.t as Schema, "status");
+  assert.deepEqual([...missing], []);
 });
