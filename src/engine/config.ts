@@ -88,10 +88,9 @@ export interface EngineConfig {
   readonly maxInFlight: number;
   /**
    * Encoding of the built-in objects a kubelet sends and reads (Leases, Nodes, CSINodes, Events;
-   * kube-proxy's Events; the kubelet's and kube-proxy's watches but the pod watch), as the
-   * kubelet's `--kube-api-content-type`: protobuf (the kubelet's default, cheaper for the API
-   * server to read and write) or JSON. Patch bodies are JSON either way (their answers come in
-   * protobuf); pods are JSON.
+   * kube-proxy's Events; Pods; the kubelet's and kube-proxy's watches), as the kubelet's
+   * `--kube-api-content-type`: protobuf (the kubelet's default, cheaper for the API server to read
+   * and write) or JSON. Patch bodies are JSON either way (their answers come in protobuf).
    */
   readonly leaseContentType: "protobuf" | "json";
   /** Per-node client rate limit like a hollow kubelet's client (QPS 10, burst 20); 0 disables it. */

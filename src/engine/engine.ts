@@ -2,7 +2,9 @@ import { join } from "node:path";
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { Clock } from "../kernel/clock.ts";
 import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
+import { POD } from "../client/protobuf-pod.ts";
 import type { ProtoType } from "../client/protobuf-schema.ts";
+import { NODE, protoOf } from "../client/protobuf-types.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { forEachLimit } from "../kernel/concurrency.ts";
 import { KubemarkError, describeError } from "../kernel/errors.ts";
@@ -355,6 +357,7 @@ export class Engine {
       this.sharedProxy.start(undefined);
     }
     const nodes = this.nodes;
+    const pb = this.cfg.leaseContentType === "protobuf";
     this.shared.push(
       this.ctx.watch<PodObject>(
         "/api/v1/pods",
@@ -367,6 +370,7 @@ export class Engine {
           onRelistStart: () => nodes.forEach((n) => n.podHandler().onRelistStart()),
           onSynced: () => nodes.forEach((n) => n.podHandler().onSynced()),
         },
+        protoOf(pb, POD).proto,
       ),
       this.ctx.watch<NodeObject>(
         "/api/v1/nodes",
@@ -378,6 +382,7 @@ export class Engine {
             else node?.observeNode(n);
           },
         },
+        protoOf(pb, NODE).proto,
       ),
     );
   }
