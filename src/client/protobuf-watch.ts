@@ -19,30 +19,38 @@ export interface RawWatchEvent {
   readonly object: Uint8Array;
 }
 
-/** Splits a watch stream into its frames as chunks arrive (a frame may span chunks). */
+/**
+ * Splits a watch stream into its frames as chunks arrive (a frame may span chunks). Whole frames
+ * are read where they lie in the chunk; only an unfinished frame's bytes are kept (one per open
+ * watch at most, none between events).
+ */
 export class WatchFrames {
-  private buf = new Uint8Array(0);
+  private buf: Uint8Array | undefined;
 
   /** The events completed by `chunk`. */
   push(chunk: Uint8Array): RawWatchEvent[] {
-    const joined = new Uint8Array(this.buf.length + chunk.length);
-    joined.set(this.buf, 0);
-    joined.set(chunk, this.buf.length);
+    let data = chunk;
+    if (this.buf) {
+      data = new Uint8Array(this.buf.length + chunk.length);
+      data.set(this.buf, 0);
+      data.set(chunk, this.buf.length);
+      this.buf = undefined;
+    }
     const out: RawWatchEvent[] = [];
     let at = 0;
-    while (joined.length - at >= 4) {
-      const size = new DataView(joined.buffer, joined.byteOffset + at, 4).getUint32(0, false);
-      if (joined.length - at - 4 < size) break;
-      out.push(readWatchEvent(joined.subarray(at + 4, at + 4 + size)));
+    while (data.length - at >= 4) {
+      const size = ((data[at]! << 24) | (data[at + 1]! << 16) | (data[at + 2]! << 8) | data[at + 3]!) >>> 0;
+      if (data.length - at - 4 < size) break;
+      out.push(readWatchEvent(data.subarray(at + 4, at + 4 + size)));
       at += 4 + size;
     }
-    this.buf = joined.slice(at);
+    if (at < data.length) this.buf = data.slice(at);
     return out;
   }
 
   /** Bytes of an unfinished frame (0 when the stream ended on a frame boundary). */
   get pending(): number {
-    return this.buf.length;
+    return this.buf?.length ?? 0;
   }
 }
 
