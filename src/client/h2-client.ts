@@ -7,7 +7,7 @@ import { PROTOBUF_ACCEPT, statusOf } from "./kube-request.ts";
 import { tlsContextOf, type ClusterAccess } from "./kubeconfig.ts";
 import { isProtobuf } from "./protobuf.ts";
 import type { ProtoType } from "./protobuf-schema.ts";
-import { ProtoWatchFrames } from "./protobuf-watch.ts";
+import { ProtoWatchFrames, undecodableWatch } from "./protobuf-watch.ts";
 import type { WatchEvent, WatchStreamHandle, WatchStreamHandlers } from "./watch-stream.ts";
 
 /*
@@ -151,7 +151,7 @@ export class H2Client {
         try {
           events = frames.push(chunk);
         } catch (err) {
-          end(this.undecodable(path, err));
+          end(undecodableWatch(path, err));
           return;
         }
         for (const ev of events) {
@@ -275,18 +275,6 @@ export class H2Client {
       message: `WATCH ${path}: ${status} ${st.reason ?? ""}${st.message ? `: ${st.message}` : ""}`,
       reason: st.reason,
       retryAfterSeconds: st.details?.retryAfterSeconds,
-    });
-  }
-
-  /** A protobuf watch frame that does not decode as the type asked for (not the network's fault: no retry helps). */
-  private undecodable(path: string, err: unknown): KubeApiError {
-    return new KubeApiError({
-      code: "API_ERROR",
-      status: 0,
-      method: "WATCH",
-      path,
-      message: `WATCH ${path}: the protobuf watch event does not decode: ${describeError(err)}`,
-      cause: err,
     });
   }
 

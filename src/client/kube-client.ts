@@ -7,7 +7,7 @@ import { H2Client, type H2Response } from "./h2-client.ts";
 import { describeError } from "../kernel/errors.ts";
 import { PROTOBUF_CONTENT_TYPE, isProtobuf } from "./protobuf.ts";
 import { decodeAs, encodeAs, type ProtoType } from "./protobuf-schema.ts";
-import { ProtoWatchFrames } from "./protobuf-watch.ts";
+import { ProtoWatchFrames, undecodableWatch } from "./protobuf-watch.ts";
 import { tlsContextOf, type ClusterAccess } from "./kubeconfig.ts";
 import { DEFAULT_RETRY, withRetry } from "./retry.ts";
 import {
@@ -399,14 +399,7 @@ export class KubeClient {
         try {
           events = frames.push(chunk as Buffer);
         } catch (err) {
-          throw new KubeApiError({
-            code: "API_ERROR",
-            status: 0,
-            method: "WATCH",
-            path,
-            message: `WATCH ${path}: the protobuf watch event does not decode: ${describeError(err)}`,
-            cause: err,
-          });
+          throw undecodableWatch(path, err);
         }
         for (const ev of events) yield ev as WatchEvent<T>;
       }

@@ -1,5 +1,7 @@
 import { decodeObject, protoReader, readStatus, tag } from "./protobuf.ts";
 import { decodeAs, type ProtoType } from "./protobuf-schema.ts";
+import { describeError } from "../kernel/errors.ts";
+import { KubeApiError } from "./api-error.ts";
 import type { WatchEvent } from "./watch-stream.ts";
 
 /*
@@ -101,4 +103,19 @@ export class ProtoWatchFrames {
   push(chunk: Uint8Array): WatchEvent<unknown>[] {
     return this.frames.push(chunk).map((ev) => decodeWatchEvent(ev, this.type) as WatchEvent<unknown>);
   }
+}
+
+/**
+ * The error that ends a watch whose protobuf frame does not decode as the type asked for: the
+ * server's answer, not the network, so it is not reported as unreachable.
+ */
+export function undecodableWatch(path: string, err: unknown): KubeApiError {
+  return new KubeApiError({
+    code: "API_ERROR",
+    status: 0,
+    method: "WATCH",
+    path,
+    message: `WATCH ${path}: the protobuf watch event does not decode: ${describeError(err)}`,
+    cause: err,
+  });
 }
