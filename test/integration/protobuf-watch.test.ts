@@ -69,9 +69,9 @@ describe("protobuf watches as a kubelet's client asks for them, on the real API 
     return seen;
   }
 
-  async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
     const end = Date.now() + ms;
-    while (!ok()) {
+    while (!(await ok())) {
       if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -139,6 +139,16 @@ describe("protobuf watches as a kubelet's client asks for them, on the real API 
   after(async () => {
     for (const w of watchers) w.stop();
     await admin.request({ method: "DELETE", path: `/api/v1/nodes/${NODE_NAME}` }).catch(() => undefined);
+    // The Service goes before this file ends: a namespace's deletion takes its Services some
+    // seconds later, and the next file (proxy.test.ts) counts the cluster's Services.
+    const svc = `/api/v1/namespaces/${NS}/services/web`;
+    await admin.request({ method: "DELETE", path: svc }).catch(() => undefined);
+    await until("the Service gone", async () =>
+      admin.get(svc).then(
+        () => false,
+        (err: unknown) => (err as { status?: number }).status === 404,
+      ),
+    );
     await admin.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}` }).catch(() => undefined);
     for (const c of clients) await c.close();
   });
