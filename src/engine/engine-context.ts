@@ -7,11 +7,10 @@ import type { Cidr } from "./ip-pool.ts";
 import type { EngineMetrics } from "./metrics.ts";
 import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./proxy-types.ts";
 import type { KubeletEventRecorder } from "./kubelet-event-recorder.ts";
-import type { ProtoType } from "../client/protobuf-schema.ts";
-import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
+import type { WatchStarter } from "./watcher.ts";
 
 /** What every simulated node shares: config, the API, the one queue, logs and metrics. */
-export interface EngineContext {
+export interface EngineContext extends WatchStarter {
   readonly cfg: EngineConfig;
   readonly clock: Clock;
   readonly random: () => number;
@@ -37,16 +36,6 @@ export interface EngineContext {
    * results/engine-heartbeats.md).
    */
   heartbeat<T>(req: KubeRequest): Promise<T>;
-  /**
-   * Starts a resilient watch; with `proto` in Kubernetes protobuf as a kubelet's client asks for
-   * it, its objects read as that type (protobuf-types.ts).
-   */
-  watch<T extends Versioned>(
-    path: string,
-    query: KubeRequest["query"],
-    handler: WatchHandler<T>,
-    proto?: ProtoType,
-  ): Watcher<T>;
   /** The hollow proxy's own API identity (user agent `hollow-proxy`); undefined with --no-proxy. */
   readonly proxy:
     { readonly api: ProxyApi; readonly features: ProxyFeatures; readonly sink: ProxyMetricsSink } | undefined;

@@ -4,18 +4,11 @@
  * not import each other.
  */
 import type { KubeRequest } from "../client/kube-client.ts";
-import type { ProtoType } from "../client/protobuf-schema.ts";
-import type { Versioned, Watcher, WatchHandler } from "./watcher.ts";
+import type { WatchStarter } from "./watcher.ts";
 
 /** What the proxy needs besides the engine's context: its own API identity (user agent `hollow-proxy`). */
-export interface ProxyApi {
+export interface ProxyApi extends WatchStarter {
   request<T>(req: KubeRequest): Promise<T>;
-  watch<T extends Versioned>(
-    path: string,
-    query: KubeRequest["query"],
-    handler: WatchHandler<T>,
-    proto?: ProtoType,
-  ): Watcher<T>;
 }
 
 /** Figures of every proxier, for metrics. */

@@ -29,6 +29,20 @@ export interface WatchHandler<T> {
   onSynced?(): void;
 }
 
+/** Starts watches (the engine's context and the hollow proxy's API identity provide it). */
+export interface WatchStarter {
+  /**
+   * Starts a resilient watch; with `proto` in Kubernetes protobuf as a kubelet's client asks for
+   * it, its objects read as that type (protobuf-types.ts).
+   */
+  watch<T extends Versioned>(
+    path: string,
+    query: KubeRequest["query"],
+    handler: WatchHandler<T>,
+    proto?: ProtoType,
+  ): Watcher<T>;
+}
+
 /** Shared, process-wide: whether the API server accepts WatchList (`sendInitialEvents`). */
 export interface WatchListSupport {
   enabled: boolean;
