@@ -232,6 +232,25 @@ export const ENDPOINT_SLICE: ProtoType = {
 };
 
 /**
+ * An authentication.k8s.io/v1 TokenRequest (a pod's projected service-account token) as the
+ * kubelet's token manager writes it. Of the answer only the expiry is read: the token itself, a
+ * secret, is never decoded.
+ */
+export const TOKEN_REQUEST: ProtoType = {
+  apiVersion: "authentication.k8s.io/v1",
+  kind: "TokenRequest",
+  write: {
+    metadata: MSG(1, OBJECT_META),
+    spec: MSG(2, {
+      audiences: LIST(1, "string"),
+      boundObjectRef: MSG(3, { kind: S(1), apiVersion: S(2), name: S(3), uid: S(4) }),
+      expirationSeconds: I64(4),
+    }),
+  },
+  read: { metadata: MSG(1, META_READ), status: MSG(3, { expirationTimestamp: TIME(2) }) },
+};
+
+/**
  * The request field that sends `type` in protobuf as a kubelet's client does, or nothing with
  * `--kube-api-content-type application/json` (`protobuf` false).
  */

@@ -8,6 +8,7 @@ import type { EngineMetrics } from "./metrics.ts";
 import type { ProxyApi, ProxyFeatures, ProxyMetricsSink } from "./proxy-types.ts";
 import type { KubeletEventRecorder } from "./kubelet-event-recorder.ts";
 import type { WatchStarter } from "./watcher.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 
 /** What every simulated node shares: config, the API, the one queue, logs and metrics. */
 export interface EngineContext extends WatchStarter {
@@ -41,6 +42,11 @@ export interface EngineContext extends WatchStarter {
     { readonly api: ProxyApi; readonly features: ProxyFeatures; readonly sink: ProxyMetricsSink } | undefined;
   /** The kubelet's Events of every node (kubelet traffic with events on; else undefined). */
   readonly events?: KubeletEventRecorder | undefined;
+  /**
+   * The request field that sends and accepts `type` in protobuf, as a kubelet's client does; empty
+   * with `--kube-api-content-type application/json`.
+   */
+  proto(type: ProtoType): { proto?: ProtoType };
   /** Pod CIDR for node `index` when its Node has no spec.podCIDR. */
   fallbackPodCidr(index: number): Cidr | undefined;
 }

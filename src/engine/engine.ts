@@ -209,6 +209,7 @@ export class Engine {
               protobuf: cfg.leaseContentType === "protobuf",
             })
           : undefined,
+      proto: (type) => protoOf(cfg.leaseContentType === "protobuf", type),
       fallbackPodCidr: (index) => nthSubnet(this.podPool, Math.max(24, this.podPool.prefix), index),
     };
     this.nodeContext = (client, proxyClient) => ({
@@ -357,7 +358,6 @@ export class Engine {
       this.sharedProxy.start(undefined);
     }
     const nodes = this.nodes;
-    const pb = this.cfg.leaseContentType === "protobuf";
     this.shared.push(
       this.ctx.watch<PodObject>(
         "/api/v1/pods",
@@ -370,7 +370,7 @@ export class Engine {
           onRelistStart: () => nodes.forEach((n) => n.podHandler().onRelistStart()),
           onSynced: () => nodes.forEach((n) => n.podHandler().onSynced()),
         },
-        protoOf(pb, POD).proto,
+        this.ctx.proto(POD).proto,
       ),
       this.ctx.watch<NodeObject>(
         "/api/v1/nodes",
@@ -382,7 +382,7 @@ export class Engine {
             else node?.observeNode(n);
           },
         },
-        protoOf(pb, NODE).proto,
+        this.ctx.proto(NODE).proto,
       ),
     );
   }

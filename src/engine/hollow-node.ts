@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import { isAlreadyExists, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 import type { ProtoType } from "../client/protobuf-schema.ts";
-import { CSI_NODE, NODE, protoOf } from "../client/protobuf-types.ts";
+import { CSI_NODE, NODE } from "../client/protobuf-types.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import { NODES_PATH, nodeLeasePath, nodePath } from "../kernel/k8s.ts";
@@ -95,7 +95,7 @@ export class HollowNode implements NodeHandle {
 
   /** The request field that sends `type` in protobuf, unless `--kube-api-content-type` is JSON. */
   proto(type: ProtoType): { proto?: ProtoType } {
-    return protoOf(this.ctx.cfg.leaseContentType === "protobuf", type);
+    return this.ctx.proto(type);
   }
 
   /** Sends one request on this node's behalf (rate-limited, counted). */

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { ProtoType } from "../client/protobuf-schema.ts";
-import { ENDPOINT_SLICE, EVENTS_V1_EVENT, SERVICE, protoOf, watchedOnly } from "../client/protobuf-types.ts";
+import { ENDPOINT_SLICE, EVENTS_V1_EVENT, SERVICE, watchedOnly } from "../client/protobuf-types.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { microTime } from "./node-object.ts";
@@ -116,8 +116,7 @@ export class HollowProxy {
     };
     const ignore = { onEvent: () => undefined };
     // kube-proxy's client asks for protobuf as the kubelet's does (--kube-api-content-type).
-    const pb = (type: ProtoType): ProtoType | undefined =>
-      protoOf(this.ctx.cfg.leaseContentType === "protobuf", type).proto;
+    const pb = (type: ProtoType): ProtoType | undefined => this.ctx.proto(type).proto;
     this.watchers = [
       this.api.watch<ServiceObject>(
         "/api/v1/services",
@@ -223,7 +222,7 @@ export class HollowProxy {
           regarding: { kind: "Node", name: this.node, ...(nodeUid ? { uid: nodeUid } : {}) },
         },
         // kube-proxy's client, as a kubelet's, speaks protobuf (clientConnection.contentType).
-        ...protoOf(this.ctx.cfg.leaseContentType === "protobuf", EVENTS_V1_EVENT),
+        ...this.ctx.proto(EVENTS_V1_EVENT),
       })
       .catch((err: unknown) =>
         this.log.debug({ err: describeError(err) }, "could not post the proxy's startup event"),

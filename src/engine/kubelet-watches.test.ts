@@ -4,6 +4,7 @@ import { defaultEngineConfig, type EngineConfig } from "./config.ts";
 import type { EngineContext } from "./engine-context.ts";
 import { KubeletWatches, refKey, refTarget } from "./kubelet-watches.ts";
 import type { ProtoType } from "../client/protobuf-schema.ts";
+import { protoOf } from "../client/protobuf-types.ts";
 import type { Watcher } from "./watcher.ts";
 
 /** KubeletWatches over a context whose watches are only recorded. */
@@ -13,8 +14,10 @@ function watches(over: Partial<EngineConfig> = {}): {
   types: () => string[];
 } {
   const opened: { path: string; selector: string; stopped: boolean; type: string }[] = [];
+  const cfg = defaultEngineConfig(["n"], over);
   const ctx = {
-    cfg: defaultEngineConfig(["n"], over),
+    cfg,
+    proto: (type: ProtoType) => protoOf(cfg.leaseContentType === "protobuf", type),
     watch: (path: string, query: { fieldSelector?: string } | undefined, _h: unknown, proto?: ProtoType) => {
       const type = proto ? `${proto.apiVersion} ${proto.kind}` : "json";
       const rec = { path, selector: query?.fieldSelector ?? "", stopped: false, type };

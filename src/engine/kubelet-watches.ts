@@ -1,6 +1,6 @@
 import type { ProtoType } from "../client/protobuf-schema.ts";
 import { POD } from "../client/protobuf-pod.ts";
-import { NODE, protoOf, watchedOnly } from "../client/protobuf-types.ts";
+import { NODE, watchedOnly } from "../client/protobuf-types.ts";
 import type { EngineContext } from "./engine-context.ts";
 import type { NodeObject } from "./node-handle.ts";
 import type { PodObject } from "./pod-object.ts";
@@ -54,8 +54,7 @@ export class KubeletWatches {
   /** Opens the node's watches. */
   start(name: string, handlers: KubeletWatchHandlers): void {
     const ignore = { onEvent: () => undefined };
-    const pb = (type: ProtoType): ProtoType | undefined =>
-      protoOf(this.ctx.cfg.leaseContentType === "protobuf", type).proto;
+    const pb = (type: ProtoType): ProtoType | undefined => this.ctx.proto(type).proto;
     this.watchers = [
       this.ctx.watch<PodObject>(
         "/api/v1/pods",
@@ -104,10 +103,7 @@ export class KubeletWatches {
       {
         onEvent: () => undefined,
       },
-      protoOf(
-        this.ctx.cfg.leaseContentType === "protobuf",
-        kind === "secrets" ? SECRET_WATCHED : CONFIG_MAP_WATCHED,
-      ).proto,
+      this.ctx.proto(kind === "secrets" ? SECRET_WATCHED : CONFIG_MAP_WATCHED).proto,
     );
     this.refWatches.set(key, { count: 1, watcher });
   }

@@ -7,6 +7,8 @@ import { healthyConditions } from "./node-object.ts";
 import type { ObservedNodeStatus } from "./node-status.ts";
 import { NodeStatusReporter } from "./node-status-reporter.ts";
 import { IDENTITY, NAME, engineConfig } from "./testdata/hollow-node-harness.ts";
+import { protoOf } from "../client/protobuf-types.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 
 const healthy: ObservedNodeStatus = {
   conditions: healthyConditions("2026-11-30T10:00:10Z", "2026-11-30T10:00:00Z"),
@@ -28,6 +30,7 @@ function reporter(): { r: NodeStatusReporter; clock: FakeClock; calls: string[];
   const handle = {
     ctx: {
       cfg: engineConfig(),
+      proto: (type: ProtoType) => protoOf(true, type),
       clock,
       random: () => 0.5,
       metrics: { statusCorrected: () => undefined },

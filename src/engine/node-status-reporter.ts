@@ -1,5 +1,5 @@
 import { isNotFound } from "../client/api-error.ts";
-import { NODE, protoOf } from "../client/protobuf-types.ts";
+import { NODE } from "../client/protobuf-types.ts";
 import { NODES_PATH } from "../kernel/k8s.ts";
 import { volumesInUseField } from "./csi/volume-decisions.ts";
 import { jittered } from "./heartbeat-schedule.ts";
@@ -121,7 +121,7 @@ export class NodeStatusReporter {
         patchType: "strategic",
         body: { status },
         // The patch is JSON; the answer (the whole Node) comes in protobuf, as a kubelet accepts it.
-        ...protoOf(ctx.cfg.leaseContentType === "protobuf", NODE),
+        ...ctx.proto(NODE),
       });
       this.lastReportAt = now;
       if (inUse) {

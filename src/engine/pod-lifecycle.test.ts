@@ -37,6 +37,11 @@ test("pods (kubelet traffic): token, ContainerCreating, then Running with an IP 
   h.api.requests.splice(1, 2);
   const token = h.api.requests[0]!.body;
   assert.equal(token.kind, "TokenRequest");
+  assert.equal(
+    h.api.requests[0]!.wire.proto,
+    "TokenRequest",
+    "in protobuf, as the kubelet's token manager sends it",
+  );
   assert.equal(token.spec.expirationSeconds, 3607);
   assert.deepEqual(token.spec.boundObjectRef, {
     apiVersion: "v1",

@@ -5,6 +5,7 @@
  * them (status-manager.ts), and the run never waits for the API server.
  */
 import { isNotFound } from "../client/api-error.ts";
+import { TOKEN_REQUEST } from "../client/protobuf-types.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import { initFailure, type InitFailure } from "./container-run.ts";
@@ -84,6 +85,7 @@ export async function startPod(run: PodRunner, st: PodState): Promise<void> {
                 boundObjectRef: { apiVersion: "v1", kind: "Pod", name: st.name, uid: st.uid },
               },
             },
+            ...ctx.proto(TOKEN_REQUEST),
           })
           .catch((err: unknown) => {
             if (!isNotFound(err)) throw err;

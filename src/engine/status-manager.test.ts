@@ -12,6 +12,8 @@ import type { NodeHandle } from "./node-handle.ts";
 import { slimPod, type PodObject } from "./pod-object.ts";
 import type { HostedStage } from "./pod-stage.ts";
 import type { PodState } from "./pod-state.ts";
+import { protoOf } from "../client/protobuf-types.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 import {
   StatusManager,
   needsSync,
@@ -192,6 +194,7 @@ function setup(traffic: "kubelet" | "minimal" = "kubelet") {
   const node = {
     ctx: {
       cfg: { traffic },
+      proto: (type: ProtoType) => protoOf(true, type),
       clock,
       queue,
       random: () => 0.5,

@@ -9,7 +9,6 @@
  */
 import { isConflict, isNotFound } from "../client/api-error.ts";
 import { POD } from "../client/protobuf-pod.ts";
-import { protoOf } from "../client/protobuf-types.ts";
 import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import type { NodeHandle } from "./node-handle.ts";
@@ -315,7 +314,7 @@ export class StatusManager {
     const st = e.st;
     const path = `/api/v1/namespaces/${st.namespace}/pods/${st.name}`;
     let serverHasIt = false;
-    const pb = protoOf(node.ctx.cfg.leaseContentType === "protobuf", POD);
+    const pb = node.ctx.proto(POD);
     if (node.ctx.cfg.traffic === "kubelet") {
       let latest: PodObject;
       try {

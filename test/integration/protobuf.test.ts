@@ -12,7 +12,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { decodeAs, type ProtoType } from "../../src/client/protobuf-schema.ts";
-import { CORE_EVENT, CSI_NODE, EVENTS_V1_EVENT, NODE } from "../../src/client/protobuf-types.ts";
+import {
+  CORE_EVENT,
+  CSI_NODE,
+  EVENTS_V1_EVENT,
+  NODE,
+  TOKEN_REQUEST,
+} from "../../src/client/protobuf-types.ts";
 import { DEFAULT_SHAPE } from "../../src/engine/config.ts";
 import { renderCsiNode, renderNode, rfc3339, type NodeIdentity } from "../../src/engine/node-object.ts";
 import { readObjectMeta, decodeObject } from "../../src/client/protobuf.ts";
@@ -75,6 +81,13 @@ describe("protobuf as a kubelet sends it, on the real API server", () => {
     await client.request({ method: "DELETE", path: `/api/v1/nodes/${NAME}` }).catch(gone);
     await client.request({ method: "DELETE", path: `/apis/storage.k8s.io/v1/csinodes/${NAME}` }).catch(gone);
     await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}/events/${NAME}.1` }).catch(gone);
+    await client
+      .request({
+        method: "DELETE",
+        path: `/api/v1/namespaces/${NS}/pods/${NAME}`,
+        query: { gracePeriodSeconds: 0 },
+      })
+      .catch(gone);
     await client
       .request({ method: "DELETE", path: `/apis/events.k8s.io/v1/namespaces/${NS}/events/${NAME}.2` })
       .catch(gone);
@@ -216,5 +229,61 @@ describe("protobuf as a kubelet sends it, on the real API server", () => {
     const { apiVersion: _b, kind: _c, ...want1 } = v1;
     assert.deepEqual(like(e.json, want1), want1);
     sameAsJson(EVENTS_V1_EVENT, e.bytes, e.json);
+  });
+
+  test("a TokenRequest POSTed in protobuf, as the kubelet's token manager sends it, is bound to its pod; the engine reads its expiry, never the token", async () => {
+    // A pod to bind the token to (on a Node that does not exist: it never runs).
+    const pod = await client.request<{ metadata: { uid: string } }>({
+      method: "POST",
+      path: `/api/v1/namespaces/${NS}/pods`,
+      body: {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: NAME },
+        spec: {
+          nodeName: `${NAME}-absent`,
+          containers: [{ name: "c", image: "registry.k8s.io/pause:3.10" }],
+        },
+      },
+    });
+    const body = {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: {
+        audiences: ["https://kubernetes.default.svc"],
+        expirationSeconds: 3607,
+        boundObjectRef: { apiVersion: "v1", kind: "Pod", name: NAME, uid: pod.metadata.uid },
+      },
+    };
+    const path = `/api/v1/namespaces/${NS}/serviceaccounts/default/token`;
+    const sent = Date.now();
+    // The answer decoded with the full schema: the server read every field the engine wrote.
+    const full = await client.request<{
+      spec: typeof body.spec;
+      status: { token?: string; expirationTimestamp: string };
+    }>({
+      method: "POST",
+      path,
+      body,
+      proto: {
+        ...TOKEN_REQUEST,
+        read: {
+          ...TOKEN_REQUEST.write,
+          status: { n: 3, t: { token: { n: 1, t: "string" }, expirationTimestamp: { n: 2, t: "time" } } },
+        },
+      },
+    });
+    assert.deepEqual(full.spec, body.spec, "the server decoded the protobuf body as the engine meant it");
+    assert.ok((full.status.token ?? "").split(".").length === 3, "a JWT came back (not printed)");
+    const expires = Date.parse(full.status.expirationTimestamp);
+    assert.ok(expires >= sent + 3_600_000 && expires <= Date.now() + 3_700_000, "it expires in about 3607 s");
+    // What the engine's read schema takes of the same answer: the expiry, not the token.
+    const read = await client.request<{ status: Record<string, unknown> }>({
+      method: "POST",
+      path,
+      body,
+      proto: TOKEN_REQUEST,
+    });
+    assert.deepEqual(Object.keys(read.status), ["expirationTimestamp"]);
   });
 });

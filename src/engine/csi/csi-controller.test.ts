@@ -1,4 +1,5 @@
 // The controller on a fake clock: it works only while it leads, with the modelled latencies.
+import { protoOf } from "../../client/protobuf-types.ts";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { pino } from "pino";
@@ -81,6 +82,7 @@ function fakeEngine() {
       return { stop: () => watches.delete(path) } as never;
     },
     proxy: undefined,
+    proto: (type) => protoOf(true, type),
     fallbackPodCidr: () => undefined,
   };
   const deliver = (path: string, type: "ADDED" | "MODIFIED" | "DELETED", obj: unknown): void => {

@@ -2,6 +2,7 @@
  * A HollowNode on a fake clock and a fake API server, for the engine's unit tests: the fake
  * answers as an API server would for one node and records every request.
  */
+import { protoOf } from "../../client/protobuf-types.ts";
 import assert from "node:assert/strict";
 import { pino } from "pino";
 import { HollowNode, type NodeObject } from "../hollow-node.ts";
@@ -274,6 +275,7 @@ export function harness(over: Partial<EngineConfig> = {}): Harness {
         },
       } as unknown as Watcher<T>;
     },
+    proto: (type) => protoOf(cfg.leaseContentType === "protobuf", type),
     fallbackPodCidr: (index) => nthSubnet(podPool, 24, index),
   };
   return { node: new HollowNode(ctx, IDENTITY, 0), api, clock, watches, metrics, queue };

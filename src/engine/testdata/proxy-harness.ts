@@ -1,4 +1,5 @@
 /** A HollowProxy on a fake clock and a fake proxy API, for the proxy's unit tests. */
+import { protoOf } from "../../client/protobuf-types.ts";
 import type { ProtoType } from "../../client/protobuf-schema.ts";
 import assert from "node:assert/strict";
 import { pino } from "pino";
@@ -121,6 +122,7 @@ export function harness(
     heartbeat: () => assert.fail("the proxy sends no heartbeats"),
     watch: () => assert.fail("the proxy must use its own API identity, not the engine's"),
     fallbackPodCidr: () => undefined,
+    proto: (type) => protoOf((opts.leaseContentType ?? "protobuf") === "protobuf", type),
     proxy: undefined,
   };
   const proxy = new HollowProxy({
