@@ -36,6 +36,7 @@ import { startFleetEngine } from "../test/engine-process.ts";
 import { ROOT } from "../test/harness.ts";
 import { observeLeases } from "./engine-scale/lease-observer.ts";
 import { latenessOver, scrape } from "./engine-scale/metrics.ts";
+import { watchCacheHealth, watchCacheHealthBetween } from "./lib/apiserver-metrics.ts";
 import { processStats } from "./lib/proc-stats.ts";
 import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
@@ -183,7 +184,8 @@ async function main(o: Options): Promise<void> {
     });
     watch.start();
     const leases = observeLeases(client, `${prefix}-`);
-    const r0 = requestCounts(await client.getText("/metrics"));
+    const m0 = await client.getText("/metrics");
+    const r0 = requestCounts(m0);
     const a0 = await processStats(apiserver);
     const e0 = await processStats(etcd);
     const profileFile = join(resultsDir, `${o.out}-apiserver.pprof`);
@@ -209,6 +211,7 @@ async function main(o: Options): Promise<void> {
     let registerSeconds = 0;
     let lateness: ReturnType<typeof latenessOver> | undefined;
     let pacing: string | undefined;
+    let engineWatches: { opens: number; failures: number } | undefined;
     // CPU-seconds of the API server and etcd when all were Ready (before --after-ready and the deletions).
     const cpuNow = async (): Promise<{ a: number; e: number }> => ({
       a: (await processStats(apiserver)).cpu - a0.cpu,
@@ -240,7 +243,12 @@ async function main(o: Options): Promise<void> {
         atReady = await cpuNow();
         await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
         counting = false;
-        lateness = latenessOver({}, await scrape(19464));
+        const em = await scrape(19464);
+        lateness = latenessOver({}, em);
+        engineWatches = {
+          opens: em["hollow_watch_opens_total"] ?? 0,
+          failures: em["hollow_watch_errors_total"] ?? 0,
+        };
         const s = await processStats(engine.child.pid!);
         engineCpu = s.cpu;
         engineRssMB = s.rss / 1048576;
@@ -260,7 +268,9 @@ async function main(o: Options): Promise<void> {
       counting = false;
     }
     const readySeconds = readyAt ? (readyAt - t0) / 1000 : null;
-    const r1 = requestCounts(await client.getText("/metrics"));
+    const m1 = await client.getText("/metrics");
+    const r1 = requestCounts(m1);
+    const watchCache = watchCacheHealthBetween(watchCacheHealth(m0), watchCacheHealth(m1));
     const a1 = await processStats(apiserver);
     const e1 = await processStats(etcd);
     watch.stop();
@@ -316,6 +326,8 @@ async function main(o: Options): Promise<void> {
         over40s: seen.gapsMs.filter((g) => g > 40_000).length,
       },
       requests,
+      watchCache,
+      engineWatches,
       apiserverProfile: o.profileSeconds > 0 ? profileFile : undefined,
     };
     const file = join(resultsDir, `${o.out}.json`);
@@ -338,6 +350,15 @@ async function main(o: Options): Promise<void> {
           (result.readyVsKwok ? ` (${result.readyVsKwok.toFixed(2)}x)` : ""),
       );
     if (pacing) console.log(`  engine: ${pacing}`);
+    if (engineWatches)
+      console.log(
+        `  engine watches: ${engineWatches.opens} opened, ${engineWatches.failures} failed and retried`,
+      );
+    for (const [k, v] of Object.entries(watchCache))
+      console.log(
+        `  watch cache ${k}: ${v.terminated} watchers closed as unresponsive, ${v.freshnessWaits} waits for freshness ` +
+          `(${v.freshnessTimeouts} past 3 s, ${v.freshnessWaitSeconds} s in all)`,
+      );
     for (const [k, v] of rows)
       console.log(`  ${k.padEnd(40)} ${String(v.requests).padStart(7)}  ${v.meanMs ?? "-"} ms`);
     console.log(`  -> ${file}`);

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { apiserverSnapshot, dispatchedBetween } from "./apiserver-metrics.ts";
+import {
+  apiserverSnapshot,
+  dispatchedBetween,
+  watchCacheHealth,
+  watchCacheHealthBetween,
+} from "./apiserver-metrics.ts";
 
 const text = (nodes: number, exempt: number, goroutines: number): string =>
   [
@@ -42,4 +47,32 @@ test("the requests dispatched between two snapshots, most first, idle flows left
 
 test("an answer without go_goroutines is not an API server's /metrics", () => {
   assert.throws(() => apiserverSnapshot("up 1\n"), /no go_goroutines/);
+});
+
+const cacheText = (terminated: number, waits: number, le3: number, sum: number): string =>
+  [
+    "# TYPE apiserver_terminated_watchers_total counter",
+    `apiserver_terminated_watchers_total{group="",resource="nodes"} ${terminated}`,
+    "# TYPE apiserver_watch_cache_read_wait_seconds histogram",
+    `apiserver_watch_cache_read_wait_seconds_bucket{group="",resource="nodes",le="2"} ${le3 - 1}`,
+    `apiserver_watch_cache_read_wait_seconds_bucket{group="",resource="nodes",le="3"} ${le3}`,
+    `apiserver_watch_cache_read_wait_seconds_bucket{group="",resource="nodes",le="+Inf"} ${waits}`,
+    `apiserver_watch_cache_read_wait_seconds_sum{group="",resource="nodes"} ${sum}`,
+    `apiserver_watch_cache_read_wait_seconds_count{group="",resource="nodes"} ${waits}`,
+    `apiserver_watch_cache_read_wait_seconds_count{group="coordination.k8s.io",resource="leases"} 4`,
+  ].join("\n");
+
+test("watch-cache health: watchers closed, freshness waits and those past the 3 s block timeout, by resource", () => {
+  const a = watchCacheHealth(cacheText(1, 10, 8, 2.5));
+  assert.deepEqual(a.get("/nodes"), {
+    terminated: 1,
+    freshnessWaits: 10,
+    freshnessTimeouts: 2,
+    freshnessWaitSeconds: 2.5,
+  });
+  const b = watchCacheHealth(cacheText(4, 30, 20, 40.04));
+  // leases did not change: left out.
+  assert.deepEqual(watchCacheHealthBetween(a, b), {
+    "/nodes": { terminated: 3, freshnessWaits: 20, freshnessTimeouts: 8, freshnessWaitSeconds: 37.5 },
+  });
 });

@@ -58,3 +58,62 @@ export function dispatchedBetween(a: ApiserverSnapshot, b: ApiserverSnapshot, se
   }
   return out.sort((x, y) => y.requests - x.requests);
 }
+
+/** How the API server's watch cache served watches of one resource (counters, or their change over a window). */
+export interface WatchCacheHealth {
+  /** Watchers it closed because they did not take their events in time (`apiserver_terminated_watchers_total`). */
+  terminated: number;
+  /** Requests that waited for the cache to catch up with etcd (`apiserver_watch_cache_read_wait_seconds_count`). */
+  freshnessWaits: number;
+  /**
+   * Of those, waits past the histogram's last bucket (3 s, the cache's block timeout): a WatchList
+   * or consistent read that then failed with "Too large resource version" (504) for the client
+   * to retry.
+   */
+  freshnessTimeouts: number;
+  /** Seconds spent waiting in all (`_sum`). */
+  freshnessWaitSeconds: number;
+}
+
+/** {@link WatchCacheHealth} by resource ("group/resource", core as "/resource"), from /metrics text. */
+export function watchCacheHealth(text: string): Map<string, WatchCacheHealth> {
+  const out = new Map<string, WatchCacheHealth>();
+  const at = (labels: Record<string, string>): WatchCacheHealth => {
+    const key = `${labels["group"] ?? ""}/${labels["resource"] ?? ""}`;
+    let h = out.get(key);
+    if (!h)
+      out.set(key, (h = { terminated: 0, freshnessWaits: 0, freshnessTimeouts: 0, freshnessWaitSeconds: 0 }));
+    return h;
+  };
+  const inLastBucket = new Map<WatchCacheHealth, number>();
+  for (const s of parsePrometheusText(text)) {
+    if (s.name === "apiserver_terminated_watchers_total") at(s.labels).terminated += s.value;
+    else if (s.name === "apiserver_watch_cache_read_wait_seconds_count")
+      at(s.labels).freshnessWaits += s.value;
+    else if (s.name === "apiserver_watch_cache_read_wait_seconds_sum")
+      at(s.labels).freshnessWaitSeconds += s.value;
+    else if (s.name === "apiserver_watch_cache_read_wait_seconds_bucket" && s.labels["le"] === "3")
+      inLastBucket.set(at(s.labels), s.value);
+  }
+  for (const [h, le3] of inLastBucket) h.freshnessTimeouts = Math.max(0, h.freshnessWaits - le3);
+  return out;
+}
+
+/** The change of each resource's {@link WatchCacheHealth} from `a` to `b`; resources with no change are left out. */
+export function watchCacheHealthBetween(
+  a: Map<string, WatchCacheHealth>,
+  b: Map<string, WatchCacheHealth>,
+): Record<string, WatchCacheHealth> {
+  const out: Record<string, WatchCacheHealth> = {};
+  for (const [key, v] of b) {
+    const p = a.get(key);
+    const d: WatchCacheHealth = {
+      terminated: v.terminated - (p?.terminated ?? 0),
+      freshnessWaits: v.freshnessWaits - (p?.freshnessWaits ?? 0),
+      freshnessTimeouts: v.freshnessTimeouts - (p?.freshnessTimeouts ?? 0),
+      freshnessWaitSeconds: Math.round((v.freshnessWaitSeconds - (p?.freshnessWaitSeconds ?? 0)) * 10) / 10,
+    };
+    if (d.terminated > 0 || d.freshnessWaits > 0) out[key] = d;
+  }
+  return out;
+}
