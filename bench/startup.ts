@@ -21,7 +21,7 @@
  * average at the start and the end goes in the JSON. Writes results/<NAME>.json.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { KubeClient } from "../src/client/kube-client.ts";
@@ -51,6 +51,8 @@ interface Options {
   afterReadySeconds: number;
   /** Then KWOK with as many Nodes on the same control plane. */
   kwok: boolean;
+  /** The API server's klog verbosity during the run, its log kept (undefined: neither). */
+  apiserverLogV?: number;
 }
 
 /** What `--help` prints. */
@@ -66,6 +68,8 @@ server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK afte
   --after-ready S        keep the fleet up S seconds after all are Ready, still counting (default 0)
   --kwok                 then KWOK with as many Nodes on the same control plane (bench/compare's launcher)
   --engine-arg ARG       one more hollow-node flag (repeat: --engine-arg --max-in-flight --engine-arg 400)
+  --apiserver-log V      log the API server at verbosity V (PUT /debug/flags/v) during the run and keep its
+                         log as results/NAME-apiserver.log (V=1 logs the watchers it closes as unresponsive)
   --out NAME             results/NAME.json (default startup)
 `;
 
@@ -102,10 +106,16 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--out") o.out = value;
     else if (flag === "--engine-arg") o.engineArgs.push(value);
     else if (flag === "--after-ready") o.afterReadySeconds = Number(value);
+    else if (flag === "--apiserver-log") o.apiserverLogV = Number(value);
     else throw new Error(`unknown flag ${flag} ${value} (see --help)`);
   }
   if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new Error(`--nodes must be a positive integer`);
   if (!(o.afterReadySeconds >= 0)) throw new Error(`--after-ready must be seconds (0 or more)`);
+  if (
+    o.apiserverLogV !== undefined &&
+    !(Number.isInteger(o.apiserverLogV) && o.apiserverLogV >= 0 && o.apiserverLogV <= 10)
+  )
+    throw new Error(`--apiserver-log must be a klog verbosity, 0-10`);
   return o;
 }
 
@@ -155,7 +165,8 @@ async function main(o: Options): Promise<void> {
   const info = await upCluster(cpDeps, { name: "bench", loadTest: true });
   const env = { ...process.env, KUBEMARK_STATE_DIR: stateDir, CI: "true" };
   const client = new KubeClient(await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }));
-  const rec = await readRecord(clusterLayout(paths.stateDir, "bench"));
+  const layout = clusterLayout(paths.stateDir, "bench");
+  const rec = await readRecord(layout);
   const apiserver = rec!.processes["kube-apiserver"]!.pid;
   const etcd = rec!.processes.etcd!.pid;
   const resultsDir = join(ROOT, "results");
@@ -184,6 +195,12 @@ async function main(o: Options): Promise<void> {
     });
     watch.start();
     const leases = observeLeases(client, `${prefix}-`);
+    if (o.apiserverLogV !== undefined)
+      await client.request({
+        method: "PUT",
+        path: "/debug/flags/v",
+        body: String(o.apiserverLogV),
+      });
     const m0 = await client.getText("/metrics");
     const r0 = requestCounts(m0);
     const a0 = await processStats(apiserver);
@@ -365,6 +382,10 @@ async function main(o: Options): Promise<void> {
   } finally {
     if (o.via === "create" && !cleaned) await cleanup(o, info.kubeconfig, env);
     await client.close();
+    if (o.apiserverLogV !== undefined)
+      await copyFile(layout.log("kube-apiserver"), join(ROOT, "results", `${o.out}-apiserver.log`)).catch(
+        () => undefined,
+      );
     await downCluster(cpDeps, { name: "bench" });
     await rm(stateDir, { recursive: true, force: true });
   }

@@ -215,6 +215,42 @@ export function watchedOnly(apiVersion: string, kind: string): ProtoType {
   return { apiVersion, kind, write: {}, read: { metadata: MSG(1, META_READ) } };
 }
 
+/**
+ * A core/v1 Node as the CLI's fleet census reads it (fleet/fleet-watch.ts): its name, age,
+ * conditions and kubelet version. In protobuf the API server serves every Node event to it from
+ * the encoding it makes for the controllers' and scheduler's informers anyway, where a JSON watch
+ * costs one more encoding of each.
+ */
+export const NODE_CENSUS: ProtoType = {
+  apiVersion: "v1",
+  kind: "Node",
+  write: {},
+  read: {
+    // Annotations: a WatchList's end bookmark says so in one.
+    metadata: MSG(1, {
+      name: S(1),
+      resourceVersion: S(6),
+      creationTimestamp: TIME(8),
+      annotations: MAP(12, "string"),
+    }),
+    status: MSG(3, {
+      conditions: LIST(4, { type: S(1), status: S(2) }),
+      nodeInfo: MSG(7, { kubeletVersion: S(7) }),
+    }),
+  },
+};
+
+/** A coordination/v1 Lease as a watcher of renewals reads it: its name and renewTime. */
+export const LEASE_RENEWAL: ProtoType = {
+  apiVersion: "coordination.k8s.io/v1",
+  kind: "Lease",
+  write: {},
+  read: {
+    metadata: MSG(1, { name: S(1), resourceVersion: S(6), annotations: MAP(12, "string") }),
+    spec: MSG(2, { renewTime: MICRO(4) }),
+  },
+};
+
 /** A core/v1 Service as kube-proxy's watch reads it: its identity and its ports. */
 export const SERVICE: ProtoType = {
   apiVersion: "v1",

@@ -10,17 +10,23 @@ import type { FleetContext } from "./context.ts";
 import type { FleetRuntime } from "./runtime/runtime.ts";
 import type { FleetSpec } from "./spec.ts";
 import { waitForFleet } from "./wait.ts";
+import type { ProtoType } from "../client/protobuf-schema.ts";
 
 type Query = Record<string, string | number | boolean | undefined>;
 
 /** A watch client whose open streams the test pushes events into; it counts every request. */
 class PushWatchClient implements WatchClient {
-  readonly opens: Array<{ path: string; query: Query }> = [];
+  readonly opens: Array<{ path: string; query: Query; proto: string | undefined }> = [];
   readonly gets: string[] = [];
   private readonly streams = new Map<string, WatchStreamHandlers>();
 
-  watchStream(path: string, query: KubeRequest["query"], handlers: WatchStreamHandlers): WatchStreamHandle {
-    this.opens.push({ path, query: { ...query } });
+  watchStream(
+    path: string,
+    query: KubeRequest["query"],
+    handlers: WatchStreamHandlers,
+    proto?: ProtoType,
+  ): WatchStreamHandle {
+    this.opens.push({ path, query: { ...query }, proto: proto && `${proto.apiVersion} ${proto.kind}` });
     this.streams.set(path, handlers);
     return { cancel: () => this.end(path) };
   }
@@ -96,10 +102,10 @@ test("FleetWatch: a census from the fleet's Node watch and renewals from its Lea
   });
   w.start();
   assert.deepEqual(
-    client.opens.map((o) => [o.path, o.query["labelSelector"], o.query["sendInitialEvents"]]),
+    client.opens.map((o) => [o.path, o.query["labelSelector"], o.query["sendInitialEvents"], o.proto]),
     [
-      [NODES_PATH, "kubemark-cluster.io/fleet=f1,hollow-node=true", true],
-      [NODE_LEASES_PATH, undefined, true],
+      [NODES_PATH, "kubemark-cluster.io/fleet=f1,hollow-node=true", true, "v1 Node"],
+      [NODE_LEASES_PATH, undefined, true, "coordination.k8s.io/v1 Lease"],
     ],
   );
   assert.equal(w.census(spec), undefined, "no census before the first list has arrived");

@@ -13,6 +13,8 @@ import type { ProtoType } from "../../src/client/protobuf-schema.ts";
 import { ENDPOINT_SLICE, NODE, SERVICE, watchedOnly } from "../../src/client/protobuf-types.ts";
 import { realClock } from "../../src/kernel/clock.ts";
 import { Watcher, type Versioned } from "../../src/engine/watcher.ts";
+import { FleetWatch } from "../../src/fleet/fleet-watch.ts";
+import { FLEET_LABEL, NODE_LEASES_PATH } from "../../src/kernel/k8s.ts";
 import { testCluster } from "../harness.ts";
 
 const NS = `it-pbwatch-${process.pid}`;
@@ -251,4 +253,86 @@ describe("protobuf watches as a kubelet's client asks for them, on the real API 
       assert.deepEqual([...node.errors, ...secret.errors], []);
     });
   }
+
+  test("the CLI's fleet census in protobuf (both transports): readiness, kubelet version, age and Lease renewals as in JSON", async () => {
+    const prefix = `it-pbcensus-${process.pid}`;
+    const name = `${prefix}-0`;
+    const nodePath = `/api/v1/nodes/${name}`;
+    const leasePath = `${NODE_LEASES_PATH}/${name}`;
+    try {
+      await admin.request({
+        method: "POST",
+        path: "/api/v1/nodes",
+        body: {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name, labels: { [FLEET_LABEL]: prefix, "hollow-node": "true" } },
+        },
+      });
+      await admin.request({
+        method: "PATCH",
+        path: `${nodePath}/status`,
+        patchType: "strategic",
+        body: {
+          status: {
+            conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "ok" }],
+            nodeInfo: { kubeletVersion: "v1.36.3" },
+          },
+        },
+      });
+      await admin.request({
+        method: "POST",
+        path: NODE_LEASES_PATH,
+        body: {
+          apiVersion: "coordination.k8s.io/v1",
+          kind: "Lease",
+          metadata: { name },
+          spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: "2026-12-01T10:00:00.123456Z" },
+        },
+      });
+      const json = await admin.get<{ metadata: { creationTimestamp: string } }>(nodePath);
+      for (const lean of [true, false]) {
+        const w = new FleetWatch(await client(lean), { clock: realClock, fleet: prefix, namePrefix: prefix });
+        w.start();
+        try {
+          await until(
+            "the census and the renewals",
+            () => w.census({ nodes: 1, namePrefix: prefix })?.ready === 1 && w.renewals()?.has(name) === true,
+          );
+          assert.deepEqual(w.census({ nodes: 1, namePrefix: prefix })!.nodes, [
+            { name, ready: true, version: "v1.36.3", created: json.metadata.creationTimestamp },
+          ]);
+          assert.equal(w.renewals()!.get(name), Date.parse("2026-12-01T10:00:00.123456Z"));
+          // A change reaches it too: the Node goes NotReady.
+          await admin.request({
+            method: "PATCH",
+            path: `${nodePath}/status`,
+            patchType: "strategic",
+            body: {
+              status: {
+                conditions: [{ type: "Ready", status: "False", reason: "KubeletNotReady", message: "x" }],
+              },
+            },
+          });
+          await until("NotReady", () => w.census({ nodes: 1, namePrefix: prefix })?.ready === 0);
+          assert.equal(w.lastError, undefined);
+        } finally {
+          w.stop();
+        }
+        await admin.request({
+          method: "PATCH",
+          path: `${nodePath}/status`,
+          patchType: "strategic",
+          body: {
+            status: {
+              conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "ok" }],
+            },
+          },
+        });
+      }
+    } finally {
+      await admin.request({ method: "DELETE", path: nodePath }).catch(() => undefined);
+      await admin.request({ method: "DELETE", path: leasePath }).catch(() => undefined);
+    }
+  });
 });
