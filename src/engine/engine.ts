@@ -126,6 +126,8 @@ export class Engine {
       watchList: this.watchList,
       registry: this.watchers,
       onOpen: () => deps.metrics.watchOpened(),
+      // While nodes register, how long their WatchLists wait for the watch cache feeds the pacer.
+      onListed: (ms, ok) => this.pacer?.watchListed(ms, ok),
       onError: (err, path) => {
         deps.metrics.watchFailed();
         deps.log.debug({ path, err: describeError(err) }, "watch failed; retrying");

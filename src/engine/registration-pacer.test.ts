@@ -4,6 +4,7 @@ import { FakeClock } from "../kernel/clock.ts";
 import {
   RegistrationPacer,
   defaultPacerConfig,
+  listPressure,
   nextWindow,
   type PacerConfig,
   type PacerState,
@@ -16,6 +17,7 @@ const cfg: PacerConfig = {
   targetMs: 2000,
   cooldownMs: 5000,
   sampleMs: 5000,
+  listTargetMs: 1500,
 };
 
 test("defaultPacerConfig: 16 at first, the request window at most, half the renewal period as target", () => {
@@ -198,4 +200,48 @@ test("RegistrationPacer: on a server whose heartbeats slow with the registration
   assert.ok(later.length > 20, `${later.length} samples`);
   assert.ok(Math.min(...later) >= 16, `never down near the floor: ${later.join(",")}`);
   assert.ok(Math.max(...later) <= 64, `never far past the target: ${later.join(",")}`);
+});
+
+test("listPressure: none without lists; 1 plus the failed share when any failed; else the p90 time over the target", () => {
+  assert.equal(listPressure([], 1500), undefined);
+  const ok = (ms: number): { ms: number; ok: boolean } => ({ ms, ok: true });
+  const quick = Array.from({ length: 10 }, (_, i) => ok(100 + i * 10));
+  assert.equal(listPressure(quick, 1500), 180 / 1500, "p90 of 100..190 is 180");
+  assert.equal(listPressure([...quick.slice(0, 9), { ms: 3000, ok: false }], 1500), 1.1);
+  assert.equal(listPressure([{ ms: 3000, ok: false }], 1500), 2);
+});
+
+test("nextWindow: a lagging watch cache cuts as slow heartbeats do; growth needs both quick", () => {
+  const now = 100_000;
+  const settled: PacerState = { window: 64, slowStart: false, cutAt: now - 6000, changedAt: now - 6000 };
+  assert.equal(nextWindow(settled, 300, now, cfg, 0, 2).window, 32, "every list failed: halved");
+  assert.equal(nextWindow(settled, 300, now, cfg, 0, 1.25).window, 51, "a fifth failed: cut by 1/1.25");
+  assert.equal(
+    nextWindow(settled, 300, now, cfg, 0, 0.6).window,
+    64,
+    "lists slowish, heartbeats quick: held",
+  );
+  assert.equal(nextWindow(settled, 300, now, cfg, 0, 0.2).window, 80, "both quick: grown by a quarter");
+  assert.equal(
+    nextWindow({ ...settled, slowStart: true }, 300, now, cfg, 0, 1.5).slowStart,
+    false,
+    "ends slow start",
+  );
+});
+
+test("RegistrationPacer: WatchLists failing while heartbeats are quick keep the window at the floor", async () => {
+  const clock = new FakeClock();
+  const pacer = new RegistrationPacer(cfg, clock);
+  const regs = fakeRegistrations(clock, 100);
+  await runPaced(pacer, clock, regs, 1000, () => {
+    pacer.watchListed(3000, false);
+    return 50;
+  });
+  assert.equal(pacer.window, cfg.minWindow);
+  assert.equal(pacer.peakWindow, 16, "it never grew");
+  const traced = pacer.summary().windows;
+  assert.ok(
+    traced.every(([, , , , lists]) => lists === null || lists >= 1),
+    JSON.stringify(traced),
+  );
 });

@@ -11,6 +11,14 @@
  * far the p99 is over the target (at most by half), grown by a quarter while the p99 is under half
  * the target, held in between. {@link nextWindow} is the pure decision; {@link RegistrationPacer}
  * keeps the samples and runs the registrations.
+ *
+ * The second signal is the API server's watch cache. A WatchList (each node opens eight) waits
+ * until the cache of its resource has caught up with etcd, at most 3 s, and then fails with "Too
+ * large resource version" for the client to retry. At 5,000 nodes on 2 cores the Node cache fell
+ * behind, and then ~100,000 node WatchLists failed after their 3 s wait: every waiting request
+ * is woken by each event the cache takes, so the waiters slow the cache they wait for
+ * (results/startup-22.md). Lists that fail, or take over {@link PacerConfig.listTargetMs} to
+ * their end, count as congestion as slow heartbeats do, so new nodes wait while the cache lags.
  */
 import type { Clock } from "../kernel/clock.ts";
 
@@ -37,6 +45,11 @@ export interface PacerConfig {
   readonly cooldownMs: number;
   /** Heartbeat latencies older than this are forgotten (default 5 s). */
   readonly sampleMs: number;
+  /**
+   * A WatchList's time to its initial list's end above which the watch cache counts as lagging
+   * (default 1.5 s: half of the API server's 3 s wait for a fresh cache; ~0.25 s when it keeps up).
+   */
+  readonly listTargetMs: number;
 }
 
 /** The pacer's state between decisions. */
@@ -61,6 +74,7 @@ export function defaultPacerConfig(maxInFlight: number, leaseDurationSeconds: nu
     targetMs: (leaseDurationSeconds * 1000) / 4 / 2,
     cooldownMs: 5_000,
     sampleMs: 5_000,
+    listTargetMs: 1_500,
   };
 }
 
@@ -75,7 +89,7 @@ const GROWTH = 1.25;
 /**
  * The window after one registration ended at `now`, with `running` registrations still in flight,
  * given the heartbeat latency p99 of the last seconds (undefined: no heartbeat answered yet,
- * nothing to judge by).
+ * nothing to judge by) and the watch cache's pressure ({@link listPressure}; over 1 is lagging).
  */
 export function nextWindow(
   state: PacerState,
@@ -83,10 +97,16 @@ export function nextWindow(
   now: number,
   cfg: PacerConfig,
   running = 0,
+  watchListPressure = 0,
 ): PacerState {
-  const congested = heartbeatP99Ms !== undefined && heartbeatP99Ms > cfg.targetMs;
+  // How far over its target the worse signal is (1 = at it).
+  const pressure = Math.max(
+    heartbeatP99Ms === undefined ? 0 : heartbeatP99Ms / cfg.targetMs,
+    watchListPressure,
+  );
+  const congested = pressure > 1;
   const cut = (): PacerState => {
-    const factor = Math.max(0.5, cfg.targetMs / (heartbeatP99Ms ?? cfg.targetMs));
+    const factor = Math.max(0.5, 1 / pressure);
     const window = Math.max(cfg.minWindow, Math.floor(state.window * factor));
     return { window, slowStart: false, cutAt: now, changedAt: now };
   };
@@ -97,11 +117,32 @@ export function nextWindow(
   // The samples must all be of the window in force, and a cut must have taken effect.
   if (now - state.changedAt < cfg.cooldownMs || running > Math.floor(state.window)) return state;
   if (congested) return cut();
-  if (heartbeatP99Ms === undefined || heartbeatP99Ms < cfg.targetMs / 2) {
+  if (pressure < 0.5) {
     const window = Math.min(cfg.maxWindow, Math.max(state.window + 1, state.window * GROWTH));
     return { ...state, window, changedAt: now };
   }
   return state;
+}
+
+/**
+ * The watch cache's pressure from the WatchLists that ended in the last seconds (undefined: none):
+ * 1 plus the share that failed when any did (at most 2: the window is halved), else the p90 of
+ * their times to the initial list's end over `targetMs`.
+ */
+export function listPressure(
+  lists: readonly { ms: number; ok: boolean }[],
+  targetMs: number,
+): number | undefined {
+  if (lists.length === 0) return undefined;
+  let failed = 0;
+  const times: number[] = [];
+  for (const l of lists) {
+    if (l.ok) times.push(l.ms);
+    else failed++;
+  }
+  if (failed > 0) return 1 + failed / lists.length;
+  times.sort((a, b) => a - b);
+  return times[Math.min(times.length - 1, Math.ceil(times.length * 0.9) - 1)]! / targetMs;
 }
 
 /** How often the pacer's log samples the window besides at each cut. */
@@ -123,13 +164,21 @@ export class RegistrationPacer {
   private readonly cfg: PacerConfig;
   private readonly clock: Clock;
   private samples: { at: number; ms: number }[] = [];
-  private cached: { at: number; p99: number | undefined } = { at: -Infinity, p99: undefined };
+  private lists: { at: number; ms: number; ok: boolean }[] = [];
+  private cached: { at: number; p99: number | undefined; lists: number | undefined } = {
+    at: -Infinity,
+    p99: undefined,
+    lists: undefined,
+  };
   /** The largest window reached (for the log). */
   peakWindow: number;
   /** Cuts on slow heartbeats (for the log). */
   private cuts = 0;
-  /** Seconds since the start, window, heartbeat p99 ms, registrations in flight: at each cut and every {@link TRACE_MS} (for the log). */
-  private readonly trace: [number, number, number | null, number][] = [];
+  /**
+   * Seconds since the start, window, heartbeat p99 ms, registrations in flight, watch-list
+   * pressure: at each cut and every {@link TRACE_MS} (for the log).
+   */
+  private readonly trace: [number, number, number | null, number, number | null][] = [];
   private startedAt = 0;
   private tracedAt = -Infinity;
 
@@ -150,16 +199,41 @@ export class RegistrationPacer {
     this.samples.push({ at: this.clock.now(), ms });
   }
 
+  /**
+   * A WatchList of a registered node ended its initial list after `ms` (`ok`), or failed after
+   * `ms` before it (the cache was not fresh in time).
+   */
+  watchListed(ms: number, ok: boolean): void {
+    this.lists.push({ at: this.clock.now(), ms, ok });
+  }
+
   /** The heartbeat latency p99 of the last `sampleMs` (recomputed at most every 250 ms). */
   recentP99(): number | undefined {
+    this.refresh();
+    return this.cached.p99;
+  }
+
+  /** The watch-list pressure of the last `sampleMs` ({@link listPressure}; recomputed at most every 250 ms). */
+  recentListPressure(): number | undefined {
+    this.refresh();
+    return this.cached.lists;
+  }
+
+  private refresh(): void {
     const now = this.clock.now();
-    if (now - this.cached.at < 250) return this.cached.p99;
+    if (now - this.cached.at < 250) return;
     const from = now - this.cfg.sampleMs;
     let drop = 0;
     while (drop < this.samples.length && this.samples[drop]!.at < from) drop++;
     if (drop > 0) this.samples = this.samples.slice(drop);
-    this.cached = { at: now, p99: p99(this.samples.map((s) => s.ms)) };
-    return this.cached.p99;
+    drop = 0;
+    while (drop < this.lists.length && this.lists[drop]!.at < from) drop++;
+    if (drop > 0) this.lists = this.lists.slice(drop);
+    this.cached = {
+      at: now,
+      p99: p99(this.samples.map((s) => s.ms)),
+      lists: listPressure(this.lists, this.cfg.listTargetMs),
+    };
   }
 
   /** What the engine logs when registration ends: the windows taken and the heartbeat latency. */
@@ -168,7 +242,7 @@ export class RegistrationPacer {
     finalWindow: number;
     heartbeatP99Ms: number | undefined;
     cuts: number;
-    windows: [number, number, number | null, number][];
+    windows: [number, number, number | null, number, number | null][];
   } {
     return {
       peakWindow: this.peakWindow,
@@ -180,12 +254,18 @@ export class RegistrationPacer {
   }
 
   /** Records the window after a decision: at every cut, else every {@link TRACE_MS}. */
-  private record(cut: boolean, p99: number | undefined, running: number): void {
+  private record(cut: boolean, p99: number | undefined, running: number, lists: number | undefined): void {
     const now = this.clock.now();
     if (cut) this.cuts++;
     if (!cut && now - this.tracedAt < TRACE_MS) return;
     this.tracedAt = now;
-    this.trace.push([Math.round((now - this.startedAt) / 100) / 10, this.window, p99 ?? null, running]);
+    this.trace.push([
+      Math.round((now - this.startedAt) / 100) / 10,
+      this.window,
+      p99 ?? null,
+      running,
+      lists === undefined ? null : Math.round(lists * 100) / 100,
+    ]);
   }
 
   /** Registers every item with `register`, at most {@link window} at once; resolves when all have ended. */
@@ -203,9 +283,10 @@ export class RegistrationPacer {
             .then(() => {
               running--;
               const p99 = this.recentP99();
+              const lists = this.recentListPressure();
               const before = this.state;
-              this.state = nextWindow(before, p99, this.clock.now(), this.cfg, running);
-              this.record(this.state.cutAt !== before.cutAt, p99, running);
+              this.state = nextWindow(before, p99, this.clock.now(), this.cfg, running, lists);
+              this.record(this.state.cutAt !== before.cutAt, p99, running, lists);
               this.peakWindow = Math.max(this.peakWindow, this.window);
               admit();
             });

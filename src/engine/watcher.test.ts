@@ -298,3 +298,37 @@ test("Watcher.stop ends an open watch and no retry follows", async () => {
   assert.equal(client.opens.length, 2);
   assert.equal(clock.pending(), 0);
 });
+
+test("Watcher: each WatchList reports its time to the end bookmark, or its failure before it (the 504 of a cache not fresh in time)", async () => {
+  const client = new FakeWatchClient();
+  const clock = new FakeClock();
+  const listed: [number, boolean][] = [];
+  const watcher = new Watcher<Obj>(
+    client,
+    "/api/v1/nodes",
+    { fieldSelector: "metadata.name=hollow-node-0" },
+    { onEvent: () => undefined },
+    { clock, random: () => 0.5, watchList: { enabled: true }, onListed: (ms, ok) => listed.push([ms, ok]) },
+  );
+  client.script({
+    type: "ERROR",
+    object: {
+      kind: "Status",
+      code: 504,
+      reason: "Timeout",
+      message: "Too large resource version: 90, current: 80",
+    },
+  });
+  client.script(added("hollow-node-0", "95"), bookmark("99", true), modified("hollow-node-0", "100"));
+  watcher.start();
+  await clock.advance(0);
+  assert.deepEqual(listed, [[0, false]], "the failed list, then the retry's backoff");
+  await clock.advance(1000);
+  assert.deepEqual(listed, [
+    [0, false],
+    [0, true],
+  ]);
+  assert.equal(client.opens.length, 3, "the second list succeeded and the watch resumed from its end");
+  assert.equal(client.opens[2]!.query["resourceVersion"], "100");
+  watcher.stop();
+});

@@ -59,6 +59,11 @@ export interface WatcherOptions {
   readonly registry?: Set<Watcher<Versioned>>;
   /** Called for each (re)open, for metrics. */
   readonly onOpen?: () => void;
+  /**
+   * A WatchList's initial list ended after `ms` (`ok`), or the stream ended or failed before it
+   * did (not `ok`: at start-up, the API server's watch cache was not fresh within its 3 s).
+   */
+  readonly onListed?: (ms: number, ok: boolean) => void;
 }
 
 const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
@@ -205,6 +210,7 @@ export class Watcher<T extends Versioned> {
         if (rv) this.rv = rv;
       } else if (obj.metadata.annotations?.[INITIAL_EVENTS_END] === "true") {
         this.listing = false;
+        this.opts.onListed?.(this.opts.clock.now() - this.openedAt, true);
         if (rv) this.rv = rv;
         this.handler.onSynced?.();
       }
@@ -221,7 +227,10 @@ export class Watcher<T extends Versioned> {
     const failure = this.failure ?? err;
     this.failure = undefined;
     // A list cut short cannot be resumed: start it over.
-    if (this.listing) this.rv = "";
+    if (this.listing) {
+      this.rv = "";
+      this.opts.onListed?.(this.opts.clock.now() - this.openedAt, false);
+    }
     if (failure) {
       this.retry(failure);
       return;
