@@ -259,6 +259,18 @@ describe("protobuf watches as a kubelet's client asks for them, on the real API 
     const name = `${prefix}-0`;
     const nodePath = `/api/v1/nodes/${name}`;
     const leasePath = `${NODE_LEASES_PATH}/${name}`;
+    const setReady = (ready: boolean, more: Record<string, unknown> = {}): Promise<unknown> =>
+      admin.request({
+        method: "PATCH",
+        path: `${nodePath}/status`,
+        patchType: "strategic",
+        body: {
+          status: {
+            conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: "Test", message: "set" }],
+            ...more,
+          },
+        },
+      });
     try {
       await admin.request({
         method: "POST",
@@ -269,17 +281,7 @@ describe("protobuf watches as a kubelet's client asks for them, on the real API 
           metadata: { name, labels: { [FLEET_LABEL]: prefix, "hollow-node": "true" } },
         },
       });
-      await admin.request({
-        method: "PATCH",
-        path: `${nodePath}/status`,
-        patchType: "strategic",
-        body: {
-          status: {
-            conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "ok" }],
-            nodeInfo: { kubeletVersion: "v1.36.3" },
-          },
-        },
-      });
+      await setReady(true, { nodeInfo: { kubeletVersion: "v1.36.3" } });
       await admin.request({
         method: "POST",
         path: NODE_LEASES_PATH,
@@ -304,31 +306,13 @@ describe("protobuf watches as a kubelet's client asks for them, on the real API 
           ]);
           assert.equal(w.renewals()!.get(name), Date.parse("2026-12-01T10:00:00.123456Z"));
           // A change reaches it too: the Node goes NotReady.
-          await admin.request({
-            method: "PATCH",
-            path: `${nodePath}/status`,
-            patchType: "strategic",
-            body: {
-              status: {
-                conditions: [{ type: "Ready", status: "False", reason: "KubeletNotReady", message: "x" }],
-              },
-            },
-          });
+          await setReady(false);
           await until("NotReady", () => w.census({ nodes: 1, namePrefix: prefix })?.ready === 0);
           assert.equal(w.lastError, undefined);
         } finally {
           w.stop();
         }
-        await admin.request({
-          method: "PATCH",
-          path: `${nodePath}/status`,
-          patchType: "strategic",
-          body: {
-            status: {
-              conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "ok" }],
-            },
-          },
-        });
+        await setReady(true);
       }
     } finally {
       await admin.request({ method: "DELETE", path: nodePath }).catch(() => undefined);
