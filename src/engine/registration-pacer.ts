@@ -21,6 +21,7 @@
  * their end, count as congestion as slow heartbeats do, so new nodes wait while the cache lags.
  */
 import type { Clock } from "../kernel/clock.ts";
+import { quantile } from "../kernel/quantile.ts";
 
 /** The pacer's tunables; the defaults are documented on each. */
 export interface PacerConfig {
@@ -141,18 +142,17 @@ export function listPressure(
     else failed++;
   }
   if (failed > 0) return 1 + failed / lists.length;
-  times.sort((a, b) => a - b);
-  return times[Math.min(times.length - 1, Math.ceil(times.length * 0.9) - 1)]! / targetMs;
+  return quantile(times, 0.9)! / targetMs;
 }
 
 /** How often the pacer's log samples the window besides at each cut. */
 const TRACE_MS = 5_000;
 
-/** Nearest-rank p99 of `values` (undefined when empty); sorts `values`. */
-function p99(values: number[]): number | undefined {
-  if (values.length === 0) return undefined;
-  values.sort((a, b) => a - b);
-  return values[Math.min(values.length - 1, Math.ceil(values.length * 0.99) - 1)];
+/** `samples` without those taken before `from` (they are in time order). */
+function since<S extends { at: number }>(samples: S[], from: number): S[] {
+  let drop = 0;
+  while (drop < samples.length && samples[drop]!.at < from) drop++;
+  return drop > 0 ? samples.slice(drop) : samples;
 }
 
 /**
@@ -172,7 +172,7 @@ export class RegistrationPacer {
   };
   /** The largest window reached (for the log). */
   peakWindow: number;
-  /** Cuts on slow heartbeats (for the log). */
+  /** Cuts on slow heartbeats or a lagging watch cache (for the log). */
   private cuts = 0;
   /**
    * Seconds since the start, window, heartbeat p99 ms, registrations in flight, watch-list
@@ -223,15 +223,14 @@ export class RegistrationPacer {
     const now = this.clock.now();
     if (now - this.cached.at < 250) return;
     const from = now - this.cfg.sampleMs;
-    let drop = 0;
-    while (drop < this.samples.length && this.samples[drop]!.at < from) drop++;
-    if (drop > 0) this.samples = this.samples.slice(drop);
-    drop = 0;
-    while (drop < this.lists.length && this.lists[drop]!.at < from) drop++;
-    if (drop > 0) this.lists = this.lists.slice(drop);
+    this.samples = since(this.samples, from);
+    this.lists = since(this.lists, from);
     this.cached = {
       at: now,
-      p99: p99(this.samples.map((s) => s.ms)),
+      p99: quantile(
+        this.samples.map((s) => s.ms),
+        0.99,
+      ),
       lists: listPressure(this.lists, this.cfg.listTargetMs),
     };
   }
