@@ -88,7 +88,7 @@ export interface EngineConfig {
   readonly maxInFlight: number;
   /**
    * Encoding of the built-in objects a kubelet sends and reads (Leases, Nodes, CSINodes, Events;
-   * kube-proxy's Events; Pods; the kubelet's and kube-proxy's watches), as the kubelet's
+   * kube-proxy's Events; Pods; TokenRequests; the kubelet's and kube-proxy's watches), as the kubelet's
    * `--kube-api-content-type`: protobuf (the kubelet's default, cheaper for the API server to read
    * and write) or JSON. Patch bodies are JSON either way (their answers come in protobuf).
    */

@@ -108,7 +108,7 @@ function program(): Command {
     )
     .option(
       "--kube-api-content-type <type>",
-      "encoding of the kubelet's and kube-proxy's requests and watches (Leases, Nodes, CSINodes, Events, Pods, watches), as the kubelet's flag (application/json for JSON)",
+      "encoding of the kubelet's and kube-proxy's requests and watches (Leases, Nodes, CSINodes, Events, Pods, TokenRequests, watches), as the kubelet's flag (application/json for JSON)",
       "application/vnd.kubernetes.protobuf",
     )
     .option("--kube-api-qps <n>", "per-node client rate limit, as a kubelet's (0 = none)", "10")
