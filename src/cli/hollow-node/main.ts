@@ -270,6 +270,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   let heartbeatClient: KubeClient | undefined;
   let bootstrapClient: KubeClient | undefined;
   let identities: NodeIdentities | undefined;
+  /** The nodes' certificates being obtained (identity node). */
+  let obtaining: Promise<void> | undefined;
   let sharedNodeClients: NodeClients | undefined;
   let proxyNodeClients: NodeClients | undefined;
   let proxyHealthServer: Server | undefined;
@@ -349,12 +351,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       const lean = flags.watchTransport !== "undici";
       identities = new NodeIdentities({
         bootstrap: bootstrapClient,
-        makeClient: (cert, key) =>
+        // Its certificate comes with useClientCertificate once issued.
+        makeClient: () =>
           new KubeClient(
             {
               ...boot,
-              cert,
-              key,
+              cert: undefined,
+              key: undefined,
               authorization: () => Promise.resolve(undefined),
               source: "node certificate",
             },
@@ -373,7 +376,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         certDir: flags.certDir,
       });
       log.info({ nodes: cfg.nodeNames.length }, "requesting the nodes' client certificates");
-      if ((await Promise.race([identities.obtain(cfg.nodeNames), stopping])) !== undefined) return 0;
+      // In the background: each node registers once its own certificate is issued (the engine
+      // waits for it), while the CSRs of the nodes after it are still being answered.
+      obtaining = identities.obtain(cfg.nodeNames);
+      obtaining.catch(() => undefined);
     }
     const nodeIdentities = identities;
     if (connections === "per-node") {
@@ -405,6 +411,7 @@ export async function main(argv: readonly string[]): Promise<number> {
           ? (name) => perNode.client(name)
           : undefined,
       nodeProxyClient: perNodeProxy ? (name) => perNodeProxy.client(name) : undefined,
+      nodeReady: nodeIdentities ? (name) => nodeIdentities.ready(name) : undefined,
       heartbeatClient,
       proxyClient,
       clock: realClock,
@@ -462,7 +469,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       { nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet, connections },
       "registering nodes",
     );
-    await Promise.race([engine.start(), stopping]);
+    // A node's failed CSR (denied, or unanswered) ends the process with its cause.
+    const certificates = obtaining?.then(() => new Promise<never>(() => undefined));
+    await Promise.race([engine.start(), stopping, ...(certificates ? [certificates] : [])]);
     const s = engine.stats();
     log.info({ ...s, seconds: (Date.now() - started) / 1000 }, "nodes registered");
     const every = Number(flags.statsInterval) * 1000;
