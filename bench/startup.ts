@@ -280,6 +280,10 @@ async function main(o: Options): Promise<void> {
       );
       registerSeconds = (Date.now() - t0) / 1000;
       if (code !== 0) throw new Error(`create exited ${code}`);
+      // create returns once its own watch saw every node Ready; this one may see it a little
+      // later (both read the API server's Node watch cache): wait for it, at most 30 s.
+      for (const until = Date.now() + 30_000; readyAt === 0 && Date.now() < until;)
+        await new Promise((r) => setTimeout(r, 200));
       atReady = await cpuNow();
       await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
       counting = false;
