@@ -203,6 +203,15 @@ test("etcd answers only the API server's client certificate, gRPC alone on its c
     process.stderr.write(`etcd on ${port}: plain http -> ${plain.slice(0, 120)}\n`);
     assert.doesNotMatch(plain, /^200 /, `plain http must be refused, got: ${plain.slice(0, 200)}`);
     const ca = await readFile(tls.ca.certFile);
+    // A client with the API server's etcd certificate (a new agent per request: etcdRange closes it).
+    const apiserverAgent = async (): Promise<Agent> =>
+      new Agent({
+        connect: {
+          ca,
+          cert: await readFile(tls.apiserverClient.certFile),
+          key: await readFile(tls.apiserverClient.keyFile),
+        },
+      });
     const anonymous = await etcdRange(`https://127.0.0.1:${port}`, new Agent({ connect: { ca } }));
     const clusterCaCert = await etcdRange(
       `https://127.0.0.1:${port}`,
@@ -214,16 +223,7 @@ test("etcd answers only the API server's client certificate, gRPC alone on its c
         },
       }),
     );
-    const apiserver = await etcdRange(
-      `https://127.0.0.1:${port}`,
-      new Agent({
-        connect: {
-          ca,
-          cert: await readFile(tls.apiserverClient.certFile),
-          key: await readFile(tls.apiserverClient.keyFile),
-        },
-      }),
-    );
+    const apiserver = await etcdRange(`https://127.0.0.1:${port}`, await apiserverAgent());
     process.stderr.write(
       `  https without a certificate -> ${anonymous.slice(0, 120)}\n` +
         `  https with an admin certificate of the cluster CA -> ${clusterCaCert.slice(0, 120)}\n`,
@@ -243,13 +243,7 @@ test("etcd answers only the API server's client certificate, gRPC alone on its c
     assert.notEqual(rec.ports.etcdHttp, undefined, "a new cluster has an etcd HTTP port");
     const httpOnGrpcPort = await etcdRange(
       `https://127.0.0.1:${rec.ports.etcdClient}`,
-      new Agent({
-        connect: {
-          ca,
-          cert: await readFile(tls.apiserverClient.certFile),
-          key: await readFile(tls.apiserverClient.keyFile),
-        },
-      }),
+      await apiserverAgent(),
     );
     process.stderr.write(
       `  HTTP on the gRPC client port ${rec.ports.etcdClient} -> ${httpOnGrpcPort.slice(0, 120)}\n`,
