@@ -469,9 +469,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       { nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet, connections },
       "registering nodes",
     );
-    // A node's failed CSR (denied, or unanswered) ends the process with its cause.
-    const certificates = obtaining?.then(() => new Promise<never>(() => undefined));
-    await Promise.race([engine.start(), stopping, ...(certificates ? [certificates] : [])]);
+    // A node's failed CSR (denied, or unanswered) ends the process with its cause, whether
+    // registration is still running or has ended with that node left to retry.
+    const failedCsr = obtaining ? [obtaining.then(() => new Promise<never>(() => undefined))] : [];
+    await Promise.race([engine.start(), stopping, ...failedCsr]);
     const s = engine.stats();
     log.info({ ...s, seconds: (Date.now() - started) / 1000 }, "nodes registered");
     const every = Number(flags.statsInterval) * 1000;
@@ -492,7 +493,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             );
           }, every)
         : undefined;
-    const signal = await stopping;
+    const signal = await Promise.race([stopping, ...failedCsr]);
     if (timer) clearInterval(timer);
     log.info({ signal, deleteNodes: cfg.deleteNodesOnExit }, "stopping");
     await kubeletServer?.stop();
