@@ -12,13 +12,6 @@ export type Component = (typeof COMPONENTS)[number];
 export interface ClusterPorts {
   readonly etcdClient: number;
   readonly etcdPeer: number;
-  /**
-   * etcd's HTTP endpoints (/health, /metrics, /version and the JSON gateway), apart from its gRPC
-   * client port: with TLS, one port for both serves gRPC through Go's HTTP/2 server, where one busy
-   * watch stream starves the others (etcd-io/etcd#15402). Absent in records made before it existed:
-   * their etcd serves both on etcdClient until `down` and a new `up`.
-   */
-  readonly etcdHttp?: number;
   readonly apiserver: number;
   readonly controllerManager: number;
   readonly scheduler: number;

@@ -2,20 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clusterLayout, type ClusterRecord } from "./cluster-state.ts";
 import { componentArgs } from "./component-args.ts";
-import { portOf, portsOf } from "./health.ts";
 
 const layout = clusterLayout("/state", "c1");
 const rec: ClusterRecord = {
   name: "c1",
   version: "v1.36.3",
-  ports: {
-    etcdClient: 2379,
-    etcdPeer: 2380,
-    etcdHttp: 2382,
-    apiserver: 6443,
-    controllerManager: 10257,
-    scheduler: 10259,
-  },
+  ports: { etcdClient: 2379, etcdPeer: 2380, apiserver: 6443, controllerManager: 10257, scheduler: 10259 },
   audit: false,
   loadTest: false,
   serviceCIDR: "10.0.0.0/16",
@@ -50,23 +42,6 @@ test("etcd serves clients and peers over TLS and accepts only certificates of it
   assert.equal(flag(args, "key-file"), "/state/clusters/c1/pki/etcd/server.key");
   assert.equal(flag(args, "peer-cert-file"), "/state/clusters/c1/pki/etcd/peer.crt");
   assert.equal(flag(args, "peer-key-file"), "/state/clusters/c1/pki/etcd/peer.key");
-});
-
-test("etcd serves gRPC alone on its client port and HTTP on its own port, with the same TLS", () => {
-  const args = componentArgs("etcd", rec, layout);
-  // Both listeners take the client TLS flags (cert-file, client-cert-auth, trusted-ca-file above).
-  assert.equal(flag(args, "listen-client-http-urls"), "https://127.0.0.1:2382");
-  assert.equal(flag(args, "listen-client-urls"), "https://127.0.0.1:2379");
-  assert.deepEqual(portsOf("etcd", rec.ports), [2379, 2380, 2382]);
-  assert.equal(portOf("etcd", rec.ports), 2382, "health is asked on the HTTP port");
-});
-
-test("a cluster recorded before etcd had an HTTP port keeps both on its client port", () => {
-  const { etcdHttp: _, ...ports } = rec.ports;
-  const args = componentArgs("etcd", { ...rec, ports }, layout);
-  assert.equal(flag(args, "listen-client-http-urls"), undefined);
-  assert.deepEqual(portsOf("etcd", ports), [2379, 2380]);
-  assert.equal(portOf("etcd", ports), 2379);
 });
 
 test("the API server reaches etcd over TLS with its etcd client certificate", () => {

@@ -33,12 +33,6 @@ export function componentArgs(component: Component, rec: ClusterRecord, layout: 
         `--peer-trusted-ca-file=${etcdTls.ca.certFile}`,
         "--quota-backend-bytes=8589934592",
         "--auto-compaction-retention=1",
-        // gRPC alone on the client port, served by gRPC's own HTTP/2 transport; HTTP (health,
-        // metrics) on its own port, with the same TLS and client-certificate check. On one TLS port
-        // etcd serves gRPC through Go's HTTP/2 server, where a busy stream starves the watch
-        // streams (etcd-io/etcd#15402): the API server's Node watch cache fell 35 s behind while
-        // 1,000 hollow nodes registered.
-        ...(p.etcdHttp === undefined ? [] : [`--listen-client-http-urls=https://127.0.0.1:${p.etcdHttp}`]),
       ];
     case "kube-apiserver": {
       const args = [

@@ -68,7 +68,7 @@ export async function probe(
   }
   if (component === "etcd") {
     if (!clients.etcd) return "no etcd client certificate";
-    const res = await request(`https://127.0.0.1:${portOf("etcd", p)}/health`, {
+    const res = await request(`https://127.0.0.1:${p.etcdClient}/health`, {
       dispatcher: clients.etcd,
       ...timeouts,
     });
@@ -85,7 +85,7 @@ export async function probe(
 export function portOf(component: Component, p: ClusterPorts): number {
   switch (component) {
     case "etcd":
-      return p.etcdHttp ?? p.etcdClient;
+      return p.etcdClient;
     case "kube-apiserver":
       return p.apiserver;
     case "kube-controller-manager":
@@ -97,8 +97,7 @@ export function portOf(component: Component, p: ClusterPorts): number {
 
 /** Every port a component listens on. */
 export function portsOf(component: Component, p: ClusterPorts): number[] {
-  if (component !== "etcd") return [portOf(component, p)];
-  return p.etcdHttp === undefined ? [p.etcdClient, p.etcdPeer] : [p.etcdClient, p.etcdPeer, p.etcdHttp];
+  return component === "etcd" ? [p.etcdClient, p.etcdPeer] : [portOf(component, p)];
 }
 
 /** Status of each component of a recorded cluster. */

@@ -179,13 +179,12 @@ async function etcdRange(url: string, dispatcher?: Agent): Promise<string> {
   }
 }
 
-test("etcd answers only the API server's client certificate, gRPC alone on its client port; the control plane works through it", async () => {
+test("etcd answers only the API server's client certificate; the control plane works through it", async () => {
   const c = testCluster();
   const rec = await testRecord();
   const layout = clusterLayout(c.stateDir, c.name);
   const tls = etcdTlsFiles(layout.pki);
-  // etcd's JSON gateway is HTTP: on its HTTP port (clusters recorded before it: the client port).
-  const port = rec.ports.etcdHttp ?? rec.ports.etcdClient;
+  const port = rec.ports.etcdClient;
   const client = await adminClientFor();
   const ns = `it-etcd-${process.pid}`;
   try {
@@ -203,15 +202,6 @@ test("etcd answers only the API server's client certificate, gRPC alone on its c
     process.stderr.write(`etcd on ${port}: plain http -> ${plain.slice(0, 120)}\n`);
     assert.doesNotMatch(plain, /^200 /, `plain http must be refused, got: ${plain.slice(0, 200)}`);
     const ca = await readFile(tls.ca.certFile);
-    // A client with the API server's etcd certificate (a new agent per request: etcdRange closes it).
-    const apiserverAgent = async (): Promise<Agent> =>
-      new Agent({
-        connect: {
-          ca,
-          cert: await readFile(tls.apiserverClient.certFile),
-          key: await readFile(tls.apiserverClient.keyFile),
-        },
-      });
     const anonymous = await etcdRange(`https://127.0.0.1:${port}`, new Agent({ connect: { ca } }));
     const clusterCaCert = await etcdRange(
       `https://127.0.0.1:${port}`,
@@ -223,7 +213,16 @@ test("etcd answers only the API server's client certificate, gRPC alone on its c
         },
       }),
     );
-    const apiserver = await etcdRange(`https://127.0.0.1:${port}`, await apiserverAgent());
+    const apiserver = await etcdRange(
+      `https://127.0.0.1:${port}`,
+      new Agent({
+        connect: {
+          ca,
+          cert: await readFile(tls.apiserverClient.certFile),
+          key: await readFile(tls.apiserverClient.keyFile),
+        },
+      }),
+    );
     process.stderr.write(
       `  https without a certificate -> ${anonymous.slice(0, 120)}\n` +
         `  https with an admin certificate of the cluster CA -> ${clusterCaCert.slice(0, 120)}\n`,
@@ -238,21 +237,6 @@ test("etcd answers only the API server's client certificate, gRPC alone on its c
     }
     // The same request with the API server's certificate reads the Secret's key: the port is etcd's.
     assert.match(apiserver, /^200 /);
-    // The client port serves gRPC alone (the API server's): the JSON gateway, even with the API
-    // server's certificate, is refused there (gRPC's 415), so no HTTP shares it with the watches.
-    assert.notEqual(rec.ports.etcdHttp, undefined, "a new cluster has an etcd HTTP port");
-    const httpOnGrpcPort = await etcdRange(
-      `https://127.0.0.1:${rec.ports.etcdClient}`,
-      await apiserverAgent(),
-    );
-    process.stderr.write(
-      `  HTTP on the gRPC client port ${rec.ports.etcdClient} -> ${httpOnGrpcPort.slice(0, 120)}\n`,
-    );
-    assert.doesNotMatch(
-      httpOnGrpcPort,
-      /^200 /,
-      `HTTP on the client port must be refused, got: ${httpOnGrpcPort.slice(0, 200)}`,
-    );
     const kvs = (JSON.parse(apiserver.slice(4)) as { kvs?: { key: string }[] }).kvs ?? [];
     assert.ok(
       kvs.some((kv) => Buffer.from(kv.key, "base64").toString() === `/registry/secrets/${ns}/s`),

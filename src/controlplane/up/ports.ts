@@ -1,5 +1,5 @@
 /**
- * `up`'s ports step: a new cluster's six loopback ports (the API server on --port, else 6443 when
+ * `up`'s ports step: a new cluster's five loopback ports (the API server on --port, else 6443 when
  * free, else any), never one another local cluster has claimed; a restarted component's recorded
  * ports must be free again.
  */
@@ -40,11 +40,10 @@ export async function pickClusterPorts(
   const avoid = await portsClaimedByOthers(stateDir, name);
   const [apiserver] = port !== undefined ? [port] : await pickFreePorts(1, { preferred: [6443], avoid });
   avoid.add(apiserver!);
-  const [etcdClient, etcdPeer, etcdHttp, controllerManager, scheduler] = await pickFreePorts(5, { avoid });
+  const [etcdClient, etcdPeer, controllerManager, scheduler] = await pickFreePorts(4, { avoid });
   return {
     etcdClient: etcdClient!,
     etcdPeer: etcdPeer!,
-    etcdHttp: etcdHttp!,
     apiserver: apiserver!,
     controllerManager: controllerManager!,
     scheduler: scheduler!,
