@@ -404,9 +404,11 @@ export class Engine {
     let pods = 0;
     let stale = 0;
     for (const n of this.nodes) {
-      if (n.registered) registered++;
+      // A node whose Node was deleted counts again once the Node exists again.
+      const up = n.registered && !n.gone;
+      if (up) registered++;
       pods += n.podCount;
-      if (n.registered && now - n.lastRenew > limit) stale++;
+      if (up && now - n.lastRenew > limit) stale++;
     }
     const q = this.queue.stats();
     return {

@@ -19,6 +19,8 @@ import {
   statusPatches,
   ipOf,
   withNodeCidr,
+  metricValue,
+  type Harness,
 } from "./testdata/hollow-node-harness.ts";
 
 // ---------------------------------------------------------------- registration
@@ -139,19 +141,75 @@ test("observeNode: pods adopted with an IP inside the new podCIDR keep it to the
   assert.equal(ipOf(h.api, "new"), "10.128.3.3");
 });
 
-test("a re-registered node does not hand out the IPs of pods it still runs", async () => {
+/** The Node deleted on the "server" (its Lease with it) and the node's watch telling it. */
+function deleteNode(h: Harness): void {
+  h.api.deleteNode();
+  h.node.nodeDeleted({ metadata: { name: NAME, uid: NODE_UID } });
+}
+
+test("a deleted Node stays deleted, as with a kubelet (registrationCompleted): read back, no Lease made", async () => {
   const h = await registered({ traffic: "kubelet" });
   bind(h, makePod("a"));
   await h.clock.advance(1_000);
   assert.equal(ipOf(h.api, "a"), "172.16.0.2");
-  // The Node is deleted (its watch says so) and the kubelet registers it again; pod "a" lives on.
-  h.node.nodeDeleted({ metadata: { name: NAME, uid: NODE_UID } });
+  h.api.requests.length = 0;
+  deleteNode(h);
+  assert.equal(h.node.gone, true);
+  assert.equal(await metricValue(h, "hollow_nodes_registered"), 0);
+  await h.clock.advance(60_000);
+  const sent = routes(h.api.requests);
+  assert.deepEqual(
+    sent.filter((r) => r.startsWith("POST") || r.startsWith("PATCH")),
+    [],
+    "no Node, Lease or status written",
+  );
+  // Each status period: 4 GETs of the Node (the kubelet's tries after its informer's); each lease
+  // period: a GET of the Lease and of the Node (for the owner reference the new Lease needs).
+  const nodeGets = sent.filter((r) => r === `GET /api/v1/nodes/${NAME}`).length;
+  assert.ok(nodeGets >= 5 * 4, `the Node read back each period (${nodeGets} GETs)`);
+  assert.ok(sent.includes(`GET ${LEASE}`), "the Lease looked for");
+  assert.notEqual(h.node.podInfo("default", "a"), undefined, "its pods run on");
+  assert.equal(h.node.gone, true);
+});
+
+test("a status PATCH that finds the Node gone (before its watch says so) reads it back at once", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  h.api.deleteNode();
+  // The next status report (nodeStatusReportFrequency), and one status period for its tries.
+  await h.clock.advance(h.node.ctx.cfg.statusReportMs + 12_000);
+  assert.equal(h.node.gone, true);
+  const sent = routes(h.api.requests);
+  const patch = sent.indexOf(`PATCH /api/v1/nodes/${NAME}/status`);
+  assert.ok(patch >= 0, "the status PATCH found it gone");
+  assert.deepEqual(
+    sent.slice(patch + 1, patch + 5),
+    Array<string>(4).fill(`GET /api/v1/nodes/${NAME}`),
+    "then the kubelet's four tries read it",
+  );
+  assert.equal(sent.filter((r) => r === "POST /api/v1/nodes").length, 0);
+});
+
+test("a Node created again under a gone node gets its status and a Lease it owns; pods keep their IPs", async () => {
+  const h = await registered({ traffic: "kubelet" });
+  bind(h, makePod("a"));
   await h.clock.advance(1_000);
-  assert.equal(h.api.requests.filter((r) => r.method === "POST" && r.path === "/api/v1/nodes").length, 1);
-  assert.equal(h.node.registered, true);
+  deleteNode(h);
+  await h.clock.advance(30_000);
+  h.api.requests.length = 0;
+  // Somebody creates a Node of this name (the same pod CIDR, a new uid).
+  h.api.existingNode = { metadata: { name: NAME, uid: "node-uid-2" }, spec: { podCIDR: "172.16.0.0/24" } };
+  await h.clock.advance(30_000);
+  assert.equal(h.node.gone, false);
+  assert.equal(h.node.uid, "node-uid-2");
+  assert.equal(await metricValue(h, "hollow_nodes_registered"), 1);
+  const sent = routes(h.api.requests);
+  assert.ok(sent.includes(`PATCH /api/v1/nodes/${NAME}/status`), "its status written to the new Node");
+  const lease = h.api.requests.find((r) => r.method === "POST" && r.path === LEASES);
+  assert.equal(lease && ownerUid(lease.body), "node-uid-2", "a new Lease, owned by the new Node");
+  assert.equal(sent.filter((r) => r === "POST /api/v1/nodes").length, 0, "never registered by the node");
   bind(h, makePod("b"));
   await h.clock.advance(1_000);
-  assert.equal(ipOf(h.api, "b"), "172.16.0.3");
+  assert.equal(ipOf(h.api, "b"), "172.16.0.3", "pod a keeps its address");
 });
 
 test("a relist forgets pods that were deleted while the watch was down", async () => {

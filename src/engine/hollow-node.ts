@@ -3,7 +3,6 @@ import { isAlreadyExists, isNotFound } from "../client/api-error.ts";
 import type { KubeRequest } from "../client/kube-client.ts";
 import type { ProtoType } from "../client/protobuf-schema.ts";
 import { CSI_NODE, NODE } from "../client/protobuf-types.ts";
-import { requeueDelayMs } from "../kernel/backoff.ts";
 import { describeError } from "../kernel/errors.ts";
 import { NODES_PATH, nodeLeasePath, nodePath } from "../kernel/k8s.ts";
 import type { HostedPod } from "./container-log.ts";
@@ -38,6 +37,7 @@ export class HollowNode implements NodeHandle {
   readonly ctx: EngineContext;
   uid = "";
   registered = false;
+  gone = false;
   stopped = false;
   private ticking = false;
   private tokens: number;
@@ -276,8 +276,7 @@ export class HollowNode implements NodeHandle {
     if (isDue(now, lease.nextAt)) {
       const due = lease.nextAt;
       try {
-        await lease.renew();
-        metrics.leaseRenewed(clock.now() - now, lateness(now, due));
+        if (await lease.renew()) metrics.leaseRenewed(clock.now() - now, lateness(now, due));
       } catch (err) {
         this.log.warn({ node: this.id.name, err: describeError(err) }, "lease renewal failed");
       }
@@ -285,7 +284,8 @@ export class HollowNode implements NodeHandle {
     }
     if (isDue(now, status.nextAt)) {
       try {
-        if (status.reportDue(now)) await status.report(now);
+        if (this.gone) await status.readBack();
+        if (!this.gone && status.reportDue(now)) await status.report(now);
       } catch (err) {
         this.log.warn({ node: this.id.name, err: describeError(err) }, "node status update failed");
       }
@@ -299,37 +299,60 @@ export class HollowNode implements NodeHandle {
   /**
    * Follows the Node as the API server has it: its podCIDR (assigned by the controller-manager
    * after registration, and a new one if the Node was recreated), its uid, and whether its
-   * status still is what this node reports (the status sync corrects it when not).
+   * status still is what this node reports (the status sync corrects it when not). A Node of this
+   * name that exists again after it was deleted (somebody created it) is this node's again: a
+   * kubelet's status loop finds it and writes its status to it, with conditions new from now.
    */
   observeNode(node: NodeObject): void {
+    if (this.gone && !this.stopped) {
+      this.gone = false;
+      this.ctx.metrics.nodeRegistered(1);
+      this.status.registering(this.ctx.clock.now());
+      this.log.info({ node: this.id.name, uid: node.metadata.uid }, "node exists again; reporting to it");
+    }
     this.pods.observeCidr(node.spec?.podCIDR);
     if (node.status?.volumesInUse?.length && !this.pods.volumes) this.pods.volumesListed();
     if (node.metadata.uid) this.uid = node.metadata.uid;
     this.status.observe(node.status);
   }
 
-  /** The Node was deleted: register it again at once, as the kubelet's next status update would. */
-  nodeDeleted(node: NodeObject): void {
-    if (this.stopped || !this.registered || node.metadata.uid !== this.uid) return;
-    this.reRegister();
+  /** GETs the Node through the heartbeat client and follows it; false when it does not exist. */
+  async readNode(): Promise<boolean> {
+    try {
+      this.observeNode(
+        await this.ctx.heartbeat<NodeObject>({
+          method: "GET",
+          path: nodePath(this.id.name),
+          ...this.proto(NODE),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
-  /** Registers the Node again (it was deleted under this node), retrying until it succeeds. */
-  reRegister(): void {
-    this.log.info({ node: this.id.name }, "node was deleted; registering again");
-    this.registered = false;
+  /** The Node was deleted (its watch says so). */
+  nodeDeleted(node: NodeObject): void {
+    if (this.registered && node.metadata.uid === this.uid) this.nodeGone();
+  }
+
+  /**
+   * The Node was deleted under this node. A kubelet registers once per process
+   * (registerWithAPIServer returns once registrationCompleted), so it does not create the Node
+   * again: its status loop reads the Node back every period, its lease controller creates no
+   * Lease without the Node to own it, and its pods run on until the pod GC deletes them. So until
+   * somebody creates the Node or the process restarts.
+   */
+  nodeGone(): void {
+    if (this.gone || this.stopped || !this.registered) return;
+    this.gone = true;
     this.ctx.metrics.nodeRegistered(-1);
-    this.pods.resetCidr();
-    this.watches.stop();
-    const again = async (): Promise<void> => {
-      try {
-        await this.register();
-      } catch (err) {
-        this.log.warn({ node: this.id.name, err: describeError(err) }, "re-registration failed; retrying");
-        if (!this.stopped) this.ctx.queue.after(requeueDelayMs(this.ctx.random), again);
-      }
-    };
-    this.ctx.queue.after(0, again);
+    this.log.warn(
+      { node: this.id.name },
+      "node was deleted; like a kubelet, not registering it again until the process restarts",
+    );
   }
 
   // ---------------------------------------------------------------- pods

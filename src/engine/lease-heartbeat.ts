@@ -9,8 +9,9 @@ import type { Versioned } from "./watcher.ts";
 /**
  * A node's Lease, kept fresh as the kubelet's lease controller does: created (or adopted) at
  * registration, PUT with a new renewTime every renewal period through the heartbeat client,
- * recreated when somebody deleted it, re-read on a conflict. The node's heartbeat loop renews it
- * when {@link nextAt} is due (heartbeat-schedule.ts); this is the I/O.
+ * recreated when somebody deleted it (unless its Node is gone too), re-read on a conflict. The
+ * node's heartbeat loop renews it when {@link nextAt} is due (heartbeat-schedule.ts); this is the
+ * I/O.
  */
 export class LeaseHeartbeat {
   private readonly node: NodeHandle;
@@ -54,8 +55,12 @@ export class LeaseHeartbeat {
     return res.metadata.resourceVersion ?? "";
   }
 
-  /** Creates the Lease, or adopts an existing one (a kubelet reads it first). */
-  async ensure(): Promise<void> {
+  /**
+   * Creates the Lease, or adopts an existing one (a kubelet reads it first); false when there is
+   * none to renew: the lease controller owns the Lease by its Node (SetNodeOwnerFunc), so with the
+   * Node gone it reads the Node and creates nothing until the Node exists again.
+   */
+  async ensure(): Promise<boolean> {
     const { ctx, id } = this.node;
     if (ctx.cfg.traffic === "kubelet") {
       let rv: string | undefined;
@@ -66,9 +71,12 @@ export class LeaseHeartbeat {
       }
       if (rv !== undefined) {
         this.rv = rv;
-        await this.renew();
-        return;
+        return this.renew();
       }
+    }
+    if (this.node.gone && !(await this.node.readNode())) {
+      this.rv = "";
+      return false;
     }
     const body = renderLease({
       name: id.name,
@@ -79,10 +87,11 @@ export class LeaseHeartbeat {
     try {
       this.rv = await this.call("POST", NODE_LEASES_PATH, body);
       this.lastRenewAt = ctx.clock.now();
+      return true;
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
       await this.refreshRv();
-      await this.renew();
+      return this.renew();
     }
   }
 
@@ -90,8 +99,12 @@ export class LeaseHeartbeat {
     this.rv = await this.call("GET", nodeLeasePath(this.node.id.name));
   }
 
-  /** PUTs the Lease with a fresh renewTime, as the kubelet's lease controller does. */
-  async renew(): Promise<void> {
+  /**
+   * PUTs the Lease with a fresh renewTime, as the kubelet's lease controller does (or creates it
+   * when there is none: {@link ensure}); false when there was no Lease to renew.
+   */
+  async renew(): Promise<boolean> {
+    if (this.rv === "") return this.ensure();
     const { ctx, id } = this.node;
     const put = (): Promise<string> =>
       this.call(
@@ -110,11 +123,13 @@ export class LeaseHeartbeat {
       rv = await put();
     } catch (err) {
       if (isNotFound(err)) {
-        // Somebody deleted the Lease: a kubelet recreates it.
-        this.node.log.info({ node: id.name }, "lease was deleted; recreating it");
-        ctx.metrics.leaseRecreated();
-        await this.ensure();
-        return;
+        // Somebody deleted the Lease (or the garbage collector did, with the Node that owned it):
+        // a kubelet recreates it if its Node is there.
+        if (!this.node.gone) {
+          this.node.log.info({ node: id.name }, "lease was deleted; recreating it");
+          ctx.metrics.leaseRecreated();
+        }
+        return this.ensure();
       }
       if (!isConflict(err)) throw err;
       await this.refreshRv();
@@ -122,5 +137,6 @@ export class LeaseHeartbeat {
     }
     this.rv = rv;
     this.lastRenewAt = ctx.clock.now();
+    return true;
   }
 }

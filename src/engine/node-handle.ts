@@ -33,6 +33,11 @@ export interface NodeHandle {
   /** The Node's uid as the API server has it ("" before registration). */
   readonly uid: string;
   readonly registered: boolean;
+  /**
+   * The Node was deleted after this node registered it. A kubelet registers once per process
+   * (registrationCompleted), so it does not create it again: it only reads it back.
+   */
+  readonly gone: boolean;
   /** Stopped: no new work starts. */
   readonly stopped: boolean;
   /** This node's logger. */
@@ -41,6 +46,11 @@ export interface NodeHandle {
   readonly volumes?: VolumesInUse | undefined;
   /** Sends one request on this node's behalf (rate-limited, counted). */
   api<T>(req: KubeRequest): Promise<T>;
-  /** The Node was deleted under the node: register it again. */
-  reRegister(): void;
+  /** The Node was deleted under the node (a write found it gone): it stays gone. */
+  nodeGone(): void;
+  /**
+   * GETs the Node through the heartbeat client (as the status loop's retries and the lease
+   * controller do) and follows it; false when it does not exist.
+   */
+  readNode(): Promise<boolean>;
 }

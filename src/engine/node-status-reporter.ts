@@ -7,6 +7,9 @@ import type { NodeHandle } from "./node-handle.ts";
 import { renderNodeStatus, rfc3339 } from "./node-object.ts";
 import { statusDrift, statusReportDue, type ObservedNodeStatus, type StatusDrift } from "./node-status.ts";
 
+/** Tries per status sync (the kubelet's nodeStatusUpdateRetry). */
+export const NODE_STATUS_RETRIES = 5;
+
 /**
  * A node's status as the kubelet's status loop keeps it: it recomputes the status every
  * nodeStatusUpdateFrequency and PATCHes it only when it differs from the Node as the server has
@@ -138,11 +141,24 @@ export class NodeStatusReporter {
       if (this.observations === seen) this.drift = "none";
     } catch (err) {
       if (isNotFound(err) && this.node.registered) {
-        // The Node was deleted under us (and no watch told us yet): register again.
-        this.node.reRegister();
+        // The Node was deleted under us (and no watch told us yet): the kubelet's next tries read
+        // it back; it stays gone.
+        this.node.nodeGone();
+        await this.readBack();
         return;
       }
       throw err;
+    }
+  }
+
+  /**
+   * The status loop while the Node is gone: a kubelet's first try reads its informer's copy (no
+   * request), each of the next {@link NODE_STATUS_RETRIES} - 1 GETs the Node from the API server.
+   * One that finds it (somebody created it again) hands it to the node, which then reports to it.
+   */
+  async readBack(): Promise<void> {
+    for (let i = 1; i < NODE_STATUS_RETRIES && this.node.gone && !this.node.stopped; i++) {
+      if (await this.node.readNode()) return;
     }
   }
 }

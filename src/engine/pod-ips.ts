@@ -29,16 +29,9 @@ export class PodIps {
     }
   }
 
-  /** Forgets the pod CIDR (the Node was deleted; its new one may differ). */
-  reset(): void {
-    this.cidr = undefined;
-    this.cidrText = "";
-    this.alloc = undefined;
-  }
-
   /**
    * The allocator, created on first use over the pod CIDR (else the pods' fallback); a new one
-   * (new podCIDR, or after re-registration) first claims the addresses in use: running pods keep
+   * (a new podCIDR, as a recreated Node gets) first claims the addresses in use: running pods keep
    * their addresses.
    */
   allocator(pods: PodAddresses): PodIpAllocator | undefined {

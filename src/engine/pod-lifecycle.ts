@@ -69,11 +69,6 @@ export class PodLifecycle implements ResizeRunner, PodAddresses {
     this.ips.observe(cidr);
   }
 
-  /** The Node was deleted: its pod CIDR with it. */
-  resetCidr(): void {
-    this.ips.reset();
-  }
-
   /** Handler for this node's pods (its own watch in kubelet traffic, dispatched in minimal). */
   handler(): PodHandler {
     return {

@@ -5,10 +5,12 @@
  * one that completes), each in a namespace of its own; a watch records every status both write,
  * and the statuses at Running/Ready, at completion and just before deletion are compared with
  * the diff procedure (src/engine/pod-status-diff.ts). Differences by design are in its
- * REAL_KUBELET_DIFFERENCES with their reason; any other fails. Skipped, with the reason, where this machine cannot run
- * containers as root.
+ * REAL_KUBELET_DIFFERENCES with their reason; any other fails. Then both Nodes are deleted: neither
+ * node registers its Node again nor makes a Lease without it (the kubelet registers once per
+ * process), and each reports to its Node when somebody creates it again. Skipped, with the reason,
+ * where this machine cannot run containers as root.
  */
-import { test } from "node:test";
+import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { adminClientFor, cli, eventually, testCluster } from "../harness.ts";
@@ -16,6 +18,9 @@ import { defaultServiceAccount, fleetNodesReady, startEngine } from "../engine-p
 import { workerSkipReason as skipReason } from "../real-workers.ts";
 import { PAUSE_IMAGE, STOCK_NODE_IMAGE } from "../../src/workers/image.ts";
 import { workerName } from "../../src/workers/workers.ts";
+import { isNotFound } from "../../src/client/api-error.ts";
+import type { KubeClient } from "../../src/client/kube-client.ts";
+import { nodeLeasePath } from "../../src/kernel/k8s.ts";
 import {
   REAL_KUBELET_DIFFERENCES,
   compareStatuses,
@@ -101,12 +106,13 @@ interface Pod {
 const ready = (p: Pod | undefined): boolean =>
   p?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
-test("pod statuses: a hollow node writes what a real kubelet v1.36 writes, field by field", async (t) => {
-  const reason = await skipReason();
-  if (reason) {
-    t.skip(reason);
-    return;
-  }
+/** The cluster with its real worker, and the hollow node beside it (undefined where skipped). */
+let env: { client: KubeClient; engine: { stop(): Promise<unknown> } } | undefined;
+let skipped: string | undefined;
+
+before(async () => {
+  skipped = await skipReason();
+  if (skipped) return;
   const kubeconfig = join(testCluster().stateDir, "clusters", CLUSTER, "kubeconfig");
   const up = await cli(["up", "--name", CLUSTER, "--workers", "1", "--timeout", "300"], {}, 900_000);
   assert.equal(up.code, 0, `up --workers 1: ${up.stdout}\n${up.stderr}`);
@@ -120,6 +126,24 @@ test("pod statuses: a hollow node writes what a real kubelet v1.36 writes, field
     "pdiff",
     "--no-proxy",
   ]);
+  env = { client, engine };
+  await fleetNodesReady(client, "pdiff", 1);
+});
+
+after(async () => {
+  if (skipped) return;
+  await env?.engine.stop();
+  await env?.client.close();
+  const down = await cli(["down", "--name", CLUSTER]);
+  assert.equal(down.code, 0, down.stderr);
+});
+
+test("pod statuses: a hollow node writes what a real kubelet v1.36 writes, field by field", async (t) => {
+  if (skipped) {
+    t.skip(skipped);
+    return;
+  }
+  const { client } = env!;
   /** Every status each pod was seen with, in order, and whether it was deleted. */
   const seen = new Map<string, Pod[]>();
   const deleted = new Set<string>();
@@ -138,7 +162,6 @@ test("pod statuses: a hollow node writes what a real kubelet v1.36 writes, field
   );
   const latest = (side: Side, name: string): Pod | undefined => seen.get(`${ns(side)}/${name}`)?.at(-1);
   try {
-    await fleetNodesReady(client, "pdiff", 1);
     for (const side of SIDES) {
       await client.request({
         method: "POST",
@@ -205,9 +228,61 @@ test("pod statuses: a hollow node writes what a real kubelet v1.36 writes, field
     );
   } finally {
     watch.cancel();
-    await engine.stop();
-    await client.close();
-    const down = await cli(["down", "--name", CLUSTER]);
-    assert.equal(down.code, 0, down.stderr);
   }
+});
+
+interface NodeView {
+  metadata: { uid: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+interface LeaseView {
+  metadata: { ownerReferences?: { uid: string }[] };
+}
+
+test("a deleted Node stays deleted, on the real kubelet as on the hollow node; created again, each reports to it", async (t) => {
+  if (skipped) {
+    t.skip(skipped);
+    return;
+  }
+  const { client } = env!;
+  const names = [workerName(CLUSTER, 0), HOLLOW];
+  const getOr = <T>(path: string): Promise<T | undefined> =>
+    client.get<T>(path).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+  for (const name of names) await client.request({ method: "DELETE", path: `/api/v1/nodes/${name}` });
+  // The garbage collector deletes each Lease with the Node that owns it; neither node makes a new
+  // one without its Node, and neither registers its Node again (kubelet: registrationCompleted).
+  await eventually("both Leases gone with their Nodes", 60_000, async () => {
+    const leases = await Promise.all(names.map((n) => getOr<LeaseView>(nodeLeasePath(n))));
+    return { done: leases.every((l) => l === undefined), status: JSON.stringify(leases.map(Boolean)) };
+  });
+  // Two status periods and two lease periods (10 s each) more.
+  await new Promise((r) => setTimeout(r, 25_000));
+  const after = await Promise.all(
+    names.flatMap((n) => [getOr<NodeView>(`/api/v1/nodes/${n}`), getOr<LeaseView>(nodeLeasePath(n))]),
+  );
+  assert.deepEqual(
+    after.map(Boolean),
+    [false, false, false, false],
+    "[real Node, real Lease, hollow Node, hollow Lease] 25 s after",
+  );
+  // Somebody creates the Nodes again: each node finds its Node, reports Ready to it and makes a
+  // Lease it owns.
+  for (const name of names)
+    await client.request({ method: "POST", path: "/api/v1/nodes", body: { metadata: { name } } });
+  await eventually("both Nodes Ready again with Leases they own", 90_000, async () => {
+    const state = await Promise.all(
+      names.map(async (n) => {
+        const node = await getOr<NodeView>(`/api/v1/nodes/${n}`);
+        const lease = await getOr<LeaseView>(nodeLeasePath(n));
+        const ready = node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+        const owned = lease?.metadata.ownerReferences?.[0]?.uid === node?.metadata.uid;
+        return { ready: ready === true, owned: lease !== undefined && owned };
+      }),
+    );
+    return { done: state.every((s) => s.ready && s.owned), status: JSON.stringify(state) };
+  });
 });

@@ -119,6 +119,19 @@ export class FakeApi {
   private csiNode = false;
   private readonly failures: Array<{ method: string; path: string; error: KubeApiError }> = [];
 
+  /**
+   * Deletes the Node, and with it (the garbage collector) its Lease: its status PATCHes, GETs and
+   * Lease PUTs answer 404 until a Node is created again ({@link existingNode}, or a POST).
+   */
+  deleteNode(): void {
+    this.nodeDeleted = true;
+    this.createdNode = undefined;
+    this.existingNode = undefined;
+    this.leaseRv = 0;
+  }
+
+  private nodeDeleted = false;
+
   failNext(method: string, path: string, status: number, reason?: string): void {
     this.failures.push({ method, path, error: apiError(status, method, path, reason) });
   }
@@ -177,6 +190,10 @@ export class FakeApi {
       if (!this.csiNode) throw apiError(404, req.method, req.path);
       return { metadata: { name: NAME } };
     }
+    const noNode = this.nodeDeleted && !this.existingNode && !this.createdNode;
+    if (noNode && route === `PATCH /api/v1/nodes/${NAME}/status`) throw apiError(404, req.method, req.path);
+    if (this.nodeDeleted && this.leaseRv === 0 && route === `PUT ${LEASE}`)
+      throw apiError(404, req.method, req.path);
     if (route === `PATCH /api/v1/nodes/${NAME}`) {
       const labels = { ...this.existingNode?.metadata.labels, ...body.metadata.labels };
       return { ...this.existingNode, metadata: { ...this.existingNode?.metadata, labels } };
