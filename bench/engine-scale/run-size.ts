@@ -101,6 +101,8 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       },
     );
     const registerSeconds = (Date.now() - t0) / 1000;
+    // The engine's own account of its pacing (registration-pacer.ts): windows, cuts, trace.
+    const pacing = /\{[^\n]*"msg":"registration pacing"[^\n]*\}/.exec(engine.logs())?.[0];
     while (readyAt === 0 && Date.now() - t0 < registerTimeoutMs) await new Promise((r) => setTimeout(r, 200));
     readyWatch.stop();
     const startupLateness = latenessOver({}, await scrape(port));
@@ -145,6 +147,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       proxy: options.proxy,
       registerSeconds,
       readySeconds,
+      pacing: pacing ? (JSON.parse(pacing) as object) : null,
       startupLateness,
       startupGapMaxSeconds,
       rssMB: s1.rss / 1048576,

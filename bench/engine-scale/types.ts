@@ -19,6 +19,8 @@ export interface Row {
   registerSeconds: number;
   /** Seconds from the engine's start until every one of its Nodes was Ready (a Node watch saw it). */
   readySeconds?: number | null;
+  /** The engine's "registration pacing" log line (peak and final window, cuts, the window's trace). */
+  pacing?: object | null;
   /** Lease renewals from the engine's start until every Node was Ready (start-up). */
   startupLateness?: Lateness;
   /** Longest gap between a Lease's renewTimes seen during start-up (over 40 s: a missed lease). */
