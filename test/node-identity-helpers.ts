@@ -48,62 +48,33 @@ export interface AuditLine {
   user: { username: string };
   objectRef?: { resource?: string; subresource?: string; name?: string; apiGroup?: string };
   responseStatus?: { code?: number };
-  requestReceivedTimestamp?: string;
-}
-
-/**
- * The audit log's events of users whose name starts with `userPrefix` on an API object, in log
- * order. Streams the file: it grows with every test file of the run.
- */
-async function* auditEvents(auditLog: string, userPrefix: string): AsyncGenerator<AuditLine> {
-  const lines = createInterface({ input: createReadStream(auditLog) });
-  for await (const line of lines) {
-    if (!line.includes(userPrefix)) continue;
-    const ev = JSON.parse(line) as AuditLine;
-    if (ev.user.username.startsWith(userPrefix) && ev.objectRef?.resource) yield ev;
-  }
 }
 
 /**
  * What each user whose name starts with `userPrefix` did, from the audit log: user ->
  * "<verb> <resource>[/<subresource>]" -> how many times it succeeded (2xx); a refused or failed
- * request counts under the same key with its code after it ("get secrets 403").
+ * request counts under the same key with its code after it ("get secrets 403"). Streams the file:
+ * it grows with every test file of the run.
  */
 export async function requestsByUser(
   auditLog: string,
   userPrefix: string,
 ): Promise<Map<string, Map<string, number>>> {
   const byUser = new Map<string, Map<string, number>>();
-  for await (const ev of auditEvents(auditLog, userPrefix)) {
+  const lines = createInterface({ input: createReadStream(auditLog) });
+  for await (const line of lines) {
+    if (!line.includes(userPrefix)) continue;
+    const ev = JSON.parse(line) as AuditLine;
     const code = ev.responseStatus?.code ?? 0;
-    const sub = ev.objectRef?.subresource ? `/${ev.objectRef.subresource}` : "";
+    if (!ev.user.username.startsWith(userPrefix) || !ev.objectRef?.resource) continue;
+    const sub = ev.objectRef.subresource ? `/${ev.objectRef.subresource}` : "";
     const outcome = code >= 200 && code <= 299 ? "" : ` ${code}`;
     let counts = byUser.get(ev.user.username);
     if (!counts) byUser.set(ev.user.username, (counts = new Map<string, number>()));
-    const key = `${ev.verb} ${ev.objectRef?.resource}${sub}${outcome}`;
+    const key = `${ev.verb} ${ev.objectRef.resource}${sub}${outcome}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return byUser;
-}
-
-/**
- * When the API server received each successful `verb` of `resource` (no subresource) by users
- * whose name starts with `userPrefix` (epoch ms, from the audit log).
- */
-export async function requestTimes(
-  auditLog: string,
-  userPrefix: string,
-  verb: string,
-  resource: string,
-): Promise<number[]> {
-  const times: number[] = [];
-  for await (const ev of auditEvents(auditLog, userPrefix)) {
-    const code = ev.responseStatus?.code ?? 0;
-    if (ev.verb !== verb || ev.objectRef?.resource !== resource || ev.objectRef.subresource) continue;
-    if (code >= 200 && code <= 299 && ev.requestReceivedTimestamp)
-      times.push(Date.parse(ev.requestReceivedTimestamp));
-  }
-  return times;
 }
 
 export interface Csr {

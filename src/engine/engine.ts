@@ -61,12 +61,6 @@ export interface EngineDeps {
    * undefined = the shared `proxyClient`. Used for nodes with a `nodeClient`.
    */
   readonly nodeProxyClient?: ((name: string) => KubeClient | undefined) | undefined;
-  /**
-   * `--identity node`: resolves once node `name`'s `nodeClient` presents its certificate (its TLS
-   * bootstrap done); the node registers only then, as a kubelet after its own bootstrap, while
-   * later nodes' certificates are still being issued. Undefined: nodes register at once.
-   */
-  readonly nodeReady?: ((name: string) => Promise<unknown>) | undefined;
 }
 
 /** A snapshot of the fleet, for logs, benchmarks and tests. */
@@ -322,7 +316,6 @@ export class Engine {
     if (cfg.traffic === "minimal") this.startSharedWatches();
     const registerWithRetry = async (node: HollowNode): Promise<boolean> => {
       try {
-        await deps.nodeReady?.(node.id.name);
         await node.register();
         return true;
       } catch (err) {

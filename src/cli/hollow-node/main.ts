@@ -270,8 +270,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   let heartbeatClient: KubeClient | undefined;
   let bootstrapClient: KubeClient | undefined;
   let identities: NodeIdentities | undefined;
-  /** The nodes' certificates being obtained (identity node). */
-  let obtaining: Promise<void> | undefined;
   let sharedNodeClients: NodeClients | undefined;
   let proxyNodeClients: NodeClients | undefined;
   let proxyHealthServer: Server | undefined;
@@ -351,13 +349,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       const lean = flags.watchTransport !== "undici";
       identities = new NodeIdentities({
         bootstrap: bootstrapClient,
-        // Its certificate comes with useClientCertificate once issued.
-        makeClient: () =>
+        makeClient: (cert, key) =>
           new KubeClient(
             {
               ...boot,
-              cert: undefined,
-              key: undefined,
+              cert,
+              key,
               authorization: () => Promise.resolve(undefined),
               source: "node certificate",
             },
@@ -376,10 +373,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         certDir: flags.certDir,
       });
       log.info({ nodes: cfg.nodeNames.length }, "requesting the nodes' client certificates");
-      // In the background: each node registers once its own certificate is issued (the engine
-      // waits for it), while the CSRs of the nodes after it are still being answered.
-      obtaining = identities.obtain(cfg.nodeNames);
-      obtaining.catch(() => undefined);
+      if ((await Promise.race([identities.obtain(cfg.nodeNames), stopping])) !== undefined) return 0;
     }
     const nodeIdentities = identities;
     if (connections === "per-node") {
@@ -411,7 +405,6 @@ export async function main(argv: readonly string[]): Promise<number> {
           ? (name) => perNode.client(name)
           : undefined,
       nodeProxyClient: perNodeProxy ? (name) => perNodeProxy.client(name) : undefined,
-      nodeReady: nodeIdentities ? (name) => nodeIdentities.ready(name) : undefined,
       heartbeatClient,
       proxyClient,
       clock: realClock,
@@ -469,10 +462,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       { nodes: cfg.nodeNames.length, traffic: cfg.traffic, fleet: cfg.fleet, connections },
       "registering nodes",
     );
-    // A node's failed CSR (denied, or unanswered) ends the process with its cause, whether
-    // registration is still running or has ended with that node left to retry.
-    const failedCsr = obtaining ? [obtaining.then(() => new Promise<never>(() => undefined))] : [];
-    await Promise.race([engine.start(), stopping, ...failedCsr]);
+    await Promise.race([engine.start(), stopping]);
     const s = engine.stats();
     log.info({ ...s, seconds: (Date.now() - started) / 1000 }, "nodes registered");
     const every = Number(flags.statsInterval) * 1000;
@@ -493,7 +483,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             );
           }, every)
         : undefined;
-    const signal = await Promise.race([stopping, ...failedCsr]);
+    const signal = await stopping;
     if (timer) clearInterval(timer);
     log.info({ signal, deleteNodes: cfg.deleteNodesOnExit }, "stopping");
     await kubeletServer?.stop();

@@ -20,11 +20,8 @@ import { renewalRetryMs, rotationDeadline, stillValid, type CertValidity } from 
 export interface NodeIdentitiesOptions {
   /** The bootstrap credential's client: it creates and watches the nodes' first CSRs. */
   readonly bootstrap: CsrApi;
-  /**
-   * A node's own client (its own connections), made before its certificate is issued and given it
-   * with `useClientCertificate`; nothing may use it before {@link NodeIdentities.ready}.
-   */
-  readonly makeClient: () => KubeClient;
+  /** A client presenting a node's certificate (its own connections). */
+  readonly makeClient: (certificatePem: string, keyPem: string) => KubeClient;
   readonly clock: Clock;
   readonly random: () => number;
   readonly log: Logger;
@@ -48,19 +45,9 @@ interface NodeCredential {
   failures: number;
 }
 
-/** Settles one node's {@link NodeIdentities.ready}. */
-interface Waiter {
-  resolve(client: KubeClient): void;
-  reject(err: unknown): void;
-}
-
 /** The nodes' identities (see the file comment). */
 export class NodeIdentities {
   private readonly nodes = new Map<string, NodeCredential>();
-  /** Each node's certificate as {@link obtain} gets it. */
-  private readonly waiting = new Map<string, Promise<KubeClient>>();
-  /** Each node's own client, made when {@link obtain} starts for it. */
-  private readonly clients = new Map<string, KubeClient>();
   private readonly opts: NodeIdentitiesOptions;
   private stopped = false;
 
@@ -70,58 +57,17 @@ export class NodeIdentities {
 
   /**
    * Gets every node its certificate (a stored one still valid, else a new request), a few at a
-   * time in the order given; rejects with the first node's error (a denied or unanswered CSR names
-   * its cause). Each node may go on as soon as its own is in place ({@link ready}), as a kubelet
-   * registers right after its own TLS bootstrap, not after every other node's.
+   * time; rejects with the first node's error (a denied or unanswered CSR names its cause).
    */
   async obtain(names: readonly string[]): Promise<void> {
-    const mine = new Map<string, Waiter>();
-    for (const name of names) {
-      if (this.waiting.has(name)) continue;
-      let waiter: Waiter | undefined;
-      const promise = new Promise<KubeClient>((resolve, reject) => (waiter = { resolve, reject }));
-      // A node nobody waits for must not make its failure an unhandled rejection.
-      promise.catch(() => undefined);
-      this.waiting.set(name, promise);
-      this.clients.set(name, this.opts.makeClient());
-      mine.set(name, waiter!);
-    }
-    try {
-      await forEachLimit(names, this.opts.concurrency ?? 32, async (name) => {
-        const waiter = mine.get(name);
-        if (!waiter) return;
-        mine.delete(name);
-        try {
-          waiter.resolve(await this.obtainOne(name));
-        } catch (err) {
-          waiter.reject(err);
-          throw err;
-        }
-      });
-    } catch (err) {
-      // Nodes not yet requested will not be: they fail with the first error.
-      for (const waiter of mine.values()) waiter.reject(err);
-      throw err;
-    }
+    await forEachLimit(names, this.opts.concurrency ?? 32, async (name) => {
+      if (!this.nodes.has(name)) await this.obtainOne(name);
+    });
   }
 
-  /**
-   * Resolves with node `name`'s client once its certificate is in place ({@link obtain} started
-   * for it); rejects when its request failed, or was never started.
-   */
-  ready(name: string): Promise<KubeClient> {
-    return (
-      this.waiting.get(name) ??
-      Promise.reject(new Error(`no client certificate was requested for node ${name}`))
-    );
-  }
-
-  /**
-   * Node `name`'s client, from the start of {@link obtain}: it presents the node's certificate
-   * once {@link ready} resolves.
-   */
+  /** The client presenting node `name`'s certificate (after {@link obtain}). */
   client(name: string): KubeClient | undefined {
-    return this.clients.get(name);
+    return this.nodes.get(name)?.client;
   }
 
   /** The node's certificate validity (for figures and `verify`). */
@@ -133,10 +79,10 @@ export class NodeIdentities {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const c of this.nodes.values()) c.cancelRenewal?.();
-    await Promise.all([...this.clients.values()].map((c) => c.close()));
+    await Promise.all([...this.nodes.values()].map((c) => c.client.close()));
   }
 
-  private async obtainOne(name: string): Promise<KubeClient> {
+  private async obtainOne(name: string): Promise<void> {
     const { clock, certDir } = this.opts;
     const stored = certDir ? await loadCredential(certDir, name) : undefined;
     let cred: { certificatePem: string; keyPem: string; validity: CertValidity };
@@ -145,12 +91,14 @@ export class NodeIdentities {
     } else {
       cred = await this.request(name, this.opts.bootstrap, true);
     }
-    const client = this.clients.get(name)!;
-    await client.useClientCertificate(cred.certificatePem, cred.keyPem);
-    const entry: NodeCredential = { client, validity: cred.validity, cancelRenewal: undefined, failures: 0 };
+    const entry: NodeCredential = {
+      client: this.opts.makeClient(cred.certificatePem, cred.keyPem),
+      validity: cred.validity,
+      cancelRenewal: undefined,
+      failures: 0,
+    };
     this.nodes.set(name, entry);
     this.scheduleRenewal(name, entry);
-    return client;
   }
 
   /** One CSR round: a new key, the request, the wait; stores the result where --cert-dir says. */
