@@ -1,4 +1,7 @@
 import type { Command } from "commander";
+import { KubeClient } from "../../client/kube-client.ts";
+import { loadClusterAccess } from "../../client/kubeconfig.ts";
+import { FLEET_LABEL } from "../../kernel/k8s.ts";
 import { BadInputError } from "../../kernel/errors.ts";
 import { DEFAULT_CLUSTER_NAME, nameFlag } from "../../controlplane/cluster-state.ts";
 import { upCluster, type ClusterInfo } from "../../controlplane/local-cluster.ts";
@@ -23,8 +26,11 @@ interface UpFlags {
   metricsServer?: boolean;
 }
 
-/** Human summary of a running cluster, ending with the next useful step. */
-export function describeCluster(c: ClusterInfo): string {
+/**
+ * Human summary of a running cluster, ending with the next useful step: a fleet's `create` into
+ * it, or its `verify` when it has hollow nodes already (`hollowNodes`; undefined: not known).
+ */
+export function describeCluster(c: ClusterInfo, hollowNodes?: boolean): string {
   const lines = [
     c.alreadyRunning
       ? `cluster "${c.name}" (${c.version}) is already running at ${c.server}`
@@ -60,7 +66,9 @@ export function describeCluster(c: ClusterInfo): string {
     "",
     `  export KUBECONFIG=${c.kubeconfig}`,
     "",
-    `next: ./kubemark-cluster create 100 --kubeconfig $(./kubemark-cluster kubeconfig${nameFlag(c.name)})   (100 hollow nodes into it)`,
+    hollowNodes
+      ? `next: ./kubemark-cluster verify --kubeconfig $(./kubemark-cluster kubeconfig${nameFlag(c.name)})   (the hollow nodes it has)`
+      : `next: ./kubemark-cluster create 100 --kubeconfig $(./kubemark-cluster kubeconfig${nameFlag(c.name)})   (100 hollow nodes into it)`,
   );
   return lines.join("\n") + "\n";
 }
@@ -129,7 +137,11 @@ Examples:
           },
         );
         view.stop();
-        c.stdout(format === "table" ? describeCluster(result) : renderData(result, format));
+        c.stdout(
+          format === "table"
+            ? describeCluster(result, await hasHollowNodes(result.kubeconfig, c.env))
+            : renderData(result, format),
+        );
       } finally {
         view.stop();
       }
@@ -146,4 +158,27 @@ export function parseWorkers(text: string): number {
     );
   }
   return n;
+}
+
+/**
+ * Whether the cluster has a fleet's hollow nodes (a Node with the fleet label): one list of at
+ * most one Node. Undefined when it cannot tell (the hint then stays the general one).
+ */
+async function hasHollowNodes(kubeconfig: string, env: NodeJS.ProcessEnv): Promise<boolean | undefined> {
+  let client: KubeClient | undefined;
+  try {
+    client = new KubeClient(await loadClusterAccess({ kubeconfig, env }), {
+      userAgent: "kubemark-cluster",
+      connections: 1,
+    });
+    const list = await client.get<{ items?: unknown[] }>("/api/v1/nodes", {
+      labelSelector: FLEET_LABEL,
+      limit: "1",
+    });
+    return (list.items?.length ?? 0) > 0;
+  } catch {
+    return undefined;
+  } finally {
+    await client?.close();
+  }
 }
