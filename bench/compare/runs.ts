@@ -197,7 +197,7 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
       const p = await podPhase(ctx, system, n, options.pods, options.podRate, jobTimeoutMs(options));
       out.pods.push(p);
       log(
-        `  ${p.running}/${p.pods} Running, p50 ${p.latencyP50Seconds?.toFixed(2)}s p99 ${p.latencyP99Seconds?.toFixed(2)}s, ${p.distinctPodIPs} distinct IPs, Job ${p.jobWithInitCompleted ? "completed" : "did not complete"}`,
+        `  ${p.running}/${p.pods} Running, p50 ${seconds2(p.latencyP50Seconds)} p99 ${seconds2(p.latencyP99Seconds)}, ${p.distinctPodIPs} distinct IPs, Job ${p.jobWithInitCompleted ? "completed" : "did not complete"}`,
       );
     }
   } catch (err) {
@@ -224,4 +224,9 @@ async function apiserverBaseline(scope: RunScope, ms: number): Promise<Apiserver
   const b1 = await summedProcessStats([cp.apiserver]);
   const metrics = await scrapeApiserver(ctx.client);
   return { rss: b1.rss, metrics, cores: (b1.cpu - b0.cpu) / Math.max(0.001, (Date.now() - t0) / 1000) };
+}
+
+/** Seconds with two decimals, or "-" when there is no figure (no pod ran). */
+function seconds2(s: number | null | undefined): string {
+  return s === undefined || s === null ? "-" : `${s.toFixed(2)}s`;
 }
