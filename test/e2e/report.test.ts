@@ -128,6 +128,7 @@ test("report after create 20 and a 30-pod Deployment: table, JSON and HTML in Ch
       .catch(() => undefined);
     await cli(["cleanup", "--all", "-n", NS], env, 300_000);
     await client.close();
+    await rm(out, { recursive: true, force: true });
   }
 });
 
