@@ -1,8 +1,15 @@
-// `up`'s summary: its last line is the next useful step for the cluster as it is.
+// `up`: --workers, and its summary's last line, the next useful step for the cluster as it is.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeCluster } from "./up.ts";
+import { describeCluster, parseWorkers } from "./up.ts";
 import type { ClusterInfo } from "../../controlplane/local-cluster.ts";
+
+test("--workers takes 0 to 8", () => {
+  assert.equal(parseWorkers("0"), 0);
+  assert.equal(parseWorkers("2"), 2);
+  for (const bad of ["-1", "9", "1.5", "abc", ""])
+    assert.throws(() => parseWorkers(bad), /--workers must be/);
+});
 
 const info: ClusterInfo = {
   name: "kubemark",
