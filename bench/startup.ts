@@ -53,7 +53,12 @@ interface Options {
   kwok: boolean;
   /** The API server's klog verbosity during the run, its log kept (undefined: neither). */
   apiserverLogV?: number;
+  /** Seconds of the API server's CPU profile and CPU use on the idle fleet, after all are Ready (0: none). */
+  profileIdleSeconds: number;
 }
+
+/** Seconds between all Ready and the idle profile (the last nodes' start-up reads and CSI calls end). */
+const IDLE_SETTLE_SECONDS = 20;
 
 /** What `--help` prints. */
 const USAGE = `Usage: npm run bench:startup -- [flags]   (node bench/startup.ts on the project's Node.js 24)
@@ -65,6 +70,9 @@ server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK afte
   --via engine|create    one hollow-node process (default), or 'kubemark-cluster create N'
   --root DIR             the checkout whose 'kubemark-cluster' --via create runs (default this one)
   --profile-seconds S    the API server's CPU profile over the first S seconds (default none)
+  --profile-idle S       the API server's CPU profile and CPU use over S seconds of the idle fleet, from
+                         ${IDLE_SETTLE_SECONDS} s after all are Ready (results/NAME-apiserver-idle.pprof; lengthens
+                         --after-ready to cover it)
   --after-ready S        keep the fleet up S seconds after all are Ready, still counting (default 0)
   --kwok                 then KWOK with as many Nodes on the same control plane (bench/compare's launcher)
   --engine-arg ARG       one more hollow-node flag (repeat: --engine-arg --max-in-flight --engine-arg 400)
@@ -83,6 +91,7 @@ function parseArgs(argv: readonly string[]): Options {
     engineArgs: [],
     afterReadySeconds: 0,
     kwok: false,
+    profileIdleSeconds: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -107,16 +116,49 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--engine-arg") o.engineArgs.push(value);
     else if (flag === "--after-ready") o.afterReadySeconds = Number(value);
     else if (flag === "--apiserver-log") o.apiserverLogV = Number(value);
+    else if (flag === "--profile-idle") o.profileIdleSeconds = Number(value);
     else throw new Error(`unknown flag ${flag} ${value} (see --help)`);
   }
   if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new Error(`--nodes must be a positive integer`);
   if (!(o.afterReadySeconds >= 0)) throw new Error(`--after-ready must be seconds (0 or more)`);
+  if (!(Number.isInteger(o.profileIdleSeconds) && o.profileIdleSeconds >= 0))
+    throw new Error(`--profile-idle must be whole seconds (0 or more)`);
+  if (!(Number.isInteger(o.profileSeconds) && o.profileSeconds >= 0))
+    throw new Error(`--profile-seconds must be whole seconds (0 or more)`);
+  o.afterReadySeconds = Math.max(
+    o.afterReadySeconds,
+    o.profileIdleSeconds > 0 ? IDLE_SETTLE_SECONDS + o.profileIdleSeconds : 0,
+  );
   if (
     o.apiserverLogV !== undefined &&
     !(Number.isInteger(o.apiserverLogV) && o.apiserverLogV >= 0 && o.apiserverLogV <= 10)
   )
     throw new Error(`--apiserver-log must be a klog verbosity, 0-10`);
   return o;
+}
+
+/** The idle fleet as the API server served it (--profile-idle). */
+interface IdleWindow {
+  seconds: number;
+  apiserverCpuSeconds: number;
+  apiserverMCpuPerNode: number;
+  /** apiserver_request_total per second over the window, by `verb resource[/subresource]`. */
+  requestsPerSecond: Record<string, number>;
+  profile: string;
+}
+
+/** Requests per second of each kind between two scrapes `seconds` apart (kinds with none left out). */
+function ratesBetween(
+  a: Map<string, { n: number }>,
+  b: Map<string, { n: number }>,
+  seconds: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of b) {
+    const n = v.n - (a.get(k)?.n ?? 0);
+    if (n > 0) out[k] = Math.round((n / seconds) * 100) / 100;
+  }
+  return out;
 }
 
 /** apiserver_request_total summed by `verb resource[/subresource]`, and the duration sums/counts. */
@@ -235,6 +277,49 @@ async function main(o: Options): Promise<void> {
       e: (await processStats(etcd)).cpu - e0.cpu,
     });
     let atReady: { a: number; e: number } | undefined;
+    const idleProfileFile = join(resultsDir, `${o.out}-apiserver-idle.pprof`);
+    let idle: IdleWindow | undefined;
+    /** The wait after all Ready; with --profile-idle, the idle fleet's API-server profile, CPU and requests meanwhile. */
+    const afterReady = async (): Promise<void> => {
+      const wait = new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
+      if (o.profileIdleSeconds > 0) {
+        await new Promise((r) => setTimeout(r, IDLE_SETTLE_SECONDS * 1000));
+        await profiling; // one CPU profile at a time
+        const before = {
+          t: Date.now(),
+          cpu: (await processStats(apiserver)).cpu,
+          m: await client.getText("/metrics"),
+        };
+        const code = await run(
+          kubectl,
+          [
+            "--kubeconfig",
+            info.kubeconfig,
+            "get",
+            "--raw",
+            `/debug/pprof/profile?seconds=${o.profileIdleSeconds}`,
+          ],
+          env,
+          idleProfileFile,
+        );
+        if (code !== 0)
+          throw new Error(`the idle profile failed: kubectl get --raw /debug/pprof/profile exited ${code}`);
+        const seconds = (Date.now() - before.t) / 1000;
+        const cpu = (await processStats(apiserver)).cpu - before.cpu;
+        idle = {
+          seconds,
+          apiserverCpuSeconds: cpu,
+          apiserverMCpuPerNode: ((cpu / seconds) * 1000) / o.nodes,
+          requestsPerSecond: ratesBetween(
+            requestCounts(before.m),
+            requestCounts(await client.getText("/metrics")),
+            seconds,
+          ),
+          profile: idleProfileFile,
+        };
+      }
+      await wait;
+    };
     if (o.via === "engine") {
       const profDir = join(resultsDir, `${o.out}-engine-prof`);
       const engine = startFleetEngine(
@@ -258,7 +343,7 @@ async function main(o: Options): Promise<void> {
           await new Promise((r) => setTimeout(r, 200));
         }
         atReady = await cpuNow();
-        await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
+        await afterReady();
         counting = false;
         const em = await scrape(19464);
         lateness = latenessOver({}, em);
@@ -285,7 +370,7 @@ async function main(o: Options): Promise<void> {
       for (const until = Date.now() + 30_000; readyAt === 0 && Date.now() < until;)
         await new Promise((r) => setTimeout(r, 200));
       atReady = await cpuNow();
-      await new Promise((r) => setTimeout(r, o.afterReadySeconds * 1000));
+      await afterReady();
       counting = false;
     }
     const readySeconds = readyAt ? (readyAt - t0) / 1000 : null;
@@ -350,6 +435,7 @@ async function main(o: Options): Promise<void> {
       watchCache,
       engineWatches,
       apiserverProfile: o.profileSeconds > 0 ? profileFile : undefined,
+      idle,
     };
     const file = join(resultsDir, `${o.out}.json`);
     await writeFile(file, JSON.stringify(result, null, 2) + "\n");
@@ -364,6 +450,16 @@ async function main(o: Options): Promise<void> {
       console.log(
         `  to all Ready: API server ${atReady.a.toFixed(1)} CPU-s (${result.apiserverCpuMsPerNodeToReady?.toFixed(1)} ms/node), etcd ${atReady.e.toFixed(1)}`,
       );
+    if (idle) {
+      const top = Object.entries(idle.requestsPerSecond)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 6)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}/s`);
+      console.log(
+        `  idle (${idle.seconds.toFixed(0)} s from ${IDLE_SETTLE_SECONDS} s after all Ready): API server ${idle.apiserverMCpuPerNode.toFixed(3)} mCPU/node; ` +
+          `${top.join(", ")}; profile ${idle.profile}`,
+      );
+    }
     if (lateness) console.log(`  renewals ${lateness.renewals}, ${lateness.over1s} over 1 s late`);
     if (kwokSeconds !== undefined)
       console.log(
@@ -395,4 +491,14 @@ async function main(o: Options): Promise<void> {
   }
 }
 
-if (import.meta.main) await main(parseArgs(process.argv.slice(2)));
+/** Reads the flags: a bad one is one line on stderr and exit status 2, as the other benchmarks do. */
+function optionsOrExit(argv: readonly string[]): Options {
+  try {
+    return parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+if (import.meta.main) await main(optionsOrExit(process.argv.slice(2)));
