@@ -5,9 +5,10 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TLSSocket } from "node:tls";
+import { connect, type TLSSocket } from "node:tls";
 import { after, before, test } from "node:test";
 import { KubeClient } from "./kube-client.ts";
+import { tlsContextOf, withoutChainCompletion } from "./kubeconfig.ts";
 
 /*
  * KubeClient.useClientCertificate (a renewed node certificate): requests after it present the new
@@ -51,6 +52,9 @@ function clientCert(cn: string): { cert: string; key: string } {
 
 let server: Server;
 let port = 0;
+/** A server that trusts no CA: what it reads as the client's chain is what the client sent. */
+let bare: Server;
+let barePort = 0;
 const sockets = new Set<Socket>();
 
 before(async () => {
@@ -107,11 +111,105 @@ before(async () => {
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   port = (server.address() as AddressInfo).port;
+  bare = createServer(
+    {
+      cert: readFileSync(file("srv.crt")),
+      key: readFileSync(file("srv.key")),
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ sent: sentChain(req.socket as TLSSocket) }));
+    },
+  );
+  bare.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => bare.listen(0, "127.0.0.1", r));
+  barePort = (bare.address() as AddressInfo).port;
 });
+
+/** The subjects' CNs of the chain a client sent, leaf first (the server has no CA to add any). */
+function sentChain(socket: TLSSocket): string[] {
+  const chain: string[] = [];
+  const seen = new Set<string>();
+  for (
+    let c = socket.getPeerCertificate(true);
+    c?.raw && !seen.has(c.fingerprint256);
+    c = c.issuerCertificate
+  ) {
+    seen.add(c.fingerprint256);
+    chain.push(String(c.subject.CN ?? ""));
+  }
+  return chain;
+}
 
 after(() => {
   for (const s of sockets) s.destroy();
   server.close();
+  bare.close();
+});
+
+test("a client certificate goes out alone, as a kubelet sends it: OpenSSL does not add its CA", async () => {
+  const node = clientCert("system:node:c");
+  const access = {
+    server: `https://127.0.0.1:${barePort}`,
+    ca: readFileSync(file("ca.crt"), "utf8"),
+    ...node,
+    insecureSkipTLSVerify: false,
+    authorization: () => Promise.resolve(undefined),
+    source: "test",
+  };
+  // What Node's TLS does with the certificate as given: the CA goes along (the API server then
+  // verifies every request's chain through it). This is the behaviour withoutChainCompletion undoes.
+  const completed = await new Promise<string[]>((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port: barePort, ca: access.ca, cert: node.cert, key: node.key });
+    s.once("secureConnect", () => {
+      s.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    });
+    let body = "";
+    s.on("data", (d: Buffer) => (body += d.toString()));
+    s.once("end", () => resolve((JSON.parse(body.slice(body.indexOf("{"))) as { sent: string[] }).sent));
+    s.once("error", reject);
+  });
+  assert.deepEqual(completed, ["system:node:c", "test-ca"]);
+  // Through the project's context (every client: KubeClient, H2Client, the engine's shared one).
+  const client = new KubeClient(access);
+  try {
+    assert.deepEqual(await client.get("/chain"), { sent: ["system:node:c"] });
+  } finally {
+    await client.close();
+  }
+  const viaContext = await new Promise<string[]>((resolve, reject) => {
+    const s = connect({
+      host: "127.0.0.1",
+      port: barePort,
+      secureContext: tlsContextOf(access),
+      servername: "localhost",
+    });
+    s.once("secureConnect", () => {
+      assert.equal(s.authorized, true, "the server is still verified against the CA");
+      s.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    });
+    let body = "";
+    s.on("data", (d: Buffer) => (body += d.toString()));
+    s.once("end", () => resolve((JSON.parse(body.slice(body.indexOf("{"))) as { sent: string[] }).sent));
+    s.once("error", reject);
+  });
+  assert.deepEqual(viaContext, ["system:node:c"]);
+});
+
+test("withoutChainCompletion: a lone certificate is its own chain; one with a chain, or not PEM, is left as it is", () => {
+  const { cert } = clientCert("system:node:d");
+  const block = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/.exec(cert)![0];
+  assert.equal(withoutChainCompletion(cert), `${block}\n${block}\n`);
+  assert.equal(withoutChainCompletion(Buffer.from(cert)), `${block}\n${block}\n`);
+  const ca = readFileSync(file("ca.crt"), "utf8");
+  assert.equal(withoutChainCompletion(cert + ca), cert + ca);
+  const der = Buffer.from([0x30, 0x82, 0x01, 0x00]);
+  assert.equal(withoutChainCompletion(der), der);
 });
 
 test("useClientCertificate: later requests present the new certificate on new connections", async () => {

@@ -31,9 +31,29 @@ export interface ClusterAccess {
 export function tlsContextOf(access: ClusterAccess): SecureContext {
   return createSecureContext({
     ...(access.ca ? { ca: access.ca } : {}),
-    ...(access.cert ? { cert: access.cert } : {}),
+    ...(access.cert ? { cert: withoutChainCompletion(access.cert) } : {}),
     ...(access.key ? { key: access.key } : {}),
   });
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * A client certificate that goes out as a Go client (a kubelet) sends it: the certificate alone,
+ * never completed with its CA. OpenSSL, under Node's TLS, completes a certificate that has no
+ * chain of its own from the trust store (the `ca`), so every handshake carried the cluster's CA;
+ * the API server verifies the client's chain on every request (its x509 authenticator, and the
+ * front-proxy verifier first), and with the CA among the sent certificates each request cost it
+ * three RSA verifications where a kubelet's costs one. A chain of the certificate itself stops
+ * the completion (OpenSSL completes only a certificate without one); the API server finds no
+ * issuer among it and verifies as for a kubelet. A certificate that brings its own chain
+ * (intermediates) is sent as it is, as Go does.
+ */
+export function withoutChainCompletion(cert: Buffer | string): Buffer | string {
+  const pem = typeof cert === "string" ? cert : cert.toString("latin1");
+  const blocks = pem.match(PEM_CERTIFICATE);
+  if (blocks?.length !== 1) return cert;
+  return `${blocks[0]}\n${blocks[0]}\n`;
 }
 
 /** Options of {@link loadClusterAccess}. */
