@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { againstTarget, apiserverLines } from "./report-apiserver.ts";
+import { againstTarget, apiserverLines, atMost } from "./report-apiserver.ts";
 import { notMeasured, type ApiserverCost, type CostRow } from "./types.ts";
 
 const api = (goroutinesPerNode: number, mCpuPerNode: number): ApiserverCost => ({
@@ -27,6 +27,12 @@ test("against the ±15 % target: the ratio and whether it is within", () => {
   assert.equal(againstTarget(1, 0), "-");
 });
 
+test("at most kubemark's (issue #22's CPU target): equal counts as met", () => {
+  assert.equal(atMost(0.45, 0.45), "≤ kubemark");
+  assert.equal(atMost(0.47, 0.45), "over kubemark");
+  assert.equal(atMost(null, 0.45), "-");
+});
+
 test("the API-server table, the hollow-node/kubemark ratios and the identity table", () => {
   const text = apiserverLines(
     [row("hollow-node", api(9, 2)), row("kubemark", api(10, 1))],
@@ -47,7 +53,7 @@ test("the API-server table, the hollow-node/kubemark ratios and the identity tab
   );
   assert.match(
     text,
-    /\| 100 \| 1\.00x \(within ±15 %\) \| - \| 0\.90x \(within ±15 %\) \| 2\.00x \(outside ±15 %\) \|/,
+    /\| 100 \| 1\.00x \(within ±15 %\) \| - \| 0\.90x \(within ±15 %\) \| 2\.00x \(outside ±15 %\), over kubemark \|/,
   );
   assert.match(text, /\| hollow-node \| 10 \| 200 \| 200 \(100\.0 %\) \| 10 \|/);
   assert.match(text, /\| kubemark \| 10 \| 100 \| 100 \(100\.0 %\) \| - \(certificates handed over\) \|/);
