@@ -5,10 +5,10 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, type TLSSocket } from "node:tls";
+import { connect, type ConnectionOptions, type TLSSocket } from "node:tls";
 import { after, before, test } from "node:test";
 import { KubeClient } from "./kube-client.ts";
-import { tlsContextOf, withoutChainCompletion } from "./kubeconfig.ts";
+import { tlsContextOf, withoutChainCompletion, type ClusterAccess } from "./kubeconfig.ts";
 
 /*
  * KubeClient.useClientCertificate (a renewed node certificate): requests after it present the new
@@ -152,21 +152,24 @@ after(() => {
   bare.close();
 });
 
-test("a client certificate goes out alone, as a kubelet sends it: OpenSSL does not add its CA", async () => {
-  const node = clientCert("system:node:c");
-  const access = {
-    server: `https://127.0.0.1:${barePort}`,
+/** Credentials of `node` for the server on `serverPort`, trusting the test CA. */
+function accessTo(serverPort: number, node: { cert: string; key: string }): ClusterAccess {
+  return {
+    server: `https://127.0.0.1:${serverPort}`,
     ca: readFileSync(file("ca.crt"), "utf8"),
     ...node,
     insecureSkipTLSVerify: false,
     authorization: () => Promise.resolve(undefined),
     source: "test",
   };
-  // What Node's TLS does with the certificate as given: the CA goes along (the API server then
-  // verifies every request's chain through it). This is the behaviour withoutChainCompletion undoes.
-  const completed = await new Promise<string[]>((resolve, reject) => {
-    const s = connect({ host: "127.0.0.1", port: barePort, ca: access.ca, cert: node.cert, key: node.key });
+}
+
+/** The chain the bare server says it was sent, over a raw TLS socket opened with `options`. */
+function chainSentWith(options: ConnectionOptions): Promise<string[]> {
+  return new Promise<string[]>((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port: barePort, servername: "localhost", ...options });
     s.once("secureConnect", () => {
+      if (!s.authorized) reject(new Error(`the server was not verified: ${String(s.authorizationError)}`));
       s.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
     });
     let body = "";
@@ -174,31 +177,26 @@ test("a client certificate goes out alone, as a kubelet sends it: OpenSSL does n
     s.once("end", () => resolve((JSON.parse(body.slice(body.indexOf("{"))) as { sent: string[] }).sent));
     s.once("error", reject);
   });
-  assert.deepEqual(completed, ["system:node:c", "test-ca"]);
-  // Through the project's context (every client: KubeClient, H2Client, the engine's shared one).
+}
+
+test("a client certificate goes out alone, as a kubelet sends it: OpenSSL does not add its CA", async () => {
+  const node = clientCert("system:node:c");
+  const access = accessTo(barePort, node);
+  // What Node's TLS does with the certificate as given: the CA goes along (the API server then
+  // verifies every request's chain through it). This is the behaviour withoutChainCompletion undoes.
+  assert.deepEqual(await chainSentWith({ ca: access.ca, cert: node.cert, key: node.key }), [
+    "system:node:c",
+    "test-ca",
+  ]);
+  // Through the project's context (every client: KubeClient, H2Client, the engine's shared one),
+  // the server still verified against the CA.
+  assert.deepEqual(await chainSentWith({ secureContext: tlsContextOf(access) }), ["system:node:c"]);
   const client = new KubeClient(access);
   try {
     assert.deepEqual(await client.get("/chain"), { sent: ["system:node:c"] });
   } finally {
     await client.close();
   }
-  const viaContext = await new Promise<string[]>((resolve, reject) => {
-    const s = connect({
-      host: "127.0.0.1",
-      port: barePort,
-      secureContext: tlsContextOf(access),
-      servername: "localhost",
-    });
-    s.once("secureConnect", () => {
-      assert.equal(s.authorized, true, "the server is still verified against the CA");
-      s.write("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
-    });
-    let body = "";
-    s.on("data", (d: Buffer) => (body += d.toString()));
-    s.once("end", () => resolve((JSON.parse(body.slice(body.indexOf("{"))) as { sent: string[] }).sent));
-    s.once("error", reject);
-  });
-  assert.deepEqual(viaContext, ["system:node:c"]);
 });
 
 test("withoutChainCompletion: a lone certificate is its own chain; one with a chain, or not PEM, is left as it is", () => {
@@ -215,14 +213,7 @@ test("withoutChainCompletion: a lone certificate is its own chain; one with a ch
 test("useClientCertificate: later requests present the new certificate on new connections", async () => {
   const first = clientCert("system:node:a");
   const second = clientCert("system:node:a-renewed");
-  const client = new KubeClient({
-    server: `https://127.0.0.1:${port}`,
-    ca: readFileSync(file("ca.crt"), "utf8"),
-    ...first,
-    insecureSkipTLSVerify: false,
-    authorization: () => Promise.resolve(undefined),
-    source: "test",
-  });
+  const client = new KubeClient(accessTo(port, first));
   try {
     assert.deepEqual(await client.get("/whoami"), { cn: "system:node:a" });
     await client.useClientCertificate(second.cert, second.key);
