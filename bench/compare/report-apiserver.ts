@@ -10,17 +10,22 @@ import type { CostRow, IdentityRow } from "./types.ts";
 const fmt = (x: number | null | undefined, d = 1): string =>
   x === null || x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d);
 
+/** a / b, or undefined when either is missing or b is not positive. */
+function ratioOf(a: number | null, b: number | null): number | undefined {
+  return a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0 ? undefined : a / b;
+}
+
 /** Within the ±`tolerance` target: hollow-node's `a` against kubemark's `b`, as "0.93x (within ±15 %)". */
 export function againstTarget(a: number | null, b: number | null, tolerance = 0.15): string {
-  if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return "-";
-  const r = a / b;
+  const r = ratioOf(a, b);
+  if (r === undefined) return "-";
   return `${r.toFixed(2)}x (${Math.abs(r - 1) <= tolerance ? "within" : "outside"} ±${tolerance * 100} %)`;
 }
 
 /** Whether `a` is at most `b` (issue #22's target for the API server's CPU per node): "≤ kubemark" or "over kubemark". */
 export function atMost(a: number | null, b: number | null): string {
-  if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b <= 0) return "-";
-  return a <= b ? "≤ kubemark" : "over kubemark";
+  const r = ratioOf(a, b);
+  return r === undefined ? "-" : r <= 1 ? "≤ kubemark" : "over kubemark";
 }
 
 /** The flows a row's requests went to, most first: "system-nodes/system 9.8/s, exempt/exempt 1.2/s". */

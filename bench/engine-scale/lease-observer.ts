@@ -23,14 +23,23 @@ export function observeLeases(client: KubeClient, prefix: string): { stop(): Pro
   const visibleMs: number[] = [];
   const last = new Map<string, number>();
   const done = (async () => {
-    const list = await client.get<{ metadata: { resourceVersion: string } }>(NODE_LEASES_PATH, { limit: 1 });
-    let rv = list.metadata.resourceVersion;
+    let rv: string | undefined;
     while (!abort.signal.aborted) {
       try {
+        rv ??= (await client.get<{ metadata: { resourceVersion: string } }>(NODE_LEASES_PATH, { limit: 1 }))
+          .metadata.resourceVersion;
         for await (const ev of client.watch<{
           metadata: { name: string; resourceVersion: string };
           spec?: { renewTime?: string };
         }>(NODE_LEASES_PATH, { resourceVersion: rv }, abort.signal, LEASE_RENEWAL)) {
+          if (ev.type === "ERROR") {
+            // 410 Gone (resumed too far back, after the API server closed this watcher as slow):
+            // start again from now, as a reflector relists. Gaps count again from the next
+            // renewals: one missed meanwhile would read as a late renewal.
+            rv = undefined;
+            last.clear();
+            break;
+          }
           const now = Date.now();
           rv = ev.object.metadata.resourceVersion ?? rv;
           if (ev.type !== "MODIFIED" || !ev.object.metadata.name.startsWith(prefix)) continue;
