@@ -18,7 +18,10 @@
  * after all are Ready, still counting; a missed Lease shows as NotReady ~50 s after it). With
  * `--kwok`, KWOK then brings up as many Nodes on the same control plane, as bench/compare.ts runs
  * it (startup/kwok-ready.ts), and the ratio of the two Ready times is printed. The machine's load
- * average at the start and the end goes in the JSON. Writes results/<NAME>.json.
+ * average at the start and the end goes in the JSON, with how fast the machine did a fixed piece
+ * of work just before the run (lib/machine-speed.ts) and the share of CPU time the hypervisor stole
+ * until all were Ready: the same start-up of the same code has taken 1.5-2x longer from one day to
+ * the next on this class of machine. Writes results/<NAME>.json.
  */
 import { spawn } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -37,7 +40,8 @@ import { ROOT } from "../test/harness.ts";
 import { observeLeases } from "./engine-scale/lease-observer.ts";
 import { latenessOver, scrape } from "./engine-scale/metrics.ts";
 import { watchCacheHealth, watchCacheHealthBetween } from "./lib/apiserver-metrics.ts";
-import { processStats } from "./lib/proc-stats.ts";
+import { measureMachineSpeed } from "./lib/machine-speed.ts";
+import { machineTicks, processStats, stealPercentBetween } from "./lib/proc-stats.ts";
 import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
 interface Options {
@@ -201,6 +205,8 @@ async function cleanup(o: Options, kubeconfig: string, env: NodeJS.ProcessEnv): 
 }
 
 async function main(o: Options): Promise<void> {
+  // Before anything of the run loads the machine: how fast it does a fixed piece of work today.
+  const speed = measureMachineSpeed();
   const stateDir = await mkdtemp(join(tmpdir(), "kubemark-startup-"));
   const paths = resolvePaths(process.env, { stateDir });
   const cpDeps = { paths, env: process.env, clock: realClock };
@@ -247,6 +253,7 @@ async function main(o: Options): Promise<void> {
     const r0 = requestCounts(m0);
     const a0 = await processStats(apiserver);
     const e0 = await processStats(etcd);
+    const ticks0 = await machineTicks();
     const profileFile = join(resultsDir, `${o.out}-apiserver.pprof`);
     const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
     const kubectl = join(paths.cacheDir, "bin", version, "kubectl");
@@ -271,12 +278,14 @@ async function main(o: Options): Promise<void> {
     let lateness: ReturnType<typeof latenessOver> | undefined;
     let pacing: string | undefined;
     let engineWatches: { opens: number; failures: number } | undefined;
-    // CPU-seconds of the API server and etcd when all were Ready (before --after-ready and the deletions).
-    const cpuNow = async (): Promise<{ a: number; e: number }> => ({
+    // CPU-seconds of the API server and etcd when all were Ready (before --after-ready and the
+    // deletions), and the share of the machine's CPU time the hypervisor stole until then.
+    const cpuNow = async (): Promise<{ a: number; e: number; steal: number }> => ({
       a: (await processStats(apiserver)).cpu - a0.cpu,
       e: (await processStats(etcd)).cpu - e0.cpu,
+      steal: stealPercentBetween(ticks0, await machineTicks()),
     });
-    let atReady: { a: number; e: number } | undefined;
+    let atReady: { a: number; e: number; steal: number } | undefined;
     const idleProfileFile = join(resultsDir, `${o.out}-apiserver-idle.pprof`);
     let idle: IdleWindow | undefined;
     /** The wait after all Ready; with --profile-idle, the idle fleet's API-server profile, CPU and requests meanwhile. */
@@ -424,6 +433,12 @@ async function main(o: Options): Promise<void> {
       kwokReadySeconds: kwokSeconds,
       readyVsKwok: kwokSeconds && readySeconds ? readySeconds / kwokSeconds : undefined,
       loadAverage: { start: load0, end: loadavg() },
+      machine: {
+        fixedWorkBestMs: speed.bestMs,
+        fixedWorkMedianMs: speed.medianMs,
+        fixedWorkChecksum: speed.checksum,
+        stealPercentToReady: atReady?.steal,
+      },
       startupLateness: lateness,
       pacing: pacing ? (JSON.parse(pacing) as object) : undefined,
       leaseGapSeconds: {
@@ -450,6 +465,12 @@ async function main(o: Options): Promise<void> {
       console.log(
         `  to all Ready: API server ${atReady.a.toFixed(1)} CPU-s (${result.apiserverCpuMsPerNodeToReady?.toFixed(1)} ms/node), etcd ${atReady.e.toFixed(1)}`,
       );
+    console.log(
+      `  machine: the fixed work (bench/lib/machine-speed.ts) took ${speed.bestMs.toFixed(0)} ms at best, ${speed.medianMs.toFixed(0)} ms median, before the run` +
+        (atReady
+          ? `; ${atReady.steal.toFixed(1)} % of CPU time stolen by the hypervisor until all Ready`
+          : ""),
+    );
     if (idle) {
       const top = Object.entries(idle.requestsPerSecond)
         .sort((a, b) => b[1] - a[1])

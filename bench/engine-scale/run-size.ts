@@ -11,7 +11,7 @@ import { FLEET_LABEL, NODES_PATH } from "../../src/kernel/k8s.ts";
 import { quantile } from "../../src/kernel/quantile.ts";
 import { waitUntil } from "../../src/kernel/wait.ts";
 import { startEngine, type EngineProcess } from "../../test/engine-process.ts";
-import { machineTicks, processStats } from "../lib/proc-stats.ts";
+import { machineTicks, processStats, stealPercentBetween } from "../lib/proc-stats.ts";
 import { listStaleLeases } from "../lib/stale-leases.ts";
 import type { EngineScaleOptions } from "./args.ts";
 import { engineConnections } from "./connections.ts";
@@ -171,10 +171,7 @@ export async function runSize(scope: RunScope, nodes: number, baseline: boolean)
       renewVisibleP99Seconds: sec(quantile(seen.visibleMs, 0.99) ?? null),
       leasePutFailures: leasePutFailures(m1) - leasePutFailures(m0),
       watchErrors: (m1["hollow_watch_errors_total"] ?? 0) - (m0["hollow_watch_errors_total"] ?? 0),
-      stealPercent:
-        ticks1.total > ticks0.total
-          ? (100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)
-          : 0,
+      stealPercent: stealPercentBetween(ticks0, ticks1),
       connections: options.connections ?? null,
       engineConnections: conns,
       apiserver:

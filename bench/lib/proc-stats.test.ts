@@ -7,6 +7,7 @@ import {
   machineTicks,
   machineTicksFromStat,
   processStats,
+  stealPercentBetween,
   rssFromStatus,
   summedProcessStats,
 } from "./proc-stats.ts";
@@ -29,6 +30,11 @@ test("/proc/<pid>/stat: utime + stime in seconds, counted from the last ')' of t
 test("/proc/stat: all CPUs' ticks and the steal among them", () => {
   const stat = "cpu  100 5 50 800 10 0 5 30 0 0\ncpu0 50 2 25 400 5 0 2 15 0 0\n";
   assert.deepEqual(machineTicksFromStat(stat), { total: 1000, steal: 30 });
+});
+
+test("steal share between two readings; 0 when no tick passed", () => {
+  assert.equal(stealPercentBetween({ total: 1000, steal: 30 }, { total: 1400, steal: 50 }), 5);
+  assert.equal(stealPercentBetween({ total: 1000, steal: 30 }, { total: 1000, steal: 30 }), 0);
 });
 
 test("cores and memory from /proc/cpuinfo and /proc/meminfo", () => {

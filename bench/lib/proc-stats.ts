@@ -73,6 +73,11 @@ export async function machineTicks(): Promise<MachineTicks> {
   return machineTicksFromStat(await readFile("/proc/stat", "utf8"));
 }
 
+/** The share (%) of the machine's CPU ticks between two readings that the hypervisor stole. */
+export function stealPercentBetween(t0: MachineTicks, t1: MachineTicks): number {
+  return t1.total > t0.total ? (100 * (t1.steal - t0.steal)) / (t1.total - t0.total) : 0;
+}
+
 /** "N cores, M GiB" from the text of /proc/cpuinfo and /proc/meminfo. */
 export function describeMachine(cpuinfo: string, meminfo: string): string {
   const cores = cpuinfo.split("\n").filter((l) => l.startsWith("processor")).length;

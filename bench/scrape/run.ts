@@ -22,7 +22,7 @@ import { resolvePaths } from "../../src/kernel/paths.ts";
 import { waitUntil } from "../../src/kernel/wait.ts";
 import { startEngine, type EngineProcess } from "../../test/engine-process.ts";
 import { scrape } from "../engine-scale/metrics.ts";
-import { machineTicks, processStats, type ProcStats } from "../lib/proc-stats.ts";
+import { machineTicks, processStats, stealPercentBetween, type ProcStats } from "../lib/proc-stats.ts";
 import type { ScrapeOptions } from "./args.ts";
 import {
   keepsUp,
@@ -89,7 +89,7 @@ async function measureWindow(
     apiserverCores: cores(a0, a1)!,
     metricsServerCores: cores(s0, s1),
     metricsServerRssMB: s1 ? s1.rss / 1048576 : null,
-    stealPercent: t1.total > t0.total ? (100 * (t1.steal - t0.steal)) / (t1.total - t0.total) : 0,
+    stealPercent: stealPercentBetween(t0, t1),
     engineReviews: {
       tokenReviews: r1.tokenReviews - r0.tokenReviews,
       subjectAccessReviews: r1.subjectAccessReviews - r0.subjectAccessReviews,
