@@ -55,6 +55,8 @@ interface Options {
   afterReadySeconds: number;
   /** Then KWOK with as many Nodes on the same control plane. */
   kwok: boolean;
+  /** Keep the engine's log as results/NAME-engine.log (--via engine). */
+  engineLog: boolean;
   /** The API server's klog verbosity during the run, its log kept (undefined: neither). */
   apiserverLogV?: number;
   /** Seconds of the API server's CPU profile and CPU use on the idle fleet, after all are Ready (0: none). */
@@ -79,6 +81,7 @@ server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK afte
                          --after-ready to cover it)
   --after-ready S        keep the fleet up S seconds after all are Ready, still counting (default 0)
   --kwok                 then KWOK with as many Nodes on the same control plane (bench/compare's launcher)
+  --engine-log           keep the engine's log as results/NAME-engine.log (--via engine)
   --engine-arg ARG       one more hollow-node flag (repeat: --engine-arg --max-in-flight --engine-arg 400)
   --apiserver-log V      log the API server at verbosity V (PUT /debug/flags/v) during the run and keep its
                          log as results/NAME-apiserver.log (V=1 logs the watchers it closes as unresponsive)
@@ -95,6 +98,7 @@ function parseArgs(argv: readonly string[]): Options {
     engineArgs: [],
     afterReadySeconds: 0,
     kwok: false,
+    engineLog: false,
     profileIdleSeconds: 0,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -103,8 +107,9 @@ function parseArgs(argv: readonly string[]): Options {
       process.stdout.write(USAGE);
       process.exit(0);
     }
-    if (flag === "--kwok") {
-      o.kwok = true;
+    if (flag === "--kwok" || flag === "--engine-log") {
+      if (flag === "--kwok") o.kwok = true;
+      else o.engineLog = true;
       continue;
     }
     const value = argv[++i];
@@ -277,6 +282,7 @@ async function main(o: Options): Promise<void> {
     let registerSeconds = 0;
     let lateness: ReturnType<typeof latenessOver> | undefined;
     let pacing: string | undefined;
+    let opening: string | undefined;
     let engineWatches: { opens: number; failures: number } | undefined;
     // CPU-seconds of the API server and etcd when all were Ready (before --after-ready and the
     // deletions), and the share of the machine's CPU time the hypervisor stole until then.
@@ -346,6 +352,8 @@ async function main(o: Options): Promise<void> {
         registerSeconds = (Date.now() - t0) / 1000;
         // The engine's own account of its pacing (registration-pacer.ts), when it logs one.
         pacing = /\{[^\n]*"msg":"registration pacing"[^\n]*\}/.exec(engine.logs())?.[0];
+        // How long the kubelets' watches took to list before the registrations began.
+        opening = /\{[^\n]*"msg":"kubelet watches (not all )?listed[^\n]*\}/.exec(engine.logs())?.[0];
         while (readyAt === 0 && Date.now() - t0 < 900_000) {
           if (engine.child.exitCode !== null || engine.child.signalCode !== null)
             throw new Error(`hollow-node exited before all were Ready (${ready}/${o.nodes})`);
@@ -365,6 +373,7 @@ async function main(o: Options): Promise<void> {
         engineRssMB = s.rss / 1048576;
       } finally {
         await engine.stop("SIGTERM");
+        if (o.engineLog) await writeFile(join(resultsDir, `${o.out}-engine.log`), engine.logs());
       }
     } else {
       const code = await run(
@@ -441,6 +450,7 @@ async function main(o: Options): Promise<void> {
       },
       startupLateness: lateness,
       pacing: pacing ? (JSON.parse(pacing) as object) : undefined,
+      openingLists: opening ? (JSON.parse(opening) as object) : undefined,
       leaseGapSeconds: {
         p99: (quantile(seen.gapsMs, 0.99) ?? 0) / 1000,
         max: (quantile(seen.gapsMs, 1) ?? 0) / 1000,
@@ -487,6 +497,7 @@ async function main(o: Options): Promise<void> {
         `  hollow-node ${o.nodes} Ready in ${readySeconds?.toFixed(1) ?? "never"} s vs KWOK ${kwokSeconds.toFixed(1)} s in the same run` +
           (result.readyVsKwok ? ` (${result.readyVsKwok.toFixed(2)}x)` : ""),
       );
+    if (opening) console.log(`  engine: ${opening}`);
     if (pacing) console.log(`  engine: ${pacing}`);
     if (engineWatches)
       console.log(

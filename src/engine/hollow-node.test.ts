@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { nodeLabels } from "./node-object.ts";
+import type { NodeObject } from "./node-handle.ts";
 import { KubeApiError } from "../client/api-error.ts";
 import {
   NAME,
@@ -80,6 +81,33 @@ test("register with kubelet traffic opens a kubelet's watches; minimal traffic o
   await minimal.node.register();
   assert.deepEqual(minimal.watches, []);
   assert.equal(minimal.node.registered, true);
+});
+
+test("a kubelet's watches open before its registration, once: register opens none again", async () => {
+  const h = harness({ traffic: "kubelet" });
+  assert.equal(h.node.openKubeletWatches(), 5);
+  assert.deepEqual(h.api.requests, [], "no request of the registration yet");
+  assert.equal(h.node.openKubeletWatches(), 0, "already open");
+  // An existing Node (a restarted engine) is followed from its watch's first event on.
+  const nodeWatch = h.watches.find((w) => w.path === "/api/v1/nodes")!;
+  const existing: NodeObject = {
+    metadata: { name: NAME, uid: "uid-before", resourceVersion: "7" },
+    spec: { podCIDR: "10.244.7.0/24" },
+  };
+  nodeWatch.handler.onEvent("ADDED", existing);
+  assert.equal(h.node.uid, "uid-before");
+  await h.node.register();
+  assert.equal(h.node.uid, NODE_UID, "the Node its registration created");
+  assert.equal(h.watches.length, 5, "the same five watches");
+  assert.ok(h.watches.every((w) => !w.stopped));
+  assert.equal(h.node.registered, true);
+
+  const minimal = harness({ traffic: "minimal" });
+  assert.equal(minimal.node.openKubeletWatches(), 0);
+  const stopped = harness({ traffic: "kubelet" });
+  stopped.node.stop();
+  assert.equal(stopped.node.openKubeletWatches(), 0, "a stopped node opens nothing");
+  assert.deepEqual(stopped.watches, []);
 });
 
 test("register adopts a Node that already exists: GET, no second POST, its uid, missing labels patched", async () => {

@@ -40,6 +40,7 @@ export class HollowNode implements NodeHandle {
   gone = false;
   stopped = false;
   private ticking = false;
+  private kubeletWatchesOpen = false;
   private tokens: number;
   private tokenAt = 0;
   private logger: Logger | undefined;
@@ -155,10 +156,7 @@ export class HollowNode implements NodeHandle {
     this.ctx.metrics.nodeRegistered(1);
     if (this.ctx.cfg.logDir) this.log.info({ uid: this.uid, ip: this.id.ip }, "node registered");
     if (this.ctx.cfg.traffic === "kubelet") {
-      this.watches.start(this.id.name, {
-        pods: this.pods.handler(),
-        node: { onEvent: (type, n) => (type === "DELETED" ? this.nodeDeleted(n) : this.observeNode(n)) },
-      });
+      this.openKubeletWatches();
       const proxy = this.ctx.proxy;
       if (proxy && !this.proxy) {
         this.proxy = new HollowProxy({ ctx: this.ctx, ...proxy, node: this.id.name, log: this.log });
@@ -175,6 +173,22 @@ export class HollowNode implements NodeHandle {
       this.status.nextAt = first;
       this.ctx.beats.schedule(first, this.tickTask);
     }
+  }
+
+  /**
+   * Opens the kubelet's own watches (kubelet traffic; once), as a kubelet does before it registers:
+   * NewMainKubelet starts its Node informer (this node's name) and its Service informer, the pod
+   * source once the Node informer has synced, and only then does Run's status loop register the
+   * Node. The engine opens them for all its nodes before pacing their registrations; register()
+   * opens them for a node that registers without that (none left open). Returns how many it opened.
+   */
+  openKubeletWatches(): number {
+    if (this.ctx.cfg.traffic !== "kubelet" || this.kubeletWatchesOpen || this.stopped) return 0;
+    this.kubeletWatchesOpen = true;
+    return this.watches.start(this.id.name, {
+      pods: this.pods.handler(),
+      node: { onEvent: (type, n) => (type === "DELETED" ? this.nodeDeleted(n) : this.observeNode(n)) },
+    });
   }
 
   /** Creates the CSINode (with `drivers`); false when it already existed. */

@@ -51,8 +51,8 @@ export class KubeletWatches {
     this.ctx = ctx;
   }
 
-  /** Opens the node's watches. */
-  start(name: string, handlers: KubeletWatchHandlers): void {
+  /** Opens the node's watches; returns how many. */
+  start(name: string, handlers: KubeletWatchHandlers): number {
     const ignore = { onEvent: () => undefined };
     const pb = (type: ProtoType): ProtoType | undefined => this.ctx.proto(type).proto;
     this.watchers = [
@@ -77,6 +77,7 @@ export class KubeletWatches {
       this.ctx.watch("/apis/node.k8s.io/v1/runtimeclasses", {}, ignore, pb(RUNTIME_CLASS_WATCHED)),
       this.ctx.watch("/apis/storage.k8s.io/v1/csidrivers", {}, ignore, pb(CSI_DRIVER_WATCHED)),
     ] as Watcher<Versioned>[];
+    return this.watchers.length;
   }
 
   /** Closes every watch, the referenced objects' too. */

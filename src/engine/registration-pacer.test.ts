@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FakeClock } from "../kernel/clock.ts";
 import {
+  OpeningLists,
   RegistrationPacer,
   defaultPacerConfig,
   listPressure,
@@ -244,4 +245,36 @@ test("RegistrationPacer: WatchLists failing while heartbeats are quick keep the 
     traced.every(([, , , , lists]) => lists === null || lists >= 1),
     JSON.stringify(traced),
   );
+});
+
+test("the kubelets' opening lists: registrations wait until each has ended (or failed), later lists are not theirs", async () => {
+  const clock = new FakeClock(1000);
+  // 3 initial lists begun at t=1000, just before the registrations would.
+  const lists = new OpeningLists(3, 1000, clock);
+  let ended: boolean | undefined;
+  void lists.ended().then((all) => (ended = all));
+  await clock.advance(800);
+  assert.equal(lists.listEnded(800, 1800), true, "one of them");
+  assert.equal(lists.listEnded(300, 1800), false, "a list begun later (a retry) is not one of them");
+  assert.equal(lists.listEnded(900, 1900), true, "one failed before its end: it has ended too");
+  await clock.advance(200);
+  assert.equal(ended, undefined, "one still listing");
+  assert.equal(lists.pending, 1);
+  assert.equal(lists.listEnded(1100, 2100), true);
+  await clock.advance(0);
+  assert.equal(ended, true);
+});
+
+test("the opening lists stop holding the registrations back after their time limit; none at all hold nothing", async () => {
+  const clock = new FakeClock(0);
+  const lists = new OpeningLists(5, 0, clock, 30_000);
+  let ended: boolean | undefined;
+  void lists.ended().then((all) => (ended = all));
+  lists.listEnded(100, 100);
+  await clock.advance(29_999);
+  assert.equal(ended, undefined);
+  await clock.advance(1);
+  assert.equal(ended, false, "time ran out with lists pending");
+  assert.equal(lists.pending, 4);
+  assert.equal(await new OpeningLists(0, 0, clock).ended(), true, "minimal traffic: no list to wait for");
 });

@@ -19,6 +19,8 @@
  * is woken by each event the cache takes, so the waiters slow the cache they wait for
  * (results/startup-22.md). Lists that fail, or take over {@link PacerConfig.listTargetMs} to
  * their end, count as congestion as slow heartbeats do, so new nodes wait while the cache lags.
+ * The kubelets' own watches open before registration begins, all at once, and the registrations
+ * wait for their initial lists ({@link OpeningLists}): those lists are not for the pacer.
  */
 import type { Clock } from "../kernel/clock.ts";
 import { quantile } from "../kernel/quantile.ts";
@@ -294,5 +296,58 @@ export class RegistrationPacer {
       };
       admit();
     });
+  }
+}
+
+/**
+ * The initial lists of the watches an engine's kubelets open together before they register (a
+ * kubelet starts its informers before its status loop registers the Node). The registrations wait
+ * for them ({@link OpeningLists.ended}): the kubelets' watches then reach the API server before
+ * their Nodes' creations, and meet watch caches that are current. An initial list has ended when it
+ * has (or failed before it: its retry is a list of its own); `ended` resolves when every one has,
+ * or after `maxMs` whatever is left.
+ */
+export class OpeningLists {
+  private outstanding: number;
+  private readonly startedAt: number;
+  private readonly clock: Clock;
+  private readonly maxMs: number;
+  private readonly done: Promise<void>;
+  private resolve: () => void = () => undefined;
+
+  /** `lists` initial lists begun at or before `startedAt` (the registrations begin after them). */
+  constructor(lists: number, startedAt: number, clock: Clock, maxMs = 30_000) {
+    this.outstanding = lists;
+    this.startedAt = startedAt;
+    this.clock = clock;
+    this.maxMs = maxMs;
+    this.done = new Promise((r) => (this.resolve = r));
+    if (lists <= 0) this.resolve();
+  }
+
+  /** An initial list ended at `now` after `ms`: whether it was one of these (true) or a later one. */
+  listEnded(ms: number, now: number): boolean {
+    if (now - ms > this.startedAt) return false;
+    if (--this.outstanding === 0) this.resolve();
+    return true;
+  }
+
+  /** Resolves when every one of the lists has ended, or after `maxMs`: whether all had (false: time ran out). */
+  async ended(): Promise<boolean> {
+    const timeout = new AbortController();
+    const all = await Promise.race([
+      this.done.then(() => true),
+      this.clock.sleep(this.maxMs, timeout.signal).then(
+        () => false,
+        () => true,
+      ),
+    ]);
+    timeout.abort();
+    return all;
+  }
+
+  /** How many have not ended yet. */
+  get pending(): number {
+    return Math.max(0, this.outstanding);
   }
 }

@@ -67,8 +67,15 @@ class FakeWatchClient implements WatchClient {
     return streamFromIterator((signal) => this.watch<unknown>(path, query, signal), handlers);
   }
 
+  /** LISTs to fail (with a 500) before they answer. */
+  listFailures = 0;
+
   get<T>(path: string, query?: KubeRequest["query"]): Promise<T> {
     this.lists.push({ path, query: { ...query } });
+    if (this.listFailures > 0) {
+      this.listFailures--;
+      return Promise.reject(apiError(500, "etcdserver: request timed out"));
+    }
     return Promise.resolve(this.listResult as T);
   }
 }
@@ -330,5 +337,29 @@ test("Watcher: each WatchList reports its time to the end bookmark, or its failu
   ]);
   assert.equal(client.opens.length, 3, "the second list succeeded and the watch resumed from its end");
   assert.equal(client.opens[2]!.query["resourceVersion"], "100");
+  watcher.stop();
+});
+
+test("Watcher: on a server without WatchList, the LIST before the watch reports its end, or its failure", async () => {
+  const client = new FakeWatchClient();
+  const clock = new FakeClock();
+  const listed: [number, boolean][] = [];
+  const watcher = new Watcher<Obj>(
+    client,
+    "/api/v1/nodes",
+    { fieldSelector: "metadata.name=hollow-node-0" },
+    { onEvent: () => undefined },
+    { clock, random: () => 0.5, watchList: { enabled: false }, onListed: (ms, ok) => listed.push([ms, ok]) },
+  );
+  client.listFailures = 1;
+  watcher.start();
+  await clock.advance(0);
+  assert.deepEqual(listed, [[0, false]], "the failed LIST, then the retry's backoff");
+  await clock.advance(1000);
+  assert.deepEqual(listed, [
+    [0, false],
+    [0, true],
+  ]);
+  assert.equal(client.lists.length, 2);
   watcher.stop();
 });

@@ -60,8 +60,9 @@ export interface WatcherOptions {
   /** Called for each (re)open, for metrics. */
   readonly onOpen?: () => void;
   /**
-   * A WatchList's initial list ended after `ms` (`ok`), or the stream ended or failed before it
-   * did (not `ok`: at start-up, the API server's watch cache was not fresh within its 3 s).
+   * An initial list ended after `ms` (`ok`): a WatchList's initial events, or on servers without
+   * WatchList the LIST before the watch; or the stream or the LIST ended or failed before it did
+   * (not `ok`: at start-up, the API server's watch cache was not fresh within its 3 s).
    */
   readonly onListed?: (ms: number, ok: boolean) => void;
 }
@@ -172,18 +173,23 @@ export class Watcher<T extends Versioned> {
   private list(): void {
     const abort = new AbortController();
     this.listAbort = abort;
+    const listedAt = this.opts.clock.now();
     this.client
       .get<{ metadata: { resourceVersion: string }; items: T[] }>(this.path, this.query, abort.signal)
       .then(
         (list) => {
           if (this.stopped) return;
+          this.opts.onListed?.(this.opts.clock.now() - listedAt, true);
           for (const item of list.items) this.handler.onEvent("ADDED", item);
           this.rv = list.metadata.resourceVersion;
           this.handler.onSynced?.();
           this.backoffMs = 1000;
           this.open();
         },
-        (err: unknown) => this.retry(err),
+        (err: unknown) => {
+          if (!this.stopped) this.opts.onListed?.(this.opts.clock.now() - listedAt, false);
+          this.retry(err);
+        },
       );
   }
 

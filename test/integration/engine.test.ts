@@ -279,6 +279,37 @@ describe("hollow-node engine on a real control plane", () => {
     const all = (await readFile(auditLog, "utf8"))
       .split("\n")
       .filter((l) => l.includes('"userAgent":"hollow-kubelet"'));
+    // A kubelet starts its informers (its Node's, its pods') before it registers: each node's
+    // first watch of its Node and of its pods was received before its Node's creation.
+    const first = new Map<string, string>();
+    for (const line of all) {
+      const e = JSON.parse(line) as {
+        verb: string;
+        requestURI: string;
+        requestReceivedTimestamp: string;
+        objectRef?: { resource?: string; name?: string };
+      };
+      const watched = /(nodeName|metadata\.name)%3D(it-hollow-\d+)/.exec(e.requestURI);
+      const key =
+        e.verb === "watch" && watched
+          ? `watch ${e.objectRef?.resource} ${watched[2]}`
+          : e.verb === "create" && e.objectRef?.resource === "nodes"
+            ? `create nodes ${e.objectRef.name}`
+            : undefined;
+      const at = e.requestReceivedTimestamp;
+      if (key && (!first.has(key) || at < first.get(key)!)) first.set(key, at);
+    }
+    for (const [node] of sample) {
+      const created = first.get(`create nodes ${node}`);
+      assert.ok(created, `${node}: its Node's creation is in the audit log`);
+      for (const r of ["nodes", "pods"]) {
+        const watched = first.get(`watch ${r} ${node}`);
+        assert.ok(
+          watched && watched < created,
+          `${node}: watch ${r} at ${watched}, its Node created at ${created}`,
+        );
+      }
+    }
     const count = (re: RegExp): number => all.filter((l) => re.test(l)).length;
     assert.ok(count(/"verb":"watch".*"resource":"services"/) >= NODES, "a services watch per node");
     assert.ok(
