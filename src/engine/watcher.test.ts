@@ -306,7 +306,13 @@ test("Watcher.stop ends an open watch and no retry follows", async () => {
   assert.equal(clock.pending(), 0);
 });
 
-test("Watcher: each WatchList reports its time to the end bookmark, or its failure before it (the 504 of a cache not fresh in time)", async () => {
+/** A Node watcher that records what it reports of its initial lists (`onListed`). */
+function listedWatcher(watchList: boolean): {
+  client: FakeWatchClient;
+  clock: FakeClock;
+  listed: [number, boolean][];
+  watcher: Watcher<Obj>;
+} {
   const client = new FakeWatchClient();
   const clock = new FakeClock();
   const listed: [number, boolean][] = [];
@@ -315,8 +321,18 @@ test("Watcher: each WatchList reports its time to the end bookmark, or its failu
     "/api/v1/nodes",
     { fieldSelector: "metadata.name=hollow-node-0" },
     { onEvent: () => undefined },
-    { clock, random: () => 0.5, watchList: { enabled: true }, onListed: (ms, ok) => listed.push([ms, ok]) },
+    {
+      clock,
+      random: () => 0.5,
+      watchList: { enabled: watchList },
+      onListed: (ms, ok) => listed.push([ms, ok]),
+    },
   );
+  return { client, clock, listed, watcher };
+}
+
+test("Watcher: each WatchList reports its time to the end bookmark, or its failure before it (the 504 of a cache not fresh in time)", async () => {
+  const { client, clock, listed, watcher } = listedWatcher(true);
   client.script({
     type: "ERROR",
     object: {
@@ -341,16 +357,7 @@ test("Watcher: each WatchList reports its time to the end bookmark, or its failu
 });
 
 test("Watcher: on a server without WatchList, the LIST before the watch reports its end, or its failure", async () => {
-  const client = new FakeWatchClient();
-  const clock = new FakeClock();
-  const listed: [number, boolean][] = [];
-  const watcher = new Watcher<Obj>(
-    client,
-    "/api/v1/nodes",
-    { fieldSelector: "metadata.name=hollow-node-0" },
-    { onEvent: () => undefined },
-    { clock, random: () => 0.5, watchList: { enabled: false }, onListed: (ms, ok) => listed.push([ms, ok]) },
-  );
+  const { client, clock, listed, watcher } = listedWatcher(false);
   client.listFailures = 1;
   watcher.start();
   await clock.advance(0);
