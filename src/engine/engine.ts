@@ -334,10 +334,10 @@ export class Engine {
     };
     // Every kubelet of this process starts at once: its informers before its registration
     // (HollowNode.openKubeletWatches), and the registrations wait for their initial lists. Those
-    // lists meet watch caches that are current. Opened with each registration instead, a third to
-    // half of the Node WatchLists of a 1,000-node start-up failed after the API server's 3 s wait
-    // for a Node cache that the registrations' writes had put behind, and were retried
-    // (results/startup-22.md, session 19).
+    // lists meet watch caches that are current. Opened with each registration instead, they met a
+    // Node cache that the registrations' writes had put behind: in a 5,000-node start-up ~10,000
+    // Node WatchLists failed after the API server's 3 s wait and were retried, 2,000-4,000 (the
+    // kube-proxies') with this order (results/startup-22.md, session 19).
     let opening = 0;
     for (const node of this.nodes) opening += node.openKubeletWatches();
     const lists = new OpeningLists(opening, deps.clock.now(), deps.clock);
