@@ -340,10 +340,10 @@ export class Engine {
     // kube-proxies') with this order (results/startup-22.md, session 19).
     let opening = 0;
     for (const node of this.nodes) opening += node.openKubeletWatches();
-    const lists = new OpeningLists(opening, deps.clock.now(), deps.clock);
-    this.openingLists = lists;
     if (opening > 0) {
       const t0 = deps.clock.now();
+      const lists = new OpeningLists(opening, t0, deps.clock);
+      this.openingLists = lists;
       const all = await lists.ended();
       deps.log.info(
         {
