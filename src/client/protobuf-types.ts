@@ -207,7 +207,7 @@ export const CSI_NODE: ProtoType = {
 
 /**
  * A type watched for where its stream stands only (the kubelet's Service, RuntimeClass, CSIDriver,
- * ConfigMap and Secret watches, kube-proxy's Node and ServiceCIDR ones): the engine reads the
+ * ConfigMap and Secret watches, kube-proxy's ServiceCIDR one): the engine reads the
  * objects' identity, resourceVersion and the bookmarks' annotations, and skips the rest (a
  * Secret's data is never decoded).
  */

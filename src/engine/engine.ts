@@ -386,7 +386,7 @@ export class Engine {
         node: "fleet",
         log: this.deps.log,
       });
-      this.sharedProxy.start(undefined);
+      this.sharedProxy.start();
     }
     const nodes = this.nodes;
     this.shared.push(

@@ -160,7 +160,7 @@ export class HollowNode implements NodeHandle {
       const proxy = this.ctx.proxy;
       if (proxy && !this.proxy) {
         this.proxy = new HollowProxy({ ctx: this.ctx, ...proxy, node: this.id.name, log: this.log });
-        this.proxy.start(this.uid);
+        this.proxy.start();
       }
     }
     if (!this.ticking) {

@@ -4,10 +4,8 @@ import assert from "node:assert/strict";
 import { PROXY_SYNC_PERIOD_MS } from "./hollow-proxy.ts";
 import {
   NAME,
-  NODE_UID,
   SERVICES,
   SLICES,
-  NODES,
   SERVICE_CIDRS,
   EVENTS,
   harness,
@@ -17,7 +15,7 @@ import {
 
 // ---------------------------------------------------------------- start
 
-test("start opens kube-proxy's watches with its selectors; no ServiceCIDRs watch when not served", () => {
+test("start opens the hollow proxy's watches with kube-proxy's selectors, none of its Node; no ServiceCIDRs watch when not served", () => {
   const { api } = harness({ serviceCIDRs: false });
   assert.deepEqual(
     api.watches.map((w) => ({ path: w.path, query: w.query })),
@@ -30,7 +28,6 @@ test("start opens kube-proxy's watches with its selectors; no ServiceCIDRs watch
         },
       },
       { path: SLICES, query: { labelSelector: "!service.kubernetes.io/headless" } },
-      { path: NODES, query: { fieldSelector: `metadata.name=${NAME}` } },
     ],
   );
   assert.ok(api.watches.every((w) => !w.stopped));
@@ -40,9 +37,9 @@ test("start also watches ServiceCIDRs when the API server serves them", () => {
   const { api } = harness({ serviceCIDRs: true });
   assert.deepEqual(
     api.watches.map((w) => w.path),
-    [SERVICES, SLICES, NODES, SERVICE_CIDRS],
+    [SERVICES, SLICES, SERVICE_CIDRS],
   );
-  assert.equal(api.watches.length, 4);
+  assert.equal(api.watches.length, 3);
 });
 
 test("kube-proxy's watches ask for protobuf as its client does, none with --kube-api-content-type json", () => {
@@ -51,12 +48,12 @@ test("kube-proxy's watches ask for protobuf as its client does, none with --kube
   const pb = harness({ serviceCIDRs: true });
   assert.deepEqual(
     pb.api.watches.map((w) => kinds(w.proto)),
-    ["v1 Service", "discovery.k8s.io/v1 EndpointSlice", "v1 Node", "networking.k8s.io/v1 ServiceCIDR"],
+    ["v1 Service", "discovery.k8s.io/v1 EndpointSlice", "networking.k8s.io/v1 ServiceCIDR"],
   );
   const json = harness({ serviceCIDRs: true, leaseContentType: "json" });
   assert.deepEqual(
     json.api.watches.map((w) => kinds(w.proto)),
-    ["json", "json", "json", "json"],
+    ["json", "json", "json"],
   );
 });
 
@@ -87,20 +84,15 @@ test("start posts one events.k8s.io/v1 Starting Event on the Node, through the p
   assert.equal(body.type, "Normal");
   assert.equal(body.reportingController, "kube-proxy");
   assert.equal(body.reportingInstance, `kube-proxy-${NAME}`);
-  assert.deepEqual(body.regarding, { kind: "Node", name: NAME, uid: NODE_UID });
+  // As the hollow proxy's NodeRef: by name, no uid.
+  assert.deepEqual(body.regarding, { apiVersion: "v1", kind: "Node", name: NAME });
   assert.equal(Date.parse(body.eventTime), clock.now());
-});
-
-test("the startup Event omits the Node's uid when it is unknown", () => {
-  const { api } = harness({ nodeUid: undefined });
-  const body = api.requests[0]!.body as { regarding: Record<string, string> };
-  assert.deepEqual(body.regarding, { kind: "Node", name: NAME });
 });
 
 test("a failed startup Event is logged, not thrown", async () => {
   const h = harness({ start: false });
   h.api.failWith = new Error("boom");
-  h.proxy.start(NODE_UID);
+  h.proxy.start();
   await h.clock.advance(1); // an unhandled rejection would fail the test run
   assert.equal(h.api.requests.length, 1);
 });
@@ -123,7 +115,7 @@ test("stop closes every watch and no sync happens afterwards", async () => {
 
   h.service("ADDED", svc("b")); // queued for the end of the min period
   h.proxy.stop();
-  assert.equal(h.api.watches.length, 4);
+  assert.equal(h.api.watches.length, 3);
   assert.ok(
     h.api.watches.every((w) => w.stopped),
     "every watch stopped",

@@ -20,8 +20,7 @@ interface ServiceObject extends Versioned {
   spec?: { ports?: unknown[] };
 }
 
-/** kube-proxy's watches whose objects it does not read (protobuf-types.ts). */
-const NODE_WATCHED = watchedOnly("v1", "Node");
+/** kube-proxy's watch whose objects it does not read (protobuf-types.ts). */
 const SERVICE_CIDR_WATCHED = watchedOnly("networking.k8s.io/v1", "ServiceCIDR");
 
 /** The parts of an EndpointSlice the proxy reads. */
@@ -45,8 +44,10 @@ export interface ProxyView {
 }
 
 /**
- * A hollow kube-proxy: the watches kube-proxy holds (Services, EndpointSlices, its Node,
- * ServiceCIDRs where served), its startup Event, and a no-op proxier that keeps what it would
+ * A hollow kube-proxy: the watches kubemark's hollow proxy holds (Services, EndpointSlices,
+ * ServiceCIDRs where served; not its Node: a kube-proxy watches its Node through its NodeManager,
+ * which the hollow proxy does not create, cmd/kube-proxy/app/server.go v1.36.3, and the v1.36.3
+ * kubemark binary's audit log shows no Node watch), its startup Event, and a no-op proxier that keeps what it would
  * program and "syncs" on changes (batched by minSyncPeriod) and every sync period. Unlike
  * upstream kubemark's hollow proxy it cannot crash on the node-eligibility health path: there is
  * no health server to be nil, the health state is the sync time.
@@ -87,7 +88,7 @@ export class HollowProxy {
   }
 
   /** Opens kube-proxy's watches, posts its startup Event and starts the periodic sync. */
-  start(nodeUid: string | undefined): void {
+  start(): void {
     const svcKey = (m: { namespace: string; name: string }): string => `${m.namespace}/${m.name}`;
     const services: WatchHandler<ServiceObject> = {
       onEvent: (type, s) => {
@@ -130,17 +131,11 @@ export class HollowProxy {
         slices,
         pb(ENDPOINT_SLICE),
       ),
-      this.api.watch(
-        "/api/v1/nodes",
-        { fieldSelector: `metadata.name=${this.node}` },
-        ignore,
-        pb(NODE_WATCHED),
-      ),
       ...(this.features.serviceCIDRs
         ? [this.api.watch("/apis/networking.k8s.io/v1/servicecidrs", {}, ignore, pb(SERVICE_CIDR_WATCHED))]
         : []),
     ] as Watcher<Versioned>[];
-    this.postStartupEvent(nodeUid);
+    this.postStartupEvent();
     this.ctx.queue.after(PROXY_SYNC_PERIOD_MS * (0.5 + this.ctx.random() / 2), () => this.periodic());
   }
 
@@ -202,8 +197,11 @@ export class HollowProxy {
     this.sink.proxySynced(performance.now() - t0, this.lastSyncAt);
   }
 
-  /** kube-proxy's one startup Event on its Node ("Starting", action StartKubeProxy). */
-  private postStartupEvent(nodeUid: string | undefined): void {
+  /**
+   * kube-proxy's one startup Event on its Node ("Starting", action StartKubeProxy). It regards the
+   * Node as the hollow proxy's NodeRef names it: by name, without a uid (the proxy never reads it).
+   */
+  private postStartupEvent(): void {
     const now = this.ctx.clock.now();
     this.api
       .request({
@@ -219,7 +217,7 @@ export class HollowProxy {
           action: "StartKubeProxy",
           reason: "Starting",
           type: "Normal",
-          regarding: { kind: "Node", name: this.node, ...(nodeUid ? { uid: nodeUid } : {}) },
+          regarding: { apiVersion: "v1", kind: "Node", name: this.node },
         },
         // kube-proxy's client, as a kubelet's, speaks protobuf (clientConnection.contentType).
         ...this.ctx.proto(EVENTS_V1_EVENT),

@@ -13,10 +13,8 @@ import { FakeClock } from "../../kernel/clock.ts";
 import type { KubeRequest } from "../../client/kube-client.ts";
 
 export const NAME = "hollow-node-0";
-export const NODE_UID = "node-uid-1";
 export const SERVICES = "/api/v1/services";
 export const SLICES = "/apis/discovery.k8s.io/v1/endpointslices";
-export const NODES = "/api/v1/nodes";
 export const SERVICE_CIDRS = "/apis/networking.k8s.io/v1/servicecidrs";
 export const EVENTS = "/apis/events.k8s.io/v1/namespaces/default/events";
 
@@ -94,7 +92,6 @@ export interface SliceObject extends Versioned {
 export function harness(
   opts: {
     serviceCIDRs?: boolean;
-    nodeUid?: string | undefined;
     start?: boolean;
     leaseContentType?: EngineConfig["leaseContentType"];
   } = {},
@@ -133,7 +130,7 @@ export function harness(
     features: { serviceCIDRs: opts.serviceCIDRs ?? false },
     log: pino({ level: "silent" }),
   });
-  if (opts.start ?? true) proxy.start("nodeUid" in opts ? opts.nodeUid : NODE_UID);
+  if (opts.start ?? true) proxy.start();
   return {
     proxy,
     api,
