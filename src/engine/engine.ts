@@ -336,8 +336,9 @@ export class Engine {
     // (HollowNode.openKubeletWatches), and the registrations wait for their initial lists. Those
     // lists meet watch caches that are current. Opened with each registration instead, they met a
     // Node cache that the registrations' writes had put behind: in a 5,000-node start-up ~10,000
-    // Node WatchLists failed after the API server's 3 s wait and were retried, 2,000-4,000 (the
-    // kube-proxies') with this order (results/startup-22.md, session 19).
+    // Node WatchLists failed after the API server's 3 s wait and were retried, 2,000-4,000 with
+    // this order, most of them the hollow proxies' own-Node watches, which kubemark's hollow proxy
+    // does not hold and ours no longer does (results/startup-22.md, sessions 19 and 20).
     let opening = 0;
     for (const node of this.nodes) opening += node.openKubeletWatches();
     if (opening > 0) {
