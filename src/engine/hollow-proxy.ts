@@ -47,10 +47,10 @@ export interface ProxyView {
  * A hollow kube-proxy: the watches kubemark's hollow proxy holds (Services, EndpointSlices,
  * ServiceCIDRs where served; not its Node: a kube-proxy watches its Node through its NodeManager,
  * which the hollow proxy does not create, cmd/kube-proxy/app/server.go v1.36.3, and the v1.36.3
- * kubemark binary's audit log shows no Node watch), its startup Event, and a no-op proxier that keeps what it would
- * program and "syncs" on changes (batched by minSyncPeriod) and every sync period. Unlike
- * upstream kubemark's hollow proxy it cannot crash on the node-eligibility health path: there is
- * no health server to be nil, the health state is the sync time.
+ * kubemark binary's audit log shows no Node watch), its startup Event, and a no-op proxier that
+ * keeps what it would program and "syncs" on changes (batched by minSyncPeriod) and every sync
+ * period. Unlike upstream kubemark's hollow proxy it cannot crash on the node-eligibility health
+ * path: there is no health server to be nil, the health state is the sync time.
  */
 export class HollowProxy {
   readonly node: string;
