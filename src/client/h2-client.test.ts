@@ -3,11 +3,13 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { createSecureServer, type Http2SecureServer, type ServerHttp2Stream } from "node:http2";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { FakeClock, type Clock } from "../kernel/clock.ts";
 import { KubeApiError } from "./api-error.ts";
+import { HANDSHAKE_TIMEOUT_MS } from "./h2-connection.ts";
 import { KubeClient } from "./kube-client.ts";
 import { PROTOBUF_ACCEPT } from "./kube-request.ts";
 import { encodeObject, protoWriter, tag } from "./protobuf.ts";
@@ -144,17 +146,39 @@ before(async () => {
 
 after(() => server.close());
 
-function leanClient(): KubeClient {
+function leanClient(opts: { requestsApart?: boolean; server?: string; clock?: Clock } = {}): KubeClient {
   return new KubeClient(
     {
-      server: `https://127.0.0.1:${port}`,
+      server: opts.server ?? `https://127.0.0.1:${port}`,
       ca: readFileSync(join(dir, "srv.crt"), "utf8"),
       insecureSkipTLSVerify: false,
       authorization: () => Promise.resolve(undefined),
       source: "test",
     },
-    { leanWatches: true, leanRequests: true, retry: NO_RETRY },
+    {
+      leanWatches: true,
+      leanRequests: true,
+      requestsApart: opts.requestsApart,
+      retry: NO_RETRY,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+    },
   );
+}
+
+/** Runs one JSON watch of the test server to its end, rejecting on its error. */
+function watchJson(client: KubeClient, path: string): Promise<unknown[]> {
+  const events: unknown[] = [];
+  return new Promise((resolve, reject) => {
+    client.watchStream(
+      path,
+      {},
+      {
+        onEvent: (ev) => events.push(ev),
+        onEnd: (err) =>
+          err ? reject(err instanceof Error ? err : new Error("watch failed")) : resolve(events),
+      },
+    );
+  });
 }
 
 test("lean requests: statuses, bodies over the flow-control windows, protobuf, errors, one connection", async () => {
@@ -194,22 +218,64 @@ test("lean watch and requests share the connection; a character cut between fram
   const client = leanClient();
   const before = sessions;
   try {
-    const events: unknown[] = [];
-    await new Promise<void>((resolve, reject) => {
-      client.watchStream(
-        "/watch",
-        {},
-        {
-          onEvent: (ev) => events.push(ev),
-          onEnd: (err) => (err ? reject(err instanceof Error ? err : new Error("watch failed")) : resolve()),
-        },
-      );
-    });
+    const events = await watchJson(client, "/watch");
     assert.deepEqual(events, [{ type: "ADDED", object: { name: "é-node" } }]);
     await client.request({ method: "PATCH", path: "/echo", body: { a: 1 }, patchType: "merge" });
     assert.equal(sessions - before, 1);
   } finally {
     await client.close();
+  }
+});
+
+test("lean requests apart (a shared client): requests on a connection of their own, beside the watches'", async () => {
+  const client = leanClient({ requestsApart: true });
+  const before = sessions;
+  try {
+    assert.deepEqual(await watchJson(client, "/watch"), [{ type: "ADDED", object: { name: "é-node" } }]);
+    assert.equal(sessions - before, 1, "the watch's connection");
+    const answer = await client.request<{ method: string }>({
+      method: "POST",
+      path: "/echo",
+      body: { a: 1 },
+    });
+    assert.equal(answer.method, "POST");
+    await client.get("/proto");
+    assert.equal(sessions - before, 2, "one more connection, for the requests");
+    await watchJson(client, "/watch");
+    assert.equal(sessions - before, 2, "watches and requests each keep their connection");
+  } finally {
+    await client.close();
+  }
+});
+
+test("lean client, a server that never completes the TLS handshake: watches and requests fail after the handshake timeout, not never", async () => {
+  // Accepts the TCP connection and says nothing (a stuck or blackholed server).
+  const silent = createNetServer(() => undefined);
+  const held: Socket[] = [];
+  silent.on("connection", (s) => held.push(s));
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  const clock = new FakeClock();
+  const client = leanClient({ server: `https://127.0.0.1:${(silent.address() as AddressInfo).port}`, clock });
+  try {
+    const watch: { ended: boolean; err?: unknown } = { ended: false };
+    client.watchStream(
+      "/watch",
+      {},
+      { onEvent: () => undefined, onEnd: (err) => Object.assign(watch, { ended: true, err }) },
+    );
+    const request = client.request({ method: "GET", path: "/echo", timeoutMs: 60_000 });
+    request.catch(() => undefined);
+    while (held.length === 0) await new Promise((r) => setTimeout(r, 10));
+    await clock.advance(HANDSHAKE_TIMEOUT_MS - 1);
+    assert.equal(watch.ended, false, "not before the timeout");
+    await clock.advance(1);
+    assert.ok(watch.err instanceof KubeApiError, "the watch ended with an error its watcher retries");
+    assert.match(watch.err.message, /no TLS handshake with the server within 10 s/);
+    await assert.rejects(request, /no TLS handshake with the server within 10 s/);
+  } finally {
+    await client.close();
+    for (const s of held) s.destroy();
+    silent.close();
   }
 });
 

@@ -42,6 +42,8 @@ const DEFAULT_MAX_FRAME = 16_384;
 const STREAM_WINDOW = 1 << 20;
 /** Connection-level receive window. */
 const CONNECTION_WINDOW = 1 << 26;
+/** How long the TCP and TLS handshakes may take, as client-go's TLSHandshakeTimeout. */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 function frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
   const b = Buffer.allocUnsafe(9 + payload.length);
@@ -91,6 +93,9 @@ export class H2Connection {
   private peerInitialWindow = DEFAULT_WINDOW;
   private peerMaxFrame = DEFAULT_MAX_FRAME;
   private readonly ready: Promise<void>;
+  /** Ends the wait for the handshake (a connection that failed before it completed). */
+  private notReady: ((err: unknown) => void) | undefined;
+  private cancelHandshakeTimer: (() => void) | undefined;
   private pingOutstanding = false;
   private cancelPing: (() => void) | undefined;
   private readonly onClosed: (c: H2Connection) => void;
@@ -118,7 +123,14 @@ export class H2Connection {
     });
     this.socket.setNoDelay(true);
     this.ready = new Promise((resolve, reject) => {
+      // Streams opened meanwhile wait for the handshake: a failed or silent one must end them.
+      this.notReady = reject;
+      this.cancelHandshakeTimer = clock.setTimer(HANDSHAKE_TIMEOUT_MS, () =>
+        this.fail(new Error(`no TLS handshake with the server within ${HANDSHAKE_TIMEOUT_MS / 1000} s`)),
+      );
       this.socket.once("secureConnect", () => {
+        this.cancelHandshakeTimer?.();
+        this.notReady = undefined;
         if (this.socket.alpnProtocol !== "h2") {
           reject(new Error(`the server did not agree to HTTP/2 (ALPN: ${String(this.socket.alpnProtocol)})`));
           this.socket.destroy();
@@ -141,7 +153,6 @@ export class H2Connection {
         resolve();
         this.schedulePing();
       });
-      this.socket.once("error", reject);
     });
     this.ready.catch(() => undefined);
     this.socket.on("data", (chunk: Buffer) => this.onSocketData(chunk));
@@ -254,6 +265,9 @@ export class H2Connection {
     if (this.closed) return;
     this.closed = true;
     this.cancelPing?.();
+    this.cancelHandshakeTimer?.();
+    this.notReady?.(err);
+    this.notReady = undefined;
     this.socket.destroy();
     const streams = [...this.streams.values()];
     this.streams.clear();

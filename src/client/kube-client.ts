@@ -46,7 +46,8 @@ export class KubeClient {
   readonly server: string;
   private transport: { pool: Pool; watchPool: Pool } | undefined;
   private lean: H2Client | undefined;
-  private leanRequests: boolean;
+  /** The lean client ordinary requests go on: `lean`, one of their own, or none (undici). */
+  private leanRequest: H2Client | undefined;
   private access: ClusterAccess;
   private readonly opts: KubeClientOptions;
   private readonly clock: Clock;
@@ -60,10 +61,16 @@ export class KubeClient {
     const url = new URL(access.server);
     this.pathPrefix = url.pathname.replace(/\/+$/, "");
     this.secureContext = opts.secureContext;
-    this.leanRequests = !!(opts.leanWatches && opts.leanRequests);
     // Undici's pools are made on first use: a client whose requests all go the lean way never
     // makes them (nor their TLS context).
     if (opts.leanWatches) this.lean = this.leanClient();
+    this.leanRequest = this.requestClient();
+  }
+
+  /** Where ordinary requests go lean: on the watches' connections, or apart from them. */
+  private requestClient(): H2Client | undefined {
+    if (!this.lean || !this.opts.leanRequests) return undefined;
+    return this.opts.requestsApart ? this.leanClient() : this.lean;
   }
 
   private leanClient(): H2Client {
@@ -133,8 +140,10 @@ export class KubeClient {
     this.secureContext = undefined;
     this.transport = undefined;
     if (this.lean) {
+      if (this.leanRequest !== this.lean) this.leanRequest?.close();
       this.lean.close();
       this.lean = this.leanClient();
+      this.leanRequest = this.requestClient();
     }
     if (old) await Promise.all([old.pool.destroy(), old.watchPool.destroy()]);
   }
@@ -143,6 +152,7 @@ export class KubeClient {
 
   /** Closes every connection (open watches end). */
   async close(): Promise<void> {
+    if (this.leanRequest !== this.lean) this.leanRequest?.close();
     this.lean?.close();
     const t = this.transport;
     if (t) await Promise.all([t.pool.destroy(), t.watchPool.destroy()]);
@@ -182,10 +192,9 @@ export class KubeClient {
           : JSON.stringify(req.body);
     let res: Answer;
     try {
-      res =
-        this.lean && this.leanRequests
-          ? await this.sendLean(req, path, headers, body)
-          : await this.send(req, path, headers, body);
+      res = this.leanRequest
+        ? await this.sendLean(this.leanRequest, req, path, headers, body)
+        : await this.send(req, path, headers, body);
     } catch (err) {
       throw transportError(this.server, req.method, req.path, err);
     }
@@ -240,6 +249,7 @@ export class KubeClient {
    * answers to this client's requests), else text.
    */
   private async sendLean(
+    lean: H2Client,
     req: KubeRequest,
     path: string,
     headers: Record<string, string>,
@@ -247,7 +257,7 @@ export class KubeClient {
   ): Promise<Answer> {
     let res: H2Response;
     try {
-      res = await this.lean!.request(
+      res = await lean.request(
         req.method,
         path,
         headers,
@@ -260,8 +270,10 @@ export class KubeClient {
       );
     } catch (err) {
       if (!/did not agree to HTTP\/2/.test(describeError(err))) throw err;
-      // An HTTP/1.1-only path (a proxy, say): undici from now on.
+      // An HTTP/1.1-only path (a proxy, say): undici from now on, for requests and watches.
+      this.leanRequest?.close();
       this.lean?.close();
+      this.leanRequest = undefined;
       this.lean = undefined;
       return this.send(req, path, headers, body);
     }
@@ -316,8 +328,10 @@ export class KubeClient {
           onEvent: (ev) => handlers.onEvent(ev),
           onEnd: (err) => {
             if (err instanceof KubeApiError && /did not agree to HTTP\/2/.test(err.message) && this.lean) {
-              // An HTTP/1.1-only path (a proxy, say): use undici for watches from now on.
+              // An HTTP/1.1-only path (a proxy, say): use undici from now on.
+              this.leanRequest?.close();
               this.lean.close();
+              this.leanRequest = undefined;
               this.lean = undefined;
             }
             handlers.onEnd(err);

@@ -71,6 +71,12 @@ export interface KubeClientOptions {
    */
   readonly leanRequests?: boolean;
   /**
+   * With `leanRequests`: ordinary requests on lean connections of their own, apart from the
+   * watches'. For a client many nodes share, whose watch connections each carry up to the
+   * server's limit of streams (1,000 for kube-apiserver), all long-lived.
+   */
+  readonly requestsApart?: boolean;
+  /**
    * The TLS context of the client's connections, when many clients share one identity (each
    * context holds its own parsed CA and key, ~37 KB). Made from the access when not given.
    */
