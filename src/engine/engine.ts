@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { Clock } from "../kernel/clock.ts";
-import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
+import { queryString, type KubeClient, type KubeRequest } from "../client/kube-client.ts";
 import { POD } from "../client/protobuf-pod.ts";
 import type { ProtoType } from "../client/protobuf-schema.ts";
 import { NODE, protoOf } from "../client/protobuf-types.ts";
@@ -350,7 +350,7 @@ export class Engine {
         {
           lists: opening,
           seconds: (deps.clock.now() - t0) / 1000,
-          ...(all ? {} : { pending: lists.pending }),
+          ...(all ? {} : { pending: lists.pending, stillListing: this.stillListing(5) }),
         },
         all ? "kubelet watches listed" : "kubelet watches not all listed; registering anyway",
       );
@@ -378,6 +378,19 @@ export class Engine {
   }
 
   /** `minimal` traffic: one cluster-wide watch per kind, dispatched to the nodes by name. */
+  /** Up to `max` watches whose initial lists are still under way: what they list, for how long. */
+  private stillListing(max: number): { path: string; query: string; seconds: number }[] {
+    const now = this.deps.clock.now();
+    const out: { path: string; query: string; seconds: number }[] = [];
+    for (const w of this.watchers) {
+      const l = w.listingSince;
+      if (!l) continue;
+      out.push({ path: l.path, query: queryString(l.query), seconds: (now - l.since) / 1000 });
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
   private startSharedWatches(): void {
     if (this.ctx.proxy) {
       // One proxier stands for the whole fleet: kube-proxy's watches once, not per node.

@@ -370,3 +370,26 @@ test("Watcher: on a server without WatchList, the LIST before the watch reports 
   assert.equal(client.lists.length, 2);
   watcher.stop();
 });
+
+test("Watcher.listingSince: what it lists and since when while its initial events are under way, then nothing", async () => {
+  const { clock, watcher } = setup();
+  // No script: the stream stays open without its end bookmark, the list under way.
+  assert.equal(watcher.listingSince, undefined, "not before it starts");
+  watcher.start();
+  const since = clock.now();
+  await clock.advance(0);
+  assert.deepEqual(watcher.listingSince, {
+    path: "/api/v1/pods",
+    query: { fieldSelector: "spec.nodeName=hollow-node-0" },
+    since,
+  });
+  watcher.stop();
+  assert.equal(watcher.listingSince, undefined, "a stopped watcher lists nothing");
+
+  const ended = setup();
+  ended.client.script(added("a", "7"), bookmark("10", true));
+  ended.watcher.start();
+  await ended.clock.advance(0);
+  assert.equal(ended.watcher.listingSince, undefined, "its list ended with the bookmark");
+  ended.watcher.stop();
+});

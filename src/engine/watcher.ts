@@ -131,6 +131,16 @@ export class Watcher<T extends Versioned> {
     s?.cancel();
   }
 
+  /**
+   * While its initial list is under way (a WatchList's initial events, before the bookmark that
+   * ends them): what it lists and since when. Undefined otherwise.
+   */
+  get listingSince(): { path: string; query: KubeRequest["query"]; since: number } | undefined {
+    return this.listing && !this.stopped
+      ? { path: this.path, query: this.query, since: this.openedAt }
+      : undefined;
+  }
+
   /** Last resourceVersion seen. */
   get resourceVersion(): string {
     return this.rv;
