@@ -130,8 +130,8 @@ export class Engine {
       onOpen: () => deps.metrics.watchOpened(),
       // While nodes register, how long their WatchLists wait for the watch cache feeds the pacer
       // (but not the kubelets' opening burst: OpeningLists).
-      onListed: (ms, ok) => {
-        if (this.openingLists?.listEnded(ms, deps.clock.now())) return;
+      onListed: (ms, ok, since) => {
+        if (this.openingLists?.listEnded(since)) return;
         this.pacer?.watchListed(ms, ok);
       },
       onError: (err, path) => {

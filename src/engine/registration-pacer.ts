@@ -325,9 +325,14 @@ export class OpeningLists {
     if (lists <= 0) this.resolve();
   }
 
-  /** An initial list ended at `now` after `ms`: whether it was one of these (true) or a later one. */
-  listEnded(ms: number, now: number): boolean {
-    if (now - ms > this.startedAt) return false;
+  /**
+   * An initial list begun at `since` (the clock's reading when it began) ended: whether it was one
+   * of these (true) or a later one. Not derived from a later reading of the clock: a list begun in
+   * the millisecond the opening began, whose end was reported across a millisecond's turn, would
+   * look begun after it and never be counted (the 30 s stall of 2026-12-02).
+   */
+  listEnded(since: number): boolean {
+    if (since > this.startedAt) return false;
     if (--this.outstanding === 0) this.resolve();
     return true;
   }

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Watcher, type Versioned, type WatchClient, type WatchListSupport } from "./watcher.ts";
 import { FakeClock } from "../kernel/clock.ts";
+import { OpeningLists } from "./registration-pacer.ts";
 import { KubeApiError, codeForStatus } from "../client/api-error.ts";
 import {
   streamFromIterator,
@@ -310,12 +311,14 @@ test("Watcher.stop ends an open watch and no retry follows", async () => {
 function listedWatcher(watchList: boolean): {
   client: FakeWatchClient;
   clock: FakeClock;
-  listed: [number, boolean][];
+  listed: [number, boolean, number][];
   watcher: Watcher<Obj>;
 } {
   const client = new FakeWatchClient();
   const clock = new FakeClock();
-  const listed: [number, boolean][] = [];
+  const start = clock.now();
+  // [ms, ok, when it began, from the clock's start]
+  const listed: [number, boolean, number][] = [];
   const watcher = new Watcher<Obj>(
     client,
     "/api/v1/nodes",
@@ -325,7 +328,7 @@ function listedWatcher(watchList: boolean): {
       clock,
       random: () => 0.5,
       watchList: { enabled: watchList },
-      onListed: (ms, ok) => listed.push([ms, ok]),
+      onListed: (ms, ok, since) => listed.push([ms, ok, since - start]),
     },
   );
   return { client, clock, listed, watcher };
@@ -345,11 +348,11 @@ test("Watcher: each WatchList reports its time to the end bookmark, or its failu
   client.script(added("hollow-node-0", "95"), bookmark("99", true), modified("hollow-node-0", "100"));
   watcher.start();
   await clock.advance(0);
-  assert.deepEqual(listed, [[0, false]], "the failed list, then the retry's backoff");
+  assert.deepEqual(listed, [[0, false, 0]], "the failed list, then the retry's backoff");
   await clock.advance(1000);
   assert.deepEqual(listed, [
-    [0, false],
-    [0, true],
+    [0, false, 0],
+    [0, true, 750],
   ]);
   assert.equal(client.opens.length, 3, "the second list succeeded and the watch resumed from its end");
   assert.equal(client.opens[2]!.query["resourceVersion"], "100");
@@ -361,11 +364,11 @@ test("Watcher: on a server without WatchList, the LIST before the watch reports 
   client.listFailures = 1;
   watcher.start();
   await clock.advance(0);
-  assert.deepEqual(listed, [[0, false]], "the failed LIST, then the retry's backoff");
+  assert.deepEqual(listed, [[0, false, 0]], "the failed LIST, then the retry's backoff");
   await clock.advance(1000);
   assert.deepEqual(listed, [
-    [0, false],
-    [0, true],
+    [0, false, 0],
+    [0, true, 750],
   ]);
   assert.equal(client.lists.length, 2);
   watcher.stop();
@@ -392,4 +395,60 @@ test("Watcher.listingSince: what it lists and since when while its initial event
   await ended.clock.advance(0);
   assert.equal(ended.watcher.listingSince, undefined, "its list ended with the bookmark");
   ended.watcher.stop();
+});
+
+/**
+ * A clock that, once set ticking, reads a millisecond later at each reading (time goes on between
+ * any two), as the real one can turn a millisecond between a watcher's reading and the engine's.
+ */
+class TickingClock extends FakeClock {
+  ticking = false;
+  private ticks = 0;
+  override now(): number {
+    return super.now() + (this.ticking ? this.ticks++ : 0);
+  }
+}
+
+test("Watcher + OpeningLists, as the engine wires them: a list begun just before the opening counts, however late its end is read", async () => {
+  const clock = new TickingClock();
+  let handlers: WatchStreamHandlers | undefined;
+  const client: WatchClient = {
+    watchStream: (_path, _query, h) => {
+      handlers = h;
+      return { cancel: () => undefined };
+    },
+    get: () => Promise.reject(new Error("no LIST: WatchList")),
+  };
+  const opening: { lists?: OpeningLists } = {};
+  const reported: number[] = [];
+  const watcher = new Watcher<Obj>(
+    client,
+    "/api/v1/nodes",
+    { fieldSelector: "metadata.name=hollow-node-0" },
+    { onEvent: () => undefined },
+    {
+      clock,
+      random: () => 0.5,
+      watchList: { enabled: true },
+      onListed: (ms, _ok, since) => {
+        reported.push(ms);
+        opening.lists?.listEnded(since);
+      },
+    },
+  );
+  watcher.start();
+  // The engine reads the clock once every watch is open: this list began at that reading or before.
+  // Read in the millisecond the last watch opened, as in the engine.
+  const lists = new OpeningLists(1, clock.now(), clock);
+  opening.lists = lists;
+  clock.ticking = true;
+  let all: boolean | undefined;
+  void lists.ended().then((a) => (all = a));
+  await clock.advance(700);
+  handlers!.onEvent(bookmark("10", true));
+  await clock.advance(0);
+  assert.ok(reported[0]! >= 700, `the list's time (${reported[0]} ms)`);
+  assert.equal(lists.pending, 0, "the list is counted as one of the opening's");
+  assert.equal(all, true, "the registrations go on at once, not after the 30 s limit");
+  watcher.stop();
 });

@@ -62,9 +62,10 @@ export interface WatcherOptions {
   /**
    * An initial list ended after `ms` (`ok`): a WatchList's initial events, or on servers without
    * WatchList the LIST before the watch; or the stream or the LIST ended or failed before it did
-   * (not `ok`: at start-up, the API server's watch cache was not fresh within its 3 s).
+   * (not `ok`: at start-up, the API server's watch cache was not fresh within its 3 s). `since`
+   * is the clock's reading when that list began, the very one `ms` was measured from.
    */
-  readonly onListed?: (ms: number, ok: boolean) => void;
+  readonly onListed?: (ms: number, ok: boolean, since: number) => void;
 }
 
 const INITIAL_EVENTS_END = "k8s.io/initial-events-end";
@@ -189,7 +190,7 @@ export class Watcher<T extends Versioned> {
       .then(
         (list) => {
           if (this.stopped) return;
-          this.opts.onListed?.(this.opts.clock.now() - listedAt, true);
+          this.opts.onListed?.(this.opts.clock.now() - listedAt, true, listedAt);
           for (const item of list.items) this.handler.onEvent("ADDED", item);
           this.rv = list.metadata.resourceVersion;
           this.handler.onSynced?.();
@@ -197,7 +198,7 @@ export class Watcher<T extends Versioned> {
           this.open();
         },
         (err: unknown) => {
-          if (!this.stopped) this.opts.onListed?.(this.opts.clock.now() - listedAt, false);
+          if (!this.stopped) this.opts.onListed?.(this.opts.clock.now() - listedAt, false, listedAt);
           this.retry(err);
         },
       );
@@ -226,7 +227,7 @@ export class Watcher<T extends Versioned> {
         if (rv) this.rv = rv;
       } else if (obj.metadata.annotations?.[INITIAL_EVENTS_END] === "true") {
         this.listing = false;
-        this.opts.onListed?.(this.opts.clock.now() - this.openedAt, true);
+        this.opts.onListed?.(this.opts.clock.now() - this.openedAt, true, this.openedAt);
         if (rv) this.rv = rv;
         this.handler.onSynced?.();
       }
@@ -245,7 +246,7 @@ export class Watcher<T extends Versioned> {
     // A list cut short cannot be resumed: start it over.
     if (this.listing) {
       this.rv = "";
-      this.opts.onListed?.(this.opts.clock.now() - this.openedAt, false);
+      this.opts.onListed?.(this.opts.clock.now() - this.openedAt, false, this.openedAt);
     }
     if (failure) {
       this.retry(failure);
