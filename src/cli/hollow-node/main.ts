@@ -172,7 +172,7 @@ function program(): Command {
     .addOption(
       new Option(
         "--watch-transport <kind>",
-        "lean: a small HTTP/2 client for watches (with --connections per-node, for each node's requests too); undici: the general client",
+        "lean: a small HTTP/2 client for watches and requests (with --connections per-node, each node's on one connection; pooled, requests on connections apart from the watches'); undici: the general client",
       )
         .choices(["lean", "undici"])
         .default("lean"),
@@ -289,10 +289,15 @@ export async function main(argv: readonly string[]): Promise<number> {
           clock: realClock,
         });
     let cfg = flagCfg;
+    // The shared clients' requests go lean too, on connections apart from their watches', which
+    // carry up to the server's limit of long-lived streams each.
+    const lean = flags.watchTransport !== "undici";
     client = new KubeClient(access, {
       userAgent: "hollow-kubelet",
-      leanWatches: flags.watchTransport !== "undici",
-      // Ordinary requests are short; each connection multiplexes up to 100 of them (HTTP/2).
+      leanWatches: lean,
+      leanRequests: lean,
+      requestsApart: true,
+      // On undici: ordinary requests are short; each connection multiplexes up to 100 of them.
       connections: Math.min(16, Math.max(2, Math.ceil(cfg.nodeNames.length / 500))),
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
@@ -315,15 +320,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       // kube-proxy is its own client: its requests carry the user agent hollow-proxy.
       proxyClient = new KubeClient(access, {
         userAgent: "hollow-proxy",
-        leanWatches: flags.watchTransport !== "undici",
+        leanWatches: lean,
+        leanRequests: lean,
+        requestsApart: true,
         connections: 2,
         onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
       });
     }
-    // The kubelets' heartbeat client, a pool of its own: at most one heartbeat per node is in
-    // flight, so a connection per 100 nodes (HTTP/2 streams) never makes one wait for a stream.
+    // The kubelets' heartbeat client, connections of its own: at most one heartbeat per node is
+    // in flight. Lean, a connection carries as many as the server allows streams (1,000 for
+    // kube-apiserver); on undici, one per 100 nodes never makes one wait for a stream.
     heartbeatClient = new KubeClient(access, {
       userAgent: "hollow-kubelet",
+      leanWatches: lean,
+      leanRequests: lean,
       connections: Math.ceil(cfg.nodeNames.length / 100) + 1,
       onResponse: (r) => metrics.apiResponse(r.method, r.path, r.status, r.ms),
     });
@@ -346,7 +356,6 @@ export async function main(argv: readonly string[]): Promise<number> {
             })
           : access;
       bootstrapClient = new KubeClient(boot, { userAgent: "hollow-kubelet", connections: 2 });
-      const lean = flags.watchTransport !== "undici";
       identities = new NodeIdentities({
         bootstrap: bootstrapClient,
         makeClient: (cert, key) =>
@@ -381,7 +390,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       // kubelet's with the shared identity unless it has its own, and the hollow proxy's.
       // Requests and watches on one connection per client, as client-go's transport; the
       // clients of one identity share its TLS context (the parsed CA and key).
-      const lean = flags.watchTransport !== "undici";
       const secureContext = tlsContextOf(access);
       const own = (userAgent: string) => (): KubeClient =>
         new KubeClient(access, {
