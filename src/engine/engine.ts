@@ -377,7 +377,6 @@ export class Engine {
     }
   }
 
-  /** `minimal` traffic: one cluster-wide watch per kind, dispatched to the nodes by name. */
   /** Up to `max` watches whose initial lists are still under way: what they list, for how long. */
   private stillListing(max: number): { path: string; query: string; seconds: number }[] {
     const now = this.deps.clock.now();
@@ -391,6 +390,7 @@ export class Engine {
     return out;
   }
 
+  /** `minimal` traffic: one cluster-wide watch per kind, dispatched to the nodes by name. */
   private startSharedWatches(): void {
     if (this.ctx.proxy) {
       // One proxier stands for the whole fleet: kube-proxy's watches once, not per node.
