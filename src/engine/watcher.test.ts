@@ -319,19 +319,26 @@ function listedWatcher(watchList: boolean): {
   const start = clock.now();
   // [ms, ok, when it began, from the clock's start]
   const listed: [number, boolean, number][] = [];
-  const watcher = new Watcher<Obj>(
+  const watcher = nodeWatcher(client, clock, watchList, (ms, ok, since) =>
+    listed.push([ms, ok, since - start]),
+  );
+  return { client, clock, listed, watcher };
+}
+
+/** A watcher of one Node whose initial lists go to `onListed`. */
+function nodeWatcher(
+  client: WatchClient,
+  clock: FakeClock,
+  watchList: boolean,
+  onListed: (ms: number, ok: boolean, since: number) => void,
+): Watcher<Obj> {
+  return new Watcher<Obj>(
     client,
     "/api/v1/nodes",
     { fieldSelector: "metadata.name=hollow-node-0" },
     { onEvent: () => undefined },
-    {
-      clock,
-      random: () => 0.5,
-      watchList: { enabled: watchList },
-      onListed: (ms, ok, since) => listed.push([ms, ok, since - start]),
-    },
+    { clock, random: () => 0.5, watchList: { enabled: watchList }, onListed },
   );
-  return { client, clock, listed, watcher };
 }
 
 test("Watcher: each WatchList reports its time to the end bookmark, or its failure before it (the 504 of a cache not fresh in time)", async () => {
@@ -421,21 +428,10 @@ test("Watcher + OpeningLists, as the engine wires them: a list begun just before
   };
   const opening: { lists?: OpeningLists } = {};
   const reported: number[] = [];
-  const watcher = new Watcher<Obj>(
-    client,
-    "/api/v1/nodes",
-    { fieldSelector: "metadata.name=hollow-node-0" },
-    { onEvent: () => undefined },
-    {
-      clock,
-      random: () => 0.5,
-      watchList: { enabled: true },
-      onListed: (ms, _ok, since) => {
-        reported.push(ms);
-        opening.lists?.listEnded(since);
-      },
-    },
-  );
+  const watcher = nodeWatcher(client, clock, true, (ms, _ok, since) => {
+    reported.push(ms);
+    opening.lists?.listEnded(since);
+  });
   watcher.start();
   // The engine reads the clock once every watch is open: this list began at that reading or before.
   // Read in the millisecond the last watch opened, as in the engine.
