@@ -67,6 +67,14 @@ export class KubeClient {
     this.leanRequest = this.requestClient();
   }
 
+  /** Closes the lean connections (the requests' too, when apart) and goes without them. */
+  private closeLean(): void {
+    this.leanRequest?.close();
+    this.lean?.close();
+    this.leanRequest = undefined;
+    this.lean = undefined;
+  }
+
   /** Where ordinary requests go lean: on the watches' connections, or apart from them. */
   private requestClient(): H2Client | undefined {
     if (!this.lean || !this.opts.leanRequests) return undefined;
@@ -140,8 +148,7 @@ export class KubeClient {
     this.secureContext = undefined;
     this.transport = undefined;
     if (this.lean) {
-      if (this.leanRequest !== this.lean) this.leanRequest?.close();
-      this.lean.close();
+      this.closeLean();
       this.lean = this.leanClient();
       this.leanRequest = this.requestClient();
     }
@@ -152,8 +159,7 @@ export class KubeClient {
 
   /** Closes every connection (open watches end). */
   async close(): Promise<void> {
-    if (this.leanRequest !== this.lean) this.leanRequest?.close();
-    this.lean?.close();
+    this.closeLean();
     const t = this.transport;
     if (t) await Promise.all([t.pool.destroy(), t.watchPool.destroy()]);
   }
@@ -271,10 +277,7 @@ export class KubeClient {
     } catch (err) {
       if (!/did not agree to HTTP\/2/.test(describeError(err))) throw err;
       // An HTTP/1.1-only path (a proxy, say): undici from now on, for requests and watches.
-      this.leanRequest?.close();
-      this.lean?.close();
-      this.leanRequest = undefined;
-      this.lean = undefined;
+      this.closeLean();
       return this.send(req, path, headers, body);
     }
     const answer = { status: res.status, retryAfter: res.retryAfter };
@@ -329,10 +332,7 @@ export class KubeClient {
           onEnd: (err) => {
             if (err instanceof KubeApiError && /did not agree to HTTP\/2/.test(err.message) && this.lean) {
               // An HTTP/1.1-only path (a proxy, say): use undici from now on.
-              this.leanRequest?.close();
-              this.lean.close();
-              this.leanRequest = undefined;
-              this.lean = undefined;
+              this.closeLean();
             }
             handlers.onEnd(err);
           },
