@@ -86,6 +86,37 @@ test("errorFromResponse hints at the fix for 401 and 403", () => {
   assert.equal(notFound.hint, undefined);
 });
 
+test("a 403 for a namespace being deleted says so, not RBAC", () => {
+  // What kube-apiserver v1.36 answers a create in a namespace being deleted.
+  const body = status(
+    403,
+    "Forbidden",
+    'serviceaccounts "hollow-node" is forbidden: unable to create new content in namespace kubemark because it is being terminated',
+    {
+      name: "hollow-node",
+      kind: "serviceaccounts",
+      causes: [
+        {
+          reason: "NamespaceTerminating",
+          message: "namespace kubemark is being terminated",
+          field: "metadata.namespace",
+        },
+      ],
+    },
+  );
+  const err = errorFromResponse(
+    "PATCH",
+    "/api/v1/namespaces/kubemark/serviceaccounts/hollow-node",
+    403,
+    body,
+    undefined,
+    SERVER,
+  );
+  assert.equal(err.code, "FORBIDDEN");
+  assert.match(err.hint ?? "", /namespace is being deleted.*kubectl get namespace/);
+  assert.doesNotMatch(err.hint ?? "", /RBAC/);
+});
+
 test("errorFromResponse takes Retry-After from the header, else from the Status details", () => {
   const body = status(429, "TooManyRequests", "too many requests, please try again later", {
     retryAfterSeconds: 3,

@@ -7,7 +7,12 @@ export interface ApiStatus {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { retryAfterSeconds?: number; name?: string; kind?: string };
+  details?: {
+    retryAfterSeconds?: number;
+    name?: string;
+    kind?: string;
+    causes?: { reason?: string; message?: string; field?: string }[];
+  };
 }
 
 /**
@@ -91,7 +96,10 @@ export function errorFromResponse(
   let hint: string | undefined;
   if (code === "UNAUTHORIZED") hint = `the credentials are not accepted by ${server}: check the kubeconfig`;
   if (code === "FORBIDDEN")
-    hint = "the identity in the kubeconfig lacks RBAC permission for this; use one that has it";
+    hint = st.details?.causes?.some((c) => c.reason === "NamespaceTerminating")
+      ? // Not RBAC: the API server takes no new object into a namespace being deleted.
+        "the namespace is being deleted: run the command again once 'kubectl get namespace' no longer lists it"
+      : "the identity in the kubeconfig lacks RBAC permission for this; use one that has it";
   return new KubeApiError({
     code,
     status,

@@ -1,7 +1,7 @@
 /**
  * `kubemark-cluster` fleet verbs with local engine processes, run as a user would against the real
  * local control plane (issue: CLI): create, verify, scale and cleanup leave other Nodes alone;
- * kubelet version skew is refused or warned about.
+ * kubelet version skew is refused or warned about; a namespace being deleted is waited for.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -111,6 +111,59 @@ test("version skew: kubelets newer than the API server only with --force, older 
       /warning: kubelet version v1\.30\.0 is \d+ minor versions older than the API server's/,
     );
   } finally {
+    await cli(["cleanup", "--all", ...scope]);
+    await client.close();
+  }
+});
+
+test("cleanup --all returns when its namespace is gone; create waits for a namespace still being deleted", async () => {
+  const c = testCluster();
+  const client = await adminClientFor();
+  const ns = "fleet-again";
+  const scope = ["--kubeconfig", c.kubeconfig, "-n", ns];
+  const nsPath = `/api/v1/namespaces/${ns}`;
+  const held = `${nsPath}/configmaps/held`;
+  try {
+    ok(await cli(["create", "2", ...scope]), "create 2");
+    ok(await cli(["cleanup", "--all", ...scope]), "cleanup --all");
+    await assert.rejects(client.get(nsPath), /404/, "the namespace is gone when cleanup --all returns");
+    ok(await cli(["create", "2", ...scope]), "create 2 right after cleanup --all");
+
+    // A namespace someone deleted, held by a finalizer: create waits, and goes on once it is gone.
+    await client.request({
+      method: "POST",
+      path: `${nsPath}/configmaps`,
+      body: { metadata: { name: "held", finalizers: ["kubemark-cluster.io/test-hold"] } },
+    });
+    ok(await cli(["cleanup", ...scope]), "cleanup (the namespace stays)");
+    await client.request({ method: "DELETE", path: nsPath });
+    const created = cli(["create", "2", ...scope]);
+    await eventually("the namespace controller says what holds it", 60_000, async () => {
+      const n = await client.get<{ status?: { conditions?: { type: string; status: string }[] } }>(nsPath);
+      const holds = n.status?.conditions?.some(
+        (x) => x.type === "NamespaceFinalizersRemaining" && x.status === "True",
+      );
+      return { done: holds === true, status: JSON.stringify(n.status?.conditions ?? []) };
+    });
+    await client.request({
+      method: "PATCH",
+      path: held,
+      patchType: "merge",
+      body: { metadata: { finalizers: null } },
+    });
+    const again = await created;
+    ok(again, "create 2 into a namespace being deleted");
+    assert.match(again.stderr, new RegExp(`namespace ${ns} is being deleted; waiting for it to go`));
+    assert.equal(readyCount(await fleetNodes(client, ns)), 2);
+  } finally {
+    await client
+      .request({
+        method: "PATCH",
+        path: held,
+        patchType: "merge",
+        body: { metadata: { finalizers: null } },
+      })
+      .catch(() => undefined);
     await cli(["cleanup", "--all", ...scope]);
     await client.close();
   }

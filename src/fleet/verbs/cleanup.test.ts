@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { FLEET_LABEL } from "../../kernel/k8s.ts";
 import { objectPath } from "../apply.ts";
 import { fakeFleet, nodeNames, registerNode } from "../testdata/fake-fleet.ts";
-import { cleanupFleet } from "./cleanup.ts";
+import { cleanupFleet, type CleanupResult } from "./cleanup.ts";
 import { createFleet } from "./create.ts";
 
 const create = { verb: "create" as const, wait: true, timeoutMs: 60_000, stallMs: 30_000 };
@@ -38,6 +38,7 @@ test("cleanup stops every runtime's workload and removes only the fleet's Nodes,
     objects: [],
     namespaces: [],
     keptNamespaces: [],
+    terminatingNamespaces: [],
     storage: {
       drivers: [],
       storageClasses: [],
@@ -67,6 +68,65 @@ test("cleanup --all deletes the namespace only when kubemark-cluster created it"
       assert.deepEqual(r.namespaces, c.deleted);
       assert.deepEqual(r.keptNamespaces, c.kept);
       assert.equal(f.store.has(objectPath("Namespace", "kubemark")), c.deleted.length === 0);
+    });
+  }
+});
+
+test("cleanup --all waits for its namespace to be deleted; one still held after the wait is a warning naming what holds it", async (t) => {
+  const cases = [
+    { name: "deleted by the namespace controller after 4 s", goneAfterMs: 4_000 },
+    { name: "held by a finalizer", goneAfterMs: undefined },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async () => {
+      const f = fakeFleet();
+      await createFleet(f.session, { ...create, nodes: 1 });
+      // An earlier cleanup deleted it; the namespace controller is still at work.
+      const path = objectPath("Namespace", "kubemark");
+      const ns = f.store.objects.get(path)!;
+      f.store.put(path, {
+        ...ns,
+        metadata: { ...ns.metadata, deletionTimestamp: "2026-01-01T00:00:00Z" },
+        status: {
+          conditions: [
+            {
+              type: "NamespaceFinalizersRemaining",
+              status: "True",
+              message:
+                "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances",
+            },
+          ],
+        },
+      });
+      const out: { result?: CleanupResult } = {};
+      void cleanupFleet(f.session, { all: true }).then((r) => {
+        out.result = r;
+      });
+      await f.clock.advance(c.goneAfterMs ?? 60_000);
+      assert.equal(out.result, undefined, "cleanup still waits");
+      assert.ok(f.events.some((e) => e.kind === "step" && /waiting for namespace kubemark/.test(e.message)));
+      if (c.goneAfterMs) f.store.objects.delete(path);
+      for (let i = 0; i < 70 && !out.result; i++) await f.clock.advance(1_000);
+      const result = out.result as CleanupResult | undefined; // set by the cleanup meanwhile
+      assert.ok(result, "cleanup returned");
+      const warnings = f.events.filter((e) => e.kind === "warning");
+      if (c.goneAfterMs) {
+        assert.deepEqual(result.terminatingNamespaces, []);
+        assert.deepEqual(warnings, []);
+      } else {
+        assert.deepEqual(result.terminatingNamespaces, [
+          {
+            namespace: "kubemark (cluster)",
+            seconds: 120,
+            holders:
+              "Some content in the namespace has finalizers remaining: example.com/hold in 1 resource instances",
+          },
+        ]);
+        assert.match(
+          warnings.map((w) => w.message).join("\n"),
+          /namespace kubemark \(cluster\) is still being deleted after 120 s: Some content .*example\.com\/hold/,
+        );
+      }
     });
   }
 });

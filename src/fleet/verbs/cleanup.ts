@@ -3,6 +3,7 @@ import type { KubeClient } from "../../client/kube-client.ts";
 import { FLEET_LABEL, NODE_LEASE_NAMESPACE } from "../../kernel/k8s.ts";
 import { deleteInBackground, deleteObject, getObject, objectPath } from "../apply.ts";
 import { fleetNodes, removeNodes } from "../census.ts";
+import { awaitNamespaceDeletion } from "../namespace-deletion.ts";
 import {
   ENGINE_CONFIGMAP,
   FLEET_CONFIGMAP,
@@ -21,6 +22,15 @@ import type { Session } from "../session.ts";
 import { cleanupStorage, type StorageCleanup } from "../storage-cleanup.ts";
 import { WORKLOAD_NAME } from "../spec.ts";
 
+/** A namespace the namespace controller has not finished deleting. */
+export interface TerminatingNamespace {
+  /** `<name> (<cluster>)`. */
+  readonly namespace: string;
+  readonly seconds: number;
+  /** What holds it, in the controller's words, when it said. */
+  readonly holders: string | undefined;
+}
+
 /** What `cleanup` removed. */
 export interface CleanupResult {
   readonly nodes: number;
@@ -28,6 +38,8 @@ export interface CleanupResult {
   readonly objects: string[];
   readonly namespaces: string[];
   readonly keptNamespaces: string[];
+  /** With `all`: its namespaces still being deleted after the wait, and what holds them. */
+  readonly terminatingNamespaces: TerminatingNamespace[];
   /** The fleet's hollow CSI driver's objects. */
   readonly storage: StorageCleanup;
   /**
@@ -91,6 +103,7 @@ export async function cleanupFleet(
   const bootstrap = await cleanupNodeBootstrap(s.target.client, s.fleet, nodeNames);
   const namespaces: string[] = [];
   const keptNamespaces: string[] = [];
+  const terminatingNamespaces: TerminatingNamespace[] = [];
   if (opts.all) {
     for (const [client, where] of s.twoCluster
       ? ([
@@ -102,14 +115,38 @@ export async function cleanupFleet(
         client,
         objectPath("Namespace", ns),
       );
-      if (!obj || obj.metadata.deletionTimestamp) continue;
-      if (obj.metadata.labels?.[FLEET_LABEL] === s.fleet) {
+      if (!obj) continue;
+      if (obj.metadata.labels?.[FLEET_LABEL] !== s.fleet) {
+        keptNamespaces.push(`${ns} (${where})`);
+        continue;
+      }
+      // Deleted, by this cleanup or an earlier one, and waited for as `kubectl delete namespace`
+      // waits: a `create` right after would find it refusing new objects.
+      if (!obj.metadata.deletionTimestamp) {
         await deleteObject(client, objectPath("Namespace", ns));
         namespaces.push(`${ns} (${where})`);
-      } else keptNamespaces.push(`${ns} (${where})`);
+      }
+      const d = await awaitNamespaceDeletion(client, ns, {
+        clock: s.deps.clock,
+        signal: s.deps.signal,
+        onWait: () =>
+          s.deps.onEvent({ kind: "step", message: `waiting for namespace ${ns} (${where}) to be deleted` }),
+      });
+      if (d.state === "terminating") {
+        const t = {
+          namespace: `${ns} (${where})`,
+          seconds: Math.round(d.waitedMs / 1000),
+          holders: d.holders,
+        };
+        terminatingNamespaces.push(t);
+        s.deps.onEvent({
+          kind: "warning",
+          message: `namespace ${t.namespace} is still being deleted after ${t.seconds} s${t.holders ? `: ${t.holders}` : ""}; kube-controller-manager's namespace controller finishes it ('kubectl get namespace ${ns}' shows when)`,
+        });
+      }
     }
   }
-  return { nodes, processes, objects, namespaces, keptNamespaces, storage, bootstrap };
+  return { nodes, processes, objects, namespaces, keptNamespaces, terminatingNamespaces, storage, bootstrap };
 }
 
 /**

@@ -1,4 +1,5 @@
 /** `setup`: the namespace and the hollow nodes' identity, before any engine runs. */
+import type { KubeClient } from "../../client/kube-client.ts";
 import { KubemarkError } from "../../kernel/errors.ts";
 import {
   applyObject,
@@ -10,6 +11,7 @@ import {
 } from "../apply.ts";
 import type { FleetContext } from "../context.ts";
 import { ensureFleetBootstrap, tokenText } from "../bootstrap.ts";
+import { awaitNamespaceDeletion } from "../namespace-deletion.ts";
 import { fleetIdentityObjects, recordedIdentity } from "../node-identity.ts";
 import {
   TOKEN_SECRET,
@@ -54,6 +56,8 @@ export async function setup(
 ): Promise<SetupResult> {
   const { storage } = fleet;
   const nodeIdentity = recordedIdentity(fleet) === "node";
+  await untilNamespaceDeleted(s, s.hosting.client, s.twoCluster ? " in the hosting cluster" : "");
+  if (s.twoCluster) await untilNamespaceDeleted(s, s.target.client, " in the target cluster");
   const present = {
     hosting: await namespaceExists(s.hosting.client, s.namespace),
     target: s.twoCluster ? await namespaceExists(s.target.client, s.namespace) : true,
@@ -107,6 +111,31 @@ export async function setup(
     bootstrap = { server: target.server, caCrt: target.caCrt, token: tokenText(token) };
   }
   return { credentials, bootstrap, namespaceCreated };
+}
+
+/**
+ * A namespace still being deleted (a `cleanup --all` just before, someone's kubectl) refuses every
+ * new object: wait for it to go, then it is made again.
+ */
+async function untilNamespaceDeleted(s: FleetContext, client: KubeClient, where: string): Promise<void> {
+  const ns = s.namespace;
+  const d = await awaitNamespaceDeletion(client, ns, {
+    clock: s.deps.clock,
+    signal: s.deps.signal,
+    onWait: () =>
+      s.deps.onEvent({
+        kind: "step",
+        message: `namespace ${ns}${where} is being deleted; waiting for it to go before making it again`,
+      }),
+  });
+  if (d.state === "terminating")
+    throw new KubemarkError(
+      "CONFLICT",
+      `namespace ${ns}${where} is still being deleted after ${Math.round(d.waitedMs / 1000)} s${d.holders ? `: ${d.holders}` : ""}`,
+      {
+        hint: `run the command again once 'kubectl get namespace ${ns}' finds none (the namespace controller of kube-controller-manager deletes it), or use another namespace (-n)`,
+      },
+    );
 }
 
 /** The target's server and CA as the CLI reached it (an in-cluster fleet of one cluster has no token read). */

@@ -17,7 +17,10 @@ export function registerCleanup(program: Command, ctx: () => CliContext): void {
       .description(
         "remove the workload, the Nodes and Leases it created, its CSI driver's volumes and objects, and its RBAC; safe to run twice",
       )
-      .option("--all", "also delete the namespace (when kubemark-cluster created it)")
+      .option(
+        "--all",
+        "also delete the namespace (when kubemark-cluster created it) and wait until it is gone",
+      )
       .option(
         "--delete-claims",
         "also delete the PersistentVolumeClaims of the fleet's CSI driver (by default they are left, and counted)",
