@@ -355,7 +355,14 @@ export async function main(argv: readonly string[]): Promise<number> {
               clock: realClock,
             })
           : access;
-      bootstrapClient = new KubeClient(boot, { userAgent: "hollow-kubelet", connections: 2 });
+      // The bootstrap's CSRs, their lists and watches on one lean connection, as the kubelet's
+      // bootstrap clientset has its own.
+      bootstrapClient = new KubeClient(boot, {
+        userAgent: "hollow-kubelet",
+        connections: 2,
+        leanWatches: lean,
+        leanRequests: lean,
+      });
       identities = new NodeIdentities({
         bootstrap: bootstrapClient,
         makeClient: (cert, key) =>
