@@ -8,6 +8,9 @@ import { createFleet } from "./verbs/create.ts";
 
 const NS = objectPath("Namespace", "kubemark");
 
+/** `create 1`, waiting for Ready. */
+const CREATE_ONE = { verb: "create", wait: true, timeoutMs: 60_000, stallMs: 30_000, nodes: 1 } as const;
+
 /** Requests that change something (access reviews only ask). */
 function writes(store: FakeStore): string[] {
   return store.requests.filter((r) => !r.startsWith("GET") && !r.endsWith("accessreviews"));
@@ -92,13 +95,7 @@ test("create waits for its namespace to finish being deleted, then makes it agai
   const f = fakeFleet();
   terminating(f.store);
   let done = false;
-  const created = createFleet(f.session, {
-    verb: "create",
-    wait: true,
-    timeoutMs: 60_000,
-    stallMs: 30_000,
-    nodes: 1,
-  }).then((r) => {
+  const created = createFleet(f.session, CREATE_ONE).then((r) => {
     done = true;
     return r;
   });
@@ -119,13 +116,7 @@ test("create waits for its namespace to finish being deleted, then makes it agai
 test("create gives up on a namespace held past the wait, naming what holds it and changing nothing", async () => {
   const f = fakeFleet();
   terminating(f.store, "Some resources are remaining: configmaps. has 1 resource instances");
-  const created = createFleet(f.session, {
-    verb: "create",
-    wait: true,
-    timeoutMs: 60_000,
-    stallMs: 30_000,
-    nodes: 1,
-  });
+  const created = createFleet(f.session, CREATE_ONE);
   const rejected = assert.rejects(created, (err: Error & { hint?: string }) => {
     assert.match(
       err.message,
