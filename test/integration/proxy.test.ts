@@ -32,20 +32,40 @@ describe("hollow proxy on a real control plane", () => {
   let client: KubeClient;
   let engine: EngineProcess;
   let port = 0;
-  let baseline = 0;
 
   const views = async (): Promise<View[]> => {
     const res = await fetch(`http://127.0.0.1:${port}/views`);
     return ((await res.json()) as { views: View[] }).views;
   };
-  const allHold = async (services: number, endpoints: number): Promise<{ done: boolean; status: string }> => {
+  /** The Services a kube-proxy serves, as the API server has them now ("namespace/name"). */
+  const liveServices = async (): Promise<string[]> => {
+    const list = await client.get<{ items: { metadata: { namespace: string; name: string } }[] }>(
+      "/api/v1/services",
+      { labelSelector: "!service.kubernetes.io/service-proxy-name", fieldSelector: "spec.clusterIP!=None" },
+    );
+    return list.items.map((x) => `${x.metadata.namespace}/${x.metadata.name}`);
+  };
+  /**
+   * Every node's view holds the Services the API server has now, once `ours` finds this file's
+   * among them, and `endpoints` or more endpoints. The count is read live at each look, never
+   * kept: an earlier file's namespace may still be going, its Services with it.
+   */
+  const allHold = async (
+    ours: (live: string[]) => boolean,
+    endpoints: number,
+  ): Promise<{ done: boolean; status: string }> => {
+    const live = await liveServices();
+    if (!ours(live))
+      return { done: false, status: `the API server's Services not yet as made: ${live.length}` };
     const v = await views();
-    const ok = v.filter((x) => x.services === services && x.endpoints >= endpoints).length;
+    const ok = v.filter((x) => x.services === live.length && x.endpoints >= endpoints).length;
     return {
       done: v.length === NODES && ok === NODES,
-      status: `${ok}/${v.length} nodes hold ${services} services, ${endpoints}+ endpoints`,
+      status: `${ok}/${v.length} nodes hold the API server's ${live.length} services, ${endpoints}+ endpoints`,
     };
   };
+  /** This file's Services among `live`. */
+  const mine = (live: string[]): string[] => live.filter((n) => n.startsWith(`${NS}/`));
 
   before(async () => {
     client = await adminClientFor();
@@ -62,13 +82,8 @@ describe("hollow proxy on a real control plane", () => {
       const v = await views();
       return { done: v.length === NODES && v.every((x) => x.lastSyncAt > 0), status: `${v.length} views` };
     });
-    // Services that exist before the test (the "kubernetes" Service), as the API server has them.
-    const existing = await client.get<{ items: unknown[] }>("/api/v1/services", {
-      labelSelector: "!service.kubernetes.io/service-proxy-name",
-      fieldSelector: "spec.clusterIP!=None",
-    });
-    baseline = existing.items.length;
-    await eventually("every proxy view to hold the existing Services", 60_000, () => allHold(baseline, 0));
+    // The Services that exist before the test (the "kubernetes" Service, others' still going).
+    await eventually("every proxy view to hold the existing Services", 60_000, () => allHold(() => true, 0));
   });
 
   after(async () => {
@@ -106,12 +121,14 @@ describe("hollow proxy on a real control plane", () => {
       });
     }
     await eventually("every node's proxy to hold the services and their 40 endpoints", 120_000, () =>
-      allHold(baseline + SERVICES, 2 * SERVICES),
+      allHold((live) => mine(live).length === SERVICES, 2 * SERVICES),
     );
     for (let i = 0; i < SERVICES; i++) {
       await client.request({ method: "DELETE", path: `/api/v1/namespaces/${NS}/services/svc-${i}` });
     }
-    await eventually("every node's proxy view to drop them", 60_000, () => allHold(baseline, 0));
+    await eventually("every node's proxy view to drop them", 60_000, () =>
+      allHold((live) => mine(live).length === 0, 0),
+    );
   });
 
   test("/healthz is kube-proxy-like and healthy while syncs happen", async () => {
@@ -169,7 +186,7 @@ describe("hollow proxy on a real control plane", () => {
       body: { metadata: { name: "after-restart" }, spec: { ports: [{ port: 81 }] } },
     });
     await eventually("every node's proxy to see the Service made after the restart", 90_000, () =>
-      allHold(baseline + 1, 0),
+      allHold((live) => live.includes(`${NS}/after-restart`), 0),
     );
     assert.equal(engine.child.exitCode, null, "the engine kept running");
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200);
