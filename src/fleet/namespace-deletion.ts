@@ -9,7 +9,11 @@ import type { KubeClient } from "../client/kube-client.ts";
 import type { Clock } from "../kernel/clock.ts";
 import { getObject, objectPath } from "./apply.ts";
 
-/** How long a command waits for a namespace to be deleted (kubectl's default wait is longer: none). */
+/**
+ * How long a command waits for a namespace to be deleted, then says what holds it (`kubectl
+ * delete` waits without a limit). Since v1.33 a namespace's pods go before its other objects, so
+ * pods left on Nodes nobody runs any more hold it until the pod garbage collector takes them.
+ */
 export const NAMESPACE_DELETION_WAIT_MS = 120_000;
 
 /** How often the namespace is read while it is being deleted (one small GET). */
