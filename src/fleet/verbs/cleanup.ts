@@ -117,7 +117,8 @@ export async function cleanupFleet(
       );
       if (!obj) continue;
       if (obj.metadata.labels?.[FLEET_LABEL] !== s.fleet) {
-        keptNamespaces.push(`${ns} (${where})`);
+        // Not ours: kept (and not reported when someone is deleting it).
+        if (!obj.metadata.deletionTimestamp) keptNamespaces.push(`${ns} (${where})`);
         continue;
       }
       // Deleted, by this cleanup or an earlier one, and waited for as `kubectl delete namespace`
