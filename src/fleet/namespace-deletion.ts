@@ -7,6 +7,8 @@
  */
 import type { KubeClient } from "../client/kube-client.ts";
 import type { Clock } from "../kernel/clock.ts";
+import { KubemarkError } from "../kernel/errors.ts";
+import { waitUntil } from "../kernel/wait.ts";
 import { getObject, objectPath } from "./apply.ts";
 
 /**
@@ -62,18 +64,31 @@ export async function awaitNamespaceDeletion(
 ): Promise<NamespaceDeletion> {
   const { clock } = opts;
   const started = clock.now();
-  const deadline = started + (opts.timeoutMs ?? NAMESPACE_DELETION_WAIT_MS);
-  let waiting = false;
-  for (;;) {
-    const obj = await getObject<NamespaceRead>(client, objectPath("Namespace", ns));
-    if (!obj) return waiting ? { state: "gone", waitedMs: clock.now() - started } : { state: "absent" };
-    if (!obj.metadata.deletionTimestamp) return { state: "present" };
-    if (clock.now() >= deadline)
-      return { state: "terminating", waitedMs: clock.now() - started, holders: deletionHolders(obj) };
-    if (!waiting) {
-      waiting = true;
-      opts.onWait?.();
-    }
-    await clock.sleep(Math.min(POLL_MS, deadline - clock.now()), opts.signal);
+  const path = objectPath("Namespace", ns);
+  // The first read's errors (forbidden, unreachable) are the command's; the wait's are retried.
+  let last = await getObject<NamespaceRead>(client, path);
+  if (!last) return { state: "absent" };
+  if (!last.metadata.deletionTimestamp) return { state: "present" };
+  opts.onWait?.();
+  try {
+    await waitUntil(
+      async () => {
+        const obj = await getObject<NamespaceRead>(client, path);
+        if (obj) last = obj;
+        // Gone, or made again by someone meanwhile.
+        return { done: !obj?.metadata.deletionTimestamp, status: "being deleted" };
+      },
+      {
+        what: `namespace ${ns} to be deleted`,
+        timeoutMs: opts.timeoutMs ?? NAMESPACE_DELETION_WAIT_MS,
+        intervalMs: POLL_MS,
+        clock,
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof KubemarkError && err.code === "TIMEOUT")) throw err;
+    return { state: "terminating", waitedMs: clock.now() - started, holders: deletionHolders(last) };
   }
+  return { state: "gone", waitedMs: clock.now() - started };
 }
