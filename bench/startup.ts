@@ -17,7 +17,9 @@
  * that went from Ready to NotReady until the end (`--after-ready S`: keep the fleet up S seconds
  * after all are Ready, still counting; a missed Lease shows as NotReady ~50 s after it). With
  * `--kwok`, KWOK then brings up as many Nodes on the same control plane, as bench/compare.ts runs
- * it (startup/kwok-ready.ts), and the ratio of the two Ready times is printed. The machine's load
+ * it (startup/kwok-ready.ts), and the ratio of the two Ready times is printed; `--kwok-first` runs
+ * KWOK before hollow-node on that control plane, `--kwok-fresh` on a fresh one of its own (the
+ * second system on one control plane meets it warm, which made KWOK ~1.7x faster). The machine's load
  * average at the start and the end goes in the JSON, with how fast the machine did a fixed piece
  * of work just before the run (lib/machine-speed.ts) and the share of CPU time the hypervisor stole
  * until all were Ready: the same start-up of the same code has taken 1.5-2x longer from one day to
@@ -55,6 +57,12 @@ interface Options {
   afterReadySeconds: number;
   /** Then KWOK with as many Nodes on the same control plane. */
   kwok: boolean;
+  /** KWOK runs before hollow-node instead of after it (same control plane): the order's share of the ratio. */
+  kwokFirst: boolean;
+  /** KWOK alone on a fresh control plane of its own, before hollow-node's (neither meets a warm one). */
+  kwokFresh: boolean;
+  /** More flags for `kubemark-cluster create` (--via create). */
+  createArgs: string[];
   /** Keep the engine's log as results/NAME-engine.log (--via engine). */
   engineLog: boolean;
   /** The API server's klog verbosity during the run, its log kept (undefined: neither). */
@@ -70,7 +78,7 @@ const IDLE_SETTLE_SECONDS = 20;
 const USAGE = `Usage: npm run bench:startup -- [flags]   (node bench/startup.ts on the project's Node.js 24)
 
 N hollow nodes start on a fresh local control plane (load-test limits): time to all Ready, the API
-server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK after it, same run.
+server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK in the same run.
 
   --nodes N              nodes (default 1000)
   --via engine|create    one hollow-node process (default), or 'kubemark-cluster create N'
@@ -81,8 +89,13 @@ server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK afte
                          --after-ready to cover it)
   --after-ready S        keep the fleet up S seconds after all are Ready, still counting (default 0)
   --kwok                 then KWOK with as many Nodes on the same control plane (bench/compare's launcher)
+  --kwok-first           as --kwok, but KWOK first (its Nodes removed before hollow-node starts); the system
+                         that runs second meets a warm control plane (KWOK took 11-16 s second, 20-23 s first)
+  --kwok-fresh           KWOK alone on a fresh control plane of its own (up, KWOK, down), then hollow-node
+                         on another fresh one: each from a cold start, as a user's first start-up meets it
   --engine-log           keep the engine's log as results/NAME-engine.log (--via engine)
   --engine-arg ARG       one more hollow-node flag (repeat: --engine-arg --max-in-flight --engine-arg 400)
+  --create-arg ARG       one more 'create' flag (--via create; repeat: --create-arg --identity --create-arg shared)
   --apiserver-log V      log the API server at verbosity V (PUT /debug/flags/v) during the run and keep its
                          log as results/NAME-apiserver.log (V=1 logs the watchers it closes as unresponsive)
   --out NAME             results/NAME.json (default startup)
@@ -98,6 +111,9 @@ function parseArgs(argv: readonly string[]): Options {
     engineArgs: [],
     afterReadySeconds: 0,
     kwok: false,
+    kwokFirst: false,
+    kwokFresh: false,
+    createArgs: [],
     engineLog: false,
     profileIdleSeconds: 0,
   };
@@ -107,8 +123,10 @@ function parseArgs(argv: readonly string[]): Options {
       process.stdout.write(USAGE);
       process.exit(0);
     }
-    if (flag === "--kwok" || flag === "--engine-log") {
+    if (flag === "--kwok" || flag === "--kwok-first" || flag === "--kwok-fresh" || flag === "--engine-log") {
       if (flag === "--kwok") o.kwok = true;
+      else if (flag === "--kwok-first") o.kwokFirst = true;
+      else if (flag === "--kwok-fresh") o.kwokFresh = true;
       else o.engineLog = true;
       continue;
     }
@@ -123,12 +141,16 @@ function parseArgs(argv: readonly string[]): Options {
     else if (flag === "--profile-seconds") o.profileSeconds = Number(value);
     else if (flag === "--out") o.out = value;
     else if (flag === "--engine-arg") o.engineArgs.push(value);
+    else if (flag === "--create-arg") o.createArgs.push(value);
     else if (flag === "--after-ready") o.afterReadySeconds = Number(value);
     else if (flag === "--apiserver-log") o.apiserverLogV = Number(value);
     else if (flag === "--profile-idle") o.profileIdleSeconds = Number(value);
     else throw new Error(`unknown flag ${flag} ${value} (see --help)`);
   }
   if (!Number.isInteger(o.nodes) || o.nodes < 1) throw new Error(`--nodes must be a positive integer`);
+  if (o.kwok && o.kwokFirst)
+    throw new Error(`--kwok and --kwok-first: give one (KWOK after or before hollow-node)`);
+  if (o.createArgs.length > 0 && o.via !== "create") throw new Error(`--create-arg needs --via create`);
   if (!(o.afterReadySeconds >= 0)) throw new Error(`--after-ready must be seconds (0 or more)`);
   if (!(Number.isInteger(o.profileIdleSeconds) && o.profileIdleSeconds >= 0))
     throw new Error(`--profile-idle must be whole seconds (0 or more)`);
@@ -209,12 +231,37 @@ async function cleanup(o: Options, kubeconfig: string, env: NodeJS.ProcessEnv): 
   await run(join(o.root, "kubemark-cluster"), ["cleanup", "--kubeconfig", kubeconfig, "-n", "startup"], env);
 }
 
+/** KWOK's time to all Ready on a fresh load-test control plane of its own, torn down after. */
+async function kwokOnFreshPlane(
+  cpDeps: Parameters<typeof upCluster>[0],
+  stateDir: string,
+  nodes: number,
+): Promise<number> {
+  const info = await upCluster(cpDeps, { name: "bench-kwok", loadTest: true });
+  const client = new KubeClient(await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }));
+  try {
+    const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
+    return await kwokReadySeconds({
+      kubeconfig: info.kubeconfig,
+      client,
+      version,
+      cacheDir: cpDeps.paths.cacheDir,
+      workDir: stateDir,
+      nodes,
+    });
+  } finally {
+    await client.close();
+    await downCluster(cpDeps, { name: "bench-kwok" });
+  }
+}
+
 async function main(o: Options): Promise<void> {
   // Before anything of the run loads the machine: how fast it does a fixed piece of work today.
   const speed = measureMachineSpeed();
   const stateDir = await mkdtemp(join(tmpdir(), "kubemark-startup-"));
   const paths = resolvePaths(process.env, { stateDir });
   const cpDeps = { paths, env: process.env, clock: realClock };
+  const kwokFreshSeconds = o.kwokFresh ? await kwokOnFreshPlane(cpDeps, stateDir, o.nodes) : undefined;
   const info = await upCluster(cpDeps, { name: "bench", loadTest: true });
   const env = { ...process.env, KUBEMARK_STATE_DIR: stateDir, CI: "true" };
   const client = new KubeClient(await loadClusterAccess({ kubeconfig: info.kubeconfig, env: process.env }));
@@ -230,6 +277,17 @@ async function main(o: Options): Promise<void> {
   const load0 = loadavg();
   let cleaned = false;
   try {
+    const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
+    const kwokRun = {
+      kubeconfig: info.kubeconfig,
+      client,
+      version,
+      cacheDir: paths.cacheDir,
+      workDir: stateDir,
+      nodes: o.nodes,
+    };
+    // --kwok-first: KWOK on the fresh control plane, its Nodes removed, then hollow-node.
+    const kwokFirstSeconds = o.kwokFirst ? await kwokReadySeconds(kwokRun) : undefined;
     let readyAt = 0;
     const t0 = Date.now();
     // Ready -> NotReady transitions of the fleet's Nodes while measuring (not the deletions after).
@@ -260,7 +318,6 @@ async function main(o: Options): Promise<void> {
     const e0 = await processStats(etcd);
     const ticks0 = await machineTicks();
     const profileFile = join(resultsDir, `${o.out}-apiserver.pprof`);
-    const version = (await client.get<{ gitVersion: string }>("/version")).gitVersion;
     const kubectl = join(paths.cacheDir, "bin", version, "kubectl");
     const profiling =
       o.profileSeconds > 0
@@ -378,7 +435,7 @@ async function main(o: Options): Promise<void> {
     } else {
       const code = await run(
         join(o.root, "kubemark-cluster"),
-        ["create", String(o.nodes), "--kubeconfig", info.kubeconfig, "-n", "startup"],
+        ["create", String(o.nodes), "--kubeconfig", info.kubeconfig, "-n", "startup", ...o.createArgs],
         env,
       );
       registerSeconds = (Date.now() - t0) / 1000;
@@ -404,16 +461,7 @@ async function main(o: Options): Promise<void> {
       await cleanup(o, info.kubeconfig, env);
       cleaned = true;
     }
-    const kwokSeconds = o.kwok
-      ? await kwokReadySeconds({
-          kubeconfig: info.kubeconfig,
-          client,
-          version,
-          cacheDir: paths.cacheDir,
-          workDir: stateDir,
-          nodes: o.nodes,
-        })
-      : undefined;
+    const kwokSeconds = o.kwok ? await kwokReadySeconds(kwokRun) : (kwokFirstSeconds ?? kwokFreshSeconds);
     const requests: Record<string, { requests: number; meanMs: number | null }> = {};
     for (const [k, v] of r1) {
       const before = r0.get(k) ?? { n: 0, sum: 0, count: 0 };
@@ -441,6 +489,13 @@ async function main(o: Options): Promise<void> {
       afterReadySeconds: o.afterReadySeconds,
       kwokReadySeconds: kwokSeconds,
       readyVsKwok: kwokSeconds && readySeconds ? readySeconds / kwokSeconds : undefined,
+      kwokOrder: o.kwokFirst
+        ? "first"
+        : o.kwok
+          ? "after"
+          : o.kwokFresh
+            ? "own fresh control plane"
+            : undefined,
       loadAverage: { start: load0, end: loadavg() },
       machine: {
         fixedWorkBestMs: speed.bestMs,
@@ -494,7 +549,7 @@ async function main(o: Options): Promise<void> {
     if (lateness) console.log(`  renewals ${lateness.renewals}, ${lateness.over1s} over 1 s late`);
     if (kwokSeconds !== undefined)
       console.log(
-        `  hollow-node ${o.nodes} Ready in ${readySeconds?.toFixed(1) ?? "never"} s vs KWOK ${kwokSeconds.toFixed(1)} s in the same run` +
+        `  hollow-node ${o.nodes} Ready in ${readySeconds?.toFixed(1) ?? "never"} s vs KWOK ${kwokSeconds.toFixed(1)} s in the same run (KWOK ${o.kwokFirst ? "first" : o.kwokFresh ? "on a fresh control plane of its own" : "after"})` +
           (result.readyVsKwok ? ` (${result.readyVsKwok.toFixed(2)}x)` : ""),
       );
     if (opening) console.log(`  engine: ${opening}`);
