@@ -510,11 +510,21 @@ export class Engine {
       }
     }
     if (opts.deleteNodes) {
+      // The process's own identity (its --kubeconfig) deletes, not each node's: under --identity
+      // node a kubelet may not delete its own Node (NodeRestriction), and no kubelet does on exit.
+      let failed = 0;
+      let first: string | undefined;
       await forEachLimit(this.nodes, 32, (n) =>
-        n.deleteObjects().catch((err: unknown) => {
-          this.deps.log.warn({ node: n.id.name, err: describeError(err) }, "could not delete node");
+        n.deleteObjects(this.deps.client).catch((err: unknown) => {
+          failed++;
+          first ??= `${n.id.name}: ${describeError(err)}`;
         }),
       );
+      if (failed > 0)
+        this.deps.log.warn(
+          { failed, nodes: this.nodes.length, first },
+          "could not delete some nodes (their Nodes and Leases stay; 'kubemark-cluster cleanup' removes them)",
+        );
     }
   }
 }

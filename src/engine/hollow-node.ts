@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { isAlreadyExists, isNotFound } from "../client/api-error.ts";
-import type { KubeRequest } from "../client/kube-client.ts";
+import type { KubeClient, KubeRequest } from "../client/kube-client.ts";
 import type { ProtoType } from "../client/protobuf-schema.ts";
 import { CSI_NODE, NODE } from "../client/protobuf-types.ts";
 import { describeError } from "../kernel/errors.ts";
@@ -405,12 +405,12 @@ export class HollowNode implements NodeHandle {
     this.proxy?.stop();
   }
 
-  /** Deletes the Node and its Lease (for `--delete-nodes-on-exit` and scale-down). */
-  async deleteObjects(): Promise<void> {
+  /** Deletes the Node and its Lease with `client` (`--delete-nodes-on-exit`: the process's identity). */
+  async deleteObjects(client: Pick<KubeClient, "request">): Promise<void> {
     const gone = (err: unknown): void => {
       if (!isNotFound(err)) throw err;
     };
-    await this.ctx.request({ method: "DELETE", path: nodeLeasePath(this.id.name) }).catch(gone);
-    await this.ctx.request({ method: "DELETE", path: nodePath(this.id.name) }).catch(gone);
+    await client.request({ method: "DELETE", path: nodeLeasePath(this.id.name) }).catch(gone);
+    await client.request({ method: "DELETE", path: nodePath(this.id.name) }).catch(gone);
   }
 }

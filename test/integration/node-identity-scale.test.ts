@@ -51,6 +51,7 @@ describe(`${NODES} hollow nodes with their own identities in one engine process 
   let token: BootstrapToken;
   let dir: string;
   let certDir: string;
+  let engineArgs: string[];
   const nodeClients: KubeClient[] = [];
 
   before(async () => {
@@ -60,19 +61,13 @@ describe(`${NODES} hollow nodes with their own identities in one engine process 
     certDir = join(dir, "certs");
     token = await ensureNodeBootstrap(admin, { fleet: FLEET, now: Date.now(), ttlMs: 3_600_000 });
     const bootKc = await writeBootstrapKubeconfig(join(dir, "bootstrap.kubeconfig"), tokenText(token));
-    engine = startFleetEngine({ nodes: NODES, namePrefix: PREFIX, fleet: FLEET }, [
-      "--bootstrap-kubeconfig",
-      bootKc,
-      "--identity",
-      "node",
-      "--cert-dir",
-      certDir,
-    ]);
+    engineArgs = ["--bootstrap-kubeconfig", bootKc, "--identity", "node", "--cert-dir", certDir];
+    engine = startFleetEngine({ nodes: NODES, namePrefix: PREFIX, fleet: FLEET }, engineArgs);
   });
 
   after(async () => {
     const code = await engine?.stop();
-    if (code !== 0) process.stderr.write(engine?.logs() ?? "");
+    if (code !== undefined && code !== 0) process.stderr.write(engine?.logs() ?? "");
     for (const c of nodeClients) await c.close();
     const others = await otherFleetsBootstrap(admin, FLEET);
     const removed = await removeNodeBootstrap(admin, { fleet: FLEET, bindings: !others, nodes: NAMES });
@@ -189,5 +184,28 @@ describe(`${NODES} hollow nodes with their own identities in one engine process 
       const did = (await requestsByUser(testCluster().auditLog!, `system:node:${a}`)).get(`system:node:${a}`);
       return { done: (did?.get("get secrets 403") ?? 0) >= 1, status: "not logged yet" };
     });
+  });
+
+  test("SIGTERM with --delete-nodes-on-exit deletes every Node and Lease with the process's kubeconfig identity, not the nodes' own (NodeRestriction forbids a node its own Node's deletion)", async () => {
+    assert.equal(await engine!.stop("SIGTERM"), 0);
+    // Again, on the certificates kept in --cert-dir (no new CSRs), this time deleting on exit.
+    engine = startFleetEngine({ nodes: NODES, namePrefix: PREFIX, fleet: FLEET }, [
+      ...engineArgs,
+      "--delete-nodes-on-exit",
+    ]);
+    await eventually("the engine to report its nodes registered", 120_000, () =>
+      Promise.resolve({ done: engine!.logs().includes('"msg":"nodes registered"'), status: "starting" }),
+    );
+    assert.equal(await engine.stop("SIGTERM"), 0);
+    assert.doesNotMatch(engine.logs(), /could not delete/);
+    const nodes = await admin.get<{ items: unknown[] }>("/api/v1/nodes", {
+      labelSelector: `kubemark-cluster.io/fleet=${FLEET}`,
+    });
+    assert.equal(nodes.items.length, 0, "the fleet's Nodes are gone");
+    const leases = await admin.get<{ items: { metadata: { name: string } }[] }>(
+      "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
+    );
+    assert.equal(leases.items.filter((l) => l.metadata.name.startsWith(`${PREFIX}-`)).length, 0);
+    engine = undefined;
   });
 });
