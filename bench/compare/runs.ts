@@ -7,7 +7,7 @@ import { scrapeApiserver } from "../lib/apiserver-metrics.ts";
 import { summedProcessStats, type ProcStats } from "../lib/proc-stats.ts";
 import type { CompareOptions } from "./args.ts";
 import { auditRows, identityRows } from "./audit.ts";
-import { readyNodes, removeNodes, staleLeases } from "./cluster-nodes.ts";
+import { removeNodes, staleLeases, watchReadyNodes, type ReadyNodeCount } from "./cluster-nodes.ts";
 import { apiserverCost, costRow, type ApiserverBaseline } from "./cost.ts";
 import { prefixOf, startSystem } from "./launchers.ts";
 import { podPhase } from "./pod-phase.ts";
@@ -48,6 +48,9 @@ export async function runFidelity(scope: RunScope): Promise<void> {
   log(
     `fidelity: ${n} nodes of ${systems.join(", ")} at once, ${options.fidelityIdleMs / 1000}s idle, then pods`,
   );
+  const counts = new Map<SystemName, ReadyNodeCount>(
+    systems.map((s) => [s, watchReadyNodes(ctx.client, s, n)]),
+  );
   const t0 = Date.now();
   const running = new Map<SystemName, Running>();
   const ready = new Map<SystemName, number>();
@@ -57,14 +60,14 @@ export async function runFidelity(scope: RunScope): Promise<void> {
       running.set(system, sys);
       live.add(sys);
     }
-    await waitFor(`${n} nodes of each system Ready`, 240_000, async () => {
+    await waitFor(`${n} nodes of each system Ready`, 240_000, () => {
       for (const system of systems) {
-        if (!ready.has(system) && (await readyNodes(ctx.client, system)) >= n) {
-          ready.set(system, (Date.now() - t0) / 1000);
-        }
+        const at = counts.get(system)!.readyAt();
+        if (!ready.has(system) && at !== undefined) ready.set(system, (at - t0) / 1000);
       }
-      return ready.size === systems.length;
+      return Promise.resolve(ready.size === systems.length);
     });
+    for (const c of counts.values()) c.stop();
     log(
       `  all Ready (${systems.map((s) => `${s} ${ready.get(s)?.toFixed(1)}s`).join(", ")}); settling ${options.settleMs / 1000}s`,
     );
@@ -136,6 +139,7 @@ export async function runFidelity(scope: RunScope): Promise<void> {
       }
     }
   } finally {
+    for (const c of counts.values()) c.stop();
     for (const [system, sys] of running) {
       live.delete(sys);
       await sys.stop();
@@ -151,18 +155,18 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
   const prefix = prefixOf(system, n);
   log(`${system}: ${n} nodes`);
   const base = await apiserverBaseline(scope, Math.min(options.settleMs, 10_000));
+  const count = watchReadyNodes(ctx.client, system, n);
   const t0 = Date.now();
   const sys = await startSystem(ctx, system, n, prefix);
   live.add(sys);
   let readySeconds: number | null = null;
   try {
     const readyBudget = system === "kubemark" ? 120_000 + n * 3_000 : 120_000 + n * 60;
-    await waitFor(
-      `${n} ${system} nodes Ready`,
-      readyBudget,
-      async () => (await readyNodes(ctx.client, system)) >= n,
+    await waitFor(`${n} ${system} nodes Ready`, readyBudget, () =>
+      Promise.resolve(count.readyAt() !== undefined),
     );
-    readySeconds = (Date.now() - t0) / 1000;
+    count.stop();
+    readySeconds = (count.readyAt()! - t0) / 1000;
     log(`  all ${n} Ready in ${readySeconds.toFixed(1)}s; settling ${options.settleMs / 1000}s`);
     await sleep(options.settleMs);
     const missed = new Set<string>();
@@ -205,6 +209,7 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
     log(`  ${system} at ${n} nodes failed: ${String(err)}\n${tail}`);
     out.cost.push(notMeasured(system, n, `failed: ${String(err).slice(0, 200)}`, readySeconds));
   } finally {
+    count.stop();
     live.delete(sys);
     await sys.stop();
     await removeNodes(ctx.client, system);

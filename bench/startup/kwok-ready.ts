@@ -1,14 +1,14 @@
 /**
  * KWOK beside hollow-node in bench/startup.ts (`--kwok`): KWOK's time to N Nodes Ready on the same
  * control plane, right after hollow-node's start-up, started and counted exactly as bench/compare.ts
- * does it (its launcher creates the Nodes, 32 at once, then starts KWOK; Ready counted by a list
- * every second), so the two figures are of one run and the KWOK one matches compare.ts's.
+ * does it (its launcher creates the Nodes, 32 at once, then starts KWOK; Ready counted from a Node
+ * watch), so the two figures are of one run and the KWOK one matches compare.ts's.
  */
 import { join } from "node:path";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { resolveBinaries } from "../../src/controlplane/binaries.ts";
 import { parseKubeVersion } from "../../src/controlplane/kube-version.ts";
-import { readyNodes, removeNodes } from "../compare/cluster-nodes.ts";
+import { removeNodes, watchReadyNodes } from "../compare/cluster-nodes.ts";
 import { prefixOf, startSystem } from "../compare/launchers.ts";
 import { waitFor } from "../compare/waiting.ts";
 
@@ -42,16 +42,16 @@ export async function kwokReadySeconds(r: KwokRun): Promise<number> {
     bins: { kubemark: "", kwok: bins.kwok.path, stages: join(bins.kwok.path, "..", "kwok-stages.yaml") },
     workDir: r.workDir,
   };
+  const count = watchReadyNodes(r.client, "kwok", r.nodes);
   const t0 = Date.now();
   const kwok = await startSystem(ctx, "kwok", r.nodes, prefixOf("kwok", r.nodes));
   try {
-    await waitFor(
-      `${r.nodes} KWOK nodes Ready`,
-      120_000 + r.nodes * 60,
-      async () => (await readyNodes(r.client, "kwok")) >= r.nodes,
+    await waitFor(`${r.nodes} KWOK nodes Ready`, 120_000 + r.nodes * 60, () =>
+      Promise.resolve(count.readyAt() !== undefined),
     );
-    return (Date.now() - t0) / 1000;
+    return (count.readyAt()! - t0) / 1000;
   } finally {
+    count.stop();
     await kwok.stop();
     await removeNodes(r.client, "kwok");
   }

@@ -1,62 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { KubeRequest, WatchStreamHandle, WatchStreamHandlers } from "../client/kube-client.ts";
 import { KubeApiError } from "../client/api-error.ts";
 import { FakeClock } from "../kernel/clock.ts";
 import { NODES_PATH, NODE_LEASES_PATH } from "../kernel/k8s.ts";
-import type { WatchClient } from "../engine/watcher.ts";
 import { FleetWatch, WatchedMap } from "./fleet-watch.ts";
 import type { FleetContext } from "./context.ts";
 import type { FleetRuntime } from "./runtime/runtime.ts";
 import type { FleetSpec } from "./spec.ts";
 import { waitForFleet } from "./wait.ts";
-import type { ProtoType } from "../client/protobuf-schema.ts";
-
-type Query = Record<string, string | number | boolean | undefined>;
-
-/** A watch client whose open streams the test pushes events into; it counts every request. */
-class PushWatchClient implements WatchClient {
-  readonly opens: Array<{ path: string; query: Query; proto: string | undefined }> = [];
-  readonly gets: string[] = [];
-  private readonly streams = new Map<string, WatchStreamHandlers>();
-
-  watchStream(
-    path: string,
-    query: KubeRequest["query"],
-    handlers: WatchStreamHandlers,
-    proto?: ProtoType,
-  ): WatchStreamHandle {
-    this.opens.push({ path, query: { ...query }, proto: proto && `${proto.apiVersion} ${proto.kind}` });
-    this.streams.set(path, handlers);
-    return { cancel: () => this.end(path) };
-  }
-
-  get<T>(path: string): Promise<T> {
-    this.gets.push(path);
-    return Promise.reject(new Error(`unexpected GET ${path}`));
-  }
-
-  push(path: string, type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR", object: unknown): void {
-    this.streams.get(path)?.onEvent({ type, object });
-  }
-
-  /** The end of an initial list (WatchList's bookmark). */
-  synced(path: string, rv = "100"): void {
-    this.push(path, "BOOKMARK", {
-      metadata: { resourceVersion: rv, annotations: { "k8s.io/initial-events-end": "true" } },
-    });
-  }
-
-  end(path: string, err?: unknown): void {
-    const h = this.streams.get(path);
-    this.streams.delete(path);
-    h?.onEnd(err);
-  }
-
-  get openStreams(): number {
-    return this.streams.size;
-  }
-}
+import { PushWatchClient } from "./testdata/push-watch-client.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
 const node = (name: string, ready: boolean, rv = "1"): object => ({
