@@ -157,7 +157,10 @@ export async function runSize(scope: RunScope, system: SystemName, n: number): P
   const base = await apiserverBaseline(scope, Math.min(options.settleMs, 10_000));
   const count = watchReadyNodes(ctx.client, system, n);
   const t0 = Date.now();
-  const sys = await startSystem(ctx, system, n, prefix);
+  const sys = await startSystem(ctx, system, n, prefix).catch((err: unknown) => {
+    count.stop();
+    throw err;
+  });
   live.add(sys);
   let readySeconds: number | null = null;
   try {

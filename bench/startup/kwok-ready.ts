@@ -44,7 +44,10 @@ export async function kwokReadySeconds(r: KwokRun): Promise<number> {
   };
   const count = watchReadyNodes(r.client, "kwok", r.nodes);
   const t0 = Date.now();
-  const kwok = await startSystem(ctx, "kwok", r.nodes, prefixOf("kwok", r.nodes));
+  const kwok = await startSystem(ctx, "kwok", r.nodes, prefixOf("kwok", r.nodes)).catch((err: unknown) => {
+    count.stop();
+    throw err;
+  });
   try {
     await waitFor(`${r.nodes} KWOK nodes Ready`, 120_000 + r.nodes * 60, () =>
       Promise.resolve(count.readyAt() !== undefined),
