@@ -523,7 +523,7 @@ export class Engine {
       if (failed > 0)
         this.deps.log.warn(
           { failed, nodes: this.nodes.length, first },
-          "could not delete some nodes (their Nodes and Leases stay; 'kubemark-cluster cleanup' removes them)",
+          `could not delete some nodes: their Nodes and Leases stay; delete them as an identity that may (kubectl delete nodes -l ${FLEET_LABEL}=${this.cfg.fleet}; each Lease is owned by its Node and follows it)`,
         );
     }
   }

@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { KubeApiError } from "../../src/client/api-error.ts";
 import type { KubeClient } from "../../src/client/kube-client.ts";
 import { credentialFile } from "../../src/engine/identity/cert-store.ts";
+import { FLEET_LABEL, NODES_PATH, NODE_LEASES_PATH } from "../../src/kernel/k8s.ts";
 import { KUBELET_CLIENT_SIGNER } from "../../src/engine/identity/node-csr.ts";
 import {
   ensureNodeBootstrap,
@@ -198,13 +199,11 @@ describe(`${NODES} hollow nodes with their own identities in one engine process 
     );
     assert.equal(await engine.stop("SIGTERM"), 0);
     assert.doesNotMatch(engine.logs(), /could not delete/);
-    const nodes = await admin.get<{ items: unknown[] }>("/api/v1/nodes", {
-      labelSelector: `kubemark-cluster.io/fleet=${FLEET}`,
+    const nodes = await admin.get<{ items: unknown[] }>(NODES_PATH, {
+      labelSelector: `${FLEET_LABEL}=${FLEET}`,
     });
     assert.equal(nodes.items.length, 0, "the fleet's Nodes are gone");
-    const leases = await admin.get<{ items: { metadata: { name: string } }[] }>(
-      "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases",
-    );
+    const leases = await admin.get<{ items: { metadata: { name: string } }[] }>(NODE_LEASES_PATH);
     assert.equal(leases.items.filter((l) => l.metadata.name.startsWith(`${PREFIX}-`)).length, 0);
     engine = undefined;
   });
