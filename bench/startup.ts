@@ -352,6 +352,8 @@ async function main(o: Options): Promise<void> {
       steal: stealPercentBetween(ticks0, await machineTicks()),
     });
     let atReady: { a: number; e: number; steal: number } | undefined;
+    // When the newest Node was created (to the second), taken when all were Ready.
+    let lastCreated: number | undefined;
     const idleProfileFile = join(resultsDir, `${o.out}-apiserver-idle.pprof`);
     let idle: IdleWindow | undefined;
     /** The wait after all Ready; with --profile-idle, the idle fleet's API-server profile, CPU and requests meanwhile. */
@@ -420,6 +422,7 @@ async function main(o: Options): Promise<void> {
           await new Promise((r) => setTimeout(r, 200));
         }
         atReady = await cpuNow();
+        lastCreated = watch.lastCreated();
         await afterReady();
         counting = false;
         const em = await scrape(19464);
@@ -448,6 +451,7 @@ async function main(o: Options): Promise<void> {
       for (const until = Date.now() + 30_000; readyAt === 0 && Date.now() < until;)
         await new Promise((r) => setTimeout(r, 200));
       atReady = await cpuNow();
+      lastCreated = watch.lastCreated();
       await afterReady();
       counting = false;
     }
@@ -480,6 +484,10 @@ async function main(o: Options): Promise<void> {
       via: o.via,
       registerSeconds,
       readySeconds,
+      // The last Node's creation (the API server's stamp, cut to the second) and how the Ready
+      // count's watch fared: a count complete seconds after the last creation was delivered late.
+      lastNodeCreatedSeconds: lastCreated !== undefined ? (lastCreated - t0) / 1000 : undefined,
+      readyWatch: { ...watch.nodeWatch },
       apiserverCpuSeconds: a1.cpu - a0.cpu,
       etcdCpuSeconds: e1.cpu - e0.cpu,
       engineCpuSeconds: engineCpu,

@@ -110,6 +110,8 @@ test("FleetWatch: a watch error is kept for the waiter, and the watch resumes wh
   const reopen = client.opens.filter((o) => o.path === NODES_PATH).at(-1)!;
   assert.equal(reopen.query["resourceVersion"], "10", "resumed from the last resourceVersion, no relist");
   assert.equal(w.census(spec)!.ready, 1, "the store is kept across the error");
+  assert.deepEqual(w.nodeWatch, { opens: 2, relists: 1 }, "opened twice, listed once");
+  assert.equal(w.lastCreated(), Date.parse("2026-01-01T00:00:00Z"));
   w.stop();
 });
 

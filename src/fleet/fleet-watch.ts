@@ -104,6 +104,8 @@ export class FleetWatch {
   private ready = 0;
   /** The last error either watch met (they retry on their own); cleared by the next sync. */
   lastError: unknown;
+  /** How often the Node watch was opened (resumed after the server ended it, or relisted), and relisted. */
+  readonly nodeWatch = { opens: 0, relists: 0 };
 
   constructor(client: WatchClient, opts: FleetWatchOptions) {
     this.client = client;
@@ -140,14 +142,17 @@ export class FleetWatch {
           else this.nodes.delete(name);
           if (this.nodes.synced && was !== isReady(now)) this.setReady(this.ready + (was ? -1 : 1));
         },
-        onRelistStart: () => this.nodes.relistStart(),
+        onRelistStart: () => {
+          this.nodeWatch.relists++;
+          this.nodes.relistStart();
+        },
         onSynced: () => {
           this.nodes.relistEnd();
           this.lastError = undefined;
           recount();
         },
       },
-      options,
+      { ...options, onOpen: () => this.nodeWatch.opens++ },
       NODE_CENSUS,
     );
     const leases = new Watcher<LeaseItem & Versioned>(
@@ -187,6 +192,20 @@ export class FleetWatch {
   /** The fleet's Nodes counted against `spec`; undefined until the Node watch has its first list. */
   census(spec: Pick<FleetSpec, "nodes" | "namePrefix">): NodeCensus | undefined {
     return this.nodes.synced ? countNodes([...this.nodes.values()], spec) : undefined;
+  }
+
+  /**
+   * When the newest fleet Node it holds was created (ms, to the second as the API server stamps
+   * it); undefined when it holds none. Set against the moment the count was complete, it is how
+   * late the watch delivered the last registration.
+   */
+  lastCreated(): number | undefined {
+    let last: number | undefined;
+    for (const n of this.nodes.values()) {
+      const t = n.metadata.creationTimestamp ? Date.parse(n.metadata.creationTimestamp) : NaN;
+      if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
+    }
+    return last;
   }
 
   /** When each fleet Node's Lease was last renewed (ms); undefined until the Lease watch has synced. */
