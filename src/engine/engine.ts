@@ -132,7 +132,7 @@ export class Engine {
       // (but not the kubelets' opening burst: OpeningLists).
       onListed: (ms, ok, since) => {
         if (this.openingLists?.listEnded(since)) return;
-        this.pacer?.watchListed(ms, ok, since);
+        this.pacer?.watchListed(ms, ok);
       },
       onError: (err, path) => {
         deps.metrics.watchFailed();

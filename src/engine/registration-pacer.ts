@@ -20,8 +20,7 @@
  * (results/startup-22.md). Lists that fail, or take over {@link PacerConfig.listTargetMs} to
  * their end, count as congestion as slow heartbeats do, so new nodes wait while the cache lags.
  * The kubelets' own watches open before registration begins, all at once, and the registrations
- * wait for their initial lists ({@link OpeningLists}): those lists are not for the pacer, nor are
- * their retries, nor any list begun before the registrations began (they did not cause it).
+ * wait for their initial lists ({@link OpeningLists}): those lists are not for the pacer.
  */
 import type { Clock } from "../kernel/clock.ts";
 import { quantile } from "../kernel/quantile.ts";
@@ -148,12 +147,6 @@ export function listPressure(
   return quantile(times, 0.9)! / targetMs;
 }
 
-/**
- * One sample of the pacer's log: seconds since the registrations began, the window, the heartbeat
- * p99 (ms), the registrations in flight, the watch-list pressure, and the registrations ended.
- */
-export type PacerTrace = [number, number, number | null, number, number | null, number];
-
 /** How often the pacer's log samples the window besides at each cut. */
 const TRACE_MS = 5_000;
 
@@ -183,12 +176,12 @@ export class RegistrationPacer {
   peakWindow: number;
   /** Cuts on slow heartbeats or a lagging watch cache (for the log). */
   private cuts = 0;
-  /** At each cut and every {@link TRACE_MS} (for the log). */
-  private readonly trace: PacerTrace[] = [];
-  /** When {@link run} began (epoch ms; none yet: every list is from before it). */
-  private startedAt = Infinity;
-  /** Registrations ended (for the log). */
-  private ended = 0;
+  /**
+   * Seconds since the start, window, heartbeat p99 ms, registrations in flight, watch-list
+   * pressure: at each cut and every {@link TRACE_MS} (for the log).
+   */
+  private readonly trace: [number, number, number | null, number, number | null][] = [];
+  private startedAt = 0;
   private tracedAt = -Infinity;
 
   constructor(cfg: PacerConfig, clock: Clock) {
@@ -209,14 +202,10 @@ export class RegistrationPacer {
   }
 
   /**
-   * A WatchList begun at `since` ended its initial list after `ms` (`ok`), or failed after `ms`
-   * before it (the cache was not fresh in time). One begun before the registrations began is not
-   * counted: at 5,000 nodes the retries of the opening burst's failed lists still end seconds into
-   * the registrations, slowed by that burst and not by them, and once cut the window takes a minute
-   * to grow back (results/startup-22.md, session 24).
+   * A WatchList of a registered node ended its initial list after `ms` (`ok`), or failed after
+   * `ms` before it (the cache was not fresh in time).
    */
-  watchListed(ms: number, ok: boolean, since: number): void {
-    if (since < this.startedAt) return;
+  watchListed(ms: number, ok: boolean): void {
     this.lists.push({ at: this.clock.now(), ms, ok });
   }
 
@@ -254,7 +243,7 @@ export class RegistrationPacer {
     finalWindow: number;
     heartbeatP99Ms: number | undefined;
     cuts: number;
-    windows: PacerTrace[];
+    windows: [number, number, number | null, number, number | null][];
   } {
     return {
       peakWindow: this.peakWindow,
@@ -277,7 +266,6 @@ export class RegistrationPacer {
       p99 ?? null,
       running,
       lists === undefined ? null : Math.round(lists * 100) / 100,
-      this.ended,
     ]);
   }
 
@@ -295,7 +283,6 @@ export class RegistrationPacer {
             .catch(() => undefined)
             .then(() => {
               running--;
-              this.ended++;
               const p99 = this.recentP99();
               const lists = this.recentListPressure();
               const before = this.state;
