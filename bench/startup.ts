@@ -484,8 +484,8 @@ async function main(o: Options): Promise<void> {
       via: o.via,
       registerSeconds,
       readySeconds,
-      // The last Node's creation (the API server's stamp, cut to the second) and how the Ready
-      // count's watch fared: a count complete seconds after the last creation was delivered late.
+      // The last Node's creation (the API server's stamp, cut to the second) and how often the
+      // Ready count's watch was opened and listed: how long after the last creation it was complete.
       lastNodeCreatedSeconds: lastCreated !== undefined ? (lastCreated - t0) / 1000 : undefined,
       readyWatch: { ...watch.nodeWatch },
       apiserverCpuSeconds: a1.cpu - a0.cpu,

@@ -104,7 +104,7 @@ export class FleetWatch {
   private ready = 0;
   /** The last error either watch met (they retry on their own); cleared by the next sync. */
   lastError: unknown;
-  /** How often the Node watch was opened (resumed after the server ended it, or relisted), and relisted. */
+  /** How often the Node watch was opened (resumed or listed), and listed (its first list included). */
   readonly nodeWatch = { opens: 0, relists: 0 };
 
   constructor(client: WatchClient, opts: FleetWatchOptions) {
@@ -196,8 +196,8 @@ export class FleetWatch {
 
   /**
    * When the newest fleet Node it holds was created (ms, to the second as the API server stamps
-   * it); undefined when it holds none. Set against the moment the count was complete, it is how
-   * late the watch delivered the last registration.
+   * it); undefined when it holds none. Set against the moment the count was complete, it bounds
+   * how long the last registration took to be counted Ready.
    */
   lastCreated(): number | undefined {
     let last: number | undefined;
