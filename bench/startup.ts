@@ -45,6 +45,7 @@ import { latenessOver, scrape } from "./engine-scale/metrics.ts";
 import { watchCacheHealth, watchCacheHealthBetween } from "./lib/apiserver-metrics.ts";
 import { measureMachineSpeed } from "./lib/machine-speed.ts";
 import { machineTicks, processStats, stealPercentBetween } from "./lib/proc-stats.ts";
+import { profileSlices } from "./lib/profile-slices.ts";
 import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
 interface Options {
@@ -84,7 +85,8 @@ server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK in t
   --nodes N              nodes (default 1000)
   --via engine|create    one hollow-node process (default), or 'kubemark-cluster create N'
   --root DIR             the checkout whose 'kubemark-cluster' --via create runs (default this one)
-  --profile-seconds S    the API server's CPU profile over the first S seconds (default none)
+  --profile-seconds S    the API server's CPU profile over the first S seconds (default none; over 50 s, in
+                         50 s slices: results/NAME-apiserver-1.pprof, -2, ...)
   --profile-idle S       the API server's CPU profile and CPU use over S seconds of the idle fleet, from
                          ${IDLE_SETTLE_SECONDS} s after all are Ready (results/NAME-apiserver-idle.pprof; lengthens
                          --after-ready to cover it)
@@ -320,23 +322,28 @@ async function main(o: Options): Promise<void> {
     const a0 = await processStats(apiserver);
     const e0 = await processStats(etcd);
     const ticks0 = await machineTicks();
-    const profileFile = join(resultsDir, `${o.out}-apiserver.pprof`);
     const kubectl = join(paths.cacheDir, "bin", version, "kubectl");
-    const profiling =
-      o.profileSeconds > 0
-        ? run(
-            kubectl,
-            [
-              "--kubeconfig",
-              info.kubeconfig,
-              "get",
-              "--raw",
-              `/debug/pprof/profile?seconds=${o.profileSeconds}`,
-            ],
-            env,
-            profileFile,
-          )
-        : Promise.resolve(0);
+    // The API server ends a request that is not a watch after 60 s, its profiles too: a longer
+    // profile is taken in consecutive slices of at most PROFILE_SLICE_SECONDS, one file each.
+    const profileFiles = profileSlices(o.profileSeconds).map((seconds, i, all) => ({
+      seconds,
+      file: join(
+        resultsDir,
+        all.length === 1 ? `${o.out}-apiserver.pprof` : `${o.out}-apiserver-${i + 1}.pprof`,
+      ),
+    }));
+    const profiling = (async (): Promise<void> => {
+      for (const { seconds, file } of profileFiles) {
+        const code = await run(
+          kubectl,
+          ["--kubeconfig", info.kubeconfig, "get", "--raw", `/debug/pprof/profile?seconds=${seconds}`],
+          env,
+          file,
+        );
+        if (code !== 0)
+          throw new Error(`the profile failed: kubectl get --raw /debug/pprof/profile exited ${code}`);
+      }
+    })();
     let engineCpu = 0;
     let engineRssMB = 0;
     let registerSeconds = 0;
@@ -525,7 +532,7 @@ async function main(o: Options): Promise<void> {
       requests,
       watchCache,
       engineWatches,
-      apiserverProfile: o.profileSeconds > 0 ? profileFile : undefined,
+      apiserverProfile: profileFiles.length > 0 ? profileFiles.map((p) => p.file) : undefined,
       idle,
     };
     const file = join(resultsDir, `${o.out}.json`);
