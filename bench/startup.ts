@@ -323,8 +323,8 @@ async function main(o: Options): Promise<void> {
     const e0 = await processStats(etcd);
     const ticks0 = await machineTicks();
     const kubectl = join(paths.cacheDir, "bin", version, "kubectl");
-    // The API server ends a request that is not a watch after 60 s, its profiles too: a longer
-    // profile is taken in consecutive slices of at most PROFILE_SLICE_SECONDS, one file each.
+    // A profile over 50 s is taken in consecutive 50 s slices, one file each, so that each phase
+    // of the start-up can be read on its own (lib/profile-slices.ts).
     const profileFiles = profileSlices(o.profileSeconds).map((seconds, i, all) => ({
       seconds,
       file: join(

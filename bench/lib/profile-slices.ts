@@ -1,10 +1,10 @@
 /**
- * A CPU profile of the API server longer than one request may last, as consecutive slices: the API
- * server ends every request that is not a watch after 60 s (`--request-timeout`), its
- * /debug/pprof/profile too. Merge the slices with `go tool pprof -top <binary> file1 file2 ...`.
+ * A long CPU profile of the API server as consecutive slices, so that each phase of a start-up (the
+ * opening lists, the registrations, the last of them, the idle fleet) can be read on its own.
+ * Merge the slices for the whole: `go tool pprof -top <binary> file1 file2 ...`.
  */
 
-/** The longest CPU profile taken in one request. */
+/** The longest slice. */
 export const PROFILE_SLICE_SECONDS = 50;
 
 /** `total` seconds of profile as consecutive slices of at most {@link PROFILE_SLICE_SECONDS}. */
