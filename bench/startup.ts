@@ -29,6 +29,7 @@
 import { spawn } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { join } from "node:path";
 import { KubeClient } from "../src/client/kube-client.ts";
 import { loadClusterAccess } from "../src/client/kubeconfig.ts";
@@ -46,6 +47,7 @@ import { watchCacheHealth, watchCacheHealthBetween } from "./lib/apiserver-metri
 import { measureMachineSpeed } from "./lib/machine-speed.ts";
 import { machineTicks, processStats, stealPercentBetween } from "./lib/proc-stats.ts";
 import { profileSlices } from "./lib/profile-slices.ts";
+import { countLag } from "./lib/count-lag.ts";
 import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
 interface Options {
@@ -299,12 +301,18 @@ async function main(o: Options): Promise<void> {
     let counting = true;
     let ready = 0;
     let notReady = 0;
+    // When the Ready count first reached k + 1, and how late this process's event loop ran meanwhile
+    // (the count is this process's view: a starved observer counts late).
+    const countReachedAt: number[] = [];
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    loopDelay.enable();
     const watch = new FleetWatch(client, {
       clock: realClock,
       fleet,
       namePrefix: prefix,
       onReadyCount: (n) => {
         if (counting && n < ready) notReady += ready - n;
+        for (let k = countReachedAt.length; k < n; k++) countReachedAt.push(Date.now());
         ready = n;
         if (n >= o.nodes && readyAt === 0) readyAt = Date.now();
       },
@@ -359,8 +367,8 @@ async function main(o: Options): Promise<void> {
       steal: stealPercentBetween(ticks0, await machineTicks()),
     });
     let atReady: { a: number; e: number; steal: number } | undefined;
-    // When the newest Node was created (to the second), taken when all were Ready.
-    let lastCreated: number | undefined;
+    // When each Node was created (to the second, oldest first), taken when all were Ready.
+    let created: number[] = [];
     const idleProfileFile = join(resultsDir, `${o.out}-apiserver-idle.pprof`);
     let idle: IdleWindow | undefined;
     /** The wait after all Ready; with --profile-idle, the idle fleet's API-server profile, CPU and requests meanwhile. */
@@ -429,7 +437,8 @@ async function main(o: Options): Promise<void> {
           await new Promise((r) => setTimeout(r, 200));
         }
         atReady = await cpuNow();
-        lastCreated = watch.lastCreated();
+        loopDelay.disable();
+        created = watch.creationTimes();
         await afterReady();
         counting = false;
         const em = await scrape(19464);
@@ -458,7 +467,8 @@ async function main(o: Options): Promise<void> {
       for (const until = Date.now() + 30_000; readyAt === 0 && Date.now() < until;)
         await new Promise((r) => setTimeout(r, 200));
       atReady = await cpuNow();
-      lastCreated = watch.lastCreated();
+      loopDelay.disable();
+      created = watch.creationTimes();
       await afterReady();
       counting = false;
     }
@@ -493,8 +503,12 @@ async function main(o: Options): Promise<void> {
       readySeconds,
       // The last Node's creation (the API server's stamp, cut to the second) and how often the
       // Ready count's watch was opened and listed: how long after the last creation it was complete.
-      lastNodeCreatedSeconds: lastCreated !== undefined ? (lastCreated - t0) / 1000 : undefined,
-      readyWatch: { ...watch.nodeWatch },
+      lastNodeCreatedSeconds: created.length > 0 ? (created.at(-1)! - t0) / 1000 : undefined,
+      readyWatch: {
+        ...watch.nodeWatch,
+        countLagSeconds: countLag(created, countReachedAt),
+        eventLoopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+      },
       apiserverCpuSeconds: a1.cpu - a0.cpu,
       etcdCpuSeconds: e1.cpu - e0.cpu,
       engineCpuSeconds: engineCpu,
@@ -565,6 +579,13 @@ async function main(o: Options): Promise<void> {
       );
     }
     if (lateness) console.log(`  renewals ${lateness.renewals}, ${lateness.over1s} over 1 s late`);
+    const rw = result.readyWatch;
+    if (rw.countLagSeconds)
+      console.log(
+        `  Ready count (this process's Node watch): each Node counted ${rw.countLagSeconds.p50.toFixed(1)} s after its creation ` +
+          `(p99 ${rw.countLagSeconds.p99.toFixed(1)}, max ${rw.countLagSeconds.max.toFixed(1)}, the last ${rw.countLagSeconds.last.toFixed(1)}); ` +
+          `watch opened ${rw.opens}, listed ${rw.relists}, failed ${rw.failures}; event loop delay p99 ${rw.eventLoopDelayMs.p99.toFixed(0)} ms, max ${rw.eventLoopDelayMs.max.toFixed(0)} ms`,
+      );
     if (kwokSeconds !== undefined)
       console.log(
         `  hollow-node ${o.nodes} Ready in ${readySeconds?.toFixed(1) ?? "never"} s vs KWOK ${kwokSeconds.toFixed(1)} s in the same run (KWOK ${o.kwokFirst ? "first" : o.kwokFresh ? "on a fresh control plane of its own" : "after"})` +

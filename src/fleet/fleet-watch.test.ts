@@ -11,8 +11,8 @@ import { waitForFleet } from "./wait.ts";
 import { PushWatchClient } from "./testdata/push-watch-client.ts";
 
 const T0 = Date.UTC(2026, 0, 1);
-const node = (name: string, ready: boolean, rv = "1"): object => ({
-  metadata: { name, resourceVersion: rv, creationTimestamp: "2026-01-01T00:00:00Z", labels: { big: "x" } },
+const node = (name: string, ready: boolean, rv = "1", created = "2026-01-01T00:00:00Z"): object => ({
+  metadata: { name, resourceVersion: rv, creationTimestamp: created, labels: { big: "x" } },
   status: {
     conditions: [
       { type: "MemoryPressure", status: "False" },
@@ -95,6 +95,7 @@ test("FleetWatch: a watch error is kept for the waiter, and the watch resumes wh
   const clock = new FakeClock(T0);
   const w = new FleetWatch(client, { clock, fleet: "f1", namePrefix: "hollow-node", random: () => 0.5 });
   w.start();
+  client.push(NODES_PATH, "ADDED", node("hollow-node-1", true, "9", "2026-01-01T00:00:05Z"));
   client.push(NODES_PATH, "ADDED", node("hollow-node-0", true));
   client.synced(NODES_PATH, "10");
   const denied = new KubeApiError({
@@ -109,9 +110,17 @@ test("FleetWatch: a watch error is kept for the waiter, and the watch resumes wh
   await clock.advance(2000);
   const reopen = client.opens.filter((o) => o.path === NODES_PATH).at(-1)!;
   assert.equal(reopen.query["resourceVersion"], "10", "resumed from the last resourceVersion, no relist");
-  assert.equal(w.census(spec)!.ready, 1, "the store is kept across the error");
-  assert.deepEqual(w.nodeWatch, { opens: 2, relists: 1 }, "opened twice, listed once");
-  assert.equal(w.lastCreated(), Date.parse("2026-01-01T00:00:00Z"));
+  assert.equal(w.census(spec)!.ready, 2, "the store is kept across the error");
+  assert.deepEqual(
+    w.nodeWatch,
+    { opens: 2, relists: 1, failures: 1 },
+    "opened twice, listed once, failed once",
+  );
+  assert.deepEqual(
+    w.creationTimes(),
+    [Date.parse("2026-01-01T00:00:00Z"), Date.parse("2026-01-01T00:00:05Z")],
+    "oldest first",
+  );
   w.stop();
 });
 

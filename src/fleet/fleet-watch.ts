@@ -104,8 +104,11 @@ export class FleetWatch {
   private ready = 0;
   /** The last error either watch met (they retry on their own); cleared by the next sync. */
   lastError: unknown;
-  /** How often the Node watch was opened (resumed or listed), and listed (its first list included). */
-  readonly nodeWatch = { opens: 0, relists: 0 };
+  /**
+   * How often the Node watch was opened (resumed or listed), listed (its first list included), and
+   * failed (each failure is retried after a backoff, as a reflector's).
+   */
+  readonly nodeWatch = { opens: 0, relists: 0, failures: 0 };
 
   constructor(client: WatchClient, opts: FleetWatchOptions) {
     this.client = client;
@@ -152,7 +155,14 @@ export class FleetWatch {
           recount();
         },
       },
-      { ...options, onOpen: () => this.nodeWatch.opens++ },
+      {
+        ...options,
+        onOpen: () => this.nodeWatch.opens++,
+        onError: (err: unknown) => {
+          this.nodeWatch.failures++;
+          options.onError(err);
+        },
+      },
       NODE_CENSUS,
     );
     const leases = new Watcher<LeaseItem & Versioned>(
@@ -195,17 +205,17 @@ export class FleetWatch {
   }
 
   /**
-   * When the newest fleet Node it holds was created (ms, to the second as the API server stamps
-   * it); undefined when it holds none. Set against the moment the count was complete, it bounds
-   * how long the last registration took to be counted Ready.
+   * When each fleet Node it holds was created (ms, to the second as the API server stamps it),
+   * oldest first. Set against the moments the Ready count grew, it bounds how long each
+   * registration took to be counted Ready.
    */
-  lastCreated(): number | undefined {
-    let last: number | undefined;
+  creationTimes(): number[] {
+    const times: number[] = [];
     for (const n of this.nodes.values()) {
       const t = n.metadata.creationTimestamp ? Date.parse(n.metadata.creationTimestamp) : NaN;
-      if (!Number.isNaN(t) && (last === undefined || t > last)) last = t;
+      if (!Number.isNaN(t)) times.push(t);
     }
-    return last;
+    return times.sort((a, b) => a - b);
   }
 
   /** When each fleet Node's Lease was last renewed (ms); undefined until the Lease watch has synced. */
