@@ -348,8 +348,13 @@ async function main(o: Options): Promise<void> {
           env,
           file,
         );
-        if (code !== 0)
-          throw new Error(`the profile failed: kubectl get --raw /debug/pprof/profile exited ${code}`);
+        if (code !== 0) {
+          // The run goes on without the rest of the profile (this promise is awaited only at the end).
+          console.error(
+            `warning: the API server's profile stopped: kubectl get --raw /debug/pprof/profile exited ${code}`,
+          );
+          return;
+        }
       }
     })();
     let engineCpu = 0;
@@ -501,8 +506,9 @@ async function main(o: Options): Promise<void> {
       via: o.via,
       registerSeconds,
       readySeconds,
-      // The last Node's creation (the API server's stamp, cut to the second) and how often the
-      // Ready count's watch was opened and listed: how long after the last creation it was complete.
+      // The last Node's creation (the API server's stamp, cut to the second); how often the Ready
+      // count's watch was opened, listed and failed, how long after its creation each Node was
+      // counted, and how late this process's event loop ran meanwhile (whose the lag is).
       lastNodeCreatedSeconds: created.length > 0 ? (created.at(-1)! - t0) / 1000 : undefined,
       readyWatch: {
         ...watch.nodeWatch,
