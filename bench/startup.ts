@@ -302,7 +302,8 @@ async function main(o: Options): Promise<void> {
     let ready = 0;
     let notReady = 0;
     // When the Ready count first reached k + 1, and how late this process's event loop ran meanwhile
-    // (the count is this process's view: a starved observer counts late).
+    // (the count is this process's view: a starved observer counts late). The delay histogram
+    // samples every 20 ms, and each of its values includes those 20 ms.
     const countReachedAt: number[] = [];
     const loopDelay = monitorEventLoopDelay({ resolution: 20 });
     loopDelay.enable();
@@ -340,21 +341,28 @@ async function main(o: Options): Promise<void> {
         all.length === 1 ? `${o.out}-apiserver.pprof` : `${o.out}-apiserver-${i + 1}.pprof`,
       ),
     }));
+    // The slices written; the run goes on without the rest of the profile if one fails (this
+    // promise is awaited only at the end, so it must not reject).
+    const profiled: string[] = [];
     const profiling = (async (): Promise<void> => {
       for (const { seconds, file } of profileFiles) {
-        const code = await run(
-          kubectl,
-          ["--kubeconfig", info.kubeconfig, "get", "--raw", `/debug/pprof/profile?seconds=${seconds}`],
-          env,
-          file,
-        );
-        if (code !== 0) {
-          // The run goes on without the rest of the profile (this promise is awaited only at the end).
-          console.error(
-            `warning: the API server's profile stopped: kubectl get --raw /debug/pprof/profile exited ${code}`,
+        let failure: string | undefined;
+        try {
+          const code = await run(
+            kubectl,
+            ["--kubeconfig", info.kubeconfig, "get", "--raw", `/debug/pprof/profile?seconds=${seconds}`],
+            env,
+            file,
           );
+          if (code !== 0) failure = `kubectl get --raw /debug/pprof/profile exited ${code}`;
+        } catch (err) {
+          failure = String(err);
+        }
+        if (failure !== undefined) {
+          console.error(`warning: the API server's profile stopped: ${failure}`);
           return;
         }
+        profiled.push(file);
       }
     })();
     let engineCpu = 0;
@@ -507,8 +515,8 @@ async function main(o: Options): Promise<void> {
       registerSeconds,
       readySeconds,
       // The last Node's creation (the API server's stamp, cut to the second); how often the Ready
-      // count's watch was opened, listed and failed, how long after its creation each Node was
-      // counted, and how late this process's event loop ran meanwhile (whose the lag is).
+      // count's watch was opened, listed and failed, the k-th creation against the moment the
+      // count reached k, and how late this process's event loop ran meanwhile (whose the lag is).
       lastNodeCreatedSeconds: created.length > 0 ? (created.at(-1)! - t0) / 1000 : undefined,
       readyWatch: {
         ...watch.nodeWatch,
@@ -552,7 +560,7 @@ async function main(o: Options): Promise<void> {
       requests,
       watchCache,
       engineWatches,
-      apiserverProfile: profileFiles.length > 0 ? profileFiles.map((p) => p.file) : undefined,
+      apiserverProfile: profiled.length > 0 ? profiled : undefined,
       idle,
     };
     const file = join(resultsDir, `${o.out}.json`);
@@ -588,9 +596,9 @@ async function main(o: Options): Promise<void> {
     const rw = result.readyWatch;
     if (rw.countLagSeconds)
       console.log(
-        `  Ready count (this process's Node watch): each Node counted ${rw.countLagSeconds.p50.toFixed(1)} s after its creation ` +
+        `  Ready count (this process's Node watch): the k-th Node counted ${rw.countLagSeconds.p50.toFixed(1)} s after the k-th creation ` +
           `(p99 ${rw.countLagSeconds.p99.toFixed(1)}, max ${rw.countLagSeconds.max.toFixed(1)}, the last ${rw.countLagSeconds.last.toFixed(1)}); ` +
-          `watch opened ${rw.opens}, listed ${rw.relists}, failed ${rw.failures}; event loop delay p99 ${rw.eventLoopDelayMs.p99.toFixed(0)} ms, max ${rw.eventLoopDelayMs.max.toFixed(0)} ms`,
+          `watch opened ${rw.opens}, listed ${rw.relists}, failed ${rw.failures}; event loop delay p99 ${rw.eventLoopDelayMs.p99.toFixed(0)} ms, max ${rw.eventLoopDelayMs.max.toFixed(0)} ms (20 ms sampling included)`,
       );
     if (kwokSeconds !== undefined)
       console.log(

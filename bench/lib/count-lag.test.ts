@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { countLag } from "./count-lag.ts";
 
-test("each Node's lag is from the k-th oldest creation to the count's first reaching k", () => {
+test("the k-th lag is from the k-th oldest creation to the count's first reaching k", () => {
   // Created at 0, 1 and 2 s; counted at 0.5 s, 1.2 s and 12 s (the last seen 10 s late).
   const lag = countLag([0, 1000, 2000], [500, 1200, 12_000])!;
   assert.equal(lag.last, 10);

@@ -1,8 +1,10 @@
 import { quantile } from "../../src/kernel/quantile.ts";
 
 /**
- * How long after its creation each Node was counted Ready: the k-th oldest creation (to the
- * second, so up to 1 s too long) against the moment the count first reached k. Seconds.
+ * How late a Ready count ran behind the Nodes' creations: the k-th oldest creation (to the second,
+ * so up to 1 s too long) against the moment the count first reached k, for every k. Not each
+ * Node's own lag (the count does not say which Node it counted), but the same where Nodes are
+ * counted in the order they were created. Seconds.
  */
 export function countLag(
   created: readonly number[],
