@@ -48,6 +48,8 @@ import { measureMachineSpeed } from "./lib/machine-speed.ts";
 import { machineTicks, processStats, stealPercentBetween } from "./lib/proc-stats.ts";
 import { profileSlices } from "./lib/profile-slices.ts";
 import { countLag } from "./lib/count-lag.ts";
+import { cacheRevisions, nodeCacheLag, type CacheRevisionSample } from "./lib/cache-lag.ts";
+import { parsePrometheusText } from "../src/report/prometheus-text.ts";
 import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
 interface Options {
@@ -69,6 +71,8 @@ interface Options {
   createArgs: string[];
   /** Keep the engine's log as results/NAME-engine.log (--via engine). */
   engineLog: boolean;
+  /** Sample the Node watch cache's resourceVersion each second until all are Ready (--sample-cache-lag). */
+  sampleCacheLag: boolean;
   /** The API server's klog verbosity during the run, its log kept (undefined: neither). */
   apiserverLogV?: number;
   /** Seconds of the API server's CPU profile and CPU use on the idle fleet, after all are Ready (0: none). */
@@ -99,6 +103,8 @@ server's requests and CPU, Lease gaps, Nodes gone NotReady; optionally KWOK in t
   --kwok-fresh           KWOK alone on a fresh control plane of its own (up, KWOK, down), then hollow-node
                          on another fresh one: each from a cold start, as a user's first start-up meets it
   --engine-log           keep the engine's log as results/NAME-engine.log (--via engine)
+  --sample-cache-lag     scrape the API server's /metrics until all are Ready, 1 s after each answer: how far
+                         its Node watch cache ran behind its freshest cache (load on what it measures: opt-in)
   --engine-arg ARG       one more hollow-node flag (repeat: --engine-arg --max-in-flight --engine-arg 400)
   --create-arg ARG       one more 'create' flag (--via create; repeat: --create-arg --identity --create-arg shared)
   --apiserver-log V      log the API server at verbosity V (PUT /debug/flags/v) during the run and keep its
@@ -120,6 +126,7 @@ function parseArgs(argv: readonly string[]): Options {
     kwokFresh: false,
     createArgs: [],
     engineLog: false,
+    sampleCacheLag: false,
     profileIdleSeconds: 0,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -128,10 +135,17 @@ function parseArgs(argv: readonly string[]): Options {
       process.stdout.write(USAGE);
       process.exit(0);
     }
-    if (flag === "--kwok" || flag === "--kwok-first" || flag === "--kwok-fresh" || flag === "--engine-log") {
+    if (
+      flag === "--kwok" ||
+      flag === "--kwok-first" ||
+      flag === "--kwok-fresh" ||
+      flag === "--engine-log" ||
+      flag === "--sample-cache-lag"
+    ) {
       if (flag === "--kwok") o.kwok = true;
       else if (flag === "--kwok-first") o.kwokFirst = true;
       else if (flag === "--kwok-fresh") o.kwokFresh = true;
+      else if (flag === "--sample-cache-lag") o.sampleCacheLag = true;
       else o.engineLog = true;
       continue;
     }
@@ -319,6 +333,22 @@ async function main(o: Options): Promise<void> {
       },
     });
     watch.start();
+    // --sample-cache-lag: the Node watch cache's resourceVersion against the freshest cache's, 1 s
+    // after each scrape's answer until all are Ready.
+    const cacheSamples: CacheRevisionSample[] = [];
+    const cacheSampling = (async (): Promise<void> => {
+      while (o.sampleCacheLag && readyAt === 0 && Date.now() - t0 < 900_000) {
+        try {
+          const revs = cacheRevisions(parsePrometheusText(await client.getText("/metrics")));
+          const nodes = revs.get("/nodes");
+          if (nodes !== undefined)
+            cacheSamples.push({ at: Date.now(), nodes, freshest: Math.max(...revs.values()) });
+        } catch {
+          // A scrape that fails under load is a missing sample.
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
     const leases = observeLeases(client, `${prefix}-`);
     if (o.apiserverLogV !== undefined)
       await client.request({
@@ -494,6 +524,7 @@ async function main(o: Options): Promise<void> {
     watch.stop();
     const seen = await leases.stop();
     await profiling;
+    await cacheSampling;
     if (o.via === "create") {
       await cleanup(o, info.kubeconfig, env);
       cleaned = true;
@@ -560,6 +591,7 @@ async function main(o: Options): Promise<void> {
       requests,
       watchCache,
       engineWatches,
+      nodeCacheLag: cacheSamples.length > 0 ? nodeCacheLag(cacheSamples) : undefined,
       apiserverProfile: profiled.length > 0 ? profiled : undefined,
       idle,
     };
@@ -593,6 +625,10 @@ async function main(o: Options): Promise<void> {
       );
     }
     if (lateness) console.log(`  renewals ${lateness.renewals}, ${lateness.over1s} over 1 s late`);
+    if (result.nodeCacheLag)
+      console.log(
+        `  Node watch cache behind the freshest cache: p50 ${result.nodeCacheLag.p50Seconds} s, max ${result.nodeCacheLag.maxSeconds} s (${cacheSamples.length} samples)`,
+      );
     const rw = result.readyWatch;
     if (rw.countLagSeconds)
       console.log(
