@@ -43,13 +43,12 @@ import { startFleetEngine } from "../test/engine-process.ts";
 import { ROOT } from "../test/harness.ts";
 import { observeLeases } from "./engine-scale/lease-observer.ts";
 import { latenessOver, scrape } from "./engine-scale/metrics.ts";
-import { watchCacheHealth, watchCacheHealthBetween } from "./lib/apiserver-metrics.ts";
+import { watchCacheHealth, watchCacheHealthBetween, watchCacheRevisions } from "./lib/apiserver-metrics.ts";
 import { measureMachineSpeed } from "./lib/machine-speed.ts";
 import { machineTicks, processStats, stealPercentBetween } from "./lib/proc-stats.ts";
 import { profileSlices } from "./lib/profile-slices.ts";
 import { countLag } from "./lib/count-lag.ts";
-import { cacheRevisions, nodeCacheLag, type CacheRevisionSample } from "./lib/cache-lag.ts";
-import { parsePrometheusText } from "../src/report/prometheus-text.ts";
+import { nodeCacheLag, type CacheRevisionSample } from "./lib/cache-lag.ts";
 import { kwokReadySeconds } from "./startup/kwok-ready.ts";
 
 interface Options {
@@ -71,7 +70,7 @@ interface Options {
   createArgs: string[];
   /** Keep the engine's log as results/NAME-engine.log (--via engine). */
   engineLog: boolean;
-  /** Sample the Node watch cache's resourceVersion each second until all are Ready (--sample-cache-lag). */
+  /** Sample the Node watch cache's resourceVersion, 1 s after each answer, until all are Ready (--sample-cache-lag). */
   sampleCacheLag: boolean;
   /** The API server's klog verbosity during the run, its log kept (undefined: neither). */
   apiserverLogV?: number;
@@ -339,7 +338,7 @@ async function main(o: Options): Promise<void> {
     const cacheSampling = (async (): Promise<void> => {
       while (o.sampleCacheLag && readyAt === 0 && Date.now() - t0 < 900_000) {
         try {
-          const revs = cacheRevisions(parsePrometheusText(await client.getText("/metrics")));
+          const revs = watchCacheRevisions(await client.getText("/metrics"));
           const nodes = revs.get("/nodes");
           if (nodes !== undefined)
             cacheSamples.push({ at: Date.now(), nodes, freshest: Math.max(...revs.values()) });

@@ -5,6 +5,7 @@ import {
   dispatchedBetween,
   watchCacheHealth,
   watchCacheHealthBetween,
+  watchCacheRevisions,
 } from "./apiserver-metrics.ts";
 
 const text = (nodes: number, exempt: number, goroutines: number): string =>
@@ -75,4 +76,21 @@ test("watch-cache health: watchers closed, freshness waits and those past the 3 
   assert.deepEqual(watchCacheHealthBetween(a, b), {
     "/nodes": { terminated: 3, freshnessWaits: 20, freshnessTimeouts: 8, freshnessWaitSeconds: 37.5 },
   });
+});
+
+test("each watch cache's resourceVersion, by group and resource", () => {
+  const revs = watchCacheRevisions(
+    [
+      `apiserver_watch_cache_resource_version{group="",resource="nodes"} 42`,
+      `apiserver_watch_cache_resource_version{group="coordination.k8s.io",resource="leases"} 50`,
+      "go_goroutines 7",
+    ].join("\n"),
+  );
+  assert.deepEqual(
+    [...revs],
+    [
+      ["/nodes", 42],
+      ["coordination.k8s.io/leases", 50],
+    ],
+  );
 });

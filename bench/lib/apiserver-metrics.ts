@@ -99,6 +99,15 @@ export function watchCacheHealth(text: string): Map<string, WatchCacheHealth> {
   return out;
 }
 
+/** Each watch cache's resourceVersion by "group/resource" (`apiserver_watch_cache_resource_version`). */
+export function watchCacheRevisions(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const s of parsePrometheusText(text))
+    if (s.name === "apiserver_watch_cache_resource_version")
+      out.set(`${s.labels["group"] ?? ""}/${s.labels["resource"] ?? ""}`, s.value);
+  return out;
+}
+
 /** The change of each resource's {@link WatchCacheHealth} from `a` to `b`; resources with no change are left out. */
 export function watchCacheHealthBetween(
   a: Map<string, WatchCacheHealth>,

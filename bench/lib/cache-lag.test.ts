@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { cacheRevisions, nodeCacheLag } from "./cache-lag.ts";
+import { nodeCacheLag } from "./cache-lag.ts";
 
 test("the Node cache's lag is the revisions it lacks, and those over the freshest cache's rate", () => {
   const lag = nodeCacheLag([
@@ -26,23 +26,4 @@ test("a Node cache that holds the freshest revision has no lag", () => {
     { at: 1000, nodes: 9, freshest: 9 },
   ]);
   assert.equal(lag.maxSeconds, 0);
-});
-
-test("the caches' revisions are read by group and resource", () => {
-  const revs = cacheRevisions([
-    { name: "apiserver_watch_cache_resource_version", labels: { group: "", resource: "nodes" }, value: 42 },
-    {
-      name: "apiserver_watch_cache_resource_version",
-      labels: { group: "coordination.k8s.io", resource: "leases" },
-      value: 50,
-    },
-    { name: "go_goroutines", labels: {}, value: 7 },
-  ]);
-  assert.deepEqual(
-    [...revs],
-    [
-      ["/nodes", 42],
-      ["coordination.k8s.io/leases", 50],
-    ],
-  );
 });

@@ -1,3 +1,5 @@
+import { quantile } from "../../src/kernel/quantile.ts";
+
 /**
  * How far the API server's Node watch cache ran behind, from its `apiserver_watch_cache_resource_version`
  * sampled against the freshest of its caches (a lower bound of etcd's revision: the Lease cache
@@ -29,21 +31,6 @@ export function nodeCacheLag(samples: readonly CacheRevisionSample[]): {
     const seconds = behind > 0 && rate > 0 ? Math.round((behind / rate) * 10) / 10 : 0;
     rows.push([Math.round((s.at - t0) / 100) / 10, behind, seconds]);
   }
-  const lags = rows.map((r) => r[2]).sort((a, b) => a - b);
-  return {
-    samples: rows,
-    p50Seconds: lags.length ? lags[Math.floor((lags.length - 1) / 2)]! : 0,
-    maxSeconds: lags.length ? lags[lags.length - 1]! : 0,
-  };
-}
-
-/** Each watch cache's resourceVersion ("group/resource"), from the API server's /metrics samples. */
-export function cacheRevisions(
-  samples: readonly { name: string; labels: Record<string, string>; value: number }[],
-): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const s of samples)
-    if (s.name === "apiserver_watch_cache_resource_version")
-      out.set(`${s.labels["group"] ?? ""}/${s.labels["resource"] ?? ""}`, s.value);
-  return out;
+  const lags = rows.map((r) => r[2]);
+  return { samples: rows, p50Seconds: quantile(lags, 0.5) ?? 0, maxSeconds: quantile(lags, 1) ?? 0 };
 }
